@@ -1,0 +1,27 @@
+//! The batched reverse-mode automatic-differentiation core.
+//!
+//! A [`Tape`] records computations on 2-D tensors — rows are the points of a batch,
+//! columns their components — and [`grad`] pulls vector-Jacobian products `vᵀJ` out of
+//! it for cotangents `v` the caller chooses. VJP rules are themselves written with tape
+//! ops, so with [`GradOptions::create_graph`] a derivative can be differentiated again,
+//! to any order.
+//!
+//! ```
+//! use nabla::autodiff::{Tape, Tensor, grad, GradOptions};
+//! let tape = Tape::new();
+//! let x = tape.var(Tensor::scalar(0.0));
+//! let y = x.sin();
+//! let dy = grad(&[y], &[x], &[], GradOptions::create_graph()).unwrap()[0];
+//! let ddy = grad(&[dy], &[x], &[], GradOptions::default()).unwrap()[0];
+//! assert_eq!(dy.item().unwrap(), 1.0);   // cos 0
+//! assert_eq!(ddy.item().unwrap(), -0.0); // −sin 0
+//! ```
+
+mod grad;
+mod ops;
+mod tape;
+mod tensor;
+
+pub use grad::{GradOptions, grad, grad_batched};
+pub use tape::{Tape, Var};
+pub use tensor::Tensor;

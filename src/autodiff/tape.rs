@@ -1,0 +1,305 @@
+//! The tape (a Wengert list of nodes) and the variables that point into it.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use super::ops::Op;
+use super::tensor::Tensor;
+use crate::error::{Error, Result, Shape};
+
+/// A recording of computations on batches of points.
+///
+/// Every op on a [`Var`] appends one node to the tape: its value (a 2-D tensor) and
+/// the op with its parents. Reverse mode ([`super::grad`]) replays the nodes in reverse
+/// order. The tape is a plain `Vec`: node `i` only depends on nodes `< i`.
+///
+/// Misuse that the type system cannot catch (shapes that do not broadcast, a variable
+/// from another tape) never panics: the op returns an *invalid* variable and the tape
+/// remembers the first error, which [`Var::value`], [`Tape::check`] and
+/// [`super::grad`] then return — the way a NaN travels through arithmetic.
+///
+/// A tape can be [cleared](Tape::clear) and reused: value buffers go back to a pool, so
+/// evaluating the same computation on the next chunk of points allocates nothing.
+///
+/// ```
+/// use nabla::autodiff::{Tape, Tensor, grad, GradOptions};
+/// let tape = Tape::new();
+/// let x = tape.var(Tensor::scalar(1.0));
+/// let y = tape.var(Tensor::scalar(2.0));
+/// let f = (x + y) * (y + 3.0);
+/// let g = grad(&[f], &[x, y], &[], GradOptions::default()).unwrap();
+/// assert_eq!(g[0].item().unwrap(), 5.0); // ∂f/∂x = y + 3
+/// assert_eq!(g[1].item().unwrap(), 8.0); // ∂f/∂y = 2y + x + 3
+/// ```
+#[derive(Default)]
+pub struct Tape {
+    pub(crate) inner: RefCell<Inner>,
+}
+
+#[derive(Default)]
+pub(crate) struct Inner {
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) values: Vec<Vec<f64>>,
+    /// Parent lists of variadic ops (stack), indexed by `Op::Stack { start, len }`.
+    pub(crate) arena: Vec<usize>,
+    pool: Vec<Vec<f64>>,
+    /// Common subexpressions of unary ops: `(op key, input) → node`. This is how the
+    /// VJP of `sin` finds the `cos` that the forward pass computed beside it.
+    memo: HashMap<(u32, usize), usize>,
+    pub(crate) grad_enabled: bool,
+    pub(crate) error: Option<Error>,
+    /// Scratch for backward passes, kept to avoid allocating per pass.
+    pub(crate) scratch_adj: Vec<Option<usize>>,
+    pub(crate) scratch_rel: Vec<bool>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Node {
+    pub(crate) op: Op,
+    pub(crate) rows: usize,
+    pub(crate) cols: usize,
+    pub(crate) requires_grad: bool,
+    pub(crate) freed: bool,
+}
+
+impl Node {
+    pub(crate) fn shape(&self) -> Shape {
+        (self.rows, self.cols)
+    }
+}
+
+/// A variable: a node of a [`Tape`]. Cheap to copy; arithmetic on it records new nodes.
+#[derive(Clone, Copy)]
+pub struct Var<'t> {
+    pub(crate) tape: &'t Tape,
+    pub(crate) id: usize,
+}
+
+impl std::fmt::Debug for Var<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = self.tape.inner.borrow();
+        let n = &inner.nodes[self.id];
+        write!(f, "Var(#{} {:?} {}x{})", self.id, n.op, n.rows, n.cols)
+    }
+}
+
+impl Tape {
+    /// An empty tape.
+    pub fn new() -> Self {
+        let t = Tape::default();
+        t.inner.borrow_mut().grad_enabled = true;
+        t
+    }
+
+    /// A leaf that gradients can be taken with respect to (`requires_grad = true`).
+    pub fn var(&self, t: Tensor) -> Var<'_> {
+        let (r, c) = t.shape();
+        self.leaf(r, c, t.into_vec(), true)
+    }
+
+    /// A leaf holding a copy of column-major `data`, without allocating once the tape's
+    /// pool is warm. Invalid (with [`Error::DataLength`]) if the length does not match.
+    pub fn var_from_slice(&self, rows: usize, cols: usize, data: &[f64]) -> Var<'_> {
+        self.leaf_from_slice(rows, cols, data, true)
+    }
+
+    /// A constant: a leaf that does not require gradients.
+    pub fn constant(&self, t: Tensor) -> Var<'_> {
+        let (r, c) = t.shape();
+        self.leaf(r, c, t.into_vec(), false)
+    }
+
+    /// A constant copy of column-major `data` (see [`Tape::var_from_slice`]).
+    pub fn constant_from_slice(&self, rows: usize, cols: usize, data: &[f64]) -> Var<'_> {
+        self.leaf_from_slice(rows, cols, data, false)
+    }
+
+    /// A constant tensor filled with `v`.
+    pub fn full(&self, rows: usize, cols: usize, v: f64) -> Var<'_> {
+        let mut buf = self.take_buffer();
+        buf.resize(rows * cols, v);
+        self.leaf(rows, cols, buf, false)
+    }
+
+    /// A constant `1 × 1` tensor.
+    pub fn scalar(&self, v: f64) -> Var<'_> {
+        self.full(1, 1, v)
+    }
+
+    /// Number of nodes recorded so far.
+    pub fn len(&self) -> usize {
+        self.inner.borrow().nodes.len()
+    }
+
+    /// Whether nothing has been recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The first misuse recorded on this tape, if any.
+    pub fn check(&self) -> Result<()> {
+        match &self.inner.borrow().error {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Forgets every node and error, keeping the value buffers for reuse.
+    ///
+    /// Variables of this tape must not be used afterwards; the borrow checker enforces
+    /// this because `clear` takes `&mut self`.
+    pub fn clear(&mut self) {
+        let inner = self.inner.get_mut();
+        let Inner { nodes, values, pool, memo, arena, error, .. } = inner;
+        nodes.clear();
+        arena.clear();
+        memo.clear();
+        *error = None;
+        pool.extend(values.drain(..).map(|mut v| {
+            v.clear();
+            v
+        }));
+        inner.grad_enabled = true;
+    }
+
+    fn take_buffer(&self) -> Vec<f64> {
+        self.inner.borrow_mut().pool.pop().unwrap_or_default()
+    }
+
+    fn leaf(&self, rows: usize, cols: usize, data: Vec<f64>, requires_grad: bool) -> Var<'_> {
+        let mut inner = self.inner.borrow_mut();
+        let id = inner.nodes.len();
+        inner.nodes.push(Node { op: Op::Leaf, rows, cols, requires_grad, freed: false });
+        inner.values.push(data);
+        Var { tape: self, id }
+    }
+
+    fn leaf_from_slice(&self, rows: usize, cols: usize, data: &[f64], rg: bool) -> Var<'_> {
+        if data.len() != rows * cols {
+            return self.invalid(Error::DataLength { rows, cols, len: data.len() });
+        }
+        let mut buf = self.take_buffer();
+        buf.extend_from_slice(data);
+        self.leaf(rows, cols, buf, rg)
+    }
+
+    /// Records the error (if it is the first) and returns an invalid variable.
+    pub(crate) fn invalid(&self, e: Error) -> Var<'_> {
+        let mut inner = self.inner.borrow_mut();
+        if inner.error.is_none() {
+            inner.error = Some(e);
+        }
+        let id = inner.nodes.len();
+        inner.nodes.push(Node { op: Op::Invalid, rows: 0, cols: 0, requires_grad: false, freed: false });
+        inner.values.push(Vec::new());
+        Var { tape: self, id }
+    }
+
+    /// Records a node whose value `fill` writes into an empty buffer, given the values
+    /// of all nodes so far. When gradients are disabled or no parent requires them, the
+    /// node is stored as a constant (no parents), exactly as PyTorch's no-grad mode.
+    pub(crate) fn record(
+        &self,
+        op: Op,
+        rows: usize,
+        cols: usize,
+        fill: impl FnOnce(&[Vec<f64>], &mut Vec<f64>),
+    ) -> Var<'_> {
+        let mut inner = self.inner.borrow_mut();
+        let mut buf = inner.pool.pop().unwrap_or_default();
+        buf.reserve(rows * cols);
+        fill(&inner.values, &mut buf);
+        debug_assert_eq!(buf.len(), rows * cols, "internal: {op:?} wrote a wrong length");
+        let requires_grad = inner.grad_enabled && op.parents(&inner.arena).any(|p| inner.nodes[p].requires_grad);
+        let op = if requires_grad { op } else { Op::Const };
+        let id = inner.nodes.len();
+        inner.nodes.push(Node { op, rows, cols, requires_grad, freed: false });
+        inner.values.push(buf);
+        Var { tape: self, id }
+    }
+
+    /// Looks up a memoised unary result of `input`, valid for the current grad mode.
+    pub(crate) fn memo_get(&self, key: u32, input: usize) -> Option<usize> {
+        let inner = self.inner.borrow();
+        let &id = inner.memo.get(&(key, input))?;
+        let n = &inner.nodes[id];
+        let tracked_ok = !inner.grad_enabled || n.requires_grad == inner.nodes[input].requires_grad;
+        (tracked_ok && !n.freed).then_some(id)
+    }
+
+    pub(crate) fn memo_put(&self, key: u32, input: usize, out: usize) {
+        self.inner.borrow_mut().memo.insert((key, input), out);
+    }
+
+    pub(crate) fn set_grad_enabled(&self, on: bool) -> bool {
+        std::mem::replace(&mut self.inner.borrow_mut().grad_enabled, on)
+    }
+
+    pub(crate) fn node(&self, id: usize) -> Node {
+        self.inner.borrow().nodes[id]
+    }
+}
+
+impl<'t> Var<'t> {
+    /// The tape this variable lives on.
+    pub fn tape(&self) -> &'t Tape {
+        self.tape
+    }
+
+    /// `(rows, cols)`; `(0, 0)` for an invalid variable.
+    pub fn shape(&self) -> Shape {
+        self.tape.node(self.id).shape()
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.shape().0
+    }
+
+    /// Number of columns.
+    pub fn cols(&self) -> usize {
+        self.shape().1
+    }
+
+    /// Whether gradients flow to this variable from a leaf created with [`Tape::var`].
+    pub fn requires_grad(&self) -> bool {
+        self.tape.node(self.id).requires_grad
+    }
+
+    /// The value, or the tape's first error if this variable is invalid.
+    pub fn value(&self) -> Result<Tensor> {
+        self.with_values(|rows, cols, v| {
+            Tensor::from_col_major(rows, cols, v.to_vec()).expect("internal: node length")
+        })
+    }
+
+    /// The value as a nalgebra matrix.
+    pub fn matrix(&self) -> Result<nalgebra::DMatrix<f64>> {
+        self.with_values(|rows, cols, v| nalgebra::DMatrix::from_column_slice(rows, cols, v))
+    }
+
+    /// The only element of a one-element variable.
+    pub fn item(&self) -> Result<f64> {
+        self.with_values(|rows, cols, v| (rows * cols == 1).then(|| v[0]))?.ok_or_else(|| {
+            Error::Operator {
+                op: "item".into(),
+                message: format!("needs a tensor with one element, got shape {:?}", self.shape()),
+            }
+        })
+    }
+
+    /// Calls `f(rows, cols, column-major values)` without copying.
+    pub fn with_values<R>(&self, f: impl FnOnce(usize, usize, &[f64]) -> R) -> Result<R> {
+        let inner = self.tape.inner.borrow();
+        let n = &inner.nodes[self.id];
+        if matches!(n.op, Op::Invalid) {
+            return Err(inner.error.clone().expect("internal: invalid node without error"));
+        }
+        Ok(f(n.rows, n.cols, &inner.values[self.id]))
+    }
+
+    /// Whether two variables are the same node of the same tape.
+    pub fn same(&self, other: &Var<'_>) -> bool {
+        std::ptr::eq(self.tape, other.tape) && self.id == other.id
+    }
+}

@@ -1,0 +1,6 @@
+//! nabla: exact differential operators of fields on point clouds and meshes.
+
+pub mod autodiff;
+pub mod error;
+
+pub use error::{Error, Result};
