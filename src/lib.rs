@@ -2,5 +2,6 @@
 
 pub mod autodiff;
 pub mod error;
+pub mod field;
 
 pub use error::{Error, Result};
