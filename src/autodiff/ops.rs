@@ -7,8 +7,6 @@
 //! Broadcasting is undone by the caller ([`super::grad`]), which sums a cotangent back to
 //! its input's shape.
 
-use nalgebra::{DMatrixViewMut, Dyn, MatrixView};
-
 use super::tape::{Tape, Var};
 use crate::error::{Error, Shape};
 
@@ -573,18 +571,40 @@ impl<'t> Var<'t> {
         let (ia, ib) = (self.id, w.id);
         self.tape.record(Op::MatMul(ia, ib, ta, tb), m, n, |v, out| {
             out.resize(m * n, 0.0);
-            let a = view(&v[ia], sa, ta);
-            let b = view(&v[ib], sb, tb);
-            let mut c = DMatrixViewMut::from_slice(out, m, n);
-            c.gemm(1.0, &a, &b, 0.0);
+            gemm(&v[ia], sa, ta, &v[ib], sb, tb, out);
         })
     }
 }
 
-/// A column-major `s` tensor as a nalgebra view, transposed by strides if `t`.
-fn view(x: &[f64], s: Shape, t: bool) -> MatrixView<'_, f64, Dyn, Dyn, Dyn, Dyn> {
-    let (r, c, rs, cs) = if t { (s.1, s.0, s.0, 1) } else { (s.0, s.1, 1, s.0) };
-    MatrixView::from_slice_with_strides_generic(x, Dyn(r), Dyn(c), Dyn(rs), Dyn(cs))
+/// `c = op(a) · op(b)` for column-major `a` (shape `sa`) and `b` (shape `sb`), where `op`
+/// transposes by swapping strides: matrixmultiply's blocked kernel (the one nalgebra uses),
+/// called directly because nalgebra's views cannot express a transposed column-major slice.
+fn gemm(a: &[f64], sa: Shape, ta: bool, b: &[f64], sb: Shape, tb: bool, c: &mut [f64]) {
+    // (rows, cols, row stride, column stride) of op(x).
+    let strided = |s: Shape, t: bool| if t { (s.1, s.0, s.0, 1) } else { (s.0, s.1, 1, s.0) };
+    let (m, k, rsa, csa) = strided(sa, ta);
+    let (k2, n, rsb, csb) = strided(sb, tb);
+    assert!(k == k2 && a.len() == sa.0 * sa.1 && b.len() == sb.0 * sb.1 && c.len() == m * n, "internal: gemm shapes");
+    // SAFETY: the assert above guarantees that every index i·rs + j·cs with i < rows and
+    // j < cols lies inside its slice, for a (m × k), b (k × n) and c (m × n, column-major).
+    unsafe {
+        matrixmultiply::dgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            rsa as isize,
+            csa as isize,
+            b.as_ptr(),
+            rsb as isize,
+            csb as isize,
+            0.0,
+            c.as_mut_ptr(),
+            1,
+            m as isize,
+        );
+    }
 }
 
 fn vjp_matmul<'t>(a: Var<'t>, b: Var<'t>, ta: bool, tb: bool, g: Var<'t>, need: [bool; 2]) -> [Option<Var<'t>>; 2] {
