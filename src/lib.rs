@@ -2,6 +2,8 @@
 
 pub mod autodiff;
 pub mod error;
+pub mod eval;
 pub mod field;
+pub mod operators;
 
 pub use error::{Error, Result};

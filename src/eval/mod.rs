@@ -1,0 +1,526 @@
+//! The batched executor: a field and a list of operators over a set of points, cut into
+//! chunks, one tape per chunk, chunks in parallel with rayon, each writing its own
+//! disjoint slice of preallocated outputs.
+//!
+//! Requests share backward passes: the Jacobian (`m` passes) is computed once for every
+//! first-derivative operator (grad, div, curl, Q, λ2, …), and once with create_graph when
+//! a Laplacian or Hessian is also asked for, whose `m·d` further passes serve both.
+//!
+//! Every point's results depend only on that point (no sums across points), so results
+//! are bit-identical for any thread count and any chunk size.
+//!
+//! ```
+//! use nabla::eval::{Operator, Points, evaluate, EvalOptions};
+//! use nabla::field::FnField;
+//! let f = FnField::new(1, |x| vec![x[0] * x[0] + x[1] * x[1] * x[1]]);
+//! let pts = Points::from_rows(2, &[[1.0, 2.0, 0.0], [3.0, -1.0, 0.0]]).unwrap();
+//! let out = evaluate(&f, &pts, &[Operator::Grad, Operator::Laplacian], &EvalOptions::default()).unwrap();
+//! // ∇f = (2x, 3y²), ∇²f = 2 + 6y, point-major.
+//! assert_eq!(out[0].values, vec![2.0, 12.0, 6.0, 3.0]);
+//! assert_eq!(out[1].values, vec![14.0, -4.0]);
+//! ```
+
+use nalgebra::{Matrix3, Vector3};
+use rayon::prelude::*;
+use serde::Deserialize;
+
+use crate::autodiff::{self, GradOptions, Tape, Var};
+use crate::error::{Error, Result};
+use crate::field::Field;
+use crate::operators::flow;
+
+/// Points in 2-D or 3-D, stored as one contiguous column per coordinate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Points {
+    cols: Vec<Vec<f64>>,
+}
+
+impl Points {
+    /// Points from coordinate columns (`cols[0]` holds every x, …); 2 or 3 columns of
+    /// equal, non-zero length and finite values.
+    pub fn from_columns(cols: Vec<Vec<f64>>) -> Result<Self> {
+        if !(2..=3).contains(&cols.len()) {
+            return Err(Error::Points(format!("points must be 2-D or 3-D, got {} coordinates", cols.len())));
+        }
+        let n = cols[0].len();
+        if n == 0 {
+            return Err(Error::Points("the point set is empty".into()));
+        }
+        if let Some(k) = cols.iter().position(|c| c.len() != n) {
+            return Err(Error::Points(format!("coordinate {k} has {} values, coordinate 0 has {n}", cols[k].len())));
+        }
+        for (k, c) in cols.iter().enumerate() {
+            if let Some(i) = c.iter().position(|v| !v.is_finite()) {
+                return Err(Error::Points(format!("point {i} has a non-finite coordinate {k}: {}", c[i])));
+            }
+        }
+        Ok(Points { cols })
+    }
+
+    /// Points from rows `[x, y, z]`, keeping the first `dim` (2 or 3) coordinates.
+    pub fn from_rows(dim: usize, rows: &[[f64; 3]]) -> Result<Self> {
+        if !(2..=3).contains(&dim) {
+            return Err(Error::Points(format!("points must be 2-D or 3-D, got {dim}")));
+        }
+        Self::from_columns((0..dim).map(|k| rows.iter().map(|p| p[k]).collect()).collect())
+    }
+
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.cols[0].len()
+    }
+
+    /// Always false: a point set is never empty.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Number of coordinates (2 or 3).
+    pub fn dim(&self) -> usize {
+        self.cols.len()
+    }
+
+    /// Coordinate column `k`.
+    pub fn col(&self, k: usize) -> &[f64] {
+        &self.cols[k]
+    }
+
+    /// Point `i` as `[x, y, z]` (z = 0 in 2-D).
+    pub fn point(&self, i: usize) -> [f64; 3] {
+        let mut p = [0.0; 3];
+        for (k, c) in self.cols.iter().enumerate() {
+            p[k] = c[i];
+        }
+        p
+    }
+}
+
+/// An operator that [`evaluate`] can compute. In case files they are written in
+/// lower case (`grad`, `div`, `lambda2`, …); output arrays are named `name(U)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operator {
+    /// The field itself (`U`).
+    Value,
+    /// Gradient. Scalar field: `∇f`, `d` components. Vector field: OpenFOAM's `grad(U)`,
+    /// `(∇U)ᵢⱼ = ∂uⱼ/∂xᵢ`, `m·d` components row-major. One pass per component.
+    Grad,
+    /// Jacobian `J[i][j] = ∂uᵢ/∂xⱼ`, row-major (the transpose of a vector field's `grad`).
+    Jacobian,
+    /// Divergence (trace of J); needs `m = d`.
+    Div,
+    /// Curl: 3 components in 3-D, the scalar `∂v/∂x − ∂u/∂y` in 2-D; needs `m = d`.
+    Curl,
+    /// Vorticity: the curl, under the name CFD users look for.
+    Vorticity,
+    /// Laplacian, componentwise (the vector Laplacian for vector fields). `m(1 + d)` passes.
+    #[serde(alias = "laplacian")]
+    Lap,
+    /// Hessian of a scalar field, `d·d` components row-major. Shares passes with `lap`.
+    Hessian,
+    /// Strain-rate tensor `½(J + Jᵀ)`, 9 components (3-D embedding).
+    StrainRate,
+    /// Rotation-rate tensor `½(J − Jᵀ)`, 9 components.
+    RotationRate,
+    /// Q-criterion `½(‖Ω‖² − ‖S‖²)`.
+    #[serde(rename = "Q", alias = "q")]
+    Q,
+    /// OpenFOAM's Q, `½(tr(∇u)² − tr(∇u·∇u))` = Q + ½(div u)².
+    #[serde(rename = "Q_openfoam", alias = "q_openfoam")]
+    QOpenfoam,
+    /// λ2: middle eigenvalue of `S² + Ω²`.
+    Lambda2,
+    /// Swirling strength λci: imaginary part of J's complex eigenvalues.
+    #[serde(rename = "lambda_ci")]
+    LambdaCi,
+    /// Helicity density `u·ω`.
+    Helicity,
+    /// Enstrophy density `½|ω|²`.
+    Enstrophy,
+    /// Convective term `(u·∇)u = J·u`.
+    Advection,
+}
+
+impl Operator {
+    /// Every operator, in a fixed order.
+    pub const ALL: [Operator; 17] = [
+        Operator::Value,
+        Operator::Grad,
+        Operator::Jacobian,
+        Operator::Div,
+        Operator::Curl,
+        Operator::Vorticity,
+        Operator::Lap,
+        Operator::Hessian,
+        Operator::StrainRate,
+        Operator::RotationRate,
+        Operator::Q,
+        Operator::QOpenfoam,
+        Operator::Lambda2,
+        Operator::LambdaCi,
+        Operator::Helicity,
+        Operator::Enstrophy,
+        Operator::Advection,
+    ];
+
+    /// The name used in case files and output arrays.
+    pub fn name(self) -> &'static str {
+        match self {
+            Operator::Value => "value",
+            Operator::Grad => "grad",
+            Operator::Jacobian => "jacobian",
+            Operator::Div => "div",
+            Operator::Curl => "curl",
+            Operator::Vorticity => "vorticity",
+            Operator::Lap => "lap",
+            Operator::Hessian => "hessian",
+            Operator::StrainRate => "strain_rate",
+            Operator::RotationRate => "rotation_rate",
+            Operator::Q => "Q",
+            Operator::QOpenfoam => "Q_openfoam",
+            Operator::Lambda2 => "lambda2",
+            Operator::LambdaCi => "lambda_ci",
+            Operator::Helicity => "helicity",
+            Operator::Enstrophy => "enstrophy",
+            Operator::Advection => "advection",
+        }
+    }
+
+    /// The output array's name for a field called `field`: `grad(U)`, or `U` for the value.
+    pub fn array_name(self, field: &str) -> String {
+        match self {
+            Operator::Value => field.to_string(),
+            op => format!("{}({field})", op.name()),
+        }
+    }
+
+    /// Components per point for a field with `m` components in `d` dimensions, or an
+    /// error naming the operator and the shapes when the operator does not apply.
+    pub fn components(self, m: usize, d: usize) -> Result<usize> {
+        let need = |ok: bool, what: &str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(Error::Operator {
+                    op: self.name().into(),
+                    message: format!("needs {what}, got a field with {m} components in {d}-D"),
+                })
+            }
+        };
+        let velocity = "a vector field with as many components as coordinates";
+        Ok(match self {
+            Operator::Value => m,
+            Operator::Grad | Operator::Jacobian => m * d,
+            Operator::Lap => m,
+            Operator::Div => {
+                need(m == d, velocity)?;
+                1
+            }
+            Operator::Curl | Operator::Vorticity => {
+                need(m == d, velocity)?;
+                if d == 3 { 3 } else { 1 }
+            }
+            Operator::Hessian => {
+                need(m == 1, "a scalar field")?;
+                d * d
+            }
+            Operator::StrainRate | Operator::RotationRate => {
+                need(m == d, velocity)?;
+                9
+            }
+            Operator::Q
+            | Operator::QOpenfoam
+            | Operator::Lambda2
+            | Operator::LambdaCi
+            | Operator::Helicity
+            | Operator::Enstrophy => {
+                need(m == d, velocity)?;
+                1
+            }
+            Operator::Advection => {
+                need(m == d, velocity)?;
+                m
+            }
+        })
+    }
+
+    fn needs_first(self) -> bool {
+        !matches!(self, Operator::Value)
+    }
+
+    fn needs_second(self) -> bool {
+        matches!(self, Operator::Lap | Operator::Hessian)
+    }
+}
+
+/// One output array: `values[p * components + c]` is component c at point p.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Array {
+    /// Name, e.g. `curl(U)`.
+    pub name: String,
+    /// Components per point.
+    pub components: usize,
+    /// Point-major values.
+    pub values: Vec<f64>,
+}
+
+/// How [`evaluate`] cuts and reports the work.
+#[derive(Clone, Copy)]
+pub struct EvalOptions<'a> {
+    /// Points per chunk (one tape each); a few thousand keeps a tape in cache.
+    pub chunk_size: usize,
+    /// Called with the number of points finished after each chunk (from any thread).
+    pub progress: Option<&'a (dyn Fn(usize) + Sync)>,
+    /// Name of the field in array names.
+    pub field_name: &'a str,
+}
+
+impl Default for EvalOptions<'_> {
+    fn default() -> Self {
+        EvalOptions { chunk_size: 2048, progress: None, field_name: "U" }
+    }
+}
+
+/// What the backward passes must deliver for a request.
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    m: usize,
+    d: usize,
+    first: bool,
+    second: bool,
+    /// Full Hessian rows (all coordinates) rather than only the diagonal.
+    full_hessian: bool,
+}
+
+/// Evaluates `field` and the operators `ops` at every point, in parallel. Returns one
+/// array per operator, in the order asked, named by [`Operator::array_name`].
+///
+/// # Errors
+/// [`Error::Operator`] when an operator does not fit the field's shape (curl of a
+/// 2-component field in 3-D, a Hessian of a vector field, a field returning the wrong
+/// number of components), [`Error::Operator`] for a chunk size of 0, and any error of the
+/// autodiff core (a field whose ops do not fit together).
+pub fn evaluate(field: &dyn Field, points: &Points, ops: &[Operator], opts: &EvalOptions<'_>) -> Result<Vec<Array>> {
+    let (m, d, n) = (field.components(), points.dim(), points.len());
+    if opts.chunk_size == 0 {
+        return Err(Error::Operator { op: "evaluate".into(), message: "chunk size must be positive".into() });
+    }
+    if m == 0 {
+        return Err(Error::Operator { op: "evaluate".into(), message: "the field has no components".into() });
+    }
+    let widths: Vec<usize> = ops.iter().map(|op| op.components(m, d)).collect::<Result<_>>()?;
+    let plan = Plan {
+        m,
+        d,
+        first: ops.iter().any(|o| o.needs_first()),
+        second: ops.iter().any(|o| o.needs_second()),
+        full_hessian: ops.contains(&Operator::Hessian),
+    };
+    let mut arrays: Vec<Array> = ops
+        .iter()
+        .zip(&widths)
+        .map(|(op, &k)| Array { name: op.array_name(opts.field_name), components: k, values: vec![0.0; n * k] })
+        .collect();
+
+    // Cut every array into the chunks' disjoint slices: chunk c gets slices[c][a].
+    let cs = opts.chunk_size;
+    let n_chunks = n.div_ceil(cs);
+    let mut slices: Vec<Vec<&mut [f64]>> = (0..n_chunks).map(|_| Vec::with_capacity(ops.len())).collect();
+    for (a, &k) in arrays.iter_mut().zip(&widths) {
+        for (c, s) in a.values.chunks_mut(cs * k).enumerate() {
+            slices[c].push(s);
+        }
+    }
+
+    slices.into_par_iter().enumerate().try_for_each_init(
+        || (Tape::new(), Scratch::default()),
+        |(tape, scratch), (c, mut outs)| {
+            let start = c * cs;
+            let end = (start + cs).min(n);
+            eval_chunk(tape, scratch, field, points, start..end, ops, plan, &mut outs)?;
+            if let Some(p) = opts.progress {
+                p(end - start);
+            }
+            Ok(())
+        },
+    )?;
+    Ok(arrays)
+}
+
+/// Per-worker buffers, reused from chunk to chunk.
+#[derive(Default)]
+struct Scratch {
+    /// Field values, `[i][p]`.
+    u: Vec<f64>,
+    /// Jacobian values, `[(i * d + j)][p]`.
+    jac: Vec<f64>,
+    /// Second derivatives, `[(i * d + a) * d + b][p]` (only diagonal entries when only
+    /// Laplacians were asked for).
+    hess: Vec<f64>,
+    /// One column being summed (Laplacians).
+    acc: Vec<f64>,
+}
+
+fn copy_into(v: Var<'_>, dst: &mut [f64]) -> Result<()> {
+    v.with_values(|r, c, src| {
+        if r * c == 1 {
+            dst.fill(src[0]);
+        } else {
+            dst.copy_from_slice(src);
+        }
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn eval_chunk(
+    tape: &mut Tape,
+    s: &mut Scratch,
+    field: &dyn Field,
+    points: &Points,
+    range: std::ops::Range<usize>,
+    ops: &[Operator],
+    plan: Plan,
+    outs: &mut [&mut [f64]],
+) -> Result<()> {
+    let Plan { m, d, .. } = plan;
+    let len = range.len();
+    tape.clear();
+    s.u.resize(m * len, 0.0);
+    s.jac.resize(if plan.first { m * d * len } else { 0 }, 0.0);
+    s.hess.resize(if plan.second { m * d * d * len } else { 0 }, 0.0);
+    {
+        let tape = &*tape;
+        let x: Vec<Var> = (0..d).map(|k| tape.var_from_slice(len, 1, &points.col(k)[range.clone()])).collect();
+        let u = field.eval(tape, &x);
+        if u.len() != m {
+            return Err(Error::Operator {
+                op: "field".into(),
+                message: format!("declared {m} components but returned {}", u.len()),
+            });
+        }
+        tape.check()?;
+        for (i, &ui) in u.iter().enumerate() {
+            if ui.cols() != 1 || (ui.rows() != len && ui.rows() != 1) {
+                return Err(Error::Operator {
+                    op: "field".into(),
+                    message: format!("component {i} has shape {:?}, expected ({len}, 1)", ui.shape()),
+                });
+            }
+            copy_into(ui, &mut s.u[i * len..(i + 1) * len])?;
+        }
+        if plan.first {
+            let ones = tape.full(len, 1, 1.0);
+            let opts = GradOptions { retain_graph: Some(true), create_graph: plan.second, allow_unused: true };
+            for (i, &ui) in u.iter().enumerate() {
+                let ui = ui.expand(len, 1);
+                let row = autodiff::grad(&[ui], &x, &[ones], opts)?;
+                for (j, &g) in row.iter().enumerate() {
+                    copy_into(g, &mut s.jac[(i * d + j) * len..(i * d + j + 1) * len])?;
+                }
+                if plan.second {
+                    let second = GradOptions { create_graph: false, ..opts };
+                    for (a, &g) in row.iter().enumerate() {
+                        let g = g.expand(len, 1);
+                        if plan.full_hessian {
+                            let h = autodiff::grad(&[g], &x, &[ones], second)?;
+                            for (b, &hb) in h.iter().enumerate() {
+                                copy_into(hb, &mut s.hess[((i * d + a) * d + b) * len..][..len])?;
+                            }
+                        } else {
+                            let h = autodiff::grad(&[g], &[x[a]], &[ones], second)?;
+                            copy_into(h[0], &mut s.hess[((i * d + a) * d + a) * len..][..len])?;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // Assembly: derivative columns are copied entry by entry (contiguous reads); the flow
+    // quantities are computed point by point from one 3 × 3 Jacobian.
+    let Scratch { u, jac, hess, acc } = s;
+    acc.resize(len, 0.0);
+    let column = |src: &[f64], out: &mut [f64], k: usize, c: usize| {
+        for (p, &v) in src.iter().enumerate() {
+            out[p * k + c] = v;
+        }
+    };
+    let mut flow_ops = Vec::new();
+    for (&op, out) in ops.iter().zip(outs.iter_mut()) {
+        let k = out.len() / len;
+        match op {
+            Operator::Value => (0..m).for_each(|i| column(&u[i * len..][..len], out, k, i)),
+            Operator::Jacobian => (0..m * d).for_each(|ij| column(&jac[ij * len..][..len], out, k, ij)),
+            // OpenFOAM order: (∇U)ᵢⱼ = ∂uⱼ/∂xᵢ; for a scalar field just ∇f.
+            Operator::Grad => {
+                for i in 0..m {
+                    for j in 0..d {
+                        column(&jac[(i * d + j) * len..][..len], out, k, j * m + i);
+                    }
+                }
+            }
+            Operator::Div => trace(out, (0..d).map(|i| &jac[(i * d + i) * len..][..len])),
+            Operator::Lap => {
+                for i in 0..m {
+                    trace(acc, (0..d).map(|a| &hess[((i * d + a) * d + a) * len..][..len]));
+                    column(acc, out, k, i);
+                }
+            }
+            Operator::Hessian => (0..d * d).for_each(|ab| column(&hess[ab * len..][..len], out, k, ab)),
+            _ => flow_ops.push((op, k, out)),
+        }
+    }
+    if !flow_ops.is_empty() {
+        for p in 0..len {
+            let mut j3 = Matrix3::zeros();
+            let mut u3 = Vector3::zeros();
+            for i in 0..d {
+                u3[i] = u[i * len + p];
+                for j in 0..d {
+                    j3[(i, j)] = jac[(i * d + j) * len + p];
+                }
+            }
+            for (op, k, out) in flow_ops.iter_mut() {
+                flow_quantity(*op, d, &u3, &j3, &mut out[p * *k..(p + 1) * *k]);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `out[p] = 0 + t₀[p] + t₁[p] + …`, summing the terms in order.
+fn trace<'a>(out: &mut [f64], terms: impl Iterator<Item = &'a [f64]>) {
+    out.fill(0.0);
+    for t in terms {
+        for (o, &v) in out.iter_mut().zip(t) {
+            *o += v;
+        }
+    }
+}
+
+/// The flow quantities, pointwise from the Jacobian.
+fn flow_quantity(op: Operator, d: usize, u: &Vector3<f64>, j: &Matrix3<f64>, o: &mut [f64]) {
+    let row_major = |m: Matrix3<f64>, o: &mut [f64]| (0..9).for_each(|ij| o[ij] = m[(ij / 3, ij % 3)]);
+    match op {
+        Operator::Curl | Operator::Vorticity => {
+            let w = flow::vorticity(j);
+            if d == 3 {
+                o.copy_from_slice(w.as_slice());
+            } else {
+                o[0] = w.z;
+            }
+        }
+        Operator::StrainRate => row_major(flow::strain_rate(j), o),
+        Operator::RotationRate => row_major(flow::rotation_rate(j), o),
+        Operator::Q => o[0] = flow::q_criterion(j),
+        Operator::QOpenfoam => o[0] = flow::q_openfoam(j),
+        Operator::Lambda2 => o[0] = flow::lambda2(j),
+        Operator::LambdaCi => o[0] = flow::swirling_strength(j),
+        Operator::Helicity => o[0] = flow::helicity(u, j),
+        Operator::Enstrophy => o[0] = flow::enstrophy(j),
+        Operator::Advection => o.copy_from_slice(&flow::advection(u, j).as_slice()[..d]),
+        Operator::Value | Operator::Grad | Operator::Jacobian | Operator::Div | Operator::Lap | Operator::Hessian => {
+            unreachable!("internal: {op:?} is assembled in eval_chunk")
+        }
+    }
+}
