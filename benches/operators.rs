@@ -19,7 +19,7 @@ const N: usize = 1_000_000;
 fn lattice(n: usize) -> Points {
     let k = (n as f64).cbrt().round() as usize;
     let h = 2.0 * std::f64::consts::PI / k as f64;
-    let mut cols = vec![Vec::with_capacity(k * k * k); 3];
+    let mut cols: Vec<Vec<f64>> = (0..3).map(|_| Vec::with_capacity(k * k * k)).collect();
     for iz in 0..k {
         for iy in 0..k {
             for ix in 0..k {
@@ -34,13 +34,22 @@ fn lattice(n: usize) -> Points {
 
 fn random_points(n: usize) -> Points {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-    Points::from_columns((0..3).map(|_| (0..n).map(|_| rng.random_range(-1.0..1.0)).collect()).collect()).unwrap()
+    Points::from_columns(
+        (0..3)
+            .map(|_| (0..n).map(|_| rng.random_range(-1.0..1.0)).collect())
+            .collect(),
+    )
+    .unwrap()
 }
 
 /// Hand-written Taylor–Green: J and the requested quantities at every point, into a
 /// freshly allocated output (as `evaluate` returns fresh arrays).
 fn taylor_green_by_hand(p: &Points, full: bool) -> Vec<f64> {
-    let k = if full { 9 + 1 + 3 + 1 + 3 + 1 } else { 9 + 1 + 3 + 1 };
+    let k = if full {
+        9 + 1 + 3 + 1 + 3 + 1
+    } else {
+        9 + 1 + 3 + 1
+    };
     let mut out = vec![0.0; p.len() * k];
     out.par_chunks_mut(k * 2048).enumerate().for_each(|(c, o)| {
         for (q, o) in o.chunks_mut(k).enumerate() {
@@ -51,9 +60,15 @@ fn taylor_green_by_hand(p: &Points, full: bool) -> Vec<f64> {
             let (sz, cz) = (z.sin(), z.cos());
             let u = Vector3::new(sx * cy * cz, -cx * sy * cz, 0.0);
             let j = Matrix3::new(
-                cx * cy * cz, -sx * sy * cz, -sx * cy * sz,
-                sx * sy * cz, -cx * cy * cz, cx * sy * sz,
-                0.0, 0.0, 0.0,
+                cx * cy * cz,
+                -sx * sy * cz,
+                -sx * cy * sz,
+                sx * sy * cz,
+                -cx * cy * cz,
+                cx * sy * sz,
+                0.0,
+                0.0,
+                0.0,
             );
             o[..9].copy_from_slice(j.transpose().as_slice()); // row-major
             o[9] = j.trace();
@@ -68,14 +83,20 @@ fn taylor_green_by_hand(p: &Points, full: bool) -> Vec<f64> {
     out
 }
 
-fn tg_field() -> FnField<impl for<'t> Fn(&[nabla::autodiff::Var<'t>]) -> Vec<nabla::autodiff::Var<'t>> + Sync> {
+fn tg_field()
+-> FnField<impl for<'t> Fn(&[nabla::autodiff::Var<'t>]) -> Vec<nabla::autodiff::Var<'t>> + Sync> {
     FnField::new(3, |x| {
         let cz = x[2].cos();
-        vec![x[0].sin() * x[1].cos() * cz, -(x[0].cos() * x[1].sin() * cz), x[0] * 0.0]
+        vec![
+            x[0].sin() * x[1].cos() * cz,
+            -(x[0].cos() * x[1].sin() * cz),
+            x[0] * 0.0,
+        ]
     })
 }
 
-fn scalar_field() -> FnField<impl for<'t> Fn(&[nabla::autodiff::Var<'t>]) -> Vec<nabla::autodiff::Var<'t>> + Sync> {
+fn scalar_field()
+-> FnField<impl for<'t> Fn(&[nabla::autodiff::Var<'t>]) -> Vec<nabla::autodiff::Var<'t>> + Sync> {
     // f = sin(xy)·eᶻ
     FnField::new(1, |x| vec![(x[0] * x[1]).sin() * x[2].exp()])
 }
@@ -98,48 +119,106 @@ fn scalar_by_hand(p: &Points) -> Vec<f64> {
     out
 }
 
-const FIRST: [Operator; 4] = [Operator::Jacobian, Operator::Div, Operator::Curl, Operator::Q];
-const FULL: [Operator; 6] = [Operator::Jacobian, Operator::Div, Operator::Curl, Operator::Q, Operator::Lap, Operator::Lambda2];
+const FIRST: [Operator; 4] = [
+    Operator::Jacobian,
+    Operator::Div,
+    Operator::Curl,
+    Operator::Q,
+];
+const FULL: [Operator; 6] = [
+    Operator::Jacobian,
+    Operator::Div,
+    Operator::Curl,
+    Operator::Q,
+    Operator::Lap,
+    Operator::Lambda2,
+];
 
 fn main() {
     let mut c = Criterion::default().sample_size(10).configure_from_args();
     let tg = tg_field();
     let pts = lattice(N);
     let n = pts.len();
-    let chunk = std::env::var("NABLA_CHUNK").ok().and_then(|s| s.parse().ok()).unwrap_or(2048);
-    let opts = EvalOptions { chunk_size: chunk, ..EvalOptions::default() };
+    let chunk = std::env::var("NABLA_CHUNK")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2048);
+    let opts = EvalOptions {
+        chunk_size: chunk,
+        ..EvalOptions::default()
+    };
 
     let mut g = c.benchmark_group("taylor_green");
     g.throughput(Throughput::Elements(n as u64));
-    g.bench_function("first: jacobian+div+curl+Q", |b| b.iter(|| evaluate(&tg, &pts, &FIRST, &opts).unwrap()));
-    g.bench_function("first: hand-written", |b| b.iter(|| drop(black_box(taylor_green_by_hand(&pts, false)))));
-    g.bench_function("full: + lap + lambda2", |b| b.iter(|| evaluate(&tg, &pts, &FULL, &opts).unwrap()));
-    g.bench_function("full: hand-written", |b| b.iter(|| drop(black_box(taylor_green_by_hand(&pts, true)))));
+    g.bench_function("first: jacobian+div+curl+Q", |b| {
+        b.iter(|| evaluate(&tg, &pts, &FIRST, &opts).unwrap())
+    });
+    g.bench_function("first: hand-written", |b| {
+        b.iter(|| drop(black_box(taylor_green_by_hand(&pts, false))))
+    });
+    g.bench_function("full: + lap + lambda2", |b| {
+        b.iter(|| evaluate(&tg, &pts, &FULL, &opts).unwrap())
+    });
+    g.bench_function("full: hand-written", |b| {
+        b.iter(|| drop(black_box(taylor_green_by_hand(&pts, true))))
+    });
     g.finish();
 
     let sf = scalar_field();
     let rp = random_points(N);
     let mut g = c.benchmark_group("scalar_field");
     g.throughput(Throughput::Elements(N as u64));
-    g.bench_function("grad+lap", |b| b.iter(|| evaluate(&sf, &rp, &[Operator::Grad, Operator::Lap], &opts).unwrap()));
-    g.bench_function("hand-written", |b| b.iter(|| drop(black_box(scalar_by_hand(&rp)))));
+    g.bench_function("grad+lap", |b| {
+        b.iter(|| evaluate(&sf, &rp, &[Operator::Grad, Operator::Lap], &opts).unwrap())
+    });
+    g.bench_function("hand-written", |b| {
+        b.iter(|| drop(black_box(scalar_by_hand(&rp))))
+    });
     g.finish();
 
     let reps = 5;
-    common::ratio("taylor_green first derivatives / hand-written", n, reps,
+    common::ratio(
+        "taylor_green first derivatives / hand-written",
+        n,
+        reps,
         || drop(black_box(evaluate(&tg, &pts, &FIRST, &opts).unwrap())),
-        || drop(black_box(taylor_green_by_hand(&pts, false))));
-    common::ratio("taylor_green full set / hand-written", n, reps,
+        || drop(black_box(taylor_green_by_hand(&pts, false))),
+    );
+    common::ratio(
+        "taylor_green full set / hand-written",
+        n,
+        reps,
         || drop(black_box(evaluate(&tg, &pts, &FULL, &opts).unwrap())),
-        || drop(black_box(taylor_green_by_hand(&pts, true))));
-    common::ratio("scalar grad + lap / hand-written", N, reps,
-        || drop(black_box(evaluate(&sf, &rp, &[Operator::Grad, Operator::Lap], &opts).unwrap())),
-        || drop(black_box(scalar_by_hand(&rp))));
+        || drop(black_box(taylor_green_by_hand(&pts, true))),
+    );
+    common::ratio(
+        "scalar grad + lap / hand-written",
+        N,
+        reps,
+        || {
+            drop(black_box(
+                evaluate(&sf, &rp, &[Operator::Grad, Operator::Lap], &opts).unwrap(),
+            ))
+        },
+        || drop(black_box(scalar_by_hand(&rp))),
+    );
     let threads = rayon::current_num_threads().min(2);
     if threads >= 2 {
-        common::ratio("taylor_green full set, 1 thread / 2 threads (speed-up)", n, reps,
-            || common::on_threads(1, || drop(black_box(evaluate(&tg, &pts, &FULL, &opts).unwrap()))),
-            || common::on_threads(2, || drop(black_box(evaluate(&tg, &pts, &FULL, &opts).unwrap()))));
+        common::ratio(
+            "taylor_green full set, 1 thread / 2 threads (speed-up)",
+            n,
+            reps,
+            || {
+                common::on_threads(1, || {
+                    drop(black_box(evaluate(&tg, &pts, &FULL, &opts).unwrap()))
+                })
+            },
+            || {
+                common::on_threads(2, || {
+                    drop(black_box(evaluate(&tg, &pts, &FULL, &opts).unwrap()))
+                })
+            },
+        );
     }
     c.final_summary();
 }

@@ -6,7 +6,13 @@ use std::time::{Duration, Instant};
 
 /// Runs `ours` and `reference` alternately `reps` times, prints the best time of each and
 /// the ratio ours / reference, and returns the ratio.
-pub fn ratio(name: &str, points: usize, reps: usize, mut ours: impl FnMut(), mut reference: impl FnMut()) -> f64 {
+pub fn ratio(
+    name: &str,
+    points: usize,
+    reps: usize,
+    mut ours: impl FnMut(),
+    mut reference: impl FnMut(),
+) -> f64 {
     let mut best = [Duration::MAX; 2];
     for _ in 0..reps {
         let t = Instant::now();
@@ -29,5 +35,9 @@ pub fn ratio(name: &str, points: usize, reps: usize, mut ours: impl FnMut(), mut
 
 /// Runs `f` on a rayon pool with `threads` threads.
 pub fn on_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
-    rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool").install(f)
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool")
+        .install(f)
 }

@@ -20,17 +20,26 @@ pub struct GradOptions {
 impl GradOptions {
     /// `create_graph = true` (and so `retain_graph = true`): for higher derivatives.
     pub fn create_graph() -> Self {
-        GradOptions { create_graph: true, ..Self::default() }
+        GradOptions {
+            create_graph: true,
+            ..Self::default()
+        }
     }
 
     /// `retain_graph = true`: another pass will go through the same graph.
     pub fn retain_graph() -> Self {
-        GradOptions { retain_graph: Some(true), ..Self::default() }
+        GradOptions {
+            retain_graph: Some(true),
+            ..Self::default()
+        }
     }
 
     /// The same options with `allow_unused = true`.
     pub fn allow_unused(self) -> Self {
-        GradOptions { allow_unused: true, ..self }
+        GradOptions {
+            allow_unused: true,
+            ..self
+        }
     }
 }
 
@@ -78,18 +87,30 @@ pub fn grad<'t>(
     let Some(tape) = outputs.first().or(inputs.first()).map(|v| v.tape) else {
         return Ok(Vec::new());
     };
-    if outputs.iter().chain(inputs).chain(grad_outputs).any(|v| !std::ptr::eq(v.tape, tape)) {
+    if outputs
+        .iter()
+        .chain(inputs)
+        .chain(grad_outputs)
+        .any(|v| !std::ptr::eq(v.tape, tape))
+    {
         return Err(Error::ForeignVar { op: "grad" });
     }
     tape.check()?;
     if !grad_outputs.is_empty() && grad_outputs.len() != outputs.len() {
-        return Err(Error::CotangentCount { outputs: outputs.len(), grad_outputs: grad_outputs.len() });
+        return Err(Error::CotangentCount {
+            outputs: outputs.len(),
+            grad_outputs: grad_outputs.len(),
+        });
     }
     for (index, out) in outputs.iter().enumerate() {
         let shape = out.shape();
         match grad_outputs.get(index) {
             Some(v) if v.shape() != shape => {
-                return Err(Error::CotangentShape { index, expected: shape, got: v.shape() });
+                return Err(Error::CotangentShape {
+                    index,
+                    expected: shape,
+                    got: v.shape(),
+                });
             }
             None if shape.0 * shape.1 != 1 => return Err(Error::MissingCotangent { index, shape }),
             _ => {}
@@ -104,9 +125,21 @@ pub fn grad<'t>(
     let was_enabled = tape.set_grad_enabled(create);
     let (mut adj, mut rel) = {
         let mut inner = tape.inner.borrow_mut();
-        (std::mem::take(&mut inner.scratch_adj), std::mem::take(&mut inner.scratch_rel))
+        (
+            std::mem::take(&mut inner.scratch_adj),
+            std::mem::take(&mut inner.scratch_rel),
+        )
     };
-    let result = backward(tape, outputs, inputs, grad_outputs, opts, retain, &mut adj, &mut rel);
+    let result = backward(
+        tape,
+        outputs,
+        inputs,
+        grad_outputs,
+        opts,
+        retain,
+        &mut adj,
+        &mut rel,
+    );
     tape.set_grad_enabled(was_enabled);
     let mut inner = tape.inner.borrow_mut();
     inner.scratch_adj = adj;
@@ -125,7 +158,11 @@ fn backward<'t>(
     adj: &mut Vec<Option<usize>>,
     rel: &mut Vec<bool>,
 ) -> Result<Vec<Var<'t>>> {
-    let lo = inputs.iter().map(|v| v.id).min().expect("internal: inputs not empty");
+    let lo = inputs
+        .iter()
+        .map(|v| v.id)
+        .min()
+        .expect("internal: inputs not empty");
     let hi = outputs.iter().map(|v| v.id).max().unwrap_or(0).max(lo);
 
     // Relevance: a node matters if it is an input or depends on one through nodes that
@@ -160,7 +197,10 @@ fn backward<'t>(
     for (k, out) in outputs.iter().enumerate() {
         if rel[out.id] {
             let (r, c) = out.shape();
-            let v = grad_outputs.get(k).copied().unwrap_or_else(|| tape.full(r, c, 1.0));
+            let v = grad_outputs
+                .get(k)
+                .copied()
+                .unwrap_or_else(|| tape.full(r, c, 1.0));
             accumulate(adj, out.id, v);
         }
     }
@@ -256,7 +296,15 @@ pub fn grad_batched<'t>(
         .enumerate()
         .map(|(k, v)| {
             let retain_graph = Some(retain || k < last);
-            grad(outputs, inputs, v, GradOptions { retain_graph, ..opts })
+            grad(
+                outputs,
+                inputs,
+                v,
+                GradOptions {
+                    retain_graph,
+                    ..opts
+                },
+            )
         })
         .collect()
 }

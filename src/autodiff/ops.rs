@@ -36,7 +36,10 @@ pub(crate) enum Op {
     /// The parent placed at column `start` of zeros with the node's width.
     Pad(usize, usize),
     /// Parents `arena[start..start + len]` side by side.
-    Stack { start: usize, len: usize },
+    Stack {
+        start: usize,
+        len: usize,
+    },
     /// `op(a) · op(b)`, `op` transposing when the flag is set.
     MatMul(usize, usize, bool, bool),
 }
@@ -104,21 +107,48 @@ impl Unary {
         }
     }
 
+    /// `(f(x), g(x))` for a function and its companion, in one loop so that sin and cos
+    /// (or sinh and cosh) share their argument reduction.
+    fn forward_pair(f: Unary, g: Unary, x: &[f64], fo: &mut Vec<f64>, go: &mut Vec<f64>) {
+        fn both(
+            x: &[f64],
+            fo: &mut Vec<f64>,
+            go: &mut Vec<f64>,
+            f: impl Fn(f64) -> f64,
+            g: impl Fn(f64) -> f64,
+        ) {
+            for &v in x {
+                fo.push(f(v));
+                go.push(g(v));
+            }
+        }
+        match (f, g) {
+            (Unary::Sin, Unary::Cos) => both(x, fo, go, f64::sin, f64::cos),
+            (Unary::Cos, Unary::Sin) => both(x, fo, go, f64::cos, f64::sin),
+            (Unary::Sinh, Unary::Cosh) => both(x, fo, go, f64::sinh, f64::cosh),
+            (Unary::Cosh, Unary::Sinh) => both(x, fo, go, f64::cosh, f64::sinh),
+            _ => {
+                f.forward(x, fo);
+                g.forward(x, go);
+            }
+        }
+    }
+
     /// `x̄ = ḡ · f′(x)`, written with tape ops.
     fn vjp<'t>(self, x: Var<'t>, y: Var<'t>, g: Var<'t>) -> Var<'t> {
         match self {
             Unary::Neg => -g,
-            Unary::Sqrt => (g / y).scale(0.5),       // (√x)′ = 1 / (2√x)
-            Unary::Exp => g * y,                     // (eˣ)′ = eˣ
-            Unary::Ln => g / x,                      // (ln x)′ = 1/x
-            Unary::Sin => g * x.cos(),               // cos from the forward pass
-            Unary::Cos => -(g * x.sin()),            // sin from the forward pass
-            Unary::Tan => g * (y * y + 1.0),         // 1 + tan²
-            Unary::Tanh => g * (1.0 - y * y),        // 1 − tanh²
-            Unary::Sinh => g * x.cosh(),             // cosh from the forward pass
-            Unary::Cosh => g * x.sinh(),             // sinh from the forward pass
-            Unary::Abs => g * x.signum(),            // sign is piecewise constant
-            Unary::Recip => -(g * (y * y)),          // (1/x)′ = −1/x²
+            Unary::Sqrt => (g / y).scale(0.5), // (√x)′ = 1 / (2√x)
+            Unary::Exp => g * y,               // (eˣ)′ = eˣ
+            Unary::Ln => g / x,                // (ln x)′ = 1/x
+            Unary::Sin => g * x.cos(),         // cos from the forward pass
+            Unary::Cos => -(g * x.sin()),      // sin from the forward pass
+            Unary::Tan => g * (y * y + 1.0),   // 1 + tan²
+            Unary::Tanh => g * (1.0 - y * y),  // 1 − tanh²
+            Unary::Sinh => g * x.cosh(),       // cosh from the forward pass
+            Unary::Cosh => g * x.sinh(),       // sinh from the forward pass
+            Unary::Abs => g * x.signum(),      // sign is piecewise constant
+            Unary::Recip => -(g * (y * y)),    // (1/x)′ = −1/x²
         }
     }
 
@@ -150,12 +180,19 @@ impl<'t> Var<'t> {
             return self;
         }
         let (r, c) = n.shape();
-        if let Some(other) = f.companion() {
-            let o = tape.record(Op::Unary(other, self.id), r, c, |v, out| other.forward(&v[self.id], out));
-            tape.memo_put(other.key(), self.id, o.id);
-        }
-        let y = tape.record(Op::Unary(f, self.id), r, c, |v, out| f.forward(&v[self.id], out));
-        tape.memo_put(f.key(), self.id, y.id);
+        let x = self.id;
+        let y = match f.companion() {
+            Some(other) => {
+                let [o, y] =
+                    tape.record_pair([Op::Unary(other, x), Op::Unary(f, x)], r, c, |v, o, y| {
+                        Unary::forward_pair(other, f, &v[x], o, y)
+                    });
+                tape.memo_put(other.key(), x, o.id);
+                y
+            }
+            None => tape.record(Op::Unary(f, x), r, c, |v, out| f.forward(&v[x], out)),
+        };
+        tape.memo_put(f.key(), x, y.id);
         y
     }
 
@@ -211,7 +248,11 @@ impl<'t> Var<'t> {
             return self;
         }
         self.tape.record(Op::Const, n.rows, n.cols, |v, out| {
-            out.extend(v[self.id].iter().map(|&x| if x == 0.0 { 0.0 } else { x.signum() }))
+            out.extend(
+                v[self.id]
+                    .iter()
+                    .map(|&x| if x == 0.0 { 0.0 } else { x.signum() }),
+            )
         })
     }
 }
@@ -254,7 +295,14 @@ impl Binary {
     }
 
     /// Cotangents of `(a, b)`, each only if `need` says so.
-    fn vjp<'t>(self, a: Var<'t>, b: Var<'t>, y: Var<'t>, g: Var<'t>, need: [bool; 2]) -> [Option<Var<'t>>; 2] {
+    fn vjp<'t>(
+        self,
+        a: Var<'t>,
+        b: Var<'t>,
+        y: Var<'t>,
+        g: Var<'t>,
+        need: [bool; 2],
+    ) -> [Option<Var<'t>>; 2] {
         let [na, nb] = need;
         match self {
             Binary::Add => [na.then_some(g), nb.then_some(g)],
@@ -263,7 +311,10 @@ impl Binary {
             // ∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −a/b² = −y/b
             Binary::Div => [na.then(|| g / b), nb.then(|| -(g * y / b))],
             // ∂(aᵇ)/∂a = b·aᵇ⁻¹, ∂(aᵇ)/∂b = aᵇ·ln a
-            Binary::Pow => [na.then(|| g * b * a.pow(b - 1.0)), nb.then(|| g * y * a.ln())],
+            Binary::Pow => [
+                na.then(|| g * b * a.pow(b - 1.0)),
+                nb.then(|| g * y * a.ln()),
+            ],
             // atan2(a, b) = angle of (b, a): ∂/∂a = b/(a²+b²), ∂/∂b = −a/(a²+b²)
             Binary::Atan2 => {
                 let r2 = a * a + b * b;
@@ -286,7 +337,15 @@ pub(crate) fn broadcast(sa: Shape, sb: Shape) -> Option<Shape> {
 
 /// `out = f(a, b)` elementwise over the broadcast shape `s` (column-major).
 #[inline]
-fn zip(a: &[f64], sa: Shape, b: &[f64], sb: Shape, s: Shape, out: &mut Vec<f64>, f: impl Fn(f64, f64) -> f64) {
+fn zip(
+    a: &[f64],
+    sa: Shape,
+    b: &[f64],
+    sb: Shape,
+    s: Shape,
+    out: &mut Vec<f64>,
+    f: impl Fn(f64, f64) -> f64,
+) {
     if sa == s && sb == s {
         out.extend(a.iter().zip(b).map(|(&x, &y)| f(x, y)));
         return;
@@ -328,10 +387,38 @@ impl<'t> Var<'t> {
         }
         let (sa, sb) = (self.shape(), other.shape());
         let Some(s) = broadcast(sa, sb) else {
-            return self.tape.invalid(Error::ShapeMismatch { op: f.name(), lhs: sa, rhs: sb });
+            return self.tape.invalid(Error::ShapeMismatch {
+                op: f.name(),
+                lhs: sa,
+                rhs: sb,
+            });
         };
+        if f == Binary::Mul
+            && let Some(same) = self.times_ones(other, s)
+        {
+            return same;
+        }
         let (ia, ib) = (self.id, other.id);
-        self.tape.record(Op::Binary(f, ia, ib), s.0, s.1, |v, out| f.forward(&v[ia], sa, &v[ib], sb, s, out))
+        self.tape.record(Op::Binary(f, ia, ib), s.0, s.1, |v, out| {
+            f.forward(&v[ia], sa, &v[ib], sb, s, out)
+        })
+    }
+
+    /// `a · 1 = a` exactly, so a product with a constant of ones (the usual cotangent) is
+    /// the other factor itself — unless that would hand a recorded node to a computation
+    /// that must not be recorded.
+    fn times_ones(self, other: Var<'t>, s: Shape) -> Option<Var<'t>> {
+        let (na, nb) = (self.tape.node(self.id), self.tape.node(other.id));
+        let keep = |ones: &super::tape::Node, other: &super::tape::Node| {
+            ones.ones && other.shape() == s && (self.tape.grad_enabled() || !other.requires_grad)
+        };
+        if keep(&nb, &na) {
+            Some(self)
+        } else if keep(&na, &nb) {
+            Some(other)
+        } else {
+            None
+        }
     }
 
     /// `selfᵉ` elementwise with a variable exponent (broadcasting).
@@ -356,7 +443,9 @@ impl<'t> Var<'t> {
             return self;
         }
         let id = self.id;
-        self.tape.record(op, n.rows, n.cols, |v, out| out.extend(v[id].iter().map(|&x| f(x))))
+        self.tape.record(op, n.rows, n.cols, |v, out| {
+            out.extend(v[id].iter().map(|&x| f(x)))
+        })
     }
 
     /// `self + c`. VJP: ḡ.
@@ -397,13 +486,20 @@ fn vjp_powf<'t>(x: Var<'t>, p: f64, g: Var<'t>) -> Var<'t> {
 // Reductions, broadcasting and column manipulation.
 
 impl<'t> Var<'t> {
-    fn structural(self, op: Op, rows: usize, cols: usize, fill: impl FnOnce(&[f64], Shape, &mut Vec<f64>)) -> Var<'t> {
+    fn structural(
+        self,
+        op: Op,
+        rows: usize,
+        cols: usize,
+        fill: impl FnOnce(&[f64], Shape, &mut Vec<f64>),
+    ) -> Var<'t> {
         let n = self.tape.node(self.id);
         if matches!(n.op, Op::Invalid) {
             return self;
         }
         let id = self.id;
-        self.tape.record(op, rows, cols, |v, out| fill(&v[id], n.shape(), out))
+        self.tape
+            .record(op, rows, cols, |v, out| fill(&v[id], n.shape(), out))
     }
 
     /// Sum over rows (over the points of a batch): `r × c → 1 × c`. VJP: ḡ broadcast
@@ -457,7 +553,11 @@ impl<'t> Var<'t> {
     pub fn expand(self, rows: usize, cols: usize) -> Var<'t> {
         let s = self.shape();
         if broadcast(s, (rows, cols)) != Some((rows, cols)) {
-            return self.tape.invalid(Error::ShapeMismatch { op: "expand", lhs: s, rhs: (rows, cols) });
+            return self.tape.invalid(Error::ShapeMismatch {
+                op: "expand",
+                lhs: s,
+                rhs: (rows, cols),
+            });
         }
         if s == (rows, cols) {
             return self;
@@ -475,7 +575,12 @@ impl<'t> Var<'t> {
             if matches!(self.tape.node(self.id).op, Op::Invalid) {
                 return self;
             }
-            return self.tape.invalid(Error::ColumnRange { op: "cols", start, end: start + len, shape: (r, c) });
+            return self.tape.invalid(Error::ColumnRange {
+                op: "cols",
+                start,
+                end: start + len,
+                shape: (r, c),
+            });
         }
         self.structural(Op::Cols(self.id, start), r, len, |x, _, out| {
             out.extend_from_slice(&x[start * r..(start + len) * r])
@@ -495,7 +600,12 @@ impl<'t> Var<'t> {
             if matches!(self.tape.node(self.id).op, Op::Invalid) {
                 return self;
             }
-            return self.tape.invalid(Error::ColumnRange { op: "pad", start, end: start + c, shape: (r, cols) });
+            return self.tape.invalid(Error::ColumnRange {
+                op: "pad",
+                start,
+                end: start + c,
+                shape: (r, cols),
+            });
         }
         self.structural(Op::Pad(self.id, start), r, cols, |x, _, out| {
             out.resize(start * r, 0.0);
@@ -515,7 +625,11 @@ impl<'t> Var<'t> {
         let mut cols = 0;
         for p in parts {
             if p.rows() != rows {
-                return first.tape.invalid(Error::ShapeMismatch { op: "stack", lhs: first.shape(), rhs: p.shape() });
+                return first.tape.invalid(Error::ShapeMismatch {
+                    op: "stack",
+                    lhs: first.shape(),
+                    rhs: p.shape(),
+                });
             }
             cols += p.cols();
         }
@@ -526,11 +640,19 @@ impl<'t> Var<'t> {
             inner.arena.extend(parts.iter().map(|p| p.id));
             start
         };
-        tape.record(Op::Stack { start, len: parts.len() }, rows, cols, |v, out| {
-            for p in parts {
-                out.extend_from_slice(&v[p.id]);
-            }
-        })
+        tape.record(
+            Op::Stack {
+                start,
+                len: parts.len(),
+            },
+            rows,
+            cols,
+            |v, out| {
+                for p in parts {
+                    out.extend_from_slice(&v[p.id]);
+                }
+            },
+        )
     }
 }
 
@@ -540,8 +662,14 @@ impl Tape {
     /// ([`Error::ShapeMismatch`] with shapes `(0, 0)`), returned as an invalid variable.
     pub fn stack<'t>(&'t self, parts: &[Var<'t>]) -> Var<'t> {
         match parts.first() {
-            None => self.invalid(Error::ShapeMismatch { op: "stack", lhs: (0, 0), rhs: (0, 0) }),
-            Some(&first) if !std::ptr::eq(first.tape, self) => self.invalid(Error::ForeignVar { op: "stack" }),
+            None => self.invalid(Error::ShapeMismatch {
+                op: "stack",
+                lhs: (0, 0),
+                rhs: (0, 0),
+            }),
+            Some(&first) if !std::ptr::eq(first.tape, self) => {
+                self.invalid(Error::ForeignVar { op: "stack" })
+            }
             Some(&first) => Var::stack_nonempty(first, parts),
         }
     }
@@ -566,13 +694,18 @@ impl<'t> Var<'t> {
         let (m, k1) = if ta { (sa.1, sa.0) } else { sa };
         let (k2, n) = if tb { (sb.1, sb.0) } else { sb };
         if k1 != k2 {
-            return self.tape.invalid(Error::ShapeMismatch { op: "matmul", lhs: (m, k1), rhs: (k2, n) });
+            return self.tape.invalid(Error::ShapeMismatch {
+                op: "matmul",
+                lhs: (m, k1),
+                rhs: (k2, n),
+            });
         }
         let (ia, ib) = (self.id, w.id);
-        self.tape.record(Op::MatMul(ia, ib, ta, tb), m, n, |v, out| {
-            out.resize(m * n, 0.0);
-            gemm(&v[ia], sa, ta, &v[ib], sb, tb, out);
-        })
+        self.tape
+            .record(Op::MatMul(ia, ib, ta, tb), m, n, |v, out| {
+                out.resize(m * n, 0.0);
+                gemm(&v[ia], sa, ta, &v[ib], sb, tb, out);
+            })
     }
 }
 
@@ -581,10 +714,19 @@ impl<'t> Var<'t> {
 /// called directly because nalgebra's views cannot express a transposed column-major slice.
 fn gemm(a: &[f64], sa: Shape, ta: bool, b: &[f64], sb: Shape, tb: bool, c: &mut [f64]) {
     // (rows, cols, row stride, column stride) of op(x).
-    let strided = |s: Shape, t: bool| if t { (s.1, s.0, s.0, 1) } else { (s.0, s.1, 1, s.0) };
+    let strided = |s: Shape, t: bool| {
+        if t {
+            (s.1, s.0, s.0, 1)
+        } else {
+            (s.0, s.1, 1, s.0)
+        }
+    };
     let (m, k, rsa, csa) = strided(sa, ta);
     let (k2, n, rsb, csb) = strided(sb, tb);
-    assert!(k == k2 && a.len() == sa.0 * sa.1 && b.len() == sb.0 * sb.1 && c.len() == m * n, "internal: gemm shapes");
+    assert!(
+        k == k2 && a.len() == sa.0 * sa.1 && b.len() == sb.0 * sb.1 && c.len() == m * n,
+        "internal: gemm shapes"
+    );
     // SAFETY: the assert above guarantees that every index i·rs + j·cs with i < rows and
     // j < cols lies inside its slice, for a (m × k), b (k × n) and c (m × n, column-major).
     unsafe {
@@ -607,14 +749,33 @@ fn gemm(a: &[f64], sa: Shape, ta: bool, b: &[f64], sb: Shape, tb: bool, c: &mut 
     }
 }
 
-fn vjp_matmul<'t>(a: Var<'t>, b: Var<'t>, ta: bool, tb: bool, g: Var<'t>, need: [bool; 2]) -> [Option<Var<'t>>; 2] {
+fn vjp_matmul<'t>(
+    a: Var<'t>,
+    b: Var<'t>,
+    ta: bool,
+    tb: bool,
+    g: Var<'t>,
+    need: [bool; 2],
+) -> [Option<Var<'t>>; 2] {
     // C = op(A)·op(B). For C = A·B: Ā = Ḡ·Bᵀ, B̄ = Aᵀ·Ḡ; the transposed cases follow.
     let [na, nb] = need;
     match (ta, tb) {
-        (false, false) => [na.then(|| g.matmul_t(b, false, true)), nb.then(|| a.matmul_t(g, true, false))],
-        (false, true) => [na.then(|| g.matmul_t(b, false, false)), nb.then(|| g.matmul_t(a, true, false))],
-        (true, false) => [na.then(|| b.matmul_t(g, false, true)), nb.then(|| a.matmul_t(g, false, false))],
-        (true, true) => [na.then(|| b.matmul_t(g, true, true)), nb.then(|| g.matmul_t(a, true, true))],
+        (false, false) => [
+            na.then(|| g.matmul_t(b, false, true)),
+            nb.then(|| a.matmul_t(g, true, false)),
+        ],
+        (false, true) => [
+            na.then(|| g.matmul_t(b, false, false)),
+            nb.then(|| g.matmul_t(a, true, false)),
+        ],
+        (true, false) => [
+            na.then(|| b.matmul_t(g, false, true)),
+            nb.then(|| a.matmul_t(g, false, false)),
+        ],
+        (true, true) => [
+            na.then(|| b.matmul_t(g, true, true)),
+            nb.then(|| g.matmul_t(a, true, true)),
+        ],
     }
 }
 
@@ -706,10 +867,34 @@ macro_rules! binary_operator {
     };
 }
 
-binary_operator!(Add, add, Binary::Add, |v: Var<'t>, c| v.add_scalar(c), |c, v: Var<'t>| v.add_scalar(c));
-binary_operator!(Sub, sub, Binary::Sub, |v: Var<'t>, c: f64| v.add_scalar(-c), |c, v: Var<'t>| (-v).add_scalar(c));
-binary_operator!(Mul, mul, Binary::Mul, |v: Var<'t>, c| v.scale(c), |c, v: Var<'t>| v.scale(c));
-binary_operator!(Div, div, Binary::Div, |v: Var<'t>, c| v / v.tape.scalar(c), |c, v: Var<'t>| v.tape.scalar(c) / v);
+binary_operator!(
+    Add,
+    add,
+    Binary::Add,
+    |v: Var<'t>, c| v.add_scalar(c),
+    |c, v: Var<'t>| v.add_scalar(c)
+);
+binary_operator!(
+    Sub,
+    sub,
+    Binary::Sub,
+    |v: Var<'t>, c: f64| v.add_scalar(-c),
+    |c, v: Var<'t>| (-v).add_scalar(c)
+);
+binary_operator!(
+    Mul,
+    mul,
+    Binary::Mul,
+    |v: Var<'t>, c| v.scale(c),
+    |c, v: Var<'t>| v.scale(c)
+);
+binary_operator!(
+    Div,
+    div,
+    Binary::Div,
+    |v: Var<'t>, c| v / v.tape.scalar(c),
+    |c, v: Var<'t>| v.tape.scalar(c) / v
+);
 
 impl<'t> std::ops::Neg for Var<'t> {
     type Output = Var<'t>;

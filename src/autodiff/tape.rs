@@ -60,6 +60,8 @@ pub(crate) struct Node {
     pub(crate) cols: usize,
     pub(crate) requires_grad: bool,
     pub(crate) freed: bool,
+    /// A constant known to be all ones (the usual cotangent): multiplying by it is skipped.
+    pub(crate) ones: bool,
 }
 
 impl Node {
@@ -118,7 +120,9 @@ impl Tape {
     pub fn full(&self, rows: usize, cols: usize, v: f64) -> Var<'_> {
         let mut buf = self.take_buffer();
         buf.resize(rows * cols, v);
-        self.leaf(rows, cols, buf, false)
+        let var = self.leaf(rows, cols, buf, false);
+        self.inner.borrow_mut().nodes[var.id].ones = v == 1.0;
+        var
     }
 
     /// A constant `1 × 1` tensor.
@@ -150,7 +154,15 @@ impl Tape {
     /// this because `clear` takes `&mut self`.
     pub fn clear(&mut self) {
         let inner = self.inner.get_mut();
-        let Inner { nodes, values, pool, memo, arena, error, .. } = inner;
+        let Inner {
+            nodes,
+            values,
+            pool,
+            memo,
+            arena,
+            error,
+            ..
+        } = inner;
         nodes.clear();
         arena.clear();
         memo.clear();
@@ -169,14 +181,25 @@ impl Tape {
     fn leaf(&self, rows: usize, cols: usize, data: Vec<f64>, requires_grad: bool) -> Var<'_> {
         let mut inner = self.inner.borrow_mut();
         let id = inner.nodes.len();
-        inner.nodes.push(Node { op: Op::Leaf, rows, cols, requires_grad, freed: false });
+        inner.nodes.push(Node {
+            op: Op::Leaf,
+            rows,
+            cols,
+            requires_grad,
+            freed: false,
+            ones: false,
+        });
         inner.values.push(data);
         Var { tape: self, id }
     }
 
     fn leaf_from_slice(&self, rows: usize, cols: usize, data: &[f64], rg: bool) -> Var<'_> {
         if data.len() != rows * cols {
-            return self.invalid(Error::DataLength { rows, cols, len: data.len() });
+            return self.invalid(Error::DataLength {
+                rows,
+                cols,
+                len: data.len(),
+            });
         }
         let mut buf = self.take_buffer();
         buf.extend_from_slice(data);
@@ -190,7 +213,14 @@ impl Tape {
             inner.error = Some(e);
         }
         let id = inner.nodes.len();
-        inner.nodes.push(Node { op: Op::Invalid, rows: 0, cols: 0, requires_grad: false, freed: false });
+        inner.nodes.push(Node {
+            op: Op::Invalid,
+            rows: 0,
+            cols: 0,
+            requires_grad: false,
+            freed: false,
+            ones: false,
+        });
         inner.values.push(Vec::new());
         Var { tape: self, id }
     }
@@ -209,13 +239,67 @@ impl Tape {
         let mut buf = inner.pool.pop().unwrap_or_default();
         buf.reserve(rows * cols);
         fill(&inner.values, &mut buf);
-        debug_assert_eq!(buf.len(), rows * cols, "internal: {op:?} wrote a wrong length");
-        let requires_grad = inner.grad_enabled && op.parents(&inner.arena).any(|p| inner.nodes[p].requires_grad);
+        debug_assert_eq!(
+            buf.len(),
+            rows * cols,
+            "internal: {op:?} wrote a wrong length"
+        );
+        let requires_grad = inner.grad_enabled
+            && op
+                .parents(&inner.arena)
+                .any(|p| inner.nodes[p].requires_grad);
         let op = if requires_grad { op } else { Op::Const };
         let id = inner.nodes.len();
-        inner.nodes.push(Node { op, rows, cols, requires_grad, freed: false });
+        inner.nodes.push(Node {
+            op,
+            rows,
+            cols,
+            requires_grad,
+            freed: false,
+            ones: false,
+        });
         inner.values.push(buf);
         Var { tape: self, id }
+    }
+
+    /// Records two nodes of the same shape whose values `fill` computes in one sweep (sin
+    /// and cos of the same input, which the compiler turns into one `sincos` call).
+    pub(crate) fn record_pair(
+        &self,
+        ops: [Op; 2],
+        rows: usize,
+        cols: usize,
+        fill: impl FnOnce(&[Vec<f64>], &mut Vec<f64>, &mut Vec<f64>),
+    ) -> [Var<'_>; 2] {
+        let mut inner = self.inner.borrow_mut();
+        let mut a = inner.pool.pop().unwrap_or_default();
+        let mut b = inner.pool.pop().unwrap_or_default();
+        a.reserve(rows * cols);
+        b.reserve(rows * cols);
+        fill(&inner.values, &mut a, &mut b);
+        debug_assert!(
+            a.len() == rows * cols && b.len() == rows * cols,
+            "internal: pair lengths"
+        );
+        let mut out = [0; 2];
+        for (k, (op, buf)) in ops.into_iter().zip([a, b]).enumerate() {
+            let requires_grad = inner.grad_enabled
+                && op
+                    .parents(&inner.arena)
+                    .any(|p| inner.nodes[p].requires_grad);
+            let op = if requires_grad { op } else { Op::Const };
+            out[k] = inner.nodes.len();
+            inner.nodes.push(Node {
+                op,
+                rows,
+                cols,
+                requires_grad,
+                freed: false,
+                ones: false,
+            });
+            inner.values.push(buf);
+        }
+        out.map(|id| Var { tape: self, id })
     }
 
     /// Looks up a memoised unary result of `input`, valid for the current grad mode.
@@ -229,6 +313,10 @@ impl Tape {
 
     pub(crate) fn memo_put(&self, key: u32, input: usize, out: usize) {
         self.inner.borrow_mut().memo.insert((key, input), out);
+    }
+
+    pub(crate) fn grad_enabled(&self) -> bool {
+        self.inner.borrow().grad_enabled
     }
 
     pub(crate) fn set_grad_enabled(&self, on: bool) -> bool {
@@ -275,17 +363,19 @@ impl<'t> Var<'t> {
 
     /// The value as a nalgebra matrix.
     pub fn matrix(&self) -> Result<nalgebra::DMatrix<f64>> {
-        self.with_values(|rows, cols, v| nalgebra::DMatrix::from_column_slice(rows, cols, v))
+        self.with_values(nalgebra::DMatrix::from_column_slice)
     }
 
     /// The only element of a one-element variable.
     pub fn item(&self) -> Result<f64> {
-        self.with_values(|rows, cols, v| (rows * cols == 1).then(|| v[0]))?.ok_or_else(|| {
-            Error::Operator {
+        self.with_values(|rows, cols, v| (rows * cols == 1).then(|| v[0]))?
+            .ok_or_else(|| Error::Operator {
                 op: "item".into(),
-                message: format!("needs a tensor with one element, got shape {:?}", self.shape()),
-            }
-        })
+                message: format!(
+                    "needs a tensor with one element, got shape {:?}",
+                    self.shape()
+                ),
+            })
     }
 
     /// Calls `f(rows, cols, column-major values)` without copying.
@@ -293,7 +383,10 @@ impl<'t> Var<'t> {
         let inner = self.tape.inner.borrow();
         let n = &inner.nodes[self.id];
         if matches!(n.op, Op::Invalid) {
-            return Err(inner.error.clone().expect("internal: invalid node without error"));
+            return Err(inner
+                .error
+                .clone()
+                .expect("internal: invalid node without error"));
         }
         Ok(f(n.rows, n.cols, &inner.values[self.id]))
     }

@@ -33,27 +33,47 @@ impl Tensor {
                 out[j * rows + i] = data[i * cols + j];
             }
         }
-        Some(Tensor { rows, cols, data: out })
+        Some(Tensor {
+            rows,
+            cols,
+            data: out,
+        })
     }
 
     /// A single column (an `n × 1` batch of scalars).
     pub fn column(data: Vec<f64>) -> Self {
-        Tensor { rows: data.len(), cols: 1, data }
+        Tensor {
+            rows: data.len(),
+            cols: 1,
+            data,
+        }
     }
 
     /// A single row (a `1 × n` tensor without batch rows).
     pub fn row(data: Vec<f64>) -> Self {
-        Tensor { rows: 1, cols: data.len(), data }
+        Tensor {
+            rows: 1,
+            cols: data.len(),
+            data,
+        }
     }
 
     /// A `1 × 1` tensor.
     pub fn scalar(v: f64) -> Self {
-        Tensor { rows: 1, cols: 1, data: vec![v] }
+        Tensor {
+            rows: 1,
+            cols: 1,
+            data: vec![v],
+        }
     }
 
     /// A tensor filled with `v`.
     pub fn full(rows: usize, cols: usize, v: f64) -> Self {
-        Tensor { rows, cols, data: vec![v; rows * cols] }
+        Tensor {
+            rows,
+            cols,
+            data: vec![v; rows * cols],
+        }
     }
 
     /// A tensor of zeros.
@@ -133,13 +153,21 @@ impl Tensor {
 
     /// A tensor from a nalgebra matrix.
     pub fn from_dmatrix(m: &DMatrix<f64>) -> Self {
-        Tensor { rows: m.nrows(), cols: m.ncols(), data: m.as_slice().to_vec() }
+        Tensor {
+            rows: m.nrows(),
+            cols: m.ncols(),
+            data: m.as_slice().to_vec(),
+        }
     }
 }
 
 impl From<DMatrix<f64>> for Tensor {
     fn from(m: DMatrix<f64>) -> Self {
         let (rows, cols) = m.shape();
-        Tensor { rows, cols, data: m.data.into() }
+        Tensor {
+            rows,
+            cols,
+            data: m.data.into(),
+        }
     }
 }

@@ -40,18 +40,27 @@ impl Points {
     /// equal, non-zero length and finite values.
     pub fn from_columns(cols: Vec<Vec<f64>>) -> Result<Self> {
         if !(2..=3).contains(&cols.len()) {
-            return Err(Error::Points(format!("points must be 2-D or 3-D, got {} coordinates", cols.len())));
+            return Err(Error::Points(format!(
+                "points must be 2-D or 3-D, got {} coordinates",
+                cols.len()
+            )));
         }
         let n = cols[0].len();
         if n == 0 {
             return Err(Error::Points("the point set is empty".into()));
         }
         if let Some(k) = cols.iter().position(|c| c.len() != n) {
-            return Err(Error::Points(format!("coordinate {k} has {} values, coordinate 0 has {n}", cols[k].len())));
+            return Err(Error::Points(format!(
+                "coordinate {k} has {} values, coordinate 0 has {n}",
+                cols[k].len()
+            )));
         }
         for (k, c) in cols.iter().enumerate() {
             if let Some(i) = c.iter().position(|v| !v.is_finite()) {
-                return Err(Error::Points(format!("point {i} has a non-finite coordinate {k}: {}", c[i])));
+                return Err(Error::Points(format!(
+                    "point {i} has a non-finite coordinate {k}: {}",
+                    c[i]
+                )));
             }
         }
         Ok(Points { cols })
@@ -60,9 +69,15 @@ impl Points {
     /// Points from rows `[x, y, z]`, keeping the first `dim` (2 or 3) coordinates.
     pub fn from_rows(dim: usize, rows: &[[f64; 3]]) -> Result<Self> {
         if !(2..=3).contains(&dim) {
-            return Err(Error::Points(format!("points must be 2-D or 3-D, got {dim}")));
+            return Err(Error::Points(format!(
+                "points must be 2-D or 3-D, got {dim}"
+            )));
         }
-        Self::from_columns((0..dim).map(|k| rows.iter().map(|p| p[k]).collect()).collect())
+        Self::from_columns(
+            (0..dim)
+                .map(|k| rows.iter().map(|p| p[k]).collect())
+                .collect(),
+        )
     }
 
     /// Number of points.
@@ -277,7 +292,11 @@ pub struct EvalOptions<'a> {
 
 impl Default for EvalOptions<'_> {
     fn default() -> Self {
-        EvalOptions { chunk_size: 2048, progress: None, field_name: "U" }
+        EvalOptions {
+            chunk_size: 2048,
+            progress: None,
+            field_name: "U",
+        }
     }
 }
 
@@ -300,15 +319,29 @@ struct Plan {
 /// 2-component field in 3-D, a Hessian of a vector field, a field returning the wrong
 /// number of components), [`Error::Operator`] for a chunk size of 0, and any error of the
 /// autodiff core (a field whose ops do not fit together).
-pub fn evaluate(field: &dyn Field, points: &Points, ops: &[Operator], opts: &EvalOptions<'_>) -> Result<Vec<Array>> {
+pub fn evaluate(
+    field: &dyn Field,
+    points: &Points,
+    ops: &[Operator],
+    opts: &EvalOptions<'_>,
+) -> Result<Vec<Array>> {
     let (m, d, n) = (field.components(), points.dim(), points.len());
     if opts.chunk_size == 0 {
-        return Err(Error::Operator { op: "evaluate".into(), message: "chunk size must be positive".into() });
+        return Err(Error::Operator {
+            op: "evaluate".into(),
+            message: "chunk size must be positive".into(),
+        });
     }
     if m == 0 {
-        return Err(Error::Operator { op: "evaluate".into(), message: "the field has no components".into() });
+        return Err(Error::Operator {
+            op: "evaluate".into(),
+            message: "the field has no components".into(),
+        });
     }
-    let widths: Vec<usize> = ops.iter().map(|op| op.components(m, d)).collect::<Result<_>>()?;
+    let widths: Vec<usize> = ops
+        .iter()
+        .map(|op| op.components(m, d))
+        .collect::<Result<_>>()?;
     let plan = Plan {
         m,
         d,
@@ -319,13 +352,19 @@ pub fn evaluate(field: &dyn Field, points: &Points, ops: &[Operator], opts: &Eva
     let mut arrays: Vec<Array> = ops
         .iter()
         .zip(&widths)
-        .map(|(op, &k)| Array { name: op.array_name(opts.field_name), components: k, values: vec![0.0; n * k] })
+        .map(|(op, &k)| Array {
+            name: op.array_name(opts.field_name),
+            components: k,
+            values: vec![0.0; n * k],
+        })
         .collect();
 
     // Cut every array into the chunks' disjoint slices: chunk c gets slices[c][a].
     let cs = opts.chunk_size;
     let n_chunks = n.div_ceil(cs);
-    let mut slices: Vec<Vec<&mut [f64]>> = (0..n_chunks).map(|_| Vec::with_capacity(ops.len())).collect();
+    let mut slices: Vec<Vec<&mut [f64]>> = (0..n_chunks)
+        .map(|_| Vec::with_capacity(ops.len()))
+        .collect();
     for (a, &k) in arrays.iter_mut().zip(&widths) {
         for (c, s) in a.values.chunks_mut(cs * k).enumerate() {
             slices[c].push(s);
@@ -337,7 +376,16 @@ pub fn evaluate(field: &dyn Field, points: &Points, ops: &[Operator], opts: &Eva
         |(tape, scratch), (c, mut outs)| {
             let start = c * cs;
             let end = (start + cs).min(n);
-            eval_chunk(tape, scratch, field, points, start..end, ops, plan, &mut outs)?;
+            eval_chunk(
+                tape,
+                scratch,
+                field,
+                points,
+                start..end,
+                ops,
+                plan,
+                &mut outs,
+            )?;
             if let Some(p) = opts.progress {
                 p(end - start);
             }
@@ -387,10 +435,13 @@ fn eval_chunk(
     tape.clear();
     s.u.resize(m * len, 0.0);
     s.jac.resize(if plan.first { m * d * len } else { 0 }, 0.0);
-    s.hess.resize(if plan.second { m * d * d * len } else { 0 }, 0.0);
+    s.hess
+        .resize(if plan.second { m * d * d * len } else { 0 }, 0.0);
     {
         let tape = &*tape;
-        let x: Vec<Var> = (0..d).map(|k| tape.var_from_slice(len, 1, &points.col(k)[range.clone()])).collect();
+        let x: Vec<Var> = (0..d)
+            .map(|k| tape.var_from_slice(len, 1, &points.col(k)[range.clone()]))
+            .collect();
         let u = field.eval(tape, &x);
         if u.len() != m {
             return Err(Error::Operator {
@@ -403,14 +454,21 @@ fn eval_chunk(
             if ui.cols() != 1 || (ui.rows() != len && ui.rows() != 1) {
                 return Err(Error::Operator {
                     op: "field".into(),
-                    message: format!("component {i} has shape {:?}, expected ({len}, 1)", ui.shape()),
+                    message: format!(
+                        "component {i} has shape {:?}, expected ({len}, 1)",
+                        ui.shape()
+                    ),
                 });
             }
             copy_into(ui, &mut s.u[i * len..(i + 1) * len])?;
         }
         if plan.first {
             let ones = tape.full(len, 1, 1.0);
-            let opts = GradOptions { retain_graph: Some(true), create_graph: plan.second, allow_unused: true };
+            let opts = GradOptions {
+                retain_graph: Some(true),
+                create_graph: plan.second,
+                allow_unused: true,
+            };
             for (i, &ui) in u.iter().enumerate() {
                 let ui = ui.expand(len, 1);
                 let row = autodiff::grad(&[ui], &x, &[ones], opts)?;
@@ -418,7 +476,10 @@ fn eval_chunk(
                     copy_into(g, &mut s.jac[(i * d + j) * len..(i * d + j + 1) * len])?;
                 }
                 if plan.second {
-                    let second = GradOptions { create_graph: false, ..opts };
+                    let second = GradOptions {
+                        create_graph: false,
+                        ..opts
+                    };
                     for (a, &g) in row.iter().enumerate() {
                         let g = g.expand(len, 1);
                         if plan.full_hessian {
@@ -450,7 +511,9 @@ fn eval_chunk(
         let k = out.len() / len;
         match op {
             Operator::Value => (0..m).for_each(|i| column(&u[i * len..][..len], out, k, i)),
-            Operator::Jacobian => (0..m * d).for_each(|ij| column(&jac[ij * len..][..len], out, k, ij)),
+            Operator::Jacobian => {
+                (0..m * d).for_each(|ij| column(&jac[ij * len..][..len], out, k, ij))
+            }
             // OpenFOAM order: (∇U)ᵢⱼ = ∂uⱼ/∂xᵢ; for a scalar field just ∇f.
             Operator::Grad => {
                 for i in 0..m {
@@ -462,11 +525,16 @@ fn eval_chunk(
             Operator::Div => trace(out, (0..d).map(|i| &jac[(i * d + i) * len..][..len])),
             Operator::Lap => {
                 for i in 0..m {
-                    trace(acc, (0..d).map(|a| &hess[((i * d + a) * d + a) * len..][..len]));
+                    trace(
+                        acc,
+                        (0..d).map(|a| &hess[((i * d + a) * d + a) * len..][..len]),
+                    );
                     column(acc, out, k, i);
                 }
             }
-            Operator::Hessian => (0..d * d).for_each(|ab| column(&hess[ab * len..][..len], out, k, ab)),
+            Operator::Hessian => {
+                (0..d * d).for_each(|ab| column(&hess[ab * len..][..len], out, k, ab))
+            }
             _ => flow_ops.push((op, k, out)),
         }
     }
@@ -500,7 +568,8 @@ fn trace<'a>(out: &mut [f64], terms: impl Iterator<Item = &'a [f64]>) {
 
 /// The flow quantities, pointwise from the Jacobian.
 fn flow_quantity(op: Operator, d: usize, u: &Vector3<f64>, j: &Matrix3<f64>, o: &mut [f64]) {
-    let row_major = |m: Matrix3<f64>, o: &mut [f64]| (0..9).for_each(|ij| o[ij] = m[(ij / 3, ij % 3)]);
+    let row_major =
+        |m: Matrix3<f64>, o: &mut [f64]| (0..9).for_each(|ij| o[ij] = m[(ij / 3, ij % 3)]);
     match op {
         Operator::Curl | Operator::Vorticity => {
             let w = flow::vorticity(j);
@@ -519,7 +588,12 @@ fn flow_quantity(op: Operator, d: usize, u: &Vector3<f64>, j: &Matrix3<f64>, o: 
         Operator::Helicity => o[0] = flow::helicity(u, j),
         Operator::Enstrophy => o[0] = flow::enstrophy(j),
         Operator::Advection => o.copy_from_slice(&flow::advection(u, j).as_slice()[..d]),
-        Operator::Value | Operator::Grad | Operator::Jacobian | Operator::Div | Operator::Lap | Operator::Hessian => {
+        Operator::Value
+        | Operator::Grad
+        | Operator::Jacobian
+        | Operator::Div
+        | Operator::Lap
+        | Operator::Hessian => {
             unreachable!("internal: {op:?} is assembled in eval_chunk")
         }
     }

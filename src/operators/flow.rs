@@ -26,7 +26,11 @@ pub fn rotation_rate(j: &Matrix3<f64>) -> Matrix3<f64> {
 
 /// Vorticity `ω = ∇×u = (J₂₁ − J₁₂, J₀₂ − J₂₀, J₁₀ − J₀₁)`.
 pub fn vorticity(j: &Matrix3<f64>) -> Vector3<f64> {
-    Vector3::new(j[(2, 1)] - j[(1, 2)], j[(0, 2)] - j[(2, 0)], j[(1, 0)] - j[(0, 1)])
+    Vector3::new(
+        j[(2, 1)] - j[(1, 2)],
+        j[(0, 2)] - j[(2, 0)],
+        j[(1, 0)] - j[(0, 1)],
+    )
 }
 
 /// Q-criterion `½(‖Ω‖² − ‖S‖²)` (Frobenius norms; Hunt, Wray & Moin 1988). Positive where
@@ -56,7 +60,10 @@ pub fn lambda2(j: &Matrix3<f64>) -> f64 {
 /// Swirling strength λci (Zhou et al. 1999): the imaginary part of the complex-conjugate
 /// eigenvalue pair of J, and 0 where all eigenvalues are real.
 pub fn swirling_strength(j: &Matrix3<f64>) -> f64 {
-    j.complex_eigenvalues().iter().map(|e| e.im.abs()).fold(0.0, f64::max)
+    j.complex_eigenvalues()
+        .iter()
+        .map(|e| e.im.abs())
+        .fold(0.0, f64::max)
 }
 
 /// Helicity density `u·ω`.

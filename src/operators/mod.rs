@@ -37,7 +37,11 @@ use crate::autodiff::{self, GradOptions, Tape, Var};
 use crate::error::{Error, Result};
 
 fn options(create_graph: bool) -> GradOptions {
-    GradOptions { retain_graph: Some(true), create_graph, allow_unused: true }
+    GradOptions {
+        retain_graph: Some(true),
+        create_graph,
+        allow_unused: true,
+    }
 }
 
 fn ones<'t>(f: Var<'t>) -> Var<'t> {
@@ -46,7 +50,10 @@ fn ones<'t>(f: Var<'t>) -> Var<'t> {
 }
 
 fn tape_of<'t>(x: &[Var<'t>], op: &str) -> Result<&'t Tape> {
-    x.first().map(|v| v.tape()).ok_or_else(|| Error::Operator { op: op.into(), message: "no coordinates given".into() })
+    x.first().map(|v| v.tape()).ok_or_else(|| Error::Operator {
+        op: op.into(),
+        message: "no coordinates given".into(),
+    })
 }
 
 /// Gradient `∇f` of a scalar field: `[∂f/∂x₀, ∂f/∂x₁, …]`.
@@ -58,7 +65,10 @@ pub fn grad<'t>(f: Var<'t>, x: &[Var<'t>], create_graph: bool) -> Result<Vec<Var
     if f.cols() != 1 {
         return Err(Error::Operator {
             op: "grad".into(),
-            message: format!("needs a scalar component (N x 1), got shape {:?}", f.shape()),
+            message: format!(
+                "needs a scalar component (N x 1), got shape {:?}",
+                f.shape()
+            ),
         });
     }
     autodiff::grad(&[f], x, &[ones(f)], options(create_graph))
@@ -76,7 +86,9 @@ fn check_square(op: &str, m: usize, d: usize) -> Result<()> {
     if m != d {
         return Err(Error::Operator {
             op: op.into(),
-            message: format!("needs a field with as many components as coordinates, got {m} components in {d}-D"),
+            message: format!(
+                "needs a field with as many components as coordinates, got {m} components in {d}-D"
+            ),
         });
     }
     Ok(())
@@ -88,8 +100,14 @@ fn check_square(op: &str, m: usize, d: usize) -> Result<()> {
 /// skips every other coordinate). Cost: `m` backward passes (`m = d`).
 pub fn div<'t>(u: &[Var<'t>], x: &[Var<'t>]) -> Result<Var<'t>> {
     check_square("div", u.len(), x.len())?;
-    let mut terms = u.iter().zip(x).map(|(&ui, &xi)| grad(ui, &[xi], true).map(|g| g[0]));
-    let first = terms.next().ok_or_else(|| Error::Operator { op: "div".into(), message: "empty field".into() })??;
+    let mut terms = u
+        .iter()
+        .zip(x)
+        .map(|(&ui, &xi)| grad(ui, &[xi], true).map(|g| g[0]));
+    let first = terms.next().ok_or_else(|| Error::Operator {
+        op: "div".into(),
+        message: "empty field".into(),
+    })??;
     terms.try_fold(first, |acc, t| Ok(acc + t?))
 }
 
@@ -112,7 +130,10 @@ pub fn curl<'t>(u: &[Var<'t>], x: &[Var<'t>]) -> Result<Vec<Var<'t>>> {
             let gw = grad(u[2], &[x[0], x[1]], true)?; // ∂w/∂x, ∂w/∂y
             Ok(vec![gw[1] - gv[1], gu[1] - gw[0], gv[0] - gu[0]])
         }
-        d => Err(Error::Operator { op: "curl".into(), message: format!("is defined in 2-D and 3-D, not {d}-D") }),
+        d => Err(Error::Operator {
+            op: "curl".into(),
+            message: format!("is defined in 2-D and 3-D, not {d}-D"),
+        }),
     }
 }
 
@@ -130,8 +151,14 @@ pub fn laplacian<'t>(f: Var<'t>, x: &[Var<'t>]) -> Result<Var<'t>> {
 /// The Laplacian from a gradient recorded with create_graph (`d` passes): lets callers
 /// that already have `∇f` (a Jacobian row) share its pass.
 pub fn laplacian_from_grad<'t>(g: &[Var<'t>], x: &[Var<'t>]) -> Result<Var<'t>> {
-    let mut terms = g.iter().zip(x).map(|(&gd, &xd)| grad(gd, &[xd], true).map(|h| h[0]));
-    let first = terms.next().ok_or_else(|| Error::Operator { op: "lap".into(), message: "no coordinates given".into() })??;
+    let mut terms = g
+        .iter()
+        .zip(x)
+        .map(|(&gd, &xd)| grad(gd, &[xd], true).map(|h| h[0]));
+    let first = terms.next().ok_or_else(|| Error::Operator {
+        op: "lap".into(),
+        message: "no coordinates given".into(),
+    })??;
     terms.try_fold(first, |acc, t| Ok(acc + t?))
 }
 
@@ -159,11 +186,20 @@ pub fn hvp<'t>(f: Var<'t>, x: &[Var<'t>], w: &[Var<'t>]) -> Result<Vec<Var<'t>>>
     if w.len() != x.len() {
         return Err(Error::Operator {
             op: "hvp".into(),
-            message: format!("direction has {} components for {} coordinates", w.len(), x.len()),
+            message: format!(
+                "direction has {} components for {} coordinates",
+                w.len(),
+                x.len()
+            ),
         });
     }
     let g = grad(f, x, true)?;
-    let gw = g.iter().zip(w).map(|(&a, &b)| a * b).reduce(|a, b| a + b).expect("internal: d > 0");
+    let gw = g
+        .iter()
+        .zip(w)
+        .map(|(&a, &b)| a * b)
+        .reduce(|a, b| a + b)
+        .expect("internal: d > 0");
     let gw = gw.expand(f.rows(), 1);
     grad(gw, x, true)
 }
@@ -173,5 +209,13 @@ pub fn hvp<'t>(f: Var<'t>, x: &[Var<'t>], w: &[Var<'t>]) -> Result<Vec<Var<'t>>>
 pub fn advection<'t>(u: &[Var<'t>], x: &[Var<'t>]) -> Result<Vec<Var<'t>>> {
     check_square("advection", u.len(), x.len())?;
     let j = jacobian(u, x, true)?;
-    Ok(j.iter().map(|row| row.iter().zip(u).map(|(&dj, &uj)| uj * dj).reduce(|a, b| a + b).expect("internal: d > 0")).collect())
+    Ok(j.iter()
+        .map(|row| {
+            row.iter()
+                .zip(u)
+                .map(|(&dj, &uj)| uj * dj)
+                .reduce(|a, b| a + b)
+                .expect("internal: d > 0")
+        })
+        .collect())
 }

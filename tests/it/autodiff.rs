@@ -4,8 +4,8 @@
 
 use approx::assert_relative_eq;
 use nabla::Error;
-use num_dual::DualNum;
 use nabla::autodiff::{GradOptions, Tape, Tensor, Var, grad, grad_batched};
+use num_dual::DualNum;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -68,9 +68,13 @@ fn seed_grad_of_dot_and_div_grad_are_exact() {
     let jv = grad(&[g], &[x], &[ones], GradOptions::retain_graph()).unwrap()[0];
     assert_eq!(jv.sum().item().unwrap(), 6.0);
 
-    let eye: Vec<Vec<Var>> = (0..3).map(|i| vec![tape.constant(Tensor::one_hot(3, 1, i, 0))]).collect();
+    let eye: Vec<Vec<Var>> = (0..3)
+        .map(|i| vec![tape.constant(Tensor::one_hot(3, 1, i, 0))])
+        .collect();
     let rows = grad_batched(&[g], &[x], &eye, GradOptions::default()).unwrap();
-    let diag: Vec<f64> = (0..3).map(|i| rows[i][0].value().unwrap().get(i, 0)).collect();
+    let diag: Vec<f64> = (0..3)
+        .map(|i| rows[i][0].value().unwrap().get(i, 0))
+        .collect();
     assert_eq!(diag, vec![2.0, 2.0, 2.0]);
     assert_eq!(diag.iter().sum::<f64>(), 6.0);
 }
@@ -86,8 +90,13 @@ fn ones_cotangent_gives_hessian_row_sums_not_the_trace_for_mixed_partials() {
     let f = a * b + a.powi(2) + c.sin();
     let g = grad(&[f], &[xr], &[], GradOptions::create_graph()).unwrap()[0];
     let ones = tape.full(1, 3, 1.0);
-    let wrong = grad(&[g], &[xr], &[ones], GradOptions::retain_graph()).unwrap()[0].sum().item().unwrap();
-    let eye: Vec<Vec<Var>> = (0..3).map(|j| vec![tape.constant(Tensor::one_hot(1, 3, 0, j))]).collect();
+    let wrong = grad(&[g], &[xr], &[ones], GradOptions::retain_graph()).unwrap()[0]
+        .sum()
+        .item()
+        .unwrap();
+    let eye: Vec<Vec<Var>> = (0..3)
+        .map(|j| vec![tape.constant(Tensor::one_hot(1, 3, 0, j))])
+        .collect();
     let rows = grad_batched(&[g], &[xr], &eye, GradOptions::default()).unwrap();
     let trace: f64 = (0..3).map(|j| rows[j][0].value().unwrap().get(0, j)).sum();
     assert_eq!(trace, 2.0 - 0.5f64.sin());
@@ -104,7 +113,9 @@ fn dense_jacobian_of_a_batch_agrees_with_the_ones_cotangent_on_diagonal_jacobian
     let y = x.sin();
     let ones = tape.full(n, 1, 1.0);
     let j1 = vals(grad(&[y], &[x], &[ones], GradOptions::retain_graph()).unwrap()[0]);
-    let eye: Vec<Vec<Var>> = (0..n).map(|i| vec![tape.constant(Tensor::one_hot(n, 1, i, 0))]).collect();
+    let eye: Vec<Vec<Var>> = (0..n)
+        .map(|i| vec![tape.constant(Tensor::one_hot(n, 1, i, 0))])
+        .collect();
     let rows = grad_batched(&[y], &[x], &eye, GradOptions::default()).unwrap();
     for i in 0..n {
         let row = vals(rows[i][0]);
@@ -124,8 +135,16 @@ struct OpCase {
     f: OpFn,
 }
 
-fn case(name: &'static str, shapes: &[(usize, usize)], f: impl for<'t> Fn(&[Var<'t>]) -> Var<'t> + 'static) -> OpCase {
-    OpCase { name, shapes: shapes.to_vec(), f: Box::new(f) }
+fn case(
+    name: &'static str,
+    shapes: &[(usize, usize)],
+    f: impl for<'t> Fn(&[Var<'t>]) -> Var<'t> + 'static,
+) -> OpCase {
+    OpCase {
+        name,
+        shapes: shapes.to_vec(),
+        f: Box::new(f),
+    }
 }
 
 fn all_ops() -> Vec<OpCase> {
@@ -137,7 +156,9 @@ fn all_ops() -> Vec<OpCase> {
         case("div", &[s, s], |v| v[0] / v[1]),
         case("pow", &[s, s], |v| v[0].pow(v[1])),
         case("atan2", &[s, s], |v| v[0].atan2(v[1])),
-        case("mul broadcast row × column", &[(4, 1), (1, 3)], |v| v[0] * v[1]),
+        case("mul broadcast row × column", &[(4, 1), (1, 3)], |v| {
+            v[0] * v[1]
+        }),
         case("div broadcast scalar", &[s, (1, 1)], |v| v[0] / v[1]),
         case("sub broadcast column", &[(1, 1), (4, 1)], |v| v[0] - v[1]),
         case("self product x·x", &[s], |v| v[0] * v[0]),
@@ -169,13 +190,23 @@ fn all_ops() -> Vec<OpCase> {
         case("mean", &[s], |v| v[0].exp().mean()),
         case("expand", &[(1, 3)], |v| v[0].sin().expand(4, 3)),
         case("col", &[s], |v| v[0].col(1).sin()),
-        case("cols_range", &[s], |v| v[0].cols_range(1, 2) * v[0].cols_range(0, 2)),
+        case("cols_range", &[s], |v| {
+            v[0].cols_range(1, 2) * v[0].cols_range(0, 2)
+        }),
         case("pad_cols", &[(4, 2)], |v| v[0].sin().pad_cols(1, 4)),
-        case("stack", &[(4, 1), (4, 2)], |v| v[0].tape().stack(&[v[0].sin(), v[1] * v[1], v[0]])),
+        case("stack", &[(4, 1), (4, 2)], |v| {
+            v[0].tape().stack(&[v[0].sin(), v[1] * v[1], v[0]])
+        }),
         case("matmul", &[(4, 3), (3, 2)], |v| v[0].matmul(v[1]).tanh()),
-        case("matmul aᵀ", &[(3, 4), (3, 2)], |v| v[0].matmul_t(v[1], true, false).sin()),
-        case("matmul bᵀ", &[(4, 3), (2, 3)], |v| v[0].matmul_t(v[1], false, true).sin()),
-        case("matmul aᵀbᵀ", &[(3, 4), (2, 3)], |v| v[0].matmul_t(v[1], true, true).sin()),
+        case("matmul aᵀ", &[(3, 4), (3, 2)], |v| {
+            v[0].matmul_t(v[1], true, false).sin()
+        }),
+        case("matmul bᵀ", &[(4, 3), (2, 3)], |v| {
+            v[0].matmul_t(v[1], false, true).sin()
+        }),
+        case("matmul aᵀbᵀ", &[(3, 4), (2, 3)], |v| {
+            v[0].matmul_t(v[1], true, true).sin()
+        }),
     ]
 }
 
@@ -191,7 +222,12 @@ fn shifted(xs: &[Tensor], dirs: &[Tensor], h: f64) -> Vec<Tensor> {
     xs.iter()
         .zip(dirs)
         .map(|(x, d)| {
-            let v = x.as_slice().iter().zip(d.as_slice()).map(|(a, b)| a + h * b).collect();
+            let v = x
+                .as_slice()
+                .iter()
+                .zip(d.as_slice())
+                .map(|(a, b)| a + h * b)
+                .collect();
             Tensor::from_col_major(x.rows(), x.cols(), v).unwrap()
         })
         .collect()
@@ -209,8 +245,17 @@ fn project_vjp(c: &OpCase, xs: &[Tensor], u: &Tensor, w: &[Tensor]) -> f64 {
     let tape = Tape::new();
     let vars: Vec<Var> = xs.iter().map(|x| tape.var(x.clone())).collect();
     let y = (c.f)(&vars);
-    let g = grad(&[y], &vars, &[tape.constant(u.clone())], GradOptions::default().allow_unused()).unwrap();
-    g.iter().zip(w).map(|(g, w)| dot(&vals(*g), w.as_slice())).sum()
+    let g = grad(
+        &[y],
+        &vars,
+        &[tape.constant(u.clone())],
+        GradOptions::default().allow_unused(),
+    )
+    .unwrap();
+    g.iter()
+        .zip(w)
+        .map(|(g, w)| dot(&vals(*g), w.as_slice()))
+        .sum()
 }
 
 #[test]
@@ -218,27 +263,61 @@ fn every_op_passes_first_and_second_order_dot_product_tests() {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let h = 1e-5;
     for c in all_ops() {
-        let xs: Vec<Tensor> = c.shapes.iter().map(|&s| random(&mut rng, s, 0.3, 1.2)).collect();
-        let dirs: Vec<Tensor> = c.shapes.iter().map(|&s| random(&mut rng, s, -1.0, 1.0)).collect();
-        let w: Vec<Tensor> = c.shapes.iter().map(|&s| random(&mut rng, s, -1.0, 1.0)).collect();
+        let xs: Vec<Tensor> = c
+            .shapes
+            .iter()
+            .map(|&s| random(&mut rng, s, 0.3, 1.2))
+            .collect();
+        let dirs: Vec<Tensor> = c
+            .shapes
+            .iter()
+            .map(|&s| random(&mut rng, s, -1.0, 1.0))
+            .collect();
+        let w: Vec<Tensor> = c
+            .shapes
+            .iter()
+            .map(|&s| random(&mut rng, s, -1.0, 1.0))
+            .collect();
 
         // First order: ⟨u, J v⟩ by central differences against ⟨Jᵀu, v⟩ by reverse mode.
         let tape = Tape::new();
         let vars: Vec<Var> = xs.iter().map(|x| tape.var(x.clone())).collect();
         let y = (c.f)(&vars);
         let u = random(&mut rng, y.shape(), -1.0, 1.0);
-        let fd = (project(&c, &shifted(&xs, &dirs, h), &u) - project(&c, &shifted(&xs, &dirs, -h), &u)) / (2.0 * h);
+        let fd = (project(&c, &shifted(&xs, &dirs, h), &u)
+            - project(&c, &shifted(&xs, &dirs, -h), &u))
+            / (2.0 * h);
         let uv = tape.constant(u.clone());
-        let g = grad(&[y], &vars, &[uv], GradOptions::create_graph().allow_unused()).unwrap();
-        let ad: f64 = g.iter().zip(&dirs).map(|(g, d)| dot(&vals(*g), d.as_slice())).sum();
+        let g = grad(
+            &[y],
+            &vars,
+            &[uv],
+            GradOptions::create_graph().allow_unused(),
+        )
+        .unwrap();
+        let ad: f64 = g
+            .iter()
+            .zip(&dirs)
+            .map(|(g, d)| dot(&vals(*g), d.as_slice()))
+            .sum();
         assert_relative_eq!(ad, fd, epsilon = 1e-8, max_relative = 1e-7);
 
         // Second order: the same test on x ↦ ⟨w, Jᵀ(x)u⟩, differentiated through the
         // recorded backward pass.
-        let s = g.iter().zip(&w).map(|(g, w)| (*g * tape.constant(w.clone())).sum()).reduce(|a, b| a + b).unwrap();
+        let s = g
+            .iter()
+            .zip(&w)
+            .map(|(g, w)| (*g * tape.constant(w.clone())).sum())
+            .reduce(|a, b| a + b)
+            .unwrap();
         let g2 = grad(&[s], &vars, &[], GradOptions::default().allow_unused()).unwrap();
-        let ad2: f64 = g2.iter().zip(&dirs).map(|(g, d)| dot(&vals(*g), d.as_slice())).sum();
-        let fd2 = (project_vjp(&c, &shifted(&xs, &dirs, h), &u, &w) - project_vjp(&c, &shifted(&xs, &dirs, -h), &u, &w))
+        let ad2: f64 = g2
+            .iter()
+            .zip(&dirs)
+            .map(|(g, d)| dot(&vals(*g), d.as_slice()))
+            .sum();
+        let fd2 = (project_vjp(&c, &shifted(&xs, &dirs, h), &u, &w)
+            - project_vjp(&c, &shifted(&xs, &dirs, -h), &u, &w))
             / (2.0 * h);
         assert_relative_eq!(ad2, fd2, epsilon = 1e-7, max_relative = 1e-6);
         println!("{:<28} first {ad:+.12e}  second {ad2:+.12e}", c.name);
@@ -283,7 +362,11 @@ fn third_derivative_of_tanh_matches_closed_form() {
         let t = x.tanh();
         assert_relative_eq!(d[1][i], 1.0 - t * t, epsilon = 1e-15);
         assert_relative_eq!(d[2][i], -2.0 * t * (1.0 - t * t), epsilon = 1e-15);
-        assert_relative_eq!(d[3][i], -2.0 * (1.0 - t * t) * (1.0 - 3.0 * t * t), epsilon = 1e-14);
+        assert_relative_eq!(
+            d[3][i],
+            -2.0 * (1.0 - t * t) * (1.0 - 3.0 * t * t),
+            epsilon = 1e-14
+        );
         let (_, d1, d2, d3) = num_dual::third_derivative(|x| x.tanh(), x);
         assert_relative_eq!(d[3][i], d3, epsilon = 1e-14);
         assert_relative_eq!(d[2][i], d2, epsilon = 1e-15);
@@ -327,7 +410,10 @@ fn mixed_third_partial_matches_num_dual() {
     let fx = grad(&[f], &[x], &[], GradOptions::create_graph()).unwrap()[0];
     let fxy = grad(&[fx], &[y], &[], GradOptions::create_graph()).unwrap()[0];
     let fxyz = grad(&[fxy], &[z], &[], GradOptions::default()).unwrap()[0];
-    let r = num_dual::third_partial_derivative(|(x, y, z)| (x * y).exp() * (y + z).sin() * z.atan2(x), (px, py, pz));
+    let r = num_dual::third_partial_derivative(
+        |(x, y, z)| (x * y).exp() * (y + z).sin() * z.atan2(x),
+        (px, py, pz),
+    );
     assert_relative_eq!(fx.item().unwrap(), r.1, max_relative = 1e-14);
     assert_relative_eq!(fxy.item().unwrap(), r.4, max_relative = 1e-14);
     assert_relative_eq!(fxyz.item().unwrap(), r.7, max_relative = 1e-13);
@@ -342,34 +428,77 @@ fn shape_mismatch_is_a_typed_error_not_a_panic() {
     let b = tape.var(Tensor::zeros(2, 3));
     let c = (a + b).sin() * 2.0; // the invalid value travels on
     let e = c.value().unwrap_err();
-    assert_eq!(e, Error::ShapeMismatch { op: "add", lhs: (3, 2), rhs: (2, 3) });
+    assert_eq!(
+        e,
+        Error::ShapeMismatch {
+            op: "add",
+            lhs: (3, 2),
+            rhs: (2, 3)
+        }
+    );
     assert_eq!(tape.check().unwrap_err(), e);
-    assert_eq!(grad(&[a.sum()], &[a], &[], GradOptions::default()).unwrap_err(), e);
+    assert_eq!(
+        grad(&[a.sum()], &[a], &[], GradOptions::default()).unwrap_err(),
+        e
+    );
 }
 
 #[test]
 fn matmul_and_expand_and_column_errors() {
     let tape = Tape::new();
     let a = tape.var(Tensor::zeros(4, 3));
-    assert!(matches!(a.matmul(a).value(), Err(Error::ShapeMismatch { op: "matmul", .. })));
+    assert!(matches!(
+        a.matmul(a).value(),
+        Err(Error::ShapeMismatch { op: "matmul", .. })
+    ));
     let tape = Tape::new();
     let a = tape.var(Tensor::zeros(4, 3));
-    assert!(matches!(a.expand(5, 3).value(), Err(Error::ShapeMismatch { op: "expand", .. })));
+    assert!(matches!(
+        a.expand(5, 3).value(),
+        Err(Error::ShapeMismatch { op: "expand", .. })
+    ));
     let tape = Tape::new();
     let a = tape.var(Tensor::zeros(4, 3));
-    assert_eq!(a.cols_range(2, 2).value().unwrap_err(), Error::ColumnRange { op: "cols", start: 2, end: 4, shape: (4, 3) });
+    assert_eq!(
+        a.cols_range(2, 2).value().unwrap_err(),
+        Error::ColumnRange {
+            op: "cols",
+            start: 2,
+            end: 4,
+            shape: (4, 3)
+        }
+    );
     let tape = Tape::new();
     let a = tape.var(Tensor::zeros(4, 3));
-    assert!(matches!(a.pad_cols(2, 3).value(), Err(Error::ColumnRange { op: "pad", .. })));
+    assert!(matches!(
+        a.pad_cols(2, 3).value(),
+        Err(Error::ColumnRange { op: "pad", .. })
+    ));
     let tape = Tape::new();
-    assert!(matches!(tape.stack(&[]).value(), Err(Error::ShapeMismatch { op: "stack", .. })));
+    assert!(matches!(
+        tape.stack(&[]).value(),
+        Err(Error::ShapeMismatch { op: "stack", .. })
+    ));
     let tape = Tape::new();
     let (a, b) = (tape.var(Tensor::zeros(4, 1)), tape.var(Tensor::zeros(3, 1)));
-    assert!(matches!(tape.stack(&[a, b]).value(), Err(Error::ShapeMismatch { op: "stack", .. })));
+    assert!(matches!(
+        tape.stack(&[a, b]).value(),
+        Err(Error::ShapeMismatch { op: "stack", .. })
+    ));
     let tape = Tape::new();
-    assert_eq!(tape.var_from_slice(2, 2, &[1.0]).value().unwrap_err(), Error::DataLength { rows: 2, cols: 2, len: 1 });
+    assert_eq!(
+        tape.var_from_slice(2, 2, &[1.0]).value().unwrap_err(),
+        Error::DataLength {
+            rows: 2,
+            cols: 2,
+            len: 1
+        }
+    );
     let tape = Tape::new();
-    assert!(matches!(tape.var(Tensor::zeros(2, 1)).item(), Err(Error::Operator { .. })));
+    assert!(matches!(
+        tape.var(Tensor::zeros(2, 1)).item(),
+        Err(Error::Operator { .. })
+    ));
 }
 
 #[test]
@@ -379,17 +508,27 @@ fn cotangent_errors() {
     let y = x.sin();
     assert_eq!(
         grad(&[y], &[x], &[], GradOptions::retain_graph()).unwrap_err(),
-        Error::MissingCotangent { index: 0, shape: (3, 1) }
+        Error::MissingCotangent {
+            index: 0,
+            shape: (3, 1)
+        }
     );
     let wrong = tape.full(1, 3, 1.0);
     assert_eq!(
         grad(&[y], &[x], &[wrong], GradOptions::retain_graph()).unwrap_err(),
-        Error::CotangentShape { index: 0, expected: (3, 1), got: (1, 3) }
+        Error::CotangentShape {
+            index: 0,
+            expected: (3, 1),
+            got: (1, 3)
+        }
     );
     let ones = tape.full(3, 1, 1.0);
     assert_eq!(
         grad(&[y], &[x], &[ones, ones], GradOptions::retain_graph()).unwrap_err(),
-        Error::CotangentCount { outputs: 1, grad_outputs: 2 }
+        Error::CotangentCount {
+            outputs: 1,
+            grad_outputs: 2
+        }
     );
 }
 
@@ -399,7 +538,10 @@ fn unused_input_is_an_error_unless_allowed() {
     let x = tape.var(Tensor::scalar(1.0));
     let z = tape.var(Tensor::full(2, 2, 1.0));
     let y = x.exp();
-    assert_eq!(grad(&[y], &[x, z], &[], GradOptions::retain_graph()).unwrap_err(), Error::UnusedInput { index: 1 });
+    assert_eq!(
+        grad(&[y], &[x, z], &[], GradOptions::retain_graph()).unwrap_err(),
+        Error::UnusedInput { index: 1 }
+    );
     let g = grad(&[y], &[x, z], &[], GradOptions::default().allow_unused()).unwrap();
     assert_eq!(g[0].item().unwrap(), 1f64.exp());
     assert_eq!(vals(g[1]), vec![0.0; 4]);
@@ -411,7 +553,10 @@ fn second_pass_through_a_freed_graph_is_an_error() {
     let x = tape.var(Tensor::scalar(0.3));
     let y = x.sin() * x;
     grad(&[y], &[x], &[], GradOptions::default()).unwrap();
-    assert_eq!(grad(&[y], &[x], &[], GradOptions::default()).unwrap_err(), Error::GraphFreed);
+    assert_eq!(
+        grad(&[y], &[x], &[], GradOptions::default()).unwrap_err(),
+        Error::GraphFreed
+    );
     // With retain_graph the second pass works.
     let y2 = x.cos() * x;
     grad(&[y2], &[x], &[], GradOptions::retain_graph()).unwrap();
@@ -424,10 +569,16 @@ fn variables_of_two_tapes_do_not_mix() {
     let t2 = Tape::new();
     let a = t1.var(Tensor::scalar(1.0));
     let b = t2.var(Tensor::scalar(1.0));
-    assert_eq!((a + b).value().unwrap_err(), Error::ForeignVar { op: "add" });
+    assert_eq!(
+        (a + b).value().unwrap_err(),
+        Error::ForeignVar { op: "add" }
+    );
     let t3 = Tape::new();
     let c = t3.var(Tensor::scalar(1.0));
-    assert_eq!(grad(&[a], &[c], &[], GradOptions::default()).unwrap_err(), Error::ForeignVar { op: "grad" });
+    assert_eq!(
+        grad(&[a], &[c], &[], GradOptions::default()).unwrap_err(),
+        Error::ForeignVar { op: "grad" }
+    );
 }
 
 #[test]
