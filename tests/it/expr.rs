@@ -91,7 +91,8 @@ fn expr_whitespace_anywhere() {
 
 #[test]
 fn expr_every_function_matches_std() {
-    let one: [(&str, fn(f64) -> f64); 11] = [
+    type F = fn(f64) -> f64;
+    let one: [(&str, F); 11] = [
         ("sqrt", f64::sqrt),
         ("exp", f64::exp),
         ("ln", f64::ln),
@@ -529,14 +530,53 @@ fn expr_eval_with_too_few_vars_is_a_tape_error() {
 
 #[test]
 fn expr_tape_and_f64_agree_bit_for_bit() {
-    let src = "sin(x)^2*exp(-y/3) + atan2(y, x)^-1 - pow(abs(x), y) + sqrt(x*x+y*y)/tanh(x)";
-    let b = Expr::parse(src).unwrap().bind(&["x", "y"]).unwrap();
+    // Every way a constant operand is applied on the tape (scalar ops on either side,
+    // constant bases and angles), and a mixed expression.
+    let srcs = [
+        "2 - x",
+        "x - 2",
+        "2 / x",
+        "x / 3",
+        "2 + x",
+        "x + 2",
+        "3 * x",
+        "x * 3",
+        "2^x",
+        "x^3",
+        "x^0.5",
+        "x^y",
+        "atan2(1, x)",
+        "atan2(x, 1)",
+        "-x",
+        "pow(2, y)",
+        "sin(x)^2*exp(-y/3) + atan2(y, x)^-1 - pow(abs(x), y) + sqrt(x*x+y*y)/tanh(x)",
+    ];
     let xs = [0.3, 1.2, 2.9];
     let ys = [-0.4, 0.8, 1.5];
-    let (v, _, _) = tape_grad(src, &xs, &ys);
-    for i in 0..3 {
-        assert_eq!(v[i], b.eval_f64(&[xs[i], ys[i]]));
+    for src in srcs {
+        let b = Expr::parse(src).unwrap().bind(&["x", "y"]).unwrap();
+        let (v, _, _) = tape_grad(src, &xs, &ys);
+        for i in 0..3 {
+            assert_eq!(
+                v[i].to_bits(),
+                b.eval_f64(&[xs[i], ys[i]]).to_bits(),
+                "{src} at {i}"
+            );
+        }
     }
+    // And against plain Rust for the constant-operand forms.
+    let b = |s: &str| {
+        Expr::parse(s)
+            .unwrap()
+            .bind(&["x"])
+            .unwrap()
+            .eval_f64(&[0.7])
+    };
+    assert_eq!(b("2 - x"), 2.0 - 0.7);
+    assert_eq!(b("x - 2"), 0.7 - 2.0);
+    assert_eq!(b("2 / x"), 2.0 / 0.7);
+    assert_eq!(b("x / 3"), 0.7 / 3.0);
+    assert_eq!(b("atan2(1, x)"), 1.0f64.atan2(0.7));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -872,11 +912,17 @@ proptest! {
         let b = Expr::parse(&src).and_then(|e| e.bind(&["x", "y", "z"]));
         let b = match b {
             Ok(b) => b,
-            Err(e) => return Err(TestCaseError::fail(format!("{}", e.caret()))),
+            Err(e) => return Err(TestCaseError::fail(e.caret())),
         };
         let want = t.eval(&p);
         let got = b.eval_f64(&p);
-        prop_assert!(got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
-            "{src}: parsed {got}, tree {want}");
+        let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+        prop_assert!(same(got, want), "{src}: parsed {got}, tree {want}");
+        // The tape computes the same numbers, on a column of two points.
+        let tape = Tape::new();
+        let vars: Vec<Var> = p.iter().map(|&c| tape.var(Tensor::column(vec![c, c]))).collect();
+        let col = b.eval(&tape, &vars).expand(2, 1).value().unwrap();
+        prop_assert!(same(col.get(0, 0), want) && same(col.get(1, 0), want),
+            "{src}: tape {}, tree {want}", col.get(0, 0));
     }
 }
