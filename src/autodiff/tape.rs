@@ -275,7 +275,7 @@ impl<'t> Var<'t> {
 
     /// The value as a nalgebra matrix.
     pub fn matrix(&self) -> Result<nalgebra::DMatrix<f64>> {
-        self.with_values(|rows, cols, v| nalgebra::DMatrix::from_column_slice(rows, cols, v))
+        self.with_values(nalgebra::DMatrix::from_column_slice)
     }
 
     /// The only element of a one-element variable.
