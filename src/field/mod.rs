@@ -2,6 +2,8 @@
 
 use crate::autodiff::{Tape, Var};
 
+pub mod expr;
+
 /// A field `u: Rᵈ → Rᵐ` (d = 2 or 3 coordinates, m components), evaluated on a batch of
 /// points as tape operations so that operators can differentiate it.
 ///

@@ -1,4 +1,5 @@
 //! Integration tests: one module per area.
 
 mod autodiff;
+mod expr;
 mod operators;
