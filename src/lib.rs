@@ -3,5 +3,6 @@
 pub mod autodiff;
 pub mod error;
 pub mod field;
+pub mod io;
 
 pub use error::{Error, Result};

@@ -1,3 +1,4 @@
 //! Integration tests: one module per area.
 
 mod autodiff;
+mod io;
