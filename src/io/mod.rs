@@ -18,13 +18,17 @@
 //! place, so a failed write leaves neither a partial file nor a temporary one. Arguments are
 //! checked before anything is written.
 //!
-//! ```no_run
+//! ```
 //! use nabla::io::{ImageGrid, PointArray, write_vti};
 //! # fn main() -> nabla::Result<()> {
+//! let dir = tempfile::tempdir().unwrap();
 //! let grid = ImageGrid { origin: [0.0; 3], spacing: [0.5; 3], dims: [3, 2, 1] };
 //! // x fastest, then y, then z: the point at flat index i is grid.point(i).
 //! let f: Vec<f64> = (0..grid.num_points()).map(|i| grid.point(i)[0]).collect();
-//! write_vti("f.vti".as_ref(), &grid, &[PointArray::new("f", 1, f)])?;
+//! assert_eq!(f, [0.0, 0.5, 1.0, 0.0, 0.5, 1.0]);
+//! let path = dir.path().join("f.vti");
+//! write_vti(&path, &grid, &[PointArray::new("grad(f)", 1, f)])?;
+//! assert!(path.is_file());
 //! # Ok(())
 //! # }
 //! ```

@@ -178,11 +178,7 @@ pub fn read_mesh(path: &Path) -> Result<Mesh> {
         ))
     })?
     .map_err(input)?;
-    let mesh = catch_unwind(AssertUnwindSafe(|| {
-        mesh_from_data_set(parsed.data, kind == Kind::Legacy)
-    }))
-    .map_err(|_| input("malformed VTK file (vtkio panicked on its data)".into()))?
-    .map_err(input)?;
+    let mesh = mesh_from_data_set(parsed.data, kind == Kind::Legacy).map_err(input)?;
     Ok(mesh)
 }
 
@@ -344,7 +340,7 @@ fn points_f64(buf: IOBuffer) -> std::result::Result<Vec<[f64; 3]>, String> {
     if flat.is_empty() {
         return Err("the file has no points; expected at least one".into());
     }
-    if flat.len() % 3 != 0 {
+    if !flat.len().is_multiple_of(3) {
         return Err(format!(
             "{} point coordinates; expected 3 per point",
             flat.len()

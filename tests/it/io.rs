@@ -719,7 +719,7 @@ fn vtk_check(files: &[&Path]) -> Option<serde_json::Value> {
             !ci,
             "CI=true but the independent VTK reader cannot run: {why}. Install it with `pip install vtk`."
         );
-        eprintln!("notice: skipping the VTK reader check: {why} (pip install vtk to run it)");
+        eprintln!("notice: skipping the VTK reader check: {why}");
         None
     };
     let output = match std::process::Command::new("python3")
