@@ -33,6 +33,7 @@
 //! # }
 //! ```
 
+mod appended;
 mod legacy;
 mod read;
 mod write;

@@ -6,6 +6,7 @@ use std::path::Path;
 use vtkio::Vtk;
 use vtkio::model::{DataSet, IOBuffer, Piece, VertexNumbers};
 
+use super::appended::raw_appended_to_base64;
 use super::legacy::strip_dataset_field;
 use crate::{Error, Result};
 
@@ -118,8 +119,8 @@ enum Kind {
 /// Supported: legacy `.vtk` (binary big-endian, as VTK writes it, or ASCII; data sets
 /// `UNSTRUCTURED_GRID`, `POLYDATA`, `STRUCTURED_GRID`; a `FIELD` block before the points, as
 /// `foamToVTK -legacy` writes it, is skipped) and XML `.vtu` (`UnstructuredGrid`) and `.vtp`
-/// (`PolyData`), inline or appended, uncompressed or compressed (zlib, lz4, lzma), as
-/// `foamToVTK` writes them. Data arrays in the file are not read.
+/// (`PolyData`), inline or appended (base64 or raw, as ParaView saves them), uncompressed or
+/// compressed (zlib, lz4, lzma), as `foamToVTK` and ParaView write them. Data arrays in the file are not read.
 ///
 /// # Errors
 ///
@@ -164,8 +165,11 @@ pub fn read_mesh(path: &Path) -> Result<Mesh> {
                  ASCII or BINARY (big-endian), then DATASET with POINTS): {e}"
             )
         }),
-        Kind::Xml => Vtk::parse_xml(&bytes[..])
-            .map_err(|e| format!("not an XML VTK file vtkio can read: {e}")),
+        Kind::Xml => {
+            let xml = raw_appended_to_base64(&bytes)
+                .map_err(|e| format!("malformed raw appended data: {e}"))?;
+            Vtk::parse_xml(&*xml).map_err(|e| format!("not an XML VTK file vtkio can read: {e}"))
+        }
     }))
     .map_err(|payload| {
         let what = payload

@@ -161,6 +161,50 @@ fn openfoam_cavity_round_trips_through_write_vtu() {
     );
 }
 
+#[test]
+fn files_written_by_vtk_itself_read_the_same_cavity() {
+    let reference = read_mesh(&openfoam("cavity_t0.vtu")).unwrap();
+    let vtk = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/vtk");
+    for name in [
+        "appended_raw_zlib.vtu",
+        "appended_b64_lz4.vtu",
+        "vtk9_binary.vtk",
+    ] {
+        let mesh = read_mesh(&vtk.join(name)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(mesh, reference, "{name}");
+    }
+    let surface = read_mesh(&vtk.join("surface_appended_raw.vtp")).unwrap();
+    assert_eq!(surface.points, reference.points);
+    let cells = surface.cells.unwrap();
+    assert_eq!(cells.len(), 880);
+    assert!(cells.types.iter().all(|&t| t == 9), "quads");
+}
+
+#[test]
+fn vtkio_panic_on_compressed_empty_poly_arrays_is_an_input_error() {
+    // VTK writes empty Verts/Lines/Strips arrays; compressed, vtkio 0.7.0-rc2 panics on them
+    // (capacity overflow). read_mesh must turn that into an error, not a crash.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/vtk/surface_inline_zlib.vtp");
+    assert_error(
+        read_mesh(&path).unwrap_err(),
+        false,
+        &path,
+        "vtkio panicked",
+    );
+}
+
+#[test]
+fn raw_appended_data_cut_short_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let vtk = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/vtk");
+    let bytes = std::fs::read(vtk.join("appended_raw_zlib.vtu")).unwrap();
+    let path = dir.path().join("cut.vtu");
+    for cut in (0..bytes.len()).step_by(97) {
+        std::fs::write(&path, &bytes[..cut]).unwrap();
+        assert_error(read_mesh(&path).unwrap_err(), false, &path, "");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Round trips
 
