@@ -120,7 +120,8 @@ enum Kind {
 /// `UNSTRUCTURED_GRID`, `POLYDATA`, `STRUCTURED_GRID`; a `FIELD` block before the points, as
 /// `foamToVTK -legacy` writes it, is skipped) and XML `.vtu` (`UnstructuredGrid`) and `.vtp`
 /// (`PolyData`), inline or appended (base64 or raw, as ParaView saves them), uncompressed or
-/// compressed (zlib, lz4, lzma), as `foamToVTK` and ParaView write them. Data arrays in the file are not read.
+/// compressed (zlib, lz4, lzma), as `foamToVTK` and ParaView write them. Data arrays in the
+/// file are not read.
 ///
 /// # Errors
 ///

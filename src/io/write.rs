@@ -180,6 +180,17 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
                 format!("cannot create a temporary file in {}: {e}", dir.display()),
             )
         })?;
+    // Temporary files are created private (0600); give the result the permissions of the
+    // file it replaces, or the usual 0644 for a new one, so that ParaView run by another
+    // user can read it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(|e| io_error(path, format!("cannot set permissions: {e}")))?;
+    }
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| io_error(path, format!("cannot write: {e}")))?;

@@ -319,6 +319,22 @@ fn pvd_lists_time_steps_in_order() {
 }
 
 #[test]
+fn written_files_are_readable_by_others_not_private_like_temporary_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("new.vtp");
+    write_vtp(&new, &random_points(2, 13), &[]).unwrap();
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&new), 0o644);
+    // Replacing a file keeps its permissions.
+    let old = dir.path().join("old.pvd");
+    std::fs::write(&old, "x").unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o640)).unwrap();
+    write_pvd(&old, &[(0.0, "new.vtp")]).unwrap();
+    assert_eq!(mode(&old), 0o640);
+}
+
+#[test]
 fn writing_over_an_existing_file_replaces_it() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("cloud.vtp");
