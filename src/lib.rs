@@ -4,6 +4,7 @@ pub mod autodiff;
 pub mod error;
 pub mod eval;
 pub mod field;
+pub mod io;
 pub mod operators;
 
 pub use error::{Error, Result};

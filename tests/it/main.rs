@@ -5,4 +5,5 @@
 
 mod autodiff;
 mod expr;
+mod io;
 mod operators;

@@ -1,0 +1,199 @@
+//! Preprocessing of legacy `.vtk` files for vtkio's parser.
+//!
+//! VTK's legacy format allows a `FIELD FieldData n` block between the `DATASET` line and the
+//! geometry (`POINTS`, …); VTK itself and OpenFOAM's `foamToVTK -legacy` write the time
+//! value there. vtkio 0.7.0-rc2 expects `POINTS` right after `DATASET` and rejects such files,
+//! so [`strip_dataset_field`] cuts that block out. nabla reads only points and cells, so
+//! nothing it needs is lost.
+
+use std::borrow::Cow;
+
+/// A cursor over the bytes of a legacy file.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// The next line (without its `\n` or `\r\n`), and moves past it.
+    fn line(&mut self) -> Option<&'a [u8]> {
+        if self.pos >= self.bytes.len() {
+            return None;
+        }
+        let rest = &self.bytes[self.pos..];
+        let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+        self.pos += (end + 1).min(rest.len());
+        let line = &rest[..end];
+        Some(line.strip_suffix(b"\r").unwrap_or(line))
+    }
+
+    /// The next line that is not blank, split into whitespace-separated words.
+    fn words(&mut self) -> Option<Vec<&'a str>> {
+        loop {
+            let line = self.line()?;
+            let text = std::str::from_utf8(line).ok()?;
+            let words: Vec<&str> = text.split_ascii_whitespace().collect();
+            if !words.is_empty() {
+                return Some(words);
+            }
+        }
+    }
+
+    /// Moves past ASCII whitespace.
+    fn skip_space(&mut self) {
+        while self
+            .bytes
+            .get(self.pos)
+            .is_some_and(|b| b.is_ascii_whitespace())
+        {
+            self.pos += 1;
+        }
+    }
+
+    /// Moves past `n` whitespace-separated ASCII words.
+    fn skip_words(&mut self, n: usize) -> Option<()> {
+        for _ in 0..n {
+            self.skip_space();
+            let start = self.pos;
+            while self
+                .bytes
+                .get(self.pos)
+                .is_some_and(|b| !b.is_ascii_whitespace())
+            {
+                self.pos += 1;
+            }
+            if self.pos == start {
+                return None;
+            }
+        }
+        Some(())
+    }
+}
+
+/// Size in bytes of one value of a legacy data type, as VTK's legacy writer writes it.
+fn type_size(name: &str) -> Option<usize> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "bit" | "char" | "unsigned_char" => 1,
+        "short" | "unsigned_short" => 2,
+        "int" | "unsigned_int" | "float" => 4,
+        "long" | "unsigned_long" | "double" | "vtkidtype" | "vtktypeint64" | "vtktypeuint64" => 8,
+        _ => return None,
+    })
+}
+
+/// Moves past the arrays of a `FIELD name n` block whose header line has been read.
+fn skip_field_arrays(cur: &mut Cursor, n: usize, binary: bool) -> Option<()> {
+    for _ in 0..n {
+        let words = cur.words()?;
+        if words.len() != 4 {
+            return None;
+        }
+        let comps: usize = words[1].parse().ok()?;
+        let tuples: usize = words[2].parse().ok()?;
+        let count = comps.checked_mul(tuples)?;
+        if binary {
+            let bytes = count.checked_mul(type_size(words[3])?)?;
+            cur.pos = cur.pos.checked_add(bytes)?;
+            if cur.pos > cur.bytes.len() {
+                return None;
+            }
+        } else {
+            cur.skip_words(count)?;
+        }
+        // VTK ends the data with a newline; an array may be followed by its METADATA block.
+        let save = cur.pos;
+        match cur.words() {
+            Some(w) if w[0].eq_ignore_ascii_case("METADATA") => {
+                // The block ends at the first blank line.
+                while let Some(line) = cur.line() {
+                    if line.iter().all(u8::is_ascii_whitespace) {
+                        break;
+                    }
+                }
+            }
+            _ => cur.pos = save,
+        }
+    }
+    Some(())
+}
+
+/// Returns the file without a `FIELD` block between its `DATASET` line and its geometry, or
+/// the file unchanged where it has none (or where the block cannot be made out: vtkio's
+/// parser then reports the error).
+pub(crate) fn strip_dataset_field(bytes: &[u8]) -> Cow<'_, [u8]> {
+    let mut cur = Cursor { bytes, pos: 0 };
+    // Header: version line, title, ASCII|BINARY.
+    let (Some(_), Some(_), Some(format)) = (cur.line(), cur.line(), cur.words()) else {
+        return Cow::Borrowed(bytes);
+    };
+    let binary = format[0].eq_ignore_ascii_case("BINARY");
+    match cur.words() {
+        Some(w) if w[0].eq_ignore_ascii_case("DATASET") => {}
+        _ => return Cow::Borrowed(bytes),
+    }
+    let start = cur.pos;
+    let n = match cur.words() {
+        Some(w) if w.len() == 3 && w[0].eq_ignore_ascii_case("FIELD") => {
+            match w[2].parse::<usize>() {
+                Ok(n) => n,
+                Err(_) => return Cow::Borrowed(bytes),
+            }
+        }
+        _ => return Cow::Borrowed(bytes),
+    };
+    if skip_field_arrays(&mut cur, n, binary).is_none() {
+        return Cow::Borrowed(bytes);
+    }
+    cur.skip_space();
+    let mut out = Vec::with_capacity(bytes.len() - (cur.pos - start));
+    out.extend_from_slice(&bytes[..start]);
+    out.extend_from_slice(&bytes[cur.pos..]);
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_dataset_field;
+
+    #[test]
+    fn ascii_field_block_before_points_is_cut_out() {
+        let input = b"# vtk DataFile Version 2.0\nt\nASCII\nDATASET POLYDATA\n\
+FIELD FieldData 2\nTimeValue 1 1 float\n0.5\nother 2 2 double\n1 2\n3 4\n\
+POINTS 1 float\n0 0 0\n";
+        let out = strip_dataset_field(input);
+        assert_eq!(
+            &*out,
+            &b"# vtk DataFile Version 2.0\nt\nASCII\nDATASET POLYDATA\nPOINTS 1 float\n0 0 0\n"[..]
+        );
+    }
+
+    #[test]
+    fn binary_field_block_skips_the_bytes_of_each_array() {
+        // The binary value contains a newline byte and the word POINTS, which must not stop
+        // the skip.
+        let mut input = b"# vtk DataFile Version 2.0\nt\nBINARY\nDATASET POLYDATA\n\
+FIELD FieldData 1\nTimeValue 2 1 float\n"
+            .to_vec();
+        input.extend_from_slice(b"\nPOI");
+        input.extend_from_slice(b"NTS\n");
+        input.extend_from_slice(b"POINTS 0 float\n");
+        let out = strip_dataset_field(&input);
+        assert_eq!(
+            &*out,
+            &b"# vtk DataFile Version 2.0\nt\nBINARY\nDATASET POLYDATA\nPOINTS 0 float\n"[..]
+        );
+    }
+
+    #[test]
+    fn files_without_a_field_block_or_with_a_broken_one_are_unchanged() {
+        let plain = b"# vtk DataFile Version 2.0\nt\nASCII\nDATASET POLYDATA\nPOINTS 0 float\n";
+        assert!(matches!(
+            strip_dataset_field(plain),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        let truncated = b"# vtk DataFile Version 2.0\nt\nBINARY\nDATASET POLYDATA\n\
+FIELD FieldData 1\nTimeValue 1 1000 float\n0";
+        assert_eq!(&*strip_dataset_field(truncated), &truncated[..]);
+        assert_eq!(&*strip_dataset_field(b""), &b""[..]);
+    }
+}

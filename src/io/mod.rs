@@ -1,0 +1,42 @@
+//! VTK input and output, through [`vtkio`].
+//!
+//! Reading: [`read_mesh`] takes the points (and cells, where the file has them) of a legacy
+//! `.vtk` file (binary big-endian or ASCII) or an XML `.vtu` / `.vtp` file, such as the
+//! output of OpenFOAM's `foamToVTK`.
+//!
+//! Writing: every file is binary XML (inline base64, no compression), every array is
+//! `Float64` and named by the caller (`grad(U)`, `curl(U)`):
+//!
+//! | function | VTK data set | for |
+//! |---|---|---|
+//! | [`write_vti`] | `ImageData` | lattices ([`ImageGrid`]) |
+//! | [`write_vtp`] | `PolyData`, one vertex cell per point | bare point clouds |
+//! | [`write_vtu`] | `UnstructuredGrid` with the cells of a [`Mesh`] | meshes read with [`read_mesh`] |
+//! | [`write_pvd`] | `Collection` | a time series of the files above |
+//!
+//! Every file is written under a temporary name in its target directory and renamed into
+//! place, so a failed write leaves neither a partial file nor a temporary one. Arguments are
+//! checked before anything is written.
+//!
+//! ```
+//! use nabla::io::{ImageGrid, PointArray, write_vti};
+//! # fn main() -> nabla::Result<()> {
+//! let dir = tempfile::tempdir().unwrap();
+//! let grid = ImageGrid { origin: [0.0; 3], spacing: [0.5; 3], dims: [3, 2, 1] };
+//! // x fastest, then y, then z: the point at flat index i is grid.point(i).
+//! let f: Vec<f64> = (0..grid.num_points()).map(|i| grid.point(i)[0]).collect();
+//! assert_eq!(f, [0.0, 0.5, 1.0, 0.0, 0.5, 1.0]);
+//! let path = dir.path().join("f.vti");
+//! write_vti(&path, &grid, &[PointArray::new("grad(f)", 1, f)])?;
+//! assert!(path.is_file());
+//! # Ok(())
+//! # }
+//! ```
+
+mod appended;
+mod legacy;
+mod read;
+mod write;
+
+pub use read::{Cells, Mesh, read_mesh};
+pub use write::{ImageGrid, PointArray, write_pvd, write_vti, write_vtp, write_vtu};

@@ -1,0 +1,362 @@
+//! Reading the points and cells of VTK files.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+
+use vtkio::Vtk;
+use vtkio::model::{DataSet, IOBuffer, Piece, VertexNumbers};
+
+use super::appended::raw_appended_to_base64;
+use super::legacy::strip_dataset_field;
+use crate::{Error, Result};
+
+/// The cells of a mesh in VTK's XML layout, which [`write_vtu`](super::write_vtu) writes back
+/// unchanged.
+///
+/// Cell `c` has type `types[c]` (a VTK cell type code: 10 tetrahedron, 12 hexahedron, …) and
+/// the points `connectivity[offsets[c - 1]..offsets[c]]` (from 0 for `c = 0`): `offsets`
+/// holds the end of each cell, without a leading zero.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Cells {
+    /// Point indices of all cells, one cell after the other.
+    pub connectivity: Vec<u64>,
+    /// End of each cell in `connectivity`.
+    pub offsets: Vec<u64>,
+    /// VTK cell type code of each cell.
+    pub types: Vec<u8>,
+}
+
+impl Cells {
+    /// Number of cells.
+    pub fn len(&self) -> usize {
+        self.types.len()
+    }
+
+    /// Whether there are no cells.
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty()
+    }
+
+    /// Checks that the three arrays describe `len()` cells over `num_points` points: one offset
+    /// per cell, offsets non-decreasing and ending at the end of `connectivity`, every point
+    /// index below `num_points`. Returns what is wrong otherwise.
+    pub(crate) fn check(&self, num_points: usize) -> std::result::Result<(), String> {
+        if self.offsets.len() != self.types.len() {
+            return Err(format!(
+                "{} cell offsets for {} cell types; expected one offset per cell",
+                self.offsets.len(),
+                self.types.len()
+            ));
+        }
+        let mut prev = 0;
+        for (c, &off) in self.offsets.iter().enumerate() {
+            if off < prev {
+                return Err(format!(
+                    "cell offsets decrease at cell {c} ({off} after {prev}); expected non-decreasing offsets"
+                ));
+            }
+            prev = off;
+        }
+        if prev != self.connectivity.len() as u64 {
+            return Err(format!(
+                "the last cell offset is {prev} but the connectivity has {} entries; expected them equal",
+                self.connectivity.len()
+            ));
+        }
+        if let Some((k, &p)) = self
+            .connectivity
+            .iter()
+            .enumerate()
+            .find(|&(_, &p)| p >= num_points as u64)
+        {
+            return Err(format!(
+                "connectivity entry {k} is point {p}, but there are {num_points} points"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The points of a VTK file and, where the file has them, its cells.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Mesh {
+    /// Point coordinates, as read (float32 files are converted exactly).
+    pub points: Vec<[f64; 3]>,
+    /// The cells: those of an `UnstructuredGrid`, or the verts, lines, polys and strips of a
+    /// `PolyData` (in that order, typed as VTK types them); `None` for a structured grid.
+    pub cells: Option<Cells>,
+}
+
+impl Mesh {
+    /// Number of cells (0 without cells).
+    pub fn num_cells(&self) -> usize {
+        self.cells.as_ref().map_or(0, Cells::len)
+    }
+
+    /// Bounding box: `[[x_min, x_max], [y_min, y_max], [z_min, z_max]]`; infinite (min > max)
+    /// for a mesh without points.
+    pub fn bounds(&self) -> [[f64; 2]; 3] {
+        let mut b = [[f64::INFINITY, f64::NEG_INFINITY]; 3];
+        for p in &self.points {
+            for d in 0..3 {
+                b[d][0] = b[d][0].min(p[d]);
+                b[d][1] = b[d][1].max(p[d]);
+            }
+        }
+        b
+    }
+}
+
+/// The kind of file, from its extension.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Legacy,
+    Xml,
+}
+
+/// Reads the points and cells of a VTK file.
+///
+/// Supported: legacy `.vtk` (binary big-endian, as VTK writes it, or ASCII; data sets
+/// `UNSTRUCTURED_GRID`, `POLYDATA`, `STRUCTURED_GRID`; a `FIELD` block before the points, as
+/// `foamToVTK -legacy` writes it, is skipped) and XML `.vtu` (`UnstructuredGrid`) and `.vtp`
+/// (`PolyData`), inline or appended (base64 or raw, as ParaView saves them), uncompressed or
+/// compressed (zlib, lz4, lzma), as `foamToVTK` and ParaView write them. Data arrays in the
+/// file are not read.
+///
+/// # Errors
+///
+/// [`Error::Io`] for an unknown extension or a file that cannot be read;
+/// [`Error::Input`] for a file that does not parse, is truncated, has no points, or has
+/// cells that do not fit its points. Both name the file and what was expected. No input
+/// panics.
+pub fn read_mesh(path: &Path) -> Result<Mesh> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let kind = match ext.as_deref() {
+        Some("vtk") => Kind::Legacy,
+        Some("vtu") | Some("vtp") => Kind::Xml,
+        other => {
+            return Err(Error::Io {
+                path: path.into(),
+                message: format!(
+                    "unknown extension {}; expected .vtk (legacy VTK), .vtu or .vtp (XML VTK)",
+                    other.map_or("(none)".to_string(), |e| format!(".{e}"))
+                ),
+            });
+        }
+    };
+    let bytes = std::fs::read(path).map_err(|e| Error::Io {
+        path: path.into(),
+        message: format!("cannot read the file: {e}"),
+    })?;
+    let input = |message: String| Error::Input {
+        path: path.into(),
+        line: None,
+        column: None,
+        message,
+    };
+    // vtkio may panic on malformed input (slicing past the end of a base64 block, asserts on
+    // cell counts); a panic there is one more way for the file to be bad.
+    let parsed = catch_unwind(AssertUnwindSafe(|| match kind {
+        Kind::Legacy => Vtk::parse_legacy_be(&*strip_dataset_field(&bytes)).map_err(|e| {
+            format!(
+                "not a legacy VTK file vtkio can read (expected `# vtk DataFile Version`, a title, \
+                 ASCII or BINARY (big-endian), then DATASET with POINTS): {e}"
+            )
+        }),
+        Kind::Xml => {
+            let xml = raw_appended_to_base64(&bytes)
+                .map_err(|e| format!("malformed raw appended data: {e}"))?;
+            Vtk::parse_xml(&*xml).map_err(|e| format!("not an XML VTK file vtkio can read: {e}"))
+        }
+    }))
+    .map_err(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        input(format!(
+            "malformed or truncated VTK file (vtkio panicked: {what})"
+        ))
+    })?
+    .map_err(input)?;
+    let mesh = mesh_from_data_set(parsed.data, kind == Kind::Legacy).map_err(input)?;
+    Ok(mesh)
+}
+
+/// The one inline piece of a data set.
+fn single_piece<P>(pieces: Vec<Piece<P>>) -> std::result::Result<P, String> {
+    let n = pieces.len();
+    let mut pieces = pieces.into_iter();
+    match (pieces.next(), n) {
+        (Some(Piece::Inline(p)), 1) => Ok(*p),
+        (None, _) => Err("the data set has no piece; expected one piece with points".into()),
+        (Some(_), 1) => {
+            Err("the piece refers to another file; expected the points in this file".into())
+        }
+        _ => Err(format!("the data set has {n} pieces; expected one")),
+    }
+}
+
+/// The mesh of a parsed file; `legacy` tells how vtkio's offsets are laid out.
+fn mesh_from_data_set(data: DataSet, legacy: bool) -> std::result::Result<Mesh, String> {
+    let (points, cells) = match data {
+        DataSet::UnstructuredGrid { pieces, .. } => {
+            let piece = single_piece(pieces)?;
+            let (connectivity, offsets) = xml_layout(piece.cells.cell_verts, "cells", legacy)?;
+            let types = piece.cells.types.iter().map(|&t| t as u8).collect();
+            (
+                piece.points,
+                Some(Cells {
+                    connectivity,
+                    offsets,
+                    types,
+                }),
+            )
+        }
+        DataSet::PolyData { pieces, .. } => {
+            let piece = single_piece(pieces)?;
+            let mut cells = Cells::default();
+            // VTK's order and cell types for poly data (vtkPolyData::GetCellType).
+            if let Some(verts) = piece.verts {
+                append(&mut cells, verts, "verts", legacy, |k| {
+                    if k == 1 { 1 } else { 2 }
+                })?;
+            }
+            if let Some(lines) = piece.lines {
+                append(&mut cells, lines, "lines", legacy, |k| {
+                    if k == 2 { 3 } else { 4 }
+                })?;
+            }
+            if let Some(polys) = piece.polys {
+                append(&mut cells, polys, "polys", legacy, |k| match k {
+                    3 => 5,
+                    4 => 9,
+                    _ => 7,
+                })?;
+            }
+            if let Some(strips) = piece.strips {
+                append(&mut cells, strips, "strips", legacy, |_| 6)?;
+            }
+            (piece.points, Some(cells))
+        }
+        DataSet::StructuredGrid { pieces, .. } => (single_piece(pieces)?.points, None),
+        other => {
+            let kind = match other {
+                DataSet::ImageData { .. } => "image data (STRUCTURED_POINTS)",
+                DataSet::RectilinearGrid { .. } => "a rectilinear grid",
+                _ => "field data",
+            };
+            return Err(format!(
+                "the file holds {kind}, which has no point list; expected an unstructured grid, \
+                 poly data or a structured grid"
+            ));
+        }
+    };
+    let points = points_f64(points)?;
+    if let Some(cells) = &cells {
+        cells.check(points.len())?;
+    }
+    Ok(Mesh { points, cells })
+}
+
+/// Appends cells given in either vtkio layout, typing each from its number of points.
+fn append(
+    cells: &mut Cells,
+    numbers: VertexNumbers,
+    what: &str,
+    legacy: bool,
+    cell_type: impl Fn(u64) -> u8,
+) -> std::result::Result<(), String> {
+    let (connectivity, offsets) = xml_layout(numbers, what, legacy)?;
+    let base = cells.connectivity.len() as u64;
+    let mut start = 0;
+    for &end in &offsets {
+        cells.types.push(cell_type(end.saturating_sub(start)));
+        cells.offsets.push(base + end);
+        start = end;
+    }
+    cells.connectivity.extend(connectivity);
+    Ok(())
+}
+
+/// Connectivity and end offsets from either of vtkio's layouts, checked (vtkio's own
+/// conversion asserts, and panics, on inconsistent input). Offsets of a legacy file
+/// (`legacy`; version 5 files have `OFFSETS`) start with a zero, which is dropped.
+fn xml_layout(
+    numbers: VertexNumbers,
+    what: &str,
+    legacy: bool,
+) -> std::result::Result<(Vec<u64>, Vec<u64>), String> {
+    match numbers {
+        VertexNumbers::Legacy {
+            num_cells,
+            vertices,
+        } => {
+            let mut connectivity = Vec::with_capacity(vertices.len());
+            let mut offsets = Vec::with_capacity(num_cells as usize);
+            let mut i = 0;
+            while i < vertices.len() {
+                let n = vertices[i] as usize;
+                let cell = vertices.get(i + 1..i + 1 + n).ok_or_else(|| {
+                    format!(
+                        "{what}: cell {} has {n} points but the list ends first",
+                        offsets.len()
+                    )
+                })?;
+                connectivity.extend(cell.iter().map(|&v| u64::from(v)));
+                offsets.push(connectivity.len() as u64);
+                i += 1 + n;
+            }
+            if offsets.len() != num_cells as usize {
+                return Err(format!(
+                    "{what}: the header announces {num_cells} cells but the list has {}",
+                    offsets.len()
+                ));
+            }
+            Ok((connectivity, offsets))
+        }
+        VertexNumbers::XML {
+            connectivity,
+            mut offsets,
+        } => {
+            if legacy {
+                if offsets.first() != Some(&0) {
+                    return Err(format!(
+                        "{what}: OFFSETS start at {:?}; expected a leading 0",
+                        offsets.first()
+                    ));
+                }
+                offsets.remove(0);
+            }
+            Ok((connectivity, offsets))
+        }
+    }
+}
+
+/// Points as `[f64; 3]`, checked: a whole number of finite points, at least one.
+fn points_f64(buf: IOBuffer) -> std::result::Result<Vec<[f64; 3]>, String> {
+    let flat: Vec<f64> = buf
+        .cast_into::<f64>()
+        .ok_or("the points are not numbers; expected float or double coordinates")?;
+    if flat.is_empty() {
+        return Err("the file has no points; expected at least one".into());
+    }
+    if !flat.len().is_multiple_of(3) {
+        return Err(format!(
+            "{} point coordinates; expected 3 per point",
+            flat.len()
+        ));
+    }
+    let points: Vec<[f64; 3]> = flat.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+    if let Some(i) = points.iter().position(|p| p.iter().any(|x| !x.is_finite())) {
+        return Err(format!(
+            "point {i} has a non-finite coordinate {:?}; expected finite coordinates",
+            points[i]
+        ));
+    }
+    Ok(points)
+}

@@ -1,0 +1,443 @@
+//! Writing binary XML VTK files, atomically.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Component, Path};
+
+use num_traits::FromPrimitive;
+use vtkio::Vtk;
+use vtkio::model::{
+    Attribute, Attributes, ByteOrder, CellType, DataArray, DataSet, ElementType, Extent, IOBuffer,
+    ImageDataPiece, PolyDataPiece, UnstructuredGridPiece, Version, VertexNumbers,
+};
+use vtkio::xml::Compressor;
+
+use super::read::Mesh;
+use crate::{Error, Result};
+
+/// A named array with a fixed number of components at every point, written as `Float64`.
+///
+/// `values` is point-major: the `components` values of point 0, then those of point 1, and so
+/// on; its length must be `components × number of points`. VTK reads 1 component as a
+/// scalar, 3 as a vector and 9 as a 3 × 3 tensor (row-major: `t00 t01 t02 t10 …`); any
+/// positive count is written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointArray {
+    /// Name shown in ParaView, e.g. `grad(U)`; any characters (XML escapes them).
+    pub name: String,
+    /// Number of components per point (1, 3, 9, …).
+    pub components: usize,
+    /// The values, point-major.
+    pub values: Vec<f64>,
+}
+
+impl PointArray {
+    /// An array named `name` with `components` values per point.
+    pub fn new(name: impl Into<String>, components: usize, values: Vec<f64>) -> Self {
+        PointArray {
+            name: name.into(),
+            components,
+            values,
+        }
+    }
+}
+
+/// A regular lattice as VTK's `ImageData` describes it: axis-aligned, `dims[d]` points along
+/// axis `d`, spaced by `spacing[d]` from `origin`. A 2-D lattice has `dims[2] = 1`.
+///
+/// Points are numbered as VTK numbers them: **x fastest, then y, then z**. The point at
+/// flat index `i = ix + dims[0] · (iy + dims[1] · iz)` is
+/// `origin + (ix · spacing[0], iy · spacing[1], iz · spacing[2])`; arrays written with
+/// [`write_vti`] must hold their values in that order ([`ImageGrid::point`] gives it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ImageGrid {
+    /// Coordinates of point 0.
+    pub origin: [f64; 3],
+    /// Distance between neighbouring points along each axis (positive).
+    pub spacing: [f64; 3],
+    /// Number of points along each axis (at least 1).
+    pub dims: [usize; 3],
+}
+
+impl ImageGrid {
+    /// Number of points, `dims[0] · dims[1] · dims[2]` (saturating).
+    pub fn num_points(&self) -> usize {
+        self.dims.iter().fold(1usize, |n, &d| n.saturating_mul(d))
+    }
+
+    /// The point at flat index `i`, in VTK's order (x fastest, then y, then z).
+    pub fn point(&self, i: usize) -> [f64; 3] {
+        let [nx, ny, _] = self.dims;
+        let idx = [i % nx, (i / nx) % ny, i / (nx * ny)];
+        std::array::from_fn(|d| self.origin[d] + idx[d] as f64 * self.spacing[d])
+    }
+}
+
+/// An `Error::Io` about `path`.
+fn io_error(path: &Path, message: impl Into<String>) -> Error {
+    Error::Io {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+/// Checks that `path` ends in `.ext`.
+fn check_extension(path: &Path, ext: &str, what: &str) -> Result<()> {
+    let actual = path.extension().and_then(|e| e.to_str());
+    if actual.is_some_and(|e| e.eq_ignore_ascii_case(ext)) {
+        Ok(())
+    } else {
+        Err(io_error(
+            path,
+            format!(
+                "cannot write {what} here: expected a file name ending in .{ext}, which is how \
+                 ParaView picks its reader"
+            ),
+        ))
+    }
+}
+
+/// Checks the arrays against `num_points` and turns them into vtkio point attributes.
+fn point_attributes(path: &Path, arrays: &[PointArray], num_points: usize) -> Result<Attributes> {
+    let mut names = HashSet::new();
+    let mut point = Vec::with_capacity(arrays.len());
+    for a in arrays {
+        if a.name.is_empty() {
+            return Err(io_error(
+                path,
+                "an array has an empty name; expected a name",
+            ));
+        }
+        if !names.insert(a.name.as_str()) {
+            return Err(io_error(
+                path,
+                format!("two arrays are named `{}`; expected distinct names", a.name),
+            ));
+        }
+        let expected = a.components.checked_mul(num_points);
+        if a.components == 0 || expected != Some(a.values.len()) {
+            return Err(io_error(
+                path,
+                format!(
+                    "array `{}` has {} values; expected {} components × {num_points} points{}",
+                    a.name,
+                    a.values.len(),
+                    a.components,
+                    if a.components == 0 {
+                        " with at least 1 component".to_string()
+                    } else {
+                        format!(" = {}", a.components.saturating_mul(num_points))
+                    }
+                ),
+            ));
+        }
+        let components = u32::try_from(a.components)
+            .map_err(|_| io_error(path, format!("array `{}` has too many components", a.name)))?;
+        point.push(Attribute::DataArray(DataArray {
+            name: a.name.clone(),
+            elem: ElementType::Generic(components),
+            data: IOBuffer::F64(a.values.clone()),
+        }));
+    }
+    Ok(Attributes {
+        point,
+        cell: Vec::new(),
+    })
+}
+
+/// Serializes a data set as binary XML (inline base64, uncompressed, little-endian).
+fn xml_bytes(path: &Path, data: DataSet) -> Result<Vec<u8>> {
+    let vtk = Vtk {
+        version: Version::new_xml(1, 0),
+        byte_order: ByteOrder::LittleEndian,
+        title: String::new(),
+        file_path: None,
+        data,
+    };
+    let file = vtk
+        .try_into_xml_format(Compressor::None, 0)
+        .map_err(|e| io_error(path, format!("cannot encode the data set as VTK XML: {e}")))?;
+    let mut bytes = Vec::new();
+    file.write(&mut bytes)
+        .map_err(|e| io_error(path, format!("cannot encode the data set as VTK XML: {e}")))?;
+    Ok(bytes)
+}
+
+/// Writes `bytes` to a temporary file next to `path` and renames it to `path`. On any
+/// failure the temporary file is removed and `path` is left as it was.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".nabla-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| {
+            io_error(
+                path,
+                format!("cannot create a temporary file in {}: {e}", dir.display()),
+            )
+        })?;
+    // Temporary files are created private (0600); give the result the permissions of the
+    // file it replaces, or the usual 0644 for a new one, so that ParaView run by another
+    // user can read it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(|e| io_error(path, format!("cannot set permissions: {e}")))?;
+    }
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| io_error(path, format!("cannot write: {e}")))?;
+    tmp.persist(path).map_err(|e| {
+        io_error(
+            path,
+            format!("cannot move the finished file into place: {}", e.error),
+        )
+    })?;
+    Ok(())
+}
+
+/// Writes a lattice and its point arrays as VTK `ImageData` (`.vti`).
+///
+/// Arrays hold their values in VTK's point order, x fastest, then y, then z (see
+/// [`ImageGrid`]). Origin and spacing are written with full `f64` precision.
+///
+/// # Errors
+///
+/// [`Error::Io`], naming the file, when the name does not end in `.vti`, the lattice is
+/// degenerate (a zero dimension, a non-positive or non-finite spacing, a non-finite origin),
+/// an array is empty-named, named twice or of the wrong length, or the file cannot be
+/// written. Nothing is left on disk then.
+pub fn write_vti(path: &Path, grid: &ImageGrid, arrays: &[PointArray]) -> Result<()> {
+    check_extension(path, "vti", "ImageData")?;
+    if grid.dims.contains(&0) || grid.dims.iter().any(|&d| d - 1 > i32::MAX as usize) {
+        return Err(io_error(
+            path,
+            format!(
+                "lattice dimensions {:?}; expected at least 1 point along each axis",
+                grid.dims
+            ),
+        ));
+    }
+    if grid.spacing.iter().any(|s| !(s.is_finite() && *s > 0.0))
+        || grid.origin.iter().any(|o| !o.is_finite())
+    {
+        return Err(io_error(
+            path,
+            format!(
+                "lattice origin {:?}, spacing {:?}; expected a finite origin and positive spacings",
+                grid.origin, grid.spacing
+            ),
+        ));
+    }
+    let num_points = grid
+        .dims
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| io_error(path, format!("lattice {:?} has too many points", grid.dims)))?;
+    let data = point_attributes(path, arrays, num_points)?;
+    let extent = Extent::Ranges(grid.dims.map(|d| 0..=(d as i32 - 1)));
+    let data_set = DataSet::ImageData {
+        extent: extent.clone(),
+        // vtkio stores origin and spacing as f32; full precision is restored below.
+        origin: grid.origin.map(|x| x as f32),
+        spacing: grid.spacing.map(|x| x as f32),
+        meta: None,
+        pieces: vec![vtkio::model::Piece::Inline(Box::new(ImageDataPiece {
+            extent,
+            data,
+        }))],
+    };
+    let bytes = xml_bytes(path, data_set)?;
+    let bytes = set_image_geometry(path, bytes, grid)?;
+    write_atomically(path, &bytes)
+}
+
+/// Rewrites the `Origin` and `Spacing` attributes of the `<ImageData>` element with the
+/// `f64` values of `grid` (vtkio holds them as `f32`, which would move the lattice).
+fn set_image_geometry(path: &Path, bytes: Vec<u8>, grid: &ImageGrid) -> Result<Vec<u8>> {
+    let fail = || {
+        io_error(
+            path,
+            "internal: vtkio wrote no <ImageData> Origin and Spacing",
+        )
+    };
+    let text = String::from_utf8(bytes).map_err(|_| fail())?;
+    let start = text.find("<ImageData ").ok_or_else(fail)?;
+    let end = start + text[start..].find('>').ok_or_else(fail)?;
+    let mut tag = text[start..end].to_string();
+    for (attr, v) in [("Origin", grid.origin), ("Spacing", grid.spacing)] {
+        let key = format!(" {attr}=\"");
+        let a = tag.find(&key).ok_or_else(fail)? + key.len();
+        let b = a + tag[a..].find('"').ok_or_else(fail)?;
+        // `{:?}` prints the shortest decimal that reads back as the same f64.
+        tag.replace_range(a..b, &format!("{:?} {:?} {:?}", v[0], v[1], v[2]));
+    }
+    let mut out = String::with_capacity(text.len() + 64);
+    out.push_str(&text[..start]);
+    out.push_str(&tag);
+    out.push_str(&text[end..]);
+    Ok(out.into_bytes())
+}
+
+/// Points as a flat `Float64` buffer.
+fn points_buffer(points: &[[f64; 3]]) -> IOBuffer {
+    IOBuffer::F64(points.iter().flatten().copied().collect())
+}
+
+/// Writes a bare point cloud and its point arrays as VTK `PolyData` (`.vtp`), with one
+/// vertex cell per point so that ParaView draws every point.
+///
+/// # Errors
+///
+/// [`Error::Io`], naming the file, when the name does not end in `.vtp`, an array is
+/// empty-named, named twice or of the wrong length, or the file cannot be written. Nothing
+/// is left on disk then.
+pub fn write_vtp(path: &Path, points: &[[f64; 3]], arrays: &[PointArray]) -> Result<()> {
+    check_extension(path, "vtp", "PolyData")?;
+    let data = point_attributes(path, arrays, points.len())?;
+    let n = points.len() as u64;
+    let piece = PolyDataPiece {
+        points: points_buffer(points),
+        verts: Some(VertexNumbers::XML {
+            connectivity: (0..n).collect(),
+            offsets: (1..=n).collect(),
+        }),
+        data,
+        ..Default::default()
+    };
+    write_atomically(path, &xml_bytes(path, DataSet::inline(piece))?)
+}
+
+/// Writes a mesh and its point arrays as VTK `UnstructuredGrid` (`.vtu`), keeping the mesh's
+/// cells unchanged (a mesh without cells gets one vertex cell per point).
+///
+/// # Errors
+///
+/// [`Error::Io`], naming the file, when the name does not end in `.vtu`, the cells do not
+/// fit the points or have a cell type VTK does not know, an array is empty-named, named twice
+/// or of the wrong length, or the file cannot be written. Nothing is left on disk then.
+pub fn write_vtu(path: &Path, mesh: &Mesh, arrays: &[PointArray]) -> Result<()> {
+    check_extension(path, "vtu", "an UnstructuredGrid")?;
+    let data = point_attributes(path, arrays, mesh.points.len())?;
+    let cells = match &mesh.cells {
+        Some(cells) => {
+            cells
+                .check(mesh.points.len())
+                .map_err(|m| io_error(path, format!("the mesh's cells are inconsistent: {m}")))?;
+            let types = cells
+                .types
+                .iter()
+                .map(|&t| {
+                    CellType::from_u8(t).ok_or_else(|| {
+                        io_error(path, format!("unknown VTK cell type {t} in the mesh"))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            vtkio::model::Cells {
+                cell_verts: VertexNumbers::XML {
+                    connectivity: cells.connectivity.clone(),
+                    offsets: cells.offsets.clone(),
+                },
+                types,
+            }
+        }
+        None => {
+            let n = mesh.points.len() as u64;
+            vtkio::model::Cells {
+                cell_verts: VertexNumbers::XML {
+                    connectivity: (0..n).collect(),
+                    offsets: (1..=n).collect(),
+                },
+                types: vec![CellType::Vertex; mesh.points.len()],
+            }
+        }
+    };
+    let piece = UnstructuredGridPiece {
+        points: points_buffer(&mesh.points),
+        cells,
+        data,
+    };
+    write_atomically(path, &xml_bytes(path, DataSet::inline(piece))?)
+}
+
+/// Escapes the five XML special characters for an attribute value.
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Writes a ParaView collection (`.pvd`): a time series of VTK files, one `(time, file)`
+/// entry per time step, in the order given.
+///
+/// File names are written as given and must be relative (ParaView resolves them against the
+/// directory of the `.pvd`, so the series can be moved as a whole). vtkio has no `.pvd`
+/// writer; the file is this small XML:
+///
+/// ```xml
+/// <?xml version="1.0"?>
+/// <VTKFile type="Collection" version="0.1">
+///   <Collection>
+///     <DataSet timestep="0.5" part="0" file="u_1.vtu"/>
+///   </Collection>
+/// </VTKFile>
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Io`], naming the `.pvd`, when its name does not end in `.pvd`, a time is not
+/// finite, a file name is absolute, empty or not UTF-8, or the file cannot be written.
+/// Nothing is left on disk then.
+pub fn write_pvd<P: AsRef<Path>>(path: &Path, entries: &[(f64, P)]) -> Result<()> {
+    check_extension(path, "pvd", "a ParaView collection")?;
+    let mut xml = String::from(
+        "<?xml version=\"1.0\"?>\n<VTKFile type=\"Collection\" version=\"0.1\">\n  <Collection>\n",
+    );
+    for (time, file) in entries {
+        let file = file.as_ref();
+        if !time.is_finite() {
+            return Err(io_error(
+                path,
+                format!("time {time} of {}; expected a finite time", file.display()),
+            ));
+        }
+        let name = file
+            .to_str()
+            .ok_or_else(|| io_error(path, format!("file name {} is not UTF-8", file.display())))?;
+        if name.is_empty()
+            || file
+                .components()
+                .any(|c| matches!(c, Component::RootDir | Component::Prefix(_)))
+        {
+            return Err(io_error(
+                path,
+                format!(
+                    "file name `{name}` at time {time:?}; expected a non-empty path relative to \
+                     the .pvd's directory"
+                ),
+            ));
+        }
+        xml.push_str(&format!(
+            "    <DataSet timestep=\"{time:?}\" part=\"0\" file=\"{}\"/>\n",
+            xml_escape(name)
+        ));
+    }
+    xml.push_str("  </Collection>\n</VTKFile>\n");
+    write_atomically(path, xml.as_bytes())
+}
