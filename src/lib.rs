@@ -1,6 +1,7 @@
 //! nabla: exact differential operators of fields on point clouds and meshes.
 
 pub mod autodiff;
+pub mod case;
 pub mod error;
 pub mod eval;
 pub mod field;

@@ -112,7 +112,7 @@ impl Points {
 
 /// An operator that [`evaluate`] can compute. In case files they are written in
 /// lower case (`grad`, `div`, `lambda2`, …); output arrays are named `name(U)`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Operator {
     /// The field itself (`U`).

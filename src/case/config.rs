@@ -1,0 +1,234 @@
+//! The `case.toml` schema, read with serde. Unknown keys are rejected with the list of
+//! valid ones; every expression keeps its position in the file for error messages.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+
+use crate::eval::Operator;
+
+/// The whole `case.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseFile {
+    /// One line saying what the case shows (printed with the summary).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Where the fields are evaluated.
+    pub points: PointsSpec,
+    /// Named constants usable in every expression (and in lattice bounds).
+    #[serde(default)]
+    pub constants: BTreeMap<String, f64>,
+    /// Times of a series: one output file per time and a `.pvd` collection. Without
+    /// times, one file at `t = 0`.
+    #[serde(default)]
+    pub times: Option<Vec<f64>>,
+    /// The fields and what to compute from them.
+    #[serde(default, rename = "field")]
+    pub fields: Vec<FieldSpec>,
+    /// Source terms of a manufactured solution of the incompressible Navier–Stokes
+    /// equations, built from two of the fields.
+    #[serde(default)]
+    pub mms: Option<MmsSpec>,
+    /// Output settings.
+    #[serde(default)]
+    pub output: OutputSpec,
+}
+
+/// The points of a case.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PointsSpec {
+    /// A regular lattice: `counts` points along each axis (2 or 3 axes) spanning `bounds`.
+    Lattice {
+        /// Points per axis.
+        counts: Vec<usize>,
+        /// `[low, high]` per axis; numbers or constant expressions such as `"2*pi"`.
+        bounds: Vec<[Number; 2]>,
+    },
+    /// Uniform random points in a box, reproducible from `seed`.
+    Random {
+        /// Number of points.
+        count: usize,
+        /// `[low, high]` per axis (2 or 3 axes).
+        bounds: Vec<[Number; 2]>,
+        /// Seed of the generator (ChaCha8).
+        #[serde(default)]
+        seed: u64,
+    },
+    /// The points (and cells) of a VTK file in the case directory: legacy `.vtk`, or XML
+    /// `.vtu` / `.vtp`, such as OpenFOAM's foamToVTK output.
+    Mesh {
+        /// Path relative to the case directory.
+        file: PathBuf,
+    },
+}
+
+/// A number, or a constant expression (`"2*pi"`, `"1/nu"`) evaluated with the case's
+/// constants.
+#[derive(Debug, Clone)]
+pub enum Number {
+    /// A literal.
+    Value(f64),
+    /// An expression.
+    Expr(String),
+}
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Number;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number or a constant expression in quotes")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {
+                Ok(Number::Value(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Number, E> {
+                Ok(Number::Value(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Number, E> {
+                Ok(Number::Value(v as f64))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Number, E> {
+                Ok(Number::Expr(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One expression and the byte range of its string in the file, when known.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The expression text.
+    pub text: String,
+    /// Byte range of the TOML string (quotes included).
+    pub span: Option<Range<usize>>,
+}
+
+/// A field's expressions: one string for a scalar, a list for a vector or tensor.
+#[derive(Debug, Clone)]
+pub struct Expressions(pub Vec<Source>);
+
+impl<'de> Deserialize<'de> for Expressions {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Expressions;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an expression in quotes, or a list of them (one per component)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Expressions, E> {
+                Ok(Expressions(vec![Source {
+                    text: v.to_string(),
+                    span: None,
+                }]))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Expressions, E> {
+                Ok(Expressions(vec![Source {
+                    text: format!("{v:?}"),
+                    span: None,
+                }]))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Expressions, E> {
+                Ok(Expressions(vec![Source {
+                    text: v.to_string(),
+                    span: None,
+                }]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Expressions, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element::<toml::Spanned<Scalar>>()? {
+                    let span = s.span();
+                    out.push(Source {
+                        text: s.into_inner().0,
+                        span: Some(span),
+                    });
+                }
+                if out.is_empty() {
+                    return Err(de::Error::invalid_length(0, &"at least one component"));
+                }
+                Ok(Expressions(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One component: a string expression or a plain number.
+#[derive(Debug, Clone)]
+struct Scalar(String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an expression in quotes or a number")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar(format!("{v:?}")))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A field, the operators to compute from it and optional exact answers.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    /// Name, used in array names: `U`, `grad(U)`, `error(curl(U))`.
+    pub name: String,
+    /// Expressions of `x, y, z, t` and the constants; one per component.
+    pub value: toml::Spanned<Expressions>,
+    /// Operators to compute (`grad`, `div`, `curl`, `lap`, `Q`, `lambda2`, …).
+    #[serde(default)]
+    pub operators: Vec<Operator>,
+    /// Exact answers, by operator name (`value` for the field itself), with as many
+    /// expressions as the operator has components.
+    #[serde(default)]
+    pub exact: BTreeMap<Operator, toml::Spanned<Expressions>>,
+}
+
+/// Source terms of a manufactured incompressible Navier–Stokes solution:
+/// momentum `(u·∇)u + ∇p − ν∇²u` and continuity `∇·u`, computed exactly from the
+/// velocity and pressure fields on the case's points.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MmsSpec {
+    /// Name of the velocity field.
+    pub velocity: String,
+    /// Name of the pressure field.
+    pub pressure: String,
+    /// Kinematic viscosity (a number or a constant expression).
+    pub nu: Number,
+    /// Exact momentum source, one expression per component, to compare with.
+    #[serde(default)]
+    pub exact_momentum: Option<toml::Spanned<Expressions>>,
+    /// Exact continuity source, to compare with.
+    #[serde(default)]
+    pub exact_continuity: Option<toml::Spanned<Expressions>>,
+}
+
+/// Output settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    /// Base name of the output files (default: the case directory's name).
+    #[serde(default)]
+    pub name: Option<String>,
+}

@@ -1,0 +1,866 @@
+//! Case directories: read `case.toml`, build the points, evaluate the fields and their
+//! operators, compare with exact answers, write VTK for ParaView, summarise.
+//!
+//! A case is a directory holding `case.toml` (schema in [`config`]); results go to its
+//! `VTK/` folder: `.vti` for a lattice, `.vtp` for a random cloud, `.vtu` keeping the
+//! cells of an input mesh, one file per time and a `.pvd` collection for a series.
+//! Everything is checked before anything is written, every file is written under a
+//! temporary name and renamed, and a run that fails part-way removes what it wrote.
+
+pub mod config;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rand::{Rng, SeedableRng};
+
+use crate::error::{Error, Result};
+use crate::eval::{Array, EvalOptions, Operator, Points, evaluate};
+use crate::field::expr::{Expr, ExprField, ExprFieldError};
+use crate::io::{self, ImageGrid, Mesh};
+use config::{CaseFile, Expressions, FieldSpec, Number, PointsSpec};
+
+/// How to run a case.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// No progress bar.
+    pub quiet: bool,
+    /// Points per chunk of the evaluator.
+    pub chunk_size: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            quiet: false,
+            chunk_size: EvalOptions::default().chunk_size,
+        }
+    }
+}
+
+/// One line of the summary: an output array, with its error against the exact answer
+/// when the case gives one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// Time of the evaluation.
+    pub time: f64,
+    /// Array name, e.g. `curl(U)`.
+    pub array: String,
+    /// Components per point.
+    pub components: usize,
+    /// Largest absolute error over all points and components.
+    pub max_error: Option<f64>,
+    /// Root-mean-square error over all points and components.
+    pub rms_error: Option<f64>,
+    /// Seconds spent evaluating the field and all its operators (they share passes);
+    /// `None` for arrays combined from others (source terms).
+    pub seconds: Option<f64>,
+    /// Points per second of that evaluation.
+    pub points_per_second: Option<f64>,
+}
+
+/// What a run did.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    /// Case name (the output base name).
+    pub name: String,
+    /// The case's description.
+    pub description: Option<String>,
+    /// Number of points.
+    pub points: usize,
+    /// The rows, in output order.
+    pub rows: Vec<Row>,
+    /// Files written (VTK and `.pvd`).
+    pub files: Vec<PathBuf>,
+    /// Wall time of the whole run.
+    pub seconds: f64,
+}
+
+impl fmt::Display for Summary {
+    /// A table with one line per array; for a series, errors are the worst over all times
+    /// (max) and the RMS over all times, and times are summed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "case {}: {} points, {:.3} s",
+            self.name, self.points, self.seconds
+        )?;
+        if let Some(d) = &self.description {
+            writeln!(f, "{d}")?;
+        }
+        let mut merged: Vec<(Row, usize)> = Vec::new();
+        for r in &self.rows {
+            match merged.iter_mut().find(|(m, _)| m.array == r.array) {
+                Some((m, k)) => {
+                    *k += 1;
+                    m.max_error = m.max_error.zip(r.max_error).map(|(a, b)| a.max(b));
+                    m.rms_error = m
+                        .rms_error
+                        .zip(r.rms_error)
+                        .map(|(a, b)| (a * a + b * b).sqrt());
+                    m.seconds = m.seconds.zip(r.seconds).map(|(a, b)| a + b);
+                }
+                None => merged.push((r.clone(), 1)),
+            }
+        }
+        let times = merged.first().map_or(1, |(_, k)| *k);
+        if times > 1 {
+            writeln!(
+                f,
+                "{times} times; errors are the largest and the RMS over all times"
+            )?;
+        }
+        let w = merged
+            .iter()
+            .map(|(r, _)| r.array.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        writeln!(
+            f,
+            "{:<w$}  {:>4}  {:>10}  {:>10}  {:>8}  {:>10}",
+            "array", "comp", "max error", "rms error", "time s", "points/s"
+        )?;
+        let opt = |v: Option<f64>, prec: usize| {
+            v.map_or_else(|| "-".to_string(), |v| format!("{v:.prec$e}"))
+        };
+        for (r, k) in &merged {
+            let rms = r.rms_error.map(|e| e / (*k as f64).sqrt());
+            let pps = r.seconds.map(|s| (self.points * k) as f64 / s);
+            let secs = r
+                .seconds
+                .map_or_else(|| "-".to_string(), |s| format!("{s:.3}"));
+            writeln!(
+                f,
+                "{:<w$}  {:>4}  {:>10}  {:>10}  {:>8}  {:>10}",
+                r.array,
+                r.components,
+                opt(r.max_error, 3),
+                opt(rms, 3),
+                secs,
+                opt(pps, 3)
+            )?;
+        }
+        writeln!(
+            f,
+            "(the operators of one field share their backward passes; time is for all of them)"
+        )?;
+        for file in &self.files {
+            writeln!(f, "wrote {}", file.display())?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the case in directory `dir`. See the module docs.
+///
+/// # Errors
+/// [`Error::Io`] for a missing or unreadable `case.toml` or mesh and for output that
+/// cannot be written; [`Error::Input`] naming `case.toml` with line and column for TOML
+/// syntax errors, unknown keys, bad expressions, operators that do not fit a field,
+/// wrong numbers of exact expressions, and a point set too large for memory. Nothing is
+/// left in `VTK/` after an error.
+pub fn run(dir: &Path, opts: &RunOptions) -> Result<Summary> {
+    let start = Instant::now();
+    let plan = Plan::load(dir)?;
+    let mut written = Vec::new();
+    let vtk_dir = dir.join("VTK");
+    let created = !vtk_dir.exists();
+    match plan.execute(&vtk_dir, opts, &mut written) {
+        Ok((rows, points)) => Ok(Summary {
+            name: plan.name.clone(),
+            description: plan.spec.description.clone(),
+            points,
+            rows,
+            files: written,
+            seconds: start.elapsed().as_secs_f64(),
+        }),
+        Err(e) => {
+            for f in &written {
+                let _ = std::fs::remove_file(f);
+            }
+            if created {
+                let _ = std::fs::remove_dir(&vtk_dir); // only if empty
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Where the points live, which decides the output format.
+enum Geometry {
+    Lattice(ImageGrid),
+    Cloud(Vec<[f64; 3]>),
+    Mesh(Mesh),
+}
+
+/// A loaded and checked case.
+struct Plan {
+    /// Path of `case.toml`, for messages.
+    file: PathBuf,
+    text: String,
+    spec: CaseFile,
+    name: String,
+    constants: Vec<(String, f64)>,
+    dir: PathBuf,
+}
+
+/// A field built from its expressions, with its requested operators.
+struct BuiltField<'a> {
+    spec: &'a FieldSpec,
+    field: ExprField,
+    ops: Vec<Operator>,
+    exact: BTreeMap<Operator, ExprField>,
+}
+
+impl Plan {
+    fn load(dir: &Path) -> Result<Plan> {
+        let file = dir.join("case.toml");
+        let text = std::fs::read_to_string(&file).map_err(|e| Error::Io {
+            path: file.clone(),
+            message: format!("cannot read the case file: {e}"),
+        })?;
+        let spec: CaseFile = toml::from_str(&text).map_err(|e| {
+            let (line, column) = e.span().map_or((None, None), |s| {
+                let (l, c) = line_col(&text, s.start);
+                (Some(l), Some(c))
+            });
+            Error::Input {
+                path: file.clone(),
+                line,
+                column,
+                message: e.message().trim().to_string(),
+            }
+        })?;
+        let name = match &spec.output.name {
+            Some(n) => n.clone(),
+            None => dir
+                .canonicalize()
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "case".into()),
+        };
+        let constants = spec
+            .constants
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        Ok(Plan {
+            file,
+            text,
+            spec,
+            name,
+            constants,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn input_error(
+        &self,
+        span: Option<&std::ops::Range<usize>>,
+        column_in_string: Option<usize>,
+        message: String,
+    ) -> Error {
+        let (line, column) = match span {
+            Some(s) => {
+                let (l, c) = line_col(&self.text, s.start);
+                (Some(l), Some(c + column_in_string.unwrap_or(0)))
+            }
+            None => (None, None),
+        };
+        Error::Input {
+            path: self.file.clone(),
+            line,
+            column,
+            message,
+        }
+    }
+
+    fn constants(&self) -> Vec<(&str, f64)> {
+        self.constants
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect()
+    }
+
+    fn number(&self, n: &Number, what: &str) -> Result<f64> {
+        match n {
+            Number::Value(v) => Ok(*v),
+            Number::Expr(s) => {
+                let e = Expr::parse(s)
+                    .and_then(|e| e.bind_with(&[], &self.constants()))
+                    .map_err(|e| {
+                        self.input_error(
+                            None,
+                            None,
+                            format!("{what}: {}\n{}", e.message(), e.caret()),
+                        )
+                    })?;
+                Ok(e.eval_f64(&[]))
+            }
+        }
+    }
+
+    /// An expression field, with errors pointing into case.toml.
+    fn expr_field(
+        &self,
+        what: &str,
+        exprs: &toml::Spanned<Expressions>,
+        dim: usize,
+        t: f64,
+    ) -> Result<ExprField> {
+        let sources = &exprs.get_ref().0;
+        let texts: Vec<&str> = sources.iter().map(|s| s.text.as_str()).collect();
+        ExprField::new(&texts, dim, t, &self.constants()).map_err(|e| match &e {
+            ExprFieldError::Component { index, error } => {
+                let span = sources[*index].span.clone().unwrap_or_else(|| exprs.span());
+                self.input_error(
+                    Some(&span),
+                    Some(error.column()),
+                    format!(
+                        "{what}, component {index}: {}\n{}",
+                        error.message(),
+                        error.caret()
+                    ),
+                )
+            }
+            _ => self.input_error(Some(&exprs.span()), None, format!("{what}: {e}")),
+        })
+    }
+
+    fn geometry(&self) -> Result<(Geometry, Points)> {
+        let bounds = |b: &[[Number; 2]]| -> Result<Vec<[f64; 2]>> {
+            b.iter()
+                .map(|[lo, hi]| {
+                    Ok([
+                        self.number(lo, "points.bounds")?,
+                        self.number(hi, "points.bounds")?,
+                    ])
+                })
+                .collect()
+        };
+        let check_dims = |n: usize, what: &str| {
+            if (2..=3).contains(&n) {
+                Ok(())
+            } else {
+                Err(self.input_error(
+                    None,
+                    None,
+                    format!("points.{what}: expected 2 or 3 axes, got {n}"),
+                ))
+            }
+        };
+        match &self.spec.points {
+            PointsSpec::Lattice { counts, bounds: b } => {
+                check_dims(counts.len(), "counts")?;
+                let b = bounds(b)?;
+                if b.len() != counts.len() {
+                    return Err(self.input_error(
+                        None,
+                        None,
+                        format!(
+                            "points: {} counts but {} bounds; expected one [low, high] per axis",
+                            counts.len(),
+                            b.len()
+                        ),
+                    ));
+                }
+                if counts.contains(&0) {
+                    return Err(self.input_error(
+                        None,
+                        None,
+                        "points.counts: every axis needs at least 1 point".into(),
+                    ));
+                }
+                let n = counts
+                    .iter()
+                    .try_fold(1usize, |a, &c| a.checked_mul(c))
+                    .unwrap_or(usize::MAX);
+                self.check_memory(n)?;
+                let d = counts.len();
+                let axes: Vec<Vec<f64>> = counts
+                    .iter()
+                    .zip(&b)
+                    .map(|(&c, &[lo, hi])| {
+                        (0..c)
+                            .map(|i| {
+                                if c == 1 {
+                                    lo
+                                } else if i + 1 == c {
+                                    hi
+                                } else {
+                                    lo + (hi - lo) * i as f64 / (c - 1) as f64
+                                }
+                            })
+                            .collect()
+                    })
+                    .collect();
+                // VTK's order: x fastest, then y, then z.
+                let mut cols = vec![Vec::with_capacity(n); d];
+                let nz = if d == 3 { counts[2] } else { 1 };
+                for iz in 0..nz {
+                    for iy in 0..counts[1] {
+                        for ix in 0..counts[0] {
+                            cols[0].push(axes[0][ix]);
+                            cols[1].push(axes[1][iy]);
+                            if d == 3 {
+                                cols[2].push(axes[2][iz]);
+                            }
+                        }
+                    }
+                }
+                let mut grid = ImageGrid {
+                    origin: [0.0; 3],
+                    spacing: [1.0; 3],
+                    dims: [1; 3],
+                };
+                for k in 0..d {
+                    grid.origin[k] = b[k][0];
+                    grid.dims[k] = counts[k];
+                    if counts[k] > 1 {
+                        grid.spacing[k] = (b[k][1] - b[k][0]) / (counts[k] - 1) as f64;
+                    }
+                }
+                let points = Points::from_columns(cols)
+                    .map_err(|e| self.input_error(None, None, e.to_string()))?;
+                Ok((Geometry::Lattice(grid), points))
+            }
+            PointsSpec::Random {
+                count,
+                bounds: b,
+                seed,
+            } => {
+                let b = bounds(b)?;
+                check_dims(b.len(), "bounds")?;
+                self.check_memory(*count)?;
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(*seed);
+                let rows: Vec<[f64; 3]> = (0..*count)
+                    .map(|_| {
+                        let mut p = [0.0; 3];
+                        for (k, &[lo, hi]) in b.iter().enumerate() {
+                            p[k] = lo + (hi - lo) * rng.random::<f64>();
+                        }
+                        p
+                    })
+                    .collect();
+                let points = Points::from_rows(b.len(), &rows)
+                    .map_err(|e| self.input_error(None, None, e.to_string()))?;
+                Ok((Geometry::Cloud(rows), points))
+            }
+            PointsSpec::Mesh { file } => {
+                let mesh = io::read_mesh(&self.dir.join(file))?;
+                let points = Points::from_rows(3, &mesh.points).map_err(|e| Error::Input {
+                    path: self.dir.join(file),
+                    line: None,
+                    column: None,
+                    message: e.to_string(),
+                })?;
+                Ok((Geometry::Mesh(mesh), points))
+            }
+        }
+    }
+
+    /// Refuses point sets whose arrays cannot fit in memory.
+    fn check_memory(&self, n: usize) -> Result<()> {
+        let per_point: usize = 3 + self.spec.fields.len() * 40; // coordinates + a generous share of arrays
+        let bytes = (n as u128) * (per_point as u128) * 8;
+        let available = available_memory();
+        if bytes > available as u128 {
+            return Err(self.input_error(
+                None,
+                None,
+                format!(
+                    "points: {n} points need about {:.1} GiB for their arrays, but only {:.1} GiB of memory is available",
+                    bytes as f64 / 2f64.powi(30),
+                    available as f64 / 2f64.powi(30)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Builds every field and exact answer at `t` and checks operators against shapes.
+    fn build(&self, d: usize, t: f64) -> Result<Vec<BuiltField<'_>>> {
+        let mut out: Vec<BuiltField> = Vec::new();
+        for f in &self.spec.fields {
+            if out.iter().any(|b| b.spec.name == f.name) {
+                return Err(self.input_error(
+                    Some(&f.value.span()),
+                    None,
+                    format!("field '{}' is defined twice", f.name),
+                ));
+            }
+            let field = self.expr_field(&format!("field '{}'", f.name), &f.value, d, t)?;
+            let m = f.value.get_ref().0.len();
+            let mut ops = vec![Operator::Value];
+            for &op in &f.operators {
+                op.components(m, d).map_err(|e| {
+                    self.input_error(
+                        Some(&f.value.span()),
+                        None,
+                        format!("field '{}': {e}", f.name),
+                    )
+                })?;
+                if !ops.contains(&op) {
+                    ops.push(op);
+                }
+            }
+            let mut exact = BTreeMap::new();
+            for (&op, ex) in &f.exact {
+                let k = op.components(m, d).map_err(|e| {
+                    self.input_error(
+                        Some(&ex.span()),
+                        None,
+                        format!("field '{}': exact {e}", f.name),
+                    )
+                })?;
+                let given = ex.get_ref().0.len();
+                if given != k {
+                    return Err(self.input_error(
+                        Some(&ex.span()),
+                        None,
+                        format!("field '{}': exact {} has {given} expressions; expected {k} (one per component)", f.name, op.name()),
+                    ));
+                }
+                if !ops.contains(&op) {
+                    ops.push(op);
+                }
+                exact.insert(
+                    op,
+                    self.expr_field(
+                        &format!("field '{}', exact {}", f.name, op.name()),
+                        ex,
+                        d,
+                        t,
+                    )?,
+                );
+            }
+            out.push(BuiltField {
+                spec: f,
+                field,
+                ops,
+                exact,
+            });
+        }
+        if let Some(mms) = &self.spec.mms {
+            let find = |name: &str, what: &str| {
+                out.iter().position(|b| b.spec.name == name).ok_or_else(|| {
+                    let names: Vec<&str> = out.iter().map(|b| b.spec.name.as_str()).collect();
+                    self.input_error(
+                        None,
+                        None,
+                        format!(
+                            "mms.{what}: no field named '{name}'; fields are: {}",
+                            names.join(", ")
+                        ),
+                    )
+                })
+            };
+            let (u, p) = (
+                find(&mms.velocity, "velocity")?,
+                find(&mms.pressure, "pressure")?,
+            );
+            let (mu, mp) = (
+                out[u].spec.value.get_ref().0.len(),
+                out[p].spec.value.get_ref().0.len(),
+            );
+            if mu != d || mp != 1 {
+                return Err(self.input_error(
+                    None,
+                    None,
+                    format!("mms: needs a velocity with {d} components and a scalar pressure, got {mu} and {mp}"),
+                ));
+            }
+            for op in [Operator::Advection, Operator::Lap, Operator::Div] {
+                if !out[u].ops.contains(&op) {
+                    out[u].ops.push(op);
+                }
+            }
+            if !out[p].ops.contains(&Operator::Grad) {
+                out[p].ops.push(Operator::Grad);
+            }
+        }
+        Ok(out)
+    }
+
+    fn execute(
+        &self,
+        vtk_dir: &Path,
+        opts: &RunOptions,
+        written: &mut Vec<PathBuf>,
+    ) -> Result<(Vec<Row>, usize)> {
+        let (geometry, points) = self.geometry()?;
+        let (n, d) = (points.len(), points.dim());
+        let times = self.spec.times.clone().unwrap_or_else(|| vec![0.0]);
+        if times.is_empty() || times.iter().any(|t| !t.is_finite()) {
+            return Err(self.input_error(
+                None,
+                None,
+                "times: expected a non-empty list of finite numbers".into(),
+            ));
+        }
+        let nu = match &self.spec.mms {
+            Some(m) => Some(self.number(&m.nu, "mms.nu")?),
+            None => None,
+        };
+        let mms_exact = match &self.spec.mms {
+            Some(m) => {
+                let field = |e: &Option<toml::Spanned<Expressions>>,
+                             what: &str,
+                             k: usize|
+                 -> Result<Option<ExprField>> {
+                    let Some(e) = e else { return Ok(None) };
+                    if e.get_ref().0.len() != k {
+                        return Err(self.input_error(
+                            Some(&e.span()),
+                            None,
+                            format!(
+                                "mms.{what} has {} expressions; expected {k}",
+                                e.get_ref().0.len()
+                            ),
+                        ));
+                    }
+                    self.expr_field(&format!("mms.{what}"), e, d, times[0])
+                        .map(Some)
+                };
+                (
+                    field(&m.exact_momentum, "exact_momentum", d)?,
+                    field(&m.exact_continuity, "exact_continuity", 1)?,
+                )
+            }
+            None => (None, None),
+        };
+        // Check everything once before any output exists.
+        self.build(d, times[0])?;
+        let ext = match geometry {
+            Geometry::Lattice(_) => "vti",
+            Geometry::Cloud(_) => "vtp",
+            Geometry::Mesh(_) => "vtu",
+        };
+        std::fs::create_dir_all(vtk_dir).map_err(|e| Error::Io {
+            path: vtk_dir.to_path_buf(),
+            message: format!("cannot create the output folder: {e}"),
+        })?;
+
+        let bar = Bar::new(
+            opts.quiet,
+            (n * self.spec.fields.len().max(1) * times.len()) as u64,
+        );
+        let mut rows = Vec::new();
+        let mut series = Vec::new();
+        for (k, &t) in times.iter().enumerate() {
+            let built = self.build(d, t)?;
+            let mut arrays: Vec<Array> = Vec::new();
+            for b in &built {
+                let eo = EvalOptions {
+                    chunk_size: opts.chunk_size,
+                    progress: Some(&|c| bar.inc(c)),
+                    field_name: &b.spec.name,
+                };
+                let t0 = Instant::now();
+                let out = evaluate(&b.field, &points, &b.ops, &eo)?;
+                let secs = t0.elapsed().as_secs_f64();
+                for (op, a) in b.ops.iter().zip(out) {
+                    let mut row = Row {
+                        time: t,
+                        array: a.name.clone(),
+                        components: a.components,
+                        max_error: None,
+                        rms_error: None,
+                        seconds: Some(secs),
+                        points_per_second: Some(n as f64 / secs),
+                    };
+                    if let Some(ex) = b.exact.get(op) {
+                        let err = error_array(&a, ex, &points, opts)?;
+                        (row.max_error, row.rms_error) = stats(&err.values);
+                        arrays.push(a);
+                        arrays.push(err);
+                    } else {
+                        arrays.push(a);
+                    }
+                    rows.push(row);
+                }
+            }
+            if let (Some(m), Some(nu)) = (&self.spec.mms, nu) {
+                let (momentum, continuity) =
+                    mms_sources(&arrays, &m.velocity, &m.pressure, nu, n, d)?;
+                for (a, ex) in [(momentum, &mms_exact.0), (continuity, &mms_exact.1)] {
+                    let mut row = Row {
+                        time: t,
+                        array: a.name.clone(),
+                        components: a.components,
+                        max_error: None,
+                        rms_error: None,
+                        seconds: None,
+                        points_per_second: None,
+                    };
+                    if let Some(ex) = ex {
+                        let err = error_array(&a, &ex.at_time(t), &points, opts)?;
+                        (row.max_error, row.rms_error) = stats(&err.values);
+                        arrays.push(a);
+                        arrays.push(err);
+                    } else {
+                        arrays.push(a);
+                    }
+                    rows.push(row);
+                }
+            }
+            let fname = if self.spec.times.is_some() {
+                format!("{}_{k}.{ext}", self.name)
+            } else {
+                format!("{}.{ext}", self.name)
+            };
+            let path = vtk_dir.join(&fname);
+            let arrays: Vec<io::PointArray> = arrays
+                .into_iter()
+                .map(|a| io::PointArray::new(a.name, a.components, a.values))
+                .collect();
+            match &geometry {
+                Geometry::Lattice(grid) => io::write_vti(&path, grid, &arrays)?,
+                Geometry::Cloud(pts) => io::write_vtp(&path, pts, &arrays)?,
+                Geometry::Mesh(mesh) => io::write_vtu(&path, mesh, &arrays)?,
+            }
+            written.push(path);
+            series.push((t, fname));
+        }
+        bar.finish();
+        if self.spec.times.is_some() {
+            let pvd = vtk_dir.join(format!("{}.pvd", self.name));
+            io::write_pvd(&pvd, &series)?;
+            written.push(pvd);
+        }
+        Ok((rows, n))
+    }
+}
+
+/// `computed − exact`, named `error(<name>)`.
+fn error_array(a: &Array, exact: &ExprField, points: &Points, opts: &RunOptions) -> Result<Array> {
+    let eo = EvalOptions {
+        chunk_size: opts.chunk_size,
+        progress: None,
+        field_name: "exact",
+    };
+    let ex = evaluate(exact, points, &[Operator::Value], &eo)?.remove(0);
+    let values = a
+        .values
+        .iter()
+        .zip(&ex.values)
+        .map(|(c, e)| c - e)
+        .collect();
+    Ok(Array {
+        name: format!("error({})", a.name),
+        components: a.components,
+        values,
+    })
+}
+
+/// Largest absolute value and root mean square.
+fn stats(v: &[f64]) -> (Option<f64>, Option<f64>) {
+    let max = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let rms = (v.iter().map(|x| x * x).sum::<f64>() / v.len().max(1) as f64).sqrt();
+    (Some(max), Some(rms))
+}
+
+/// Momentum `(u·∇)u + ∇p − ν∇²u` and continuity `∇·u` from the evaluated arrays.
+fn mms_sources(
+    arrays: &[Array],
+    u: &str,
+    p: &str,
+    nu: f64,
+    n: usize,
+    d: usize,
+) -> Result<(Array, Array)> {
+    let get = |name: String| {
+        arrays
+            .iter()
+            .find(|a| a.name == name)
+            .ok_or_else(|| Error::Operator {
+                op: "mms".into(),
+                message: format!("internal: array {name} was not computed"),
+            })
+    };
+    let adv = get(Operator::Advection.array_name(u))?;
+    let gp = get(Operator::Grad.array_name(p))?;
+    let lap = get(Operator::Lap.array_name(u))?;
+    let div = get(Operator::Div.array_name(u))?;
+    let mut momentum = vec![0.0; n * d];
+    for (i, m) in momentum.iter_mut().enumerate() {
+        *m = adv.values[i] + gp.values[i] - nu * lap.values[i];
+    }
+    Ok((
+        Array {
+            name: "momentum_source".into(),
+            components: d,
+            values: momentum,
+        },
+        Array {
+            name: "continuity_source".into(),
+            components: 1,
+            values: div.values.clone(),
+        },
+    ))
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// Bytes of memory available, from /proc/meminfo (16 GiB where that cannot be read).
+fn available_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemAvailable:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(16 << 30, |kb| kb * 1024)
+}
+
+/// A progress bar that appears only once the work has taken more than a second.
+struct Bar {
+    bar: ProgressBar,
+    start: Instant,
+    shown: AtomicBool,
+    quiet: bool,
+}
+
+impl Bar {
+    fn new(quiet: bool, total: u64) -> Self {
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+        if let Ok(style) = ProgressStyle::with_template(
+            "{bar:40} {percent:>3}% {human_pos}/{human_len} points  eta {eta}",
+        ) {
+            bar.set_style(style);
+        }
+        Bar {
+            bar,
+            start: Instant::now(),
+            shown: AtomicBool::new(false),
+            quiet,
+        }
+    }
+
+    fn inc(&self, k: usize) {
+        if !self.quiet
+            && self.start.elapsed() > Duration::from_secs(1)
+            && !self.shown.swap(true, Ordering::Relaxed)
+        {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        self.bar.inc(k as u64);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
