@@ -49,7 +49,7 @@ fn assert_error(err: Error, io: bool, path: &Path, needle: &str) {
 
 /// Point arrays of an XML file, read back with vtkio's own importer: (name, components,
 /// values).
-fn vtkio_point_arrays(path: &Path) -> Vec<(String, usize, Vec<f64>)> {
+pub(crate) fn vtkio_point_arrays(path: &Path) -> Vec<(String, usize, Vec<f64>)> {
     let vtk = vtkio::Vtk::import(path).expect("vtkio reads what nabla wrote");
     let attributes = match vtk.data {
         DataSet::ImageData { pieces, .. } => inline(pieces).data,
@@ -771,7 +771,7 @@ fn write_pvd_rejects_absolute_names_and_non_finite_times() {
 
 /// Runs `tests/vtk_check.py` on `files`; `None` (after a notice) when python3 or its vtk
 /// module is missing, unless CI=true, where that fails the test.
-fn vtk_check(files: &[&Path]) -> Option<serde_json::Value> {
+pub(crate) fn vtk_check(files: &[&Path]) -> Option<serde_json::Value> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vtk_check.py");
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let missing = |why: String| {

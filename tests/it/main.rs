@@ -4,6 +4,7 @@
 #![allow(clippy::needless_range_loop)]
 
 mod autodiff;
+mod cases;
 mod expr;
 mod io;
 mod operators;

@@ -1,0 +1,529 @@
+//! The case runner: the real binary on temporary copies of the shipped cases, numbers read
+//! back from the files it wrote (with vtkio and with VTK's own readers), and every kind of
+//! bad input: message, exit code, and no file left behind.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::io::{vtk_check, vtkio_point_arrays};
+
+fn case_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("cases")
+        .join(name)
+}
+
+/// A temporary copy of a shipped case (without any VTK output), in a folder of the same
+/// name, so that output files get the case's name.
+struct CaseCopy {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl CaseCopy {
+    fn path(&self) -> &Path {
+        &self.dir
+    }
+}
+
+fn copy_case(name: &str) -> CaseCopy {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(name);
+    std::fs::create_dir(&dir).unwrap();
+    for entry in std::fs::read_dir(case_dir(name)).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+        }
+    }
+    CaseCopy { _tmp: tmp, dir }
+}
+
+/// A temporary case holding only `case_toml`.
+fn case_with(case_toml: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("case.toml"), case_toml).unwrap();
+    tmp
+}
+
+fn nabla(dir: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nabla"))
+        .arg(dir)
+        .arg("--quiet")
+        .args(extra)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn vtk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = match std::fs::read_dir(dir.join("VTK")) {
+        Ok(rd) => rd.map(|e| e.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    };
+    v.sort();
+    v
+}
+
+fn array<'a>(arrays: &'a [(String, usize, Vec<f64>)], name: &str) -> &'a (String, usize, Vec<f64>) {
+    arrays.iter().find(|a| a.0 == name).unwrap_or_else(|| {
+        let names: Vec<&str> = arrays.iter().map(|a| a.0.as_str()).collect();
+        panic!("no array {name}; arrays are {names:?}")
+    })
+}
+
+fn max_abs(v: &[f64]) -> f64 {
+    v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
+}
+
+#[test]
+fn seed_sin_case_writes_exactly_zero_errors() {
+    let tmp = copy_case("seed_sin");
+    let out = nabla(tmp.path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("grad(f)"), "{}", stdout(&out));
+    let files = vtk_files(tmp.path());
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].extension().unwrap(), "vti");
+    let arrays = vtkio_point_arrays(&files[0]);
+    let f = array(&arrays, "f");
+    let grad = array(&arrays, "grad(f)");
+    let lap = array(&arrays, "lap(f)");
+    assert_eq!((f.1, grad.1, lap.1), (1, 3, 1));
+    assert_eq!(f.2.len(), 1001);
+    // The error arrays are exactly zero: sin' = cos and sin'' = -sin, bit for bit.
+    assert!(array(&arrays, "error(grad(f))").2.iter().all(|&e| e == 0.0));
+    assert!(array(&arrays, "error(lap(f))").2.iter().all(|&e| e == 0.0));
+    for i in 0..1001 {
+        let x = if i == 1000 { 1.0 } else { i as f64 / 1000.0 };
+        assert_eq!(f.2[i], x.sin());
+        assert_eq!(grad.2[3 * i], x.cos());
+        assert_eq!(lap.2[i], -x.sin());
+    }
+}
+
+#[test]
+fn taylor_green_case_runs_as_a_series_with_tiny_errors() {
+    let tmp = copy_case("taylor_green");
+    let out = nabla(tmp.path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let files = vtk_files(tmp.path());
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "taylor_green.pvd",
+            "taylor_green_0.vti",
+            "taylor_green_1.vti",
+            "taylor_green_2.vti"
+        ]
+    );
+    let pvd = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        pvd.contains("timestep=\"2.0\"") && pvd.contains("taylor_green_2.vti"),
+        "{pvd}"
+    );
+    let last = vtkio_point_arrays(&files[3]);
+    for name in [
+        "grad(U)",
+        "div(U)",
+        "curl(U)",
+        "lap(U)",
+        "Q(U)",
+        "lambda2(U)",
+        "Q_openfoam(U)",
+        "advection(U)",
+    ] {
+        array(&last, name);
+    }
+    for name in [
+        "error(div(U))",
+        "error(curl(U))",
+        "error(lap(U))",
+        "error(Q(U))",
+    ] {
+        let e = max_abs(&array(&last, name).2);
+        assert!(e < 1e-13, "{name}: {e}");
+    }
+    // At t = 2 the field has decayed by e^(-2 nu t) = e^(-0.4).
+    let u = &array(&last, "U").2;
+    let umax = u.chunks(3).map(|c| c[0].abs()).fold(0.0, f64::max);
+    assert!((umax - (-0.4f64).exp()).abs() < 0.01, "max |u| = {umax}");
+    let summary = stdout(&out);
+    assert!(summary.contains("3 times"), "{summary}");
+}
+
+#[test]
+fn scalar_field_case_gives_true_laplacian_and_hessian() {
+    let tmp = copy_case("scalar_field");
+    let out = nabla(tmp.path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let files = vtk_files(tmp.path());
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].extension().unwrap(), "vtp");
+    let arrays = vtkio_point_arrays(&files[0]);
+    assert_eq!(array(&arrays, "hessian(f)").1, 9);
+    for name in ["error(grad(f))", "error(lap(f))", "error(hessian(f))"] {
+        let e = max_abs(&array(&arrays, name).2);
+        assert!(e < 1e-13, "{name}: {e}");
+    }
+}
+
+#[test]
+fn mms_case_keeps_the_mesh_cells_and_matches_the_hand_derived_sources() {
+    let tmp = copy_case("mms_navier_stokes");
+    let out = nabla(tmp.path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let files = vtk_files(tmp.path());
+    assert_eq!(files.len(), 1);
+    let mesh = nabla::io::read_mesh(&files[0]).unwrap();
+    assert_eq!((mesh.points.len(), mesh.num_cells()), (882, 400));
+    assert!(
+        mesh.cells.as_ref().unwrap().types.iter().all(|&t| t == 12),
+        "hexahedra kept"
+    );
+    let arrays = vtkio_point_arrays(&files[0]);
+    let m = &array(&arrays, "momentum_source").2;
+    // The source terms are O(k² ν) = O(40): an absolute error of 1e-12 is a relative 2.5e-14.
+    assert!(max_abs(m) > 10.0);
+    assert!(max_abs(&array(&arrays, "error(momentum_source)").2) < 1e-12);
+    assert!(max_abs(&array(&arrays, "error(continuity_source)").2) < 1e-12);
+}
+
+#[test]
+fn every_written_file_reads_in_the_official_vtk_library() {
+    let tmp_tg = copy_case("seed_sin");
+    let tmp_sf = case_with(
+        r#"
+[points]
+kind = "random"
+count = 500
+bounds = [[-1, 1], [-1, 1]]
+seed = 3
+[[field]]
+name = "U"
+value = ["-y*x", "x + y^2"]
+operators = ["grad", "div", "curl", "Q"]
+[field.exact]
+div = "-y + 2*y"
+"#,
+    );
+    let tmp_mesh = copy_case("mms_navier_stokes");
+    let tmp_series = case_with(
+        r#"
+times = [0, 0.25]
+[points]
+kind = "lattice"
+counts = [5, 4, 3]
+bounds = [[0, 1], [0, 1], [0, "pi"]]
+[[field]]
+name = "T"
+value = "exp(-t)*sin(x)*cos(z)"
+operators = ["grad", "lap"]
+"#,
+    );
+    let dirs = [
+        tmp_tg.path(),
+        tmp_sf.path(),
+        tmp_mesh.path(),
+        tmp_series.path(),
+    ];
+    for d in dirs {
+        let out = nabla(d, &[]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let files: Vec<PathBuf> = dirs.iter().flat_map(|d| vtk_files(d)).collect();
+    let refs: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+    let Some(json) = vtk_check(&refs) else { return };
+    for f in &files {
+        let s = &json[f.to_str().unwrap()];
+        if f.extension().unwrap() == "pvd" {
+            let ds = s["datasets"].as_array().unwrap();
+            assert_eq!(ds.len(), 2);
+            assert_eq!(ds[1]["timestep"], 0.25);
+            continue;
+        }
+        // Every array VTK sees is one we wrote, with the same components; values agree.
+        let ours = vtkio_point_arrays(f);
+        let theirs = s["arrays"].as_object().unwrap();
+        assert_eq!(theirs.len(), ours.len(), "{}", f.display());
+        for (name, comps, values) in &ours {
+            let a = &theirs[name];
+            assert_eq!(a["components"], *comps, "{name} in {}", f.display());
+            assert_eq!(a["type"], "double");
+            let got: Vec<f64> = a["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
+            assert_eq!(
+                &got[..got.len().min(64)],
+                &values[..got.len().min(64)],
+                "{name} in {}",
+                f.display()
+            );
+        }
+    }
+    let mesh = &json[files
+        .iter()
+        .find(|f| f.extension().unwrap() == "vtu")
+        .unwrap()
+        .to_str()
+        .unwrap()];
+    assert_eq!(mesh["cells"], 400);
+    assert_eq!(mesh["cell_types"][0], 12);
+    let cloud = &json[files
+        .iter()
+        .find(|f| f.extension().unwrap() == "vtp")
+        .unwrap()
+        .to_str()
+        .unwrap()];
+    assert_eq!(
+        cloud["arrays"]["curl(U)"]["components"], 1,
+        "the curl of a 2-D field is a scalar"
+    );
+}
+
+#[test]
+fn help_explains_the_command_line() {
+    let out = Command::new(env!("CARGO_BIN_EXE_nabla"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = stdout(&out);
+    assert!(
+        help.contains("case.toml") && help.contains("--threads") && help.contains("--quiet"),
+        "{help}"
+    );
+}
+
+#[test]
+fn results_do_not_depend_on_threads_or_chunk_size() {
+    let a = copy_case("scalar_field");
+    let b = copy_case("scalar_field");
+    assert!(nabla(a.path(), &["--threads", "1"]).status.success());
+    assert!(
+        nabla(b.path(), &["--threads", "2", "--chunk-size", "333"])
+            .status
+            .success()
+    );
+    let (fa, fb) = (vtk_files(a.path()), vtk_files(b.path()));
+    assert_eq!(
+        std::fs::read(&fa[0]).unwrap(),
+        std::fs::read(&fb[0]).unwrap(),
+        "byte-identical output"
+    );
+}
+
+// ---- bad input ----------------------------------------------------------------------------
+
+/// Runs a bad case: non-zero exit, one `error:` line naming case.toml (or `file`), the
+/// `needles` in the message, and no output left.
+fn assert_fails(dir: &Path, needles: &[&str]) -> String {
+    let out = nabla(dir, &[]);
+    let err = stderr(&out);
+    assert!(
+        !out.status.success(),
+        "expected failure, got: {}",
+        stdout(&out)
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "expected {n:?} in:\n{err}");
+    }
+    assert!(
+        vtk_files(dir).is_empty(),
+        "files left behind: {:?}",
+        vtk_files(dir)
+    );
+    assert!(!dir.join("VTK").exists(), "the VTK folder was left behind");
+    err
+}
+
+const GOOD_POINTS: &str =
+    "[points]\nkind = \"random\"\ncount = 10\nbounds = [[0, 1], [0, 1], [0, 1]]\n";
+
+#[test]
+fn missing_case_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert_fails(tmp.path(), &["case.toml", "cannot read the case file"]);
+}
+
+#[test]
+fn toml_syntax_error_names_line_and_column() {
+    let tmp = case_with("[points]\nkind = \"random\"\ncount = = 3\n");
+    assert_fails(tmp.path(), &["case.toml:3:9", "extra `=`"]);
+}
+
+#[test]
+fn unknown_keys_list_the_valid_ones() {
+    let tmp = case_with(&format!(
+        "{GOOD_POINTS}[[field]]\nname = \"f\"\nvalue = \"x\"\noperatorz = [\"grad\"]\n"
+    ));
+    assert_fails(
+        tmp.path(),
+        &[
+            "case.toml:8:1",
+            "unknown field `operatorz`",
+            "`operators`",
+            "`exact`",
+        ],
+    );
+    let tmp = case_with("[points]\nkind = \"grid\"\n");
+    assert_fails(
+        tmp.path(),
+        &["unknown variant `grid`", "`lattice`", "`random`", "`mesh`"],
+    );
+    let tmp = case_with(&format!(
+        "{GOOD_POINTS}[[field]]\nname = \"f\"\nvalue = \"x\"\noperators = [\"gradient\"]\n"
+    ));
+    assert_fails(
+        tmp.path(),
+        &["unknown variant `gradient`", "`grad`", "`lambda2`"],
+    );
+}
+
+#[test]
+fn unknown_function_and_variable_point_at_the_column() {
+    let tmp = case_with(&format!(
+        "{GOOD_POINTS}[[field]]\nname = \"f\"\nvalue = \"x + sine(y)\"\n"
+    ));
+    let err = assert_fails(
+        tmp.path(),
+        &[
+            "case.toml:7:14",
+            "field 'f'",
+            "unknown function 'sine'",
+            "sin",
+        ],
+    );
+    assert!(err.contains("x + sine(y)\n    ^"), "{err}");
+    let tmp = case_with(&format!(
+        "{GOOD_POINTS}[[field]]\nname = \"U\"\nvalue = [\"x\", \"y*w\", \"z\"]\n"
+    ));
+    assert_fails(
+        tmp.path(),
+        &[
+            "case.toml:7:18",
+            "component 1",
+            "unknown variable 'w'",
+            "x, y, z, t",
+        ],
+    );
+}
+
+#[test]
+fn operator_that_does_not_fit_the_field() {
+    let tmp = case_with(&format!(
+        "{GOOD_POINTS}[[field]]\nname = \"U\"\nvalue = [\"x\", \"y\"]\noperators = [\"curl\"]\n"
+    ));
+    assert_fails(
+        tmp.path(),
+        &["case.toml:7", "field 'U': curl", "2 components in 3-D"],
+    );
+    let tmp = case_with(&format!(
+        "{GOOD_POINTS}[[field]]\nname = \"f\"\nvalue = \"x*y\"\noperators = [\"grad\"]\n[field.exact]\ngrad = [\"y\", \"x\"]\n"
+    ));
+    assert_fails(tmp.path(), &["exact grad has 2 expressions; expected 3"]);
+}
+
+#[test]
+fn missing_or_corrupt_mesh() {
+    let tmp = case_with(
+        "[points]\nkind = \"mesh\"\nfile = \"nowhere.vtu\"\n[[field]]\nname = \"f\"\nvalue = \"x\"\n",
+    );
+    assert_fails(tmp.path(), &["nowhere.vtu"]);
+    let tmp = case_with(
+        "[points]\nkind = \"mesh\"\nfile = \"bad.vtu\"\n[[field]]\nname = \"f\"\nvalue = \"x\"\n",
+    );
+    let cavity = std::fs::read(case_dir("mms_navier_stokes").join("cavity.vtu")).unwrap();
+    std::fs::write(tmp.path().join("bad.vtu"), &cavity[..cavity.len() / 2]).unwrap();
+    assert_fails(tmp.path(), &["bad.vtu"]);
+}
+
+#[test]
+fn output_folder_that_cannot_be_written() {
+    let tmp = case_with(&format!(
+        "{GOOD_POINTS}[[field]]\nname = \"f\"\nvalue = \"x\"\n"
+    ));
+    std::fs::write(
+        tmp.path().join("VTK"),
+        "a file where the output folder should be",
+    )
+    .unwrap();
+    let out = nabla(tmp.path(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("VTK") && err.contains("cannot create the output folder"),
+        "{err}"
+    );
+    assert!(
+        tmp.path().join("VTK").is_file(),
+        "the file is left as it was"
+    );
+}
+
+#[test]
+fn lattice_too_large_for_memory() {
+    let tmp = case_with(
+        "[points]\nkind = \"lattice\"\ncounts = [100000, 100000, 100000]\nbounds = [[0, 1], [0, 1], [0, 1]]\n[[field]]\nname = \"f\"\nvalue = \"x\"\n",
+    );
+    assert_fails(
+        tmp.path(),
+        &["1000000000000000 points need about", "GiB", "available"],
+    );
+}
+
+#[test]
+fn failure_in_a_later_time_step_removes_earlier_files() {
+    // The second time's file cannot be written (a folder stands in its place): the run fails
+    // and the first time's file, already written, is removed again.
+    let tmp = case_with(&format!(
+        "times = [0, 1]\n{GOOD_POINTS}[[field]]\nname = \"f\"\nvalue = \"x\"\n[output]\nname = \"f\"\n"
+    ));
+    std::fs::create_dir_all(tmp.path().join("VTK/f_1.vtp")).unwrap();
+    let out = nabla(tmp.path(), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains("f_1.vtp"), "{}", stderr(&out));
+    assert_eq!(
+        vtk_files(tmp.path()),
+        vec![tmp.path().join("VTK/f_1.vtp")],
+        "only the blocking folder remains"
+    );
+}
+
+#[test]
+fn bad_numbers_and_lists() {
+    let tmp = case_with(
+        "[points]\nkind = \"lattice\"\ncounts = [4, 4]\nbounds = [[0, \"2*pie\"], [0, 1]]\n",
+    );
+    assert_fails(tmp.path(), &["points.bounds", "unknown variable 'pie'"]);
+    let tmp = case_with("[points]\nkind = \"lattice\"\ncounts = [4]\nbounds = [[0, 1]]\n");
+    assert_fails(tmp.path(), &["expected 2 or 3 axes"]);
+    let tmp =
+        case_with("[points]\nkind = \"lattice\"\ncounts = [4, 0]\nbounds = [[0, 1], [0, 1]]\n");
+    assert_fails(tmp.path(), &["at least 1 point"]);
+    let tmp = case_with(&format!(
+        "{GOOD_POINTS}[[field]]\nname = \"f\"\nvalue = []\n"
+    ));
+    assert_fails(tmp.path(), &["at least one component"]);
+    let tmp = case_with(&format!(
+        "{GOOD_POINTS}[mms]\nvelocity = \"U\"\npressure = \"p\"\nnu = 1\n"
+    ));
+    assert_fails(tmp.path(), &["mms.velocity: no field named 'U'"]);
+}
