@@ -1,4 +1,58 @@
-//! nabla: exact differential operators of fields on point clouds and meshes.
+//! nabla: exact differential operators of fields on point clouds and meshes, by batched
+//! reverse-mode automatic differentiation.
+//!
+//! Every operator is a vector-Jacobian product `vᵀJ` with a chosen cotangent `v`: the
+//! derivatives are exact, and second derivatives come from differentiating the first.
+//!
+//! # A tour
+//!
+//! The seed article's examples, exactly, on the [`autodiff`] core:
+//! ```
+//! use nabla::autodiff::{GradOptions, Tape, Tensor, grad};
+//! let tape = Tape::new();
+//! let x = tape.var(Tensor::scalar(1.0));
+//! let y = tape.var(Tensor::scalar(2.0));
+//! let f = (x + y) * (y + 3.0);
+//! let g = grad(&[f], &[x, y], &[], GradOptions::default()).unwrap();
+//! assert_eq!((g[0].item().unwrap(), g[1].item().unwrap()), (5.0, 8.0));
+//! ```
+//!
+//! Operators on a batch of points ([`operators`]), here the Laplacian of
+//! `f = sin(xy)·eᶻ`, which has mixed partials:
+//! ```
+//! use nabla::autodiff::{Tape, Tensor};
+//! use nabla::operators;
+//! let tape = Tape::new();
+//! let x = tape.var(Tensor::column(vec![0.3, -1.0]));
+//! let y = tape.var(Tensor::column(vec![0.7, 0.5]));
+//! let z = tape.var(Tensor::column(vec![0.1, 0.0]));
+//! let f = (x * y).sin() * z.exp();
+//! let lap = operators::laplacian(f, &[x, y, z]).unwrap().value().unwrap();
+//! for i in 0..2 {
+//!     let (x, y, z): (f64, f64, f64) = ([0.3, -1.0][i], [0.7, 0.5][i], [0.1, 0.0][i]);
+//!     let exact = (1.0 - x * x - y * y) * (x * y).sin() * f64::exp(z);
+//!     assert!((lap.get(i, 0) - exact).abs() < 1e-15);
+//! }
+//! ```
+//!
+//! Many operators of one field over many points, in parallel ([`eval`]):
+//! ```
+//! use nabla::eval::{EvalOptions, Operator, Points, evaluate};
+//! use nabla::field::FnField;
+//! // Solid-body rotation u = (−y, x): curl 2, divergence 0, Q = 1.
+//! let u = FnField::new(2, |x| vec![-x[1], x[0]]);
+//! let pts = Points::from_rows(2, &[[0.0, 1.0, 0.0], [2.0, -3.0, 0.0]]).unwrap();
+//! let ops = [Operator::Curl, Operator::Div, Operator::Q];
+//! let out = evaluate(&u, &pts, &ops, &EvalOptions::default()).unwrap();
+//! assert_eq!(out[0].values, vec![2.0, 2.0]);
+//! assert_eq!(out[1].values, vec![0.0, 0.0]);
+//! assert_eq!(out[2].values, vec![1.0, 1.0]);
+//! ```
+//!
+//! Formulas ([`field::expr`]), VTK files ([`io`]) and case directories ([`case`]) complete
+//! the command-line tool: `cargo run --release -- cases/taylor_green`.
+
+#![warn(missing_docs)]
 
 pub mod autodiff;
 pub mod case;
@@ -9,3 +63,8 @@ pub mod io;
 pub mod operators;
 
 pub use error::{Error, Result};
+
+/// The README's examples, run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -14,7 +14,7 @@
 //! use nabla::field::FnField;
 //! let f = FnField::new(1, |x| vec![x[0] * x[0] + x[1] * x[1] * x[1]]);
 //! let pts = Points::from_rows(2, &[[1.0, 2.0, 0.0], [3.0, -1.0, 0.0]]).unwrap();
-//! let out = evaluate(&f, &pts, &[Operator::Grad, Operator::Laplacian], &EvalOptions::default()).unwrap();
+//! let out = evaluate(&f, &pts, &[Operator::Grad, Operator::Lap], &EvalOptions::default()).unwrap();
 //! // ∇f = (2x, 3y²), ∇²f = 2 + 6y, point-major.
 //! assert_eq!(out[0].values, vec![2.0, 12.0, 6.0, 3.0]);
 //! assert_eq!(out[1].values, vec![14.0, -4.0]);
