@@ -527,3 +527,27 @@ fn bad_numbers_and_lists() {
     ));
     assert_fails(tmp.path(), &["mms.velocity: no field named 'U'"]);
 }
+
+#[test]
+fn legacy_openfoam_mesh_is_evaluated_and_written_with_its_hexahedra() {
+    // foamToVTK -legacy output (big-endian binary, FIELD block before POINTS).
+    let tmp = case_with(
+        "[points]\nkind = \"mesh\"\nfile = \"cavity.vtk\"\n[[field]]\nname = \"T\"\nvalue = \"x^2 - y^2 + z\"\noperators = [\"grad\", \"lap\"]\n[field.exact]\nlap = \"0\"\n",
+    );
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/openfoam/cavity_t0.5.vtk");
+    std::fs::copy(src, tmp.path().join("cavity.vtk")).unwrap();
+    let out = nabla(tmp.path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let files = vtk_files(tmp.path());
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].extension().unwrap(), "vtu");
+    let mesh = nabla::io::read_mesh(&files[0]).unwrap();
+    assert_eq!((mesh.points.len(), mesh.num_cells()), (882, 400));
+    let arrays = vtkio_point_arrays(&files[0]);
+    // ∇T = (2x, −2y, 1) exactly; ∇²T = 2 − 2 + 0 = 0 exactly.
+    let grad = &array(&arrays, "grad(T)").2;
+    for (p, g) in mesh.points.iter().zip(grad.chunks(3)) {
+        assert_eq!(g, [2.0 * p[0], -2.0 * p[1], 1.0]);
+    }
+    assert!(array(&arrays, "error(lap(T))").2.iter().all(|&e| e == 0.0));
+}
