@@ -665,48 +665,34 @@ impl Plan {
                 let out = evaluate(&b.field, &points, &b.ops, &eo)?;
                 let secs = t0.elapsed().as_secs_f64();
                 for (op, a) in b.ops.iter().zip(out) {
-                    let mut row = Row {
-                        time: t,
-                        array: a.name.clone(),
-                        components: a.components,
-                        max_error: None,
-                        rms_error: None,
-                        seconds: Some(secs),
-                        points_per_second: Some(n as f64 / secs),
-                    };
-                    if let Some(ex) = b.exact.get(op) {
-                        let err = error_array(&a, ex, &points, opts)?;
-                        (row.max_error, row.rms_error) = stats(&err.values);
-                        arrays.push(a);
-                        arrays.push(err);
-                    } else {
-                        arrays.push(a);
-                    }
-                    rows.push(row);
+                    let timing = Some((secs, n as f64 / secs));
+                    record(
+                        a,
+                        b.exact.get(op),
+                        t,
+                        timing,
+                        &points,
+                        opts,
+                        &mut arrays,
+                        &mut rows,
+                    )?;
                 }
             }
             if let (Some(m), Some(nu)) = (&self.spec.mms, nu) {
                 let (momentum, continuity) =
                     mms_sources(&arrays, &m.velocity, &m.pressure, nu, n, d)?;
                 for (a, ex) in [(momentum, &mms_exact.0), (continuity, &mms_exact.1)] {
-                    let mut row = Row {
-                        time: t,
-                        array: a.name.clone(),
-                        components: a.components,
-                        max_error: None,
-                        rms_error: None,
-                        seconds: None,
-                        points_per_second: None,
-                    };
-                    if let Some(ex) = ex {
-                        let err = error_array(&a, &ex.at_time(t), &points, opts)?;
-                        (row.max_error, row.rms_error) = stats(&err.values);
-                        arrays.push(a);
-                        arrays.push(err);
-                    } else {
-                        arrays.push(a);
-                    }
-                    rows.push(row);
+                    let ex = ex.as_ref().map(|e| e.at_time(t));
+                    record(
+                        a,
+                        ex.as_ref(),
+                        t,
+                        None,
+                        &points,
+                        opts,
+                        &mut arrays,
+                        &mut rows,
+                    )?;
                 }
             }
             let fname = if self.spec.times.is_some() {
@@ -735,6 +721,40 @@ impl Plan {
         }
         Ok((rows, n))
     }
+}
+
+/// Keeps an output array, with its `error(…)` array and error statistics when an exact
+/// answer is given, and adds its summary row. `timing` is (seconds, points per second).
+#[allow(clippy::too_many_arguments)]
+fn record(
+    a: Array,
+    exact: Option<&ExprField>,
+    time: f64,
+    timing: Option<(f64, f64)>,
+    points: &Points,
+    opts: &RunOptions,
+    arrays: &mut Vec<Array>,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    let mut row = Row {
+        time,
+        array: a.name.clone(),
+        components: a.components,
+        max_error: None,
+        rms_error: None,
+        seconds: timing.map(|t| t.0),
+        points_per_second: timing.map(|t| t.1),
+    };
+    let err = exact
+        .map(|ex| error_array(&a, ex, points, opts))
+        .transpose()?;
+    arrays.push(a);
+    if let Some(err) = err {
+        (row.max_error, row.rms_error) = stats(&err.values);
+        arrays.push(err);
+    }
+    rows.push(row);
+    Ok(())
 }
 
 /// `computed − exact`, named `error(<name>)`.

@@ -100,13 +100,18 @@ fn check_square(op: &str, m: usize, d: usize) -> Result<()> {
 /// skips every other coordinate). Cost: `m` backward passes (`m = d`).
 pub fn div<'t>(u: &[Var<'t>], x: &[Var<'t>]) -> Result<Var<'t>> {
     check_square("div", u.len(), x.len())?;
-    let mut terms = u
+    diagonal_sum("div", u, x)
+}
+
+/// `Σ_d ∂v_d/∂x_d`, one pass per d restricted to its own coordinate.
+fn diagonal_sum<'t>(op: &str, v: &[Var<'t>], x: &[Var<'t>]) -> Result<Var<'t>> {
+    let mut terms = v
         .iter()
         .zip(x)
-        .map(|(&ui, &xi)| grad(ui, &[xi], true).map(|g| g[0]));
+        .map(|(&vd, &xd)| grad(vd, &[xd], true).map(|g| g[0]));
     let first = terms.next().ok_or_else(|| Error::Operator {
-        op: "div".into(),
-        message: "empty field".into(),
+        op: op.into(),
+        message: "no coordinates given".into(),
     })??;
     terms.try_fold(first, |acc, t| Ok(acc + t?))
 }
@@ -151,15 +156,7 @@ pub fn laplacian<'t>(f: Var<'t>, x: &[Var<'t>]) -> Result<Var<'t>> {
 /// The Laplacian from a gradient recorded with create_graph (`d` passes): lets callers
 /// that already have `∇f` (a Jacobian row) share its pass.
 pub fn laplacian_from_grad<'t>(g: &[Var<'t>], x: &[Var<'t>]) -> Result<Var<'t>> {
-    let mut terms = g
-        .iter()
-        .zip(x)
-        .map(|(&gd, &xd)| grad(gd, &[xd], true).map(|h| h[0]));
-    let first = terms.next().ok_or_else(|| Error::Operator {
-        op: "lap".into(),
-        message: "no coordinates given".into(),
-    })??;
-    terms.try_fold(first, |acc, t| Ok(acc + t?))
+    diagonal_sum("lap", g, x)
 }
 
 /// Vector Laplacian `∇²u = (∇²u₀, ∇²u₁, …)`, componentwise in Cartesian coordinates.
