@@ -53,6 +53,38 @@ pub(crate) struct Inner {
     pub(crate) scratch_rel: Vec<bool>,
 }
 
+impl Inner {
+    /// An empty buffer with room for `len` values, from the pool when it has one.
+    fn buffer(&mut self, len: usize) -> Vec<f64> {
+        let mut buf = self.pool.pop().unwrap_or_default();
+        buf.reserve(len);
+        buf
+    }
+
+    /// Appends a computed node holding `buf`; it records its op only when gradients are
+    /// enabled and a parent requires them.
+    fn push(&mut self, op: Op, rows: usize, cols: usize, buf: Vec<f64>) -> usize {
+        debug_assert_eq!(
+            buf.len(),
+            rows * cols,
+            "internal: {op:?} wrote a wrong length"
+        );
+        let requires_grad =
+            self.grad_enabled && op.parents(&self.arena).any(|p| self.nodes[p].requires_grad);
+        let op = if requires_grad { op } else { Op::Const };
+        self.nodes.push(Node {
+            op,
+            rows,
+            cols,
+            requires_grad,
+            freed: false,
+            ones: false,
+        });
+        self.values.push(buf);
+        self.nodes.len() - 1
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Node {
     pub(crate) op: Op,
@@ -236,30 +268,12 @@ impl Tape {
         fill: impl FnOnce(&[Vec<f64>], &mut Vec<f64>),
     ) -> Var<'_> {
         let mut inner = self.inner.borrow_mut();
-        let mut buf = inner.pool.pop().unwrap_or_default();
-        buf.reserve(rows * cols);
+        let mut buf = inner.buffer(rows * cols);
         fill(&inner.values, &mut buf);
-        debug_assert_eq!(
-            buf.len(),
-            rows * cols,
-            "internal: {op:?} wrote a wrong length"
-        );
-        let requires_grad = inner.grad_enabled
-            && op
-                .parents(&inner.arena)
-                .any(|p| inner.nodes[p].requires_grad);
-        let op = if requires_grad { op } else { Op::Const };
-        let id = inner.nodes.len();
-        inner.nodes.push(Node {
-            op,
-            rows,
-            cols,
-            requires_grad,
-            freed: false,
-            ones: false,
-        });
-        inner.values.push(buf);
-        Var { tape: self, id }
+        Var {
+            tape: self,
+            id: inner.push(op, rows, cols, buf),
+        }
     }
 
     /// Records two nodes of the same shape whose values `fill` computes in one sweep (sin
@@ -272,34 +286,11 @@ impl Tape {
         fill: impl FnOnce(&[Vec<f64>], &mut Vec<f64>, &mut Vec<f64>),
     ) -> [Var<'_>; 2] {
         let mut inner = self.inner.borrow_mut();
-        let mut a = inner.pool.pop().unwrap_or_default();
-        let mut b = inner.pool.pop().unwrap_or_default();
-        a.reserve(rows * cols);
-        b.reserve(rows * cols);
+        let (mut a, mut b) = (inner.buffer(rows * cols), inner.buffer(rows * cols));
         fill(&inner.values, &mut a, &mut b);
-        debug_assert!(
-            a.len() == rows * cols && b.len() == rows * cols,
-            "internal: pair lengths"
-        );
-        let mut out = [0; 2];
-        for (k, (op, buf)) in ops.into_iter().zip([a, b]).enumerate() {
-            let requires_grad = inner.grad_enabled
-                && op
-                    .parents(&inner.arena)
-                    .any(|p| inner.nodes[p].requires_grad);
-            let op = if requires_grad { op } else { Op::Const };
-            out[k] = inner.nodes.len();
-            inner.nodes.push(Node {
-                op,
-                rows,
-                cols,
-                requires_grad,
-                freed: false,
-                ones: false,
-            });
-            inner.values.push(buf);
-        }
-        out.map(|id| Var { tape: self, id })
+        let [oa, ob] = ops;
+        let ids = [inner.push(oa, rows, cols, a), inner.push(ob, rows, cols, b)];
+        ids.map(|id| Var { tape: self, id })
     }
 
     /// Looks up a memoised unary result of `input`, valid for the current grad mode.
