@@ -5,5 +5,6 @@ pub mod error;
 pub mod eval;
 pub mod field;
 pub mod operators;
+pub mod pinn;
 
 pub use error::{Error, Result};
