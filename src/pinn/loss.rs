@@ -356,7 +356,8 @@ impl PinnLoss {
         } else {
             0.0
         };
-        let total = sums.iter().zip(coef).map(|(s, c)| s * c).sum();
+        let w = self.weights;
+        let total = w.pde * pde + w.continuity * continuity + w.boundary * boundary;
         Ok((
             LossTerms {
                 total,

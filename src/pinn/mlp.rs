@@ -269,7 +269,8 @@ impl Mlp {
     }
 
     /// The parameters as JSON (a checkpoint); [`Mlp::from_json`] restores them exactly
-    /// (serde_json writes the shortest representation that reads back to the same f64).
+    /// (serde_json writes the shortest representation that reads back to the same f64,
+    /// and its `float_roundtrip` parser reads it back to that f64).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("internal: an MLP serialises")
     }

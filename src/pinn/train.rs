@@ -317,6 +317,14 @@ impl PinnConfig {
                 "the numbers of interior and boundary points must be at least 1",
             ));
         }
+        if let PdeConfig::NavierStokes { nu } = self.pde
+            && !(nu.is_finite() && nu > 0.0)
+        {
+            return Err(Error::config(
+                "pde.nu",
+                format!("the viscosity must be positive, got {nu}"),
+            ));
+        }
         let activation: Activation = self.network.activation.parse()?;
         // Checks the widths (the network itself is built by `train`).
         Mlp::new(d, &self.network.hidden, self.outputs(), activation, 0)?;

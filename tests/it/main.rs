@@ -6,3 +6,4 @@
 mod autodiff;
 mod expr;
 mod operators;
+mod pinn;
