@@ -74,7 +74,11 @@ fn main() {
         N,
         5,
         || drop(black_box(loss.value_and_grad(&net).unwrap())),
-        || drop(black_box(evaluate(&net, &pts, &[Operator::Value], &opts).unwrap())),
+        || {
+            drop(black_box(
+                evaluate(&net, &pts, &[Operator::Value], &opts).unwrap(),
+            ))
+        },
     );
     c.final_summary();
 }

@@ -13,7 +13,10 @@ fn main() {
         count_nodes();
         return;
     }
-    let args: Vec<usize> = std::env::args().skip(1).map(|s| s.parse().unwrap()).collect();
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|s| s.parse().unwrap())
+        .collect();
     let steps = args.first().copied().unwrap_or(3);
     let chunk = args.get(1).copied().unwrap_or(256);
     let n = 16_384;
@@ -38,7 +41,11 @@ fn main() {
     for _ in 0..steps {
         let t = Instant::now();
         let (l, _) = loss.value_and_grad(&net).unwrap();
-        println!("step {:.3} s, loss {:e}", t.elapsed().as_secs_f64(), l.total);
+        println!(
+            "step {:.3} s, loss {:e}",
+            t.elapsed().as_secs_f64(),
+            l.total
+        );
     }
 }
 
@@ -56,7 +63,11 @@ pub fn count_nodes() {
     println!("forward: {}", tape.len());
     let r = nabla::pinn::navier_stokes_residuals(&out, &x, 0.01).unwrap();
     println!("residuals: {}", tape.len());
-    let l = r.iter().map(|&v| (v * v).sum()).reduce(|a, b| a + b).unwrap();
+    let l = r
+        .iter()
+        .map(|&v| (v * v).sum())
+        .reduce(|a, b| a + b)
+        .unwrap();
     let _ = grad(&[l], &vars.params(), &[], GradOptions::default()).unwrap();
     println!("param grad: {}", tape.len());
 }

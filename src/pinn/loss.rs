@@ -142,7 +142,14 @@ impl PinnLoss {
             ));
         }
         let src = sample(source, &interior)?.remove(0);
-        Self::build(Pde::Poisson, interior, src, boundary, boundary_values, weights)
+        Self::build(
+            Pde::Poisson,
+            interior,
+            src,
+            boundary,
+            boundary_values,
+            weights,
+        )
     }
 
     /// The steady incompressible Navier–Stokes loss with viscosity `nu` in the interior;
@@ -444,7 +451,8 @@ impl PinnLoss {
             let params = net.params();
             match loss {
                 Some(l) => {
-                    let g = autodiff::grad(&[l], &params, &[], GradOptions::default().allow_unused())?;
+                    let g =
+                        autodiff::grad(&[l], &params, &[], GradOptions::default().allow_unused())?;
                     for v in g {
                         v.with_values(|_, _, vals| grad.extend_from_slice(vals))?;
                     }

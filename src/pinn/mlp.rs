@@ -186,7 +186,10 @@ impl Mlp {
 
     /// Number of output components.
     pub fn outputs(&self) -> usize {
-        self.layers.last().expect("internal: an MLP has layers").outputs
+        self.layers
+            .last()
+            .expect("internal: an MLP has layers")
+            .outputs
     }
 
     /// The activation between layers.
@@ -290,7 +293,10 @@ impl Mlp {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::config("checkpoint", m));
         if !(2..=3).contains(&self.input_dim) {
-            return bad(format!("input dimension {} (must be 2 or 3)", self.input_dim));
+            return bad(format!(
+                "input dimension {} (must be 2 or 3)",
+                self.input_dim
+            ));
         }
         if self.layers.len() < 2 {
             return bad("a network needs at least one hidden layer".into());
@@ -339,7 +345,11 @@ impl<'t> MlpVars<'t> {
         let last = self.layers.len() - 1;
         for (k, &(w, b)) in self.layers.iter().enumerate() {
             let z = h.matmul(w) + b;
-            h = if k < last { self.activation.apply(z) } else { z };
+            h = if k < last {
+                self.activation.apply(z)
+            } else {
+                z
+            };
         }
         (0..h.cols()).map(|j| h.col(j)).collect()
     }

@@ -42,8 +42,7 @@ pub use loss::{LossTerms, LossWeights, Pde, PinnLoss};
 pub use mlp::{Activation, Layer, Mlp, MlpVars};
 pub use residual::{navier_stokes_residuals, poisson_residual};
 pub use train::{
-    Checkpoint, DomainConfig, FieldError, FitOptions, LossRecord, NetworkConfig,
-    OptimizerConfig, PdeConfig, PinnConfig, PointsConfig, Problem, TrainOptions, TrainReport,
-    ValidationConfig, evaluate, fit, history_csv, plot_history, relative_l2, sample_box,
-    sample_faces, train,
+    Checkpoint, DomainConfig, FieldError, FitOptions, LossRecord, NetworkConfig, OptimizerConfig,
+    PdeConfig, PinnConfig, PointsConfig, Problem, TrainOptions, TrainReport, ValidationConfig,
+    evaluate, fit, history_csv, plot_history, relative_l2, sample_box, sample_faces, train,
 };

@@ -36,7 +36,11 @@ pub fn poisson_residual<'t>(u: Var<'t>, x: &[Var<'t>], f: Var<'t>) -> Result<Var
 ///
 /// # Errors
 /// [`Error::Operator`] if `out` does not hold `d + 1` components.
-pub fn navier_stokes_residuals<'t>(out: &[Var<'t>], x: &[Var<'t>], nu: f64) -> Result<Vec<Var<'t>>> {
+pub fn navier_stokes_residuals<'t>(
+    out: &[Var<'t>],
+    x: &[Var<'t>],
+    nu: f64,
+) -> Result<Vec<Var<'t>>> {
     let d = x.len();
     if out.len() != d + 1 || !(2..=3).contains(&d) {
         return Err(Error::Operator {

@@ -436,13 +436,13 @@ pub fn sample_faces(domain: &DomainConfig, n: usize, seed: u64) -> Points {
     for _ in 0..n {
         let mut r = rng.random_range(0.0..total);
         let mut face = (d - 1, 1);
-        'pick: for k in 0..d {
+        'pick: for (k, &m) in measure.iter().enumerate() {
             for side in 0..2 {
-                if r < measure[k] {
+                if r < m {
                     face = (k, side);
                     break 'pick;
                 }
-                r -= measure[k];
+                r -= m;
             }
         }
         for (j, c) in cols.iter_mut().enumerate() {
@@ -652,7 +652,8 @@ pub fn plot_history(history: &[LossRecord], path: &Path) -> Result<()> {
         path: path.to_path_buf(),
         message: e,
     };
-    let series: [(fn(&LossRecord) -> f64, RGBColor); 4] = [
+    type Term = fn(&LossRecord) -> f64;
+    let series: [(Term, RGBColor); 4] = [
         (|r| r.loss.pde, BLUE),
         (|r| r.loss.continuity, GREEN),
         (|r| r.loss.boundary, RED),

@@ -8,9 +8,9 @@ use nabla::autodiff::{Tape, Tensor};
 use nabla::eval::{EvalOptions, Operator, Points, evaluate};
 use nabla::field::{Field, FnField};
 use nabla::pinn::{
-    Activation, Adam, AdamConfig, Checkpoint, FitOptions, LossWeights, Mlp, PinnConfig,
-    PinnLoss, Schedule, TrainOptions, fit, navier_stokes_residuals, poisson_residual,
-    sample_box, sample_faces, train,
+    Activation, Adam, AdamConfig, Checkpoint, FitOptions, LossWeights, Mlp, PinnConfig, PinnLoss,
+    Schedule, TrainOptions, fit, navier_stokes_residuals, poisson_residual, sample_box,
+    sample_faces, train,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -410,7 +410,11 @@ fn kovasznay_fixture_builds_a_navier_stokes_problem() {
     let c = cfg.constants().unwrap();
     let pi = std::f64::consts::PI;
     assert_eq!(c[1].0, "lambda");
-    assert_relative_eq!(c[1].1, 10.0 - (100.0 + 4.0 * pi * pi).sqrt(), max_relative = 1e-15);
+    assert_relative_eq!(
+        c[1].1,
+        10.0 - (100.0 + 4.0 * pi * pi).sqrt(),
+        max_relative = 1e-15
+    );
     let p = cfg.problem().unwrap();
     assert_eq!(p.output_names, ["u", "v", "p"]);
     assert_eq!(p.loss.interior().len(), 2048);
@@ -431,7 +435,10 @@ fn sampling_is_deterministic_and_inside_the_box() {
         let [x, y, _] = a.point(i);
         assert!((-0.5..1.0).contains(&x) && (-0.5..1.5).contains(&y));
     }
-    assert_eq!(sample_faces(&cfg.domain, 50, 6), sample_faces(&cfg.domain, 50, 6));
+    assert_eq!(
+        sample_faces(&cfg.domain, 50, 6),
+        sample_faces(&cfg.domain, 50, 6)
+    );
 }
 
 fn config_error(e: Error) -> (String, String) {
@@ -541,11 +548,7 @@ fn loss_errors() {
         "weights.boundary"
     );
     let b3 = random_points(3, 5, 2);
-    config_error(
-        PinnLoss::poisson(&f, i.clone(), b3, &f, w)
-            .err()
-            .unwrap(),
-    );
+    config_error(PinnLoss::poisson(&f, i.clone(), b3, &f, w).err().unwrap());
     let loss = PinnLoss::poisson(&f, i, b, &f, w).unwrap();
     let wrong = Mlp::new(2, &[4], 2, Activation::Tanh, 0).unwrap();
     assert_eq!(config_error(loss.value(&wrong).unwrap_err()).0, "network");
@@ -565,28 +568,69 @@ fn every_config_error() {
         assert_eq!(s, setting, "{m}");
         assert!(m.contains(needle), "{setting}: {m}");
     };
-    check(&|c| c.network.hidden = vec![], "network.hidden", "no hidden layers");
-    check(&|c| c.network.hidden = vec![4, 0], "network.hidden", "width 0");
-    check(&|c| c.network.activation = "relu".into(), "network.activation", "valid activations are: tanh, sin, softplus");
-    check(&|c| c.optimizer.learning_rate = -1e-3, "optimizer.learning_rate", "positive");
-    check(&|c| c.optimizer.iterations = 0, "optimizer.iterations", "at least 1");
+    check(
+        &|c| c.network.hidden = vec![],
+        "network.hidden",
+        "no hidden layers",
+    );
+    check(
+        &|c| c.network.hidden = vec![4, 0],
+        "network.hidden",
+        "width 0",
+    );
+    check(
+        &|c| c.network.activation = "relu".into(),
+        "network.activation",
+        "valid activations are: tanh, sin, softplus",
+    );
+    check(
+        &|c| c.optimizer.learning_rate = -1e-3,
+        "optimizer.learning_rate",
+        "positive",
+    );
+    check(
+        &|c| c.optimizer.iterations = 0,
+        "optimizer.iterations",
+        "at least 1",
+    );
     check(&|c| c.optimizer.beta1 = 1.0, "optimizer.beta1", "[0, 1)");
     check(
-        &|c| c.optimizer.schedule = Schedule::Step { factor: 0.5, every: 0 },
+        &|c| {
+            c.optimizer.schedule = Schedule::Step {
+                factor: 0.5,
+                every: 0,
+            }
+        },
         "optimizer.schedule",
         "every",
     );
     check(&|c| c.exact = None, "validation", "no exact solution");
-    check(&|c| c.exact = Some(vec!["x".into(), "y".into()]), "exact", "one expression per output");
+    check(
+        &|c| c.exact = Some(vec!["x".into(), "y".into()]),
+        "exact",
+        "one expression per output",
+    );
     check(&|c| c.boundary = vec![], "boundary", "1 to 1");
-    check(&|c| c.boundary = vec!["sin(x".into()], "boundary", "component 0");
+    check(
+        &|c| c.boundary = vec!["sin(x".into()],
+        "boundary",
+        "component 0",
+    );
     check(&|c| c.boundary = vec!["q*x".into()], "boundary", "q");
     check(&|c| c.domain.max = vec![1.0], "domain", "2 or 3");
     check(&|c| c.domain.max = vec![1.0, -1.0], "domain", "below");
     check(&|c| c.points.interior = 0, "points", "at least 1");
-    check(&|c| c.points.chunk_size = 0, "points.chunk_size", "at least 1");
+    check(
+        &|c| c.points.chunk_size = 0,
+        "points.chunk_size",
+        "at least 1",
+    );
     check(&|c| c.weights.pde = f64::NAN, "weights.pde", "finite");
-    check(&|c| c.constants = vec![["k".into(), "2*".into()]], "constants.k", "unexpected end");
+    check(
+        &|c| c.constants = vec![["k".into(), "2*".into()]],
+        "constants.k",
+        "unexpected end",
+    );
     check(
         &|c| c.pde = nabla::pinn::PdeConfig::NavierStokes { nu: 0.0 },
         "pde.nu",
@@ -601,7 +645,8 @@ fn every_config_error() {
     assert_eq!(s, "toml");
     assert!(m.contains("depth") && m.contains("hidden"), "{m}");
     let (_, m) = config_error(
-        PinnConfig::from_toml(&POISSON.replace("kind = \"poisson\"", "kind = \"heat\"")).unwrap_err(),
+        PinnConfig::from_toml(&POISSON.replace("kind = \"poisson\"", "kind = \"heat\""))
+            .unwrap_err(),
     );
     assert!(m.contains("heat") && m.contains("navier_stokes"), "{m}");
 }
