@@ -37,7 +37,7 @@ fn main() {
     let chunk: usize = std::env::var("NABLA_PINN_CHUNK")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(256);
+        .unwrap_or(512);
     // All 16 384 points are interior (collocation) points; the boundary term is off so
     // the step is exactly the residual loss.
     let loss = PinnLoss::navier_stokes(
