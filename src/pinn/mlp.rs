@@ -106,11 +106,35 @@ pub struct Layer {
 /// assert_eq!(Mlp::from_json(&json).unwrap(), net); // restored exactly
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, try_from = "MlpData")]
 pub struct Mlp {
     input_dim: usize,
     activation: Activation,
     layers: Vec<Layer>,
+}
+
+/// What a checkpoint holds before [`Mlp::validate`] accepts it: deserialising an [`Mlp`]
+/// goes through this, so a network read with serde always has consistent shapes.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MlpData {
+    input_dim: usize,
+    activation: Activation,
+    layers: Vec<Layer>,
+}
+
+impl TryFrom<MlpData> for Mlp {
+    type Error = Error;
+
+    fn try_from(d: MlpData) -> Result<Mlp> {
+        let m = Mlp {
+            input_dim: d.input_dim,
+            activation: d.activation,
+            layers: d.layers,
+        };
+        m.validate()?;
+        Ok(m)
+    }
 }
 
 impl Mlp {
@@ -283,10 +307,8 @@ impl Mlp {
     /// # Errors
     /// [`Error::Config`] for malformed JSON or layer shapes that do not chain.
     pub fn from_json(s: &str) -> Result<Mlp> {
-        let m: Mlp = serde_json::from_str(s)
-            .map_err(|e| Error::config("checkpoint", format!("not a network checkpoint: {e}")))?;
-        m.validate()?;
-        Ok(m)
+        serde_json::from_str(s)
+            .map_err(|e| Error::config("checkpoint", format!("not a network checkpoint: {e}")))
     }
 
     /// Checks that the layers chain from `input_dim` and every buffer has its length.

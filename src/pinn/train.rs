@@ -510,7 +510,6 @@ impl Checkpoint {
                 format!("{} is not a checkpoint: {e}", path.display()),
             )
         })?;
-        c.mlp.validate()?;
         Ok(c)
     }
 }
@@ -548,8 +547,8 @@ pub struct FitOptions {
 /// appending one [`LossRecord`] per step to `history`.
 ///
 /// # Errors
-/// [`Error::Config`] for a non-finite loss (the run diverged: lower the learning rate),
-/// and errors of the loss or of writing checkpoints.
+/// [`Error::Config`] for zero iterations, a bad schedule, or a non-finite loss (the run
+/// diverged: lower the learning rate); errors of the loss or of writing checkpoints.
 pub fn fit(
     mlp: &mut Mlp,
     adam: &mut Adam,
@@ -559,6 +558,10 @@ pub fn fit(
 ) -> Result<()> {
     let start = adam.steps() as usize;
     let total = opts.iterations;
+    if total == 0 {
+        return Err(Error::config("optimizer.iterations", "must be at least 1"));
+    }
+    opts.schedule.validate(adam.config().learning_rate)?;
     let bar = if opts.quiet || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()
     } else {

@@ -417,7 +417,7 @@ fn kovasznay_fixture_builds_a_navier_stokes_problem() {
     );
     let p = cfg.problem().unwrap();
     assert_eq!(p.output_names, ["u", "v", "p"]);
-    assert_eq!(p.loss.interior().len(), 2048);
+    assert_eq!(p.loss.interior().len(), 1200);
     // Boundary points lie on the box's faces.
     for i in 0..p.loss.boundary().len() {
         let [x, y, _] = p.loss.boundary().point(i);
@@ -472,6 +472,8 @@ fn network_errors() {
     let mut bad = net.to_json();
     bad = bad.replacen("\"inputs\":2", "\"inputs\":5", 1);
     config_error(Mlp::from_json(&bad).unwrap_err());
+    // Plain serde goes through the same check.
+    assert!(serde_json::from_str::<Mlp>(&bad).is_err());
 }
 
 #[test]
@@ -489,6 +491,29 @@ fn optimiser_errors() {
     let mut c = AdamConfig::new(1e-3);
     c.eps = 0.0;
     assert_eq!(config_error(c.validate().unwrap_err()).0, "optimizer.eps");
+    // fit refuses zero iterations and a bad schedule.
+    let f = FnField::new(1, |x| vec![x[0]]);
+    let loss = PinnLoss::poisson(
+        &f,
+        random_points(2, 4, 1),
+        random_points(2, 4, 2),
+        &f,
+        LossWeights::default(),
+    )
+    .unwrap();
+    let mut net = Mlp::new(2, &[3], 1, Activation::Tanh, 0).unwrap();
+    let mut adam = Adam::new(AdamConfig::new(1e-3), net.num_params()).unwrap();
+    let zero = FitOptions::default();
+    let (s, _) = config_error(fit(&mut net, &mut adam, &loss, &zero, &mut Vec::new()).unwrap_err());
+    assert_eq!(s, "optimizer.iterations");
+    let bad = FitOptions {
+        iterations: 5,
+        schedule: Schedule::Cosine { min_lr: 1.0 },
+        ..FitOptions::default()
+    };
+    let (s, _) = config_error(fit(&mut net, &mut adam, &loss, &bad, &mut Vec::new()).unwrap_err());
+    assert_eq!(s, "optimizer.schedule");
+
     let mut adam = Adam::new(AdamConfig::new(1e-3), 3).unwrap();
     config_error(adam.step(&mut [0.0; 2], &[0.0; 3], 1e-3).unwrap_err());
     config_error(adam.step(&mut [0.0; 3], &[0.0; 3], -1.0).unwrap_err());
