@@ -119,6 +119,25 @@ pub enum Error {
         /// What went wrong and what was expected.
         message: String,
     },
+    /// A configuration value that cannot be used (a network, an optimiser, a training
+    /// setup): names the setting and says what is allowed.
+    #[error("config: {setting}: {message}")]
+    Config {
+        /// The setting, e.g. `network.hidden` or `optimizer.learning_rate`.
+        setting: String,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+}
+
+impl Error {
+    /// An [`Error::Config`] for `setting`.
+    pub fn config(setting: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Config {
+            setting: setting.into(),
+            message: message.into(),
+        }
+    }
 }
 
 fn location(line: Option<usize>, column: Option<usize>) -> String {

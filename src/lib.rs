@@ -61,6 +61,7 @@ pub mod eval;
 pub mod field;
 pub mod io;
 pub mod operators;
+pub mod pinn;
 
 pub use error::{Error, Result};
 

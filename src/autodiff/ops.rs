@@ -83,6 +83,9 @@ pub(crate) enum Unary {
     Cosh,
     Abs,
     Recip,
+    /// `1 − x²`, tanh′ in terms of tanh's output. Memoised like every unary op, so the
+    /// many backward passes through one tanh compute it once and share its node.
+    TanhDeriv,
 }
 
 impl Unary {
@@ -104,6 +107,8 @@ impl Unary {
             Unary::Cosh => map(x, out, f64::cosh),
             Unary::Abs => map(x, out, f64::abs),
             Unary::Recip => map(x, out, |v| 1.0 / v),
+            // Rounds as `-(v * v) + 1` would: negation is exact, addition commutes.
+            Unary::TanhDeriv => map(x, out, |v| 1.0 - v * v),
         }
     }
 
@@ -144,7 +149,8 @@ impl Unary {
             Unary::Sin => g * x.cos(),         // cos from the forward pass
             Unary::Cos => -(g * x.sin()),      // sin from the forward pass
             Unary::Tan => g * (y * y + 1.0),   // 1 + tan²
-            Unary::Tanh => g * (1.0 - y * y),  // 1 − tanh²
+            Unary::Tanh => g * y.tanh_deriv(), // 1 − tanh², memoised per y
+            Unary::TanhDeriv => x.neg_two_mul(g), // (1 − x²)′ = −2x
             Unary::Sinh => g * x.cosh(),       // cosh from the forward pass
             Unary::Cosh => g * x.sinh(),       // sinh from the forward pass
             Unary::Abs => g * x.signum(),      // sign is piecewise constant
@@ -241,6 +247,11 @@ impl<'t> Var<'t> {
         self.unary(Unary::Recip)
     }
 
+    /// `1 − x²` (tanh′ written with tanh's output). VJP: −2x·ḡ.
+    pub(crate) fn tanh_deriv(self) -> Var<'t> {
+        self.unary(Unary::TanhDeriv)
+    }
+
     /// Sign of x (−1, 0 or 1; NaN stays NaN) as a constant: its derivative is zero.
     pub fn signum(self) -> Var<'t> {
         let n = self.tape.node(self.id);
@@ -269,6 +280,9 @@ pub(crate) enum Binary {
     Div,
     Pow,
     Atan2,
+    /// `−2·a·b`: the VJP of [`Unary::TanhDeriv`], one op instead of a product and a
+    /// scaling.
+    NegTwoMul,
 }
 
 impl Binary {
@@ -280,6 +294,7 @@ impl Binary {
             Binary::Div => "div",
             Binary::Pow => "pow",
             Binary::Atan2 => "atan2",
+            Binary::NegTwoMul => "neg_two_mul",
         }
     }
 
@@ -291,6 +306,7 @@ impl Binary {
             Binary::Div => zip(a, sa, b, sb, s, out, |x, y| x / y),
             Binary::Pow => zip(a, sa, b, sb, s, out, f64::powf),
             Binary::Atan2 => zip(a, sa, b, sb, s, out, f64::atan2),
+            Binary::NegTwoMul => zip(a, sa, b, sb, s, out, |x, y| -2.0 * (x * y)),
         }
     }
 
@@ -320,6 +336,8 @@ impl Binary {
                 let r2 = a * a + b * b;
                 [na.then(|| g * b / r2), nb.then(|| -(g * a / r2))]
             }
+            // y = −2ab: ∂y/∂a = −2b, ∂y/∂b = −2a.
+            Binary::NegTwoMul => [na.then(|| b.neg_two_mul(g)), nb.then(|| a.neg_two_mul(g))],
         }
     }
 }
@@ -430,6 +448,11 @@ impl<'t> Var<'t> {
     /// `atan2(self, x)`: the angle of the point `(x, self)`, as `f64::atan2`.
     pub fn atan2(self, x: Var<'t>) -> Var<'t> {
         self.binary(x, Binary::Atan2)
+    }
+
+    /// `−2·self·other`, elementwise. VJPs: `−2·other·ḡ` and `−2·self·ḡ`.
+    pub(crate) fn neg_two_mul(self, other: Var<'t>) -> Var<'t> {
+        self.binary(other, Binary::NegTwoMul)
     }
 }
 
@@ -703,7 +726,6 @@ impl<'t> Var<'t> {
         let (ia, ib) = (self.id, w.id);
         self.tape
             .record(Op::MatMul(ia, ib, ta, tb), m, n, |v, out| {
-                out.resize(m * n, 0.0);
                 gemm(&v[ia], sa, ta, &v[ib], sb, tb, out);
             })
     }
@@ -712,7 +734,9 @@ impl<'t> Var<'t> {
 /// `c = op(a) · op(b)` for column-major `a` (shape `sa`) and `b` (shape `sb`), where `op`
 /// transposes by swapping strides: matrixmultiply's blocked kernel (the one nalgebra uses),
 /// called directly because nalgebra's views cannot express a transposed column-major slice.
-fn gemm(a: &[f64], sa: Shape, ta: bool, b: &[f64], sb: Shape, tb: bool, c: &mut [f64]) {
+/// `c` is an empty buffer; the product is written into its spare capacity (with β = 0
+/// matrixmultiply never reads C, so zero-filling it first would be a wasted pass).
+fn gemm(a: &[f64], sa: Shape, ta: bool, b: &[f64], sb: Shape, tb: bool, c: &mut Vec<f64>) {
     // (rows, cols, row stride, column stride) of op(x).
     let strided = |s: Shape, t: bool| {
         if t {
@@ -724,11 +748,18 @@ fn gemm(a: &[f64], sa: Shape, ta: bool, b: &[f64], sb: Shape, tb: bool, c: &mut 
     let (m, k, rsa, csa) = strided(sa, ta);
     let (k2, n, rsb, csb) = strided(sb, tb);
     assert!(
-        k == k2 && a.len() == sa.0 * sa.1 && b.len() == sb.0 * sb.1 && c.len() == m * n,
+        k == k2 && a.len() == sa.0 * sa.1 && b.len() == sb.0 * sb.1 && c.is_empty(),
         "internal: gemm shapes"
     );
+    if k == 0 {
+        // An empty inner dimension: the product is all zeros (and C must be written).
+        c.resize(m * n, 0.0);
+        return;
+    }
+    c.reserve(m * n);
     // SAFETY: the assert above guarantees that every index i·rs + j·cs with i < rows and
-    // j < cols lies inside its slice, for a (m × k), b (k × n) and c (m × n, column-major).
+    // j < cols lies inside its slice, for a (m × k) and b (k × n); c has capacity for
+    // m × n (column-major) and dgemm with β = 0 writes every element without reading it.
     unsafe {
         matrixmultiply::dgemm(
             m,
@@ -746,6 +777,8 @@ fn gemm(a: &[f64], sa: Shape, ta: bool, b: &[f64], sb: Shape, tb: bool, c: &mut 
             1,
             m as isize,
         );
+        // matrixmultiply has written all m·n elements of C (β = 0, k > 0).
+        c.set_len(m * n);
     }
 }
 

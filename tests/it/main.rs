@@ -8,3 +8,4 @@ mod cases;
 mod expr;
 mod io;
 mod operators;
+mod pinn;
