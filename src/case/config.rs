@@ -37,6 +37,26 @@ pub struct CaseFile {
     /// Output settings.
     #[serde(default)]
     pub output: OutputSpec,
+    /// A physics-informed network to train (see [`crate::pinn::PinnConfig`]); once trained
+    /// it is evaluated on the case's points like any other field.
+    #[serde(default)]
+    pub pinn: Option<crate::pinn::PinnConfig>,
+    /// What to compute from the trained network.
+    #[serde(default)]
+    pub pinn_output: PinnOutputSpec,
+}
+
+/// Operators of the trained network's fields: `u` for Poisson; the velocity `U` and the
+/// pressure `p` for Navier–Stokes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinnOutputSpec {
+    /// Operators of `u` (Poisson) or of the velocity `U` (Navier–Stokes).
+    #[serde(default)]
+    pub operators: Vec<Operator>,
+    /// Operators of the pressure `p` (Navier–Stokes).
+    #[serde(default)]
+    pub pressure_operators: Vec<Operator>,
 }
 
 /// The points of a case.

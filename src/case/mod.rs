@@ -18,11 +18,14 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::{Rng, SeedableRng};
 
+use crate::autodiff::{Tape, Var};
 use crate::error::{Error, Result};
 use crate::eval::{Array, EvalOptions, Operator, Points, evaluate};
+use crate::field::Field;
 use crate::field::expr::{Expr, ExprField, ExprFieldError};
 use crate::io::{self, ImageGrid, Mesh};
-use config::{CaseFile, Expressions, FieldSpec, Number, PointsSpec};
+use crate::pinn::{self, Mlp, PinnConfig, TrainOptions};
+use config::{CaseFile, Expressions, Number, PointsSpec};
 
 /// How to run a case.
 #[derive(Clone, Debug)]
@@ -74,8 +77,11 @@ pub struct Summary {
     pub points: usize,
     /// The rows, in output order.
     pub rows: Vec<Row>,
-    /// Files written (VTK and `.pvd`).
+    /// Files written (VTK and `.pvd`; for a physics-informed case also the checkpoint,
+    /// `loss.csv` and `loss.png`).
     pub files: Vec<PathBuf>,
+    /// Lines printed after the table: the training and its relative L2 errors.
+    pub notes: Vec<String>,
     /// Wall time of the whole run.
     pub seconds: f64,
 }
@@ -152,6 +158,9 @@ impl fmt::Display for Summary {
         for file in &self.files {
             writeln!(f, "wrote {}", file.display())?;
         }
+        for note in &self.notes {
+            writeln!(f, "{note}")?;
+        }
         Ok(())
     }
 }
@@ -171,11 +180,12 @@ pub fn run(dir: &Path, opts: &RunOptions) -> Result<Summary> {
     let vtk_dir = dir.join("VTK");
     let created = !vtk_dir.exists();
     match plan.execute(&vtk_dir, opts, &mut written) {
-        Ok((rows, points)) => Ok(Summary {
+        Ok((rows, points, notes)) => Ok(Summary {
             name: plan.name.clone(),
             description: plan.spec.description.clone(),
             points,
             rows,
+            notes,
             files: written,
             seconds: start.elapsed().as_secs_f64(),
         }),
@@ -209,12 +219,29 @@ struct Plan {
     dir: PathBuf,
 }
 
-/// A field built from its expressions, with its requested operators.
+/// A field ready to evaluate, with its requested operators and exact answers.
 struct BuiltField<'a> {
-    spec: &'a FieldSpec,
-    field: ExprField,
+    name: String,
+    field: Box<dyn Field + 'a>,
     ops: Vec<Operator>,
     exact: BTreeMap<Operator, ExprField>,
+}
+
+/// Some components of another field (the velocity and the pressure of one network).
+struct Select<'a> {
+    inner: &'a dyn Field,
+    comps: Vec<usize>,
+}
+
+impl Field for Select<'_> {
+    fn components(&self) -> usize {
+        self.comps.len()
+    }
+
+    fn eval<'t>(&self, tape: &'t Tape, x: &[Var<'t>]) -> Vec<Var<'t>> {
+        let all = self.inner.eval(tape, x);
+        self.comps.iter().map(|&c| all[c]).collect()
+    }
 }
 
 impl Plan {
@@ -487,7 +514,7 @@ impl Plan {
     fn build(&self, d: usize, t: f64) -> Result<Vec<BuiltField<'_>>> {
         let mut out: Vec<BuiltField> = Vec::new();
         for f in &self.spec.fields {
-            if out.iter().any(|b| b.spec.name == f.name) {
+            if out.iter().any(|b| b.name == f.name) {
                 return Err(self.input_error(
                     Some(&f.value.span()),
                     None,
@@ -540,16 +567,16 @@ impl Plan {
                 );
             }
             out.push(BuiltField {
-                spec: f,
-                field,
+                name: f.name.clone(),
+                field: Box::new(field),
                 ops,
                 exact,
             });
         }
         if let Some(mms) = &self.spec.mms {
             let find = |name: &str, what: &str| {
-                out.iter().position(|b| b.spec.name == name).ok_or_else(|| {
-                    let names: Vec<&str> = out.iter().map(|b| b.spec.name.as_str()).collect();
+                out.iter().position(|b| b.name == name).ok_or_else(|| {
+                    let names: Vec<&str> = out.iter().map(|b| b.name.as_str()).collect();
                     self.input_error(
                         None,
                         None,
@@ -564,10 +591,7 @@ impl Plan {
                 find(&mms.velocity, "velocity")?,
                 find(&mms.pressure, "pressure")?,
             );
-            let (mu, mp) = (
-                out[u].spec.value.get_ref().0.len(),
-                out[p].spec.value.get_ref().0.len(),
-            );
+            let (mu, mp) = (out[u].field.components(), out[p].field.components());
             if mu != d || mp != 1 {
                 return Err(self.input_error(
                     None,
@@ -587,12 +611,112 @@ impl Plan {
         Ok(out)
     }
 
+    /// A setting of the `[pinn]` table that cannot be used, as an error about case.toml.
+    fn pinn_error(&self, e: Error) -> Error {
+        match e {
+            Error::Config { setting, message } => {
+                self.input_error(None, None, format!("pinn.{setting}: {message}"))
+            }
+            other => other,
+        }
+    }
+
+    /// Checks the network's configuration and its output operators before training.
+    fn check_pinn(&self, cfg: &PinnConfig, d: usize) -> Result<()> {
+        cfg.problem().map_err(|e| self.pinn_error(e))?;
+        if cfg.dim() != d {
+            return Err(self.input_error(
+                None,
+                None,
+                format!("pinn.domain is {}-D but the points are {d}-D", cfg.dim()),
+            ));
+        }
+        let ns = cfg.outputs() > 1;
+        let out = &self.spec.pinn_output;
+        let m = if ns { d } else { 1 };
+        for op in &out.operators {
+            op.components(m, d)
+                .map_err(|e| self.input_error(None, None, format!("pinn_output.operators: {e}")))?;
+        }
+        if !ns && !out.pressure_operators.is_empty() {
+            return Err(self.input_error(
+                None,
+                None,
+                "pinn_output.pressure_operators: a Poisson network has no pressure".into(),
+            ));
+        }
+        for op in &out.pressure_operators {
+            op.components(1, d).map_err(|e| {
+                self.input_error(None, None, format!("pinn_output.pressure_operators: {e}"))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The trained network as fields: `u` (Poisson), or `U` and `p` (Navier–Stokes), with
+    /// the exact solution (where the configuration gives one) for `u` and `U`. The
+    /// pressure gets no error array: the equations fix it only up to a constant.
+    fn network_fields<'a>(
+        &self,
+        cfg: &PinnConfig,
+        mlp: &'a Mlp,
+        d: usize,
+    ) -> Result<Vec<BuiltField<'a>>> {
+        let out = &self.spec.pinn_output;
+        let consts = cfg.constants().map_err(|e| self.pinn_error(e))?;
+        let consts: Vec<(&str, f64)> = consts.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        let exact = |comps: std::ops::Range<usize>| -> Result<BTreeMap<Operator, ExprField>> {
+            let Some(ex) = &cfg.exact else {
+                return Ok(BTreeMap::new());
+            };
+            let f = ExprField::new(&ex[comps], d, 0.0, &consts)
+                .map_err(|e| self.input_error(None, None, format!("pinn.exact: {e}")))?;
+            Ok(BTreeMap::from([(Operator::Value, f)]))
+        };
+        let with_value = |ops: &[Operator]| {
+            let mut v = vec![Operator::Value];
+            v.extend(ops.iter().filter(|&&o| o != Operator::Value));
+            v
+        };
+        if cfg.outputs() == 1 {
+            return Ok(vec![BuiltField {
+                name: "u".into(),
+                field: Box::new(Select {
+                    inner: mlp,
+                    comps: vec![0],
+                }),
+                ops: with_value(&out.operators),
+                exact: exact(0..1)?,
+            }]);
+        }
+        Ok(vec![
+            BuiltField {
+                name: "U".into(),
+                field: Box::new(Select {
+                    inner: mlp,
+                    comps: (0..d).collect(),
+                }),
+                ops: with_value(&out.operators),
+                exact: exact(0..d)?,
+            },
+            BuiltField {
+                name: "p".into(),
+                field: Box::new(Select {
+                    inner: mlp,
+                    comps: vec![d],
+                }),
+                ops: with_value(&out.pressure_operators),
+                exact: BTreeMap::new(),
+            },
+        ])
+    }
+
     fn execute(
         &self,
         vtk_dir: &Path,
         opts: &RunOptions,
         written: &mut Vec<PathBuf>,
-    ) -> Result<(Vec<Row>, usize)> {
+    ) -> Result<(Vec<Row>, usize, Vec<String>)> {
         let (geometry, points) = self.geometry()?;
         let (n, d) = (points.len(), points.dim());
         let times = self.spec.times.clone().unwrap_or_else(|| vec![0.0]);
@@ -634,6 +758,9 @@ impl Plan {
             }
             None => (None, None),
         };
+        if let Some(cfg) = &self.spec.pinn {
+            self.check_pinn(cfg, d)?;
+        }
         // Check everything once before any output exists.
         self.build(d, times[0])?;
         let ext = match geometry {
@@ -646,23 +773,50 @@ impl Plan {
             message: format!("cannot create the output folder: {e}"),
         })?;
 
+        let mut notes = Vec::new();
+        let trained = match &self.spec.pinn {
+            Some(cfg) => {
+                let topts = TrainOptions {
+                    quiet: opts.quiet,
+                    resume: false,
+                };
+                let report = pinn::train(cfg, &topts, vtk_dir).map_err(|e| self.pinn_error(e))?;
+                written.extend(report.files.iter().cloned());
+                notes.push(format!(
+                    "trained {} Adam steps in {:.1} s, final loss {:.3e}",
+                    cfg.optimizer.iterations, report.seconds, report.final_loss.total
+                ));
+                for e in &report.errors {
+                    notes.push(format!(
+                        "relative L2 error {}: {:.3e}",
+                        e.name, e.relative_l2
+                    ));
+                }
+                Some((cfg, report.mlp))
+            }
+            None => None,
+        };
+        let network_fields = if trained.is_some() { 2 } else { 0 };
         let bar = Bar::new(
             opts.quiet,
-            (n * self.spec.fields.len().max(1) * times.len()) as u64,
+            (n * (self.spec.fields.len() + network_fields).max(1) * times.len()) as u64,
         );
         let mut rows = Vec::new();
         let mut series = Vec::new();
         for (k, &t) in times.iter().enumerate() {
-            let built = self.build(d, t)?;
+            let mut built = self.build(d, t)?;
+            if let Some((cfg, mlp)) = &trained {
+                built.extend(self.network_fields(cfg, mlp, d)?);
+            }
             let mut arrays: Vec<Array> = Vec::new();
             for b in &built {
                 let eo = EvalOptions {
                     chunk_size: opts.chunk_size,
                     progress: Some(&|c| bar.inc(c)),
-                    field_name: &b.spec.name,
+                    field_name: &b.name,
                 };
                 let t0 = Instant::now();
-                let out = evaluate(&b.field, &points, &b.ops, &eo)?;
+                let out = evaluate(b.field.as_ref(), &points, &b.ops, &eo)?;
                 let secs = t0.elapsed().as_secs_f64();
                 for (op, a) in b.ops.iter().zip(out) {
                     let timing = Some((secs, n as f64 / secs));
@@ -719,7 +873,7 @@ impl Plan {
             io::write_pvd(&pvd, &series)?;
             written.push(pvd);
         }
-        Ok((rows, n))
+        Ok((rows, n, notes))
     }
 }
 

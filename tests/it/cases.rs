@@ -551,3 +551,114 @@ fn legacy_openfoam_mesh_is_evaluated_and_written_with_its_hexahedra() {
     }
     assert!(array(&arrays, "error(lap(T))").2.iter().all(|&e| e == 0.0));
 }
+
+/// A copy of a physics-informed case with its training cut to `iterations` Adam steps.
+fn shortened(name: &str, iterations: usize) -> CaseCopy {
+    let c = copy_case(name);
+    let path = c.path().join("case.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (before, after) = text
+        .split_once("iterations = ")
+        .expect("an iterations line");
+    let rest = after.split_once('\n').unwrap().1;
+    std::fs::write(&path, format!("{before}iterations = {iterations}\n{rest}")).unwrap();
+    c
+}
+
+/// The number printed on the line `relative L2 error <field>: <number>`.
+fn relative_l2(summary: &str, field: &str) -> f64 {
+    let prefix = format!("relative L2 error {field}: ");
+    let line = summary
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no {prefix} in {summary}"));
+    line[prefix.len()..].trim().parse().unwrap()
+}
+
+#[test]
+fn pinn_poisson_case_trains_and_writes_the_network_with_its_operators() {
+    let short = shortened("pinn_poisson", 300);
+    let out = nabla(short.path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = stdout(&out);
+    let e = relative_l2(&summary, "u");
+    assert!(
+        e.is_finite() && e > 0.0 && e < 1.0,
+        "relative L2 error {e} after 300 steps"
+    );
+    let names: Vec<String> = vtk_files(short.path())
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "checkpoint.json",
+            "loss.csv",
+            "loss.png",
+            "pinn_poisson.vti"
+        ]
+    );
+    let csv = std::fs::read_to_string(short.path().join("VTK/loss.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 301, "a header and one line per step");
+    let arrays = vtkio_point_arrays(&short.path().join("VTK/pinn_poisson.vti"));
+    let u = &array(&arrays, "u").2;
+    assert_eq!(u.len(), 101 * 101);
+    assert_eq!(array(&arrays, "grad(u)").1, 2);
+    // The error array is the network minus the exact solution: its RMS relative to the
+    // solution's is the printed relative L2 error, up to the different points.
+    let err = &array(&arrays, "error(u)").2;
+    let rms = |v: &[f64]| (v.iter().map(|x| x * x).sum::<f64>() / v.len() as f64).sqrt();
+    let exact: Vec<f64> = u.iter().zip(err).map(|(u, e)| u - e).collect();
+    let on_lattice = rms(err) / rms(&exact);
+    assert!(
+        (on_lattice / e - 1.0).abs() < 0.5,
+        "lattice {on_lattice} vs validation {e}"
+    );
+}
+
+#[test]
+fn pinn_kovasznay_case_reports_u_v_p_and_writes_velocity_and_pressure() {
+    let short = shortened("pinn_kovasznay", 40);
+    let out = nabla(short.path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = stdout(&out);
+    for f in ["u", "v", "p"] {
+        assert!(relative_l2(&summary, f).is_finite());
+    }
+    let arrays = vtkio_point_arrays(&short.path().join("VTK/pinn_kovasznay.vti"));
+    assert_eq!(array(&arrays, "U").1, 2);
+    assert_eq!(array(&arrays, "curl(U)").1, 1);
+    assert_eq!(array(&arrays, "grad(p)").1, 2);
+    assert_eq!(array(&arrays, "error(U)").1, 2);
+    assert_eq!(array(&arrays, "p").2.len(), 151 * 201);
+}
+
+#[test]
+fn pinn_configuration_errors_name_the_setting() {
+    let with = |from: &str, to: &str| {
+        let c = copy_case("pinn_poisson");
+        let path = c.path().join("case.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{from}");
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+        c
+    };
+    let c = with("activation = \"tanh\"", "activation = \"relu6\"");
+    assert_fails(c.path(), &["pinn.network.activation", "relu6", "tanh"]);
+    let c = with("hidden = [32, 32]", "hidden = [32, 0]");
+    assert_fails(c.path(), &["pinn.network.hidden"]);
+    let c = with("learning_rate = 5e-3", "learning_rate = -1e-3");
+    assert_fails(c.path(), &["pinn.optimizer.learning_rate"]);
+    let c = with("exact = [\"sin(pi*x)*sin(pi*y)\"]\n", "");
+    assert_fails(c.path(), &["pinn.validation", "exact"]);
+    let c = with("operators = [\"grad\", \"lap\"]", "operators = [\"curl\"]");
+    assert_fails(c.path(), &["pinn_output.operators", "curl"]);
+    let c = with(
+        "counts = [101, 101]\nbounds = [[0, 1], [0, 1]]",
+        "counts = [5, 5, 5]\nbounds = [[0, 1], [0, 1], [0, 1]]",
+    );
+    assert_fails(c.path(), &["pinn.domain is 2-D but the points are 3-D"]);
+    let c = with("[pinn.network]", "[pinn.network]\ndepth = 3");
+    assert_fails(c.path(), &["unknown field `depth`", "`hidden`"]);
+}
