@@ -122,9 +122,12 @@ impl Unary {
             f: impl Fn(f64) -> f64,
             g: impl Fn(f64) -> f64,
         ) {
-            for &v in x {
-                fo.push(f(v));
-                go.push(g(v));
+            // Both calls in one straight-line body, so that sin and cos fuse into sincos.
+            fo.resize(x.len(), 0.0);
+            go.resize(x.len(), 0.0);
+            for ((&v, a), b) in x.iter().zip(fo.iter_mut()).zip(go.iter_mut()) {
+                *a = f(v);
+                *b = g(v);
             }
         }
         match (f, g) {
@@ -147,7 +150,7 @@ impl Unary {
             Unary::Exp => g * y,               // (eˣ)′ = eˣ
             Unary::Ln => g / x,                // (ln x)′ = 1/x
             Unary::Sin => g * x.cos(),         // cos from the forward pass
-            Unary::Cos => -(g * x.sin()),      // sin from the forward pass
+            Unary::Cos => g * -x.sin(),        // −sin x, from the forward pass, memoised
             Unary::Tan => g * (y * y + 1.0),   // 1 + tan²
             Unary::Tanh => g * y.tanh_deriv(), // 1 − tanh², memoised per y
             Unary::TanhDeriv => x.neg_two_mul(g), // (1 − x²)′ = −2x
