@@ -7,7 +7,7 @@ mod common;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput};
-use nabla::eval::{EvalOptions, Operator, Points, evaluate};
+use nabla::eval::{EvalOptions, Operator, Points, evaluate, evaluate_into};
 use nabla::field::FnField;
 use nabla::operators::flow;
 use nalgebra::{Matrix3, Vector3};
@@ -45,42 +45,55 @@ fn random_points(n: usize) -> Points {
 /// Hand-written Taylor–Green: J and the requested quantities at every point, into a
 /// freshly allocated output (as `evaluate` returns fresh arrays).
 fn taylor_green_by_hand(p: &Points, full: bool) -> Vec<f64> {
-    let k = if full {
+    let mut out = vec![0.0; p.len() * tg_width(full)];
+    taylor_green_by_hand_into(p, full, &mut out);
+    out
+}
+
+/// Output values per point of the hand-written Taylor–Green.
+fn tg_width(full: bool) -> usize {
+    if full {
         9 + 1 + 3 + 1 + 3 + 1
     } else {
         9 + 1 + 3 + 1
-    };
-    let mut out = vec![0.0; p.len() * k];
-    out.par_chunks_mut(k * 2048).enumerate().for_each(|(c, o)| {
-        for (q, o) in o.chunks_mut(k).enumerate() {
-            let i = c * 2048 + q;
-            let (x, y, z) = (p.col(0)[i], p.col(1)[i], p.col(2)[i]);
-            let (sx, cx) = (x.sin(), x.cos());
-            let (sy, cy) = (y.sin(), y.cos());
-            let (sz, cz) = (z.sin(), z.cos());
-            let u = Vector3::new(sx * cy * cz, -cx * sy * cz, 0.0);
-            let j = Matrix3::new(
-                cx * cy * cz,
-                -sx * sy * cz,
-                -sx * cy * sz,
-                sx * sy * cz,
-                -cx * cy * cz,
-                cx * sy * sz,
-                0.0,
-                0.0,
-                0.0,
-            );
-            o[..9].copy_from_slice(j.transpose().as_slice()); // row-major
-            o[9] = j.trace();
-            o[10..13].copy_from_slice(flow::vorticity(&j).as_slice());
-            o[13] = flow::q_criterion(&j);
-            if full {
-                o[14..17].copy_from_slice((u * -3.0).as_slice());
-                o[17] = flow::lambda2(&j);
+    }
+}
+
+/// The same into a buffer the caller keeps (compared with `evaluate_into`).
+fn taylor_green_by_hand_into(p: &Points, full: bool, out: &mut [f64]) {
+    let k = tg_width(full);
+    out[..p.len() * k]
+        .par_chunks_mut(k * 2048)
+        .enumerate()
+        .for_each(|(c, o)| {
+            for (q, o) in o.chunks_mut(k).enumerate() {
+                let i = c * 2048 + q;
+                let (x, y, z) = (p.col(0)[i], p.col(1)[i], p.col(2)[i]);
+                let (sx, cx) = (x.sin(), x.cos());
+                let (sy, cy) = (y.sin(), y.cos());
+                let (sz, cz) = (z.sin(), z.cos());
+                let u = Vector3::new(sx * cy * cz, -cx * sy * cz, 0.0);
+                let j = Matrix3::new(
+                    cx * cy * cz,
+                    -sx * sy * cz,
+                    -sx * cy * sz,
+                    sx * sy * cz,
+                    -cx * cy * cz,
+                    cx * sy * sz,
+                    0.0,
+                    0.0,
+                    0.0,
+                );
+                o[..9].copy_from_slice(j.transpose().as_slice()); // row-major
+                o[9] = j.trace();
+                o[10..13].copy_from_slice(flow::vorticity(&j).as_slice());
+                o[13] = flow::q_criterion(&j);
+                if full {
+                    o[14..17].copy_from_slice((u * -3.0).as_slice());
+                    o[17] = flow::lambda2(&j);
+                }
             }
-        }
-    });
-    out
+        });
 }
 
 fn tg_field()
@@ -201,6 +214,23 @@ fn main() {
             ))
         },
         || drop(black_box(scalar_by_hand(&rp))),
+    );
+    // Without the cost of fresh output pages: both write into buffers they keep.
+    let mut kept = Vec::new();
+    let mut hand = vec![0.0; n * 18];
+    common::ratio(
+        "taylor_green first derivatives / hand-written, outputs kept",
+        n,
+        reps,
+        || evaluate_into(&tg, &pts, &FIRST, &opts, &mut kept).unwrap(),
+        || taylor_green_by_hand_into(&pts, false, black_box(&mut hand)),
+    );
+    common::ratio(
+        "taylor_green full set / hand-written, outputs kept",
+        n,
+        reps,
+        || evaluate_into(&tg, &pts, &FULL, &opts, &mut kept).unwrap(),
+        || taylor_green_by_hand_into(&pts, true, black_box(&mut hand)),
     );
     let threads = rayon::current_num_threads().min(2);
     if threads >= 2 {

@@ -325,6 +325,24 @@ pub fn evaluate(
     ops: &[Operator],
     opts: &EvalOptions<'_>,
 ) -> Result<Vec<Array>> {
+    let mut arrays = Vec::new();
+    evaluate_into(field, points, ops, opts, &mut arrays)?;
+    Ok(arrays)
+}
+
+/// [`evaluate`] into arrays the caller keeps: `arrays` is reshaped to the request
+/// (reusing its buffers where they are large enough), so evaluating the same request again —
+/// the next time of a series, the next check of a training run — allocates no output.
+///
+/// # Errors
+/// As [`evaluate`]. On an error the arrays' contents are unspecified.
+pub fn evaluate_into(
+    field: &dyn Field,
+    points: &Points,
+    ops: &[Operator],
+    opts: &EvalOptions<'_>,
+    arrays: &mut Vec<Array>,
+) -> Result<()> {
     let (m, d, n) = (field.components(), points.dim(), points.len());
     if opts.chunk_size == 0 {
         return Err(Error::Operator {
@@ -349,15 +367,22 @@ pub fn evaluate(
         second: ops.iter().any(|o| o.needs_second()),
         full_hessian: ops.contains(&Operator::Hessian),
     };
-    let mut arrays: Vec<Array> = ops
-        .iter()
-        .zip(&widths)
-        .map(|(op, &k)| Array {
-            name: op.array_name(opts.field_name),
-            components: k,
-            values: vec![0.0; n * k],
-        })
-        .collect();
+    arrays.truncate(ops.len());
+    arrays.resize_with(ops.len(), || Array {
+        name: String::new(),
+        components: 0,
+        values: Vec::new(),
+    });
+    for ((a, op), &k) in arrays.iter_mut().zip(ops).zip(&widths) {
+        a.name = op.array_name(opts.field_name);
+        a.components = k;
+        if a.values.capacity() >= n * k {
+            a.values.resize(n * k, 0.0);
+        } else {
+            // Zeroed pages from the allocator: touched first by the workers, in parallel.
+            a.values = vec![0.0; n * k];
+        }
+    }
 
     // Cut every array into the chunks' disjoint slices: chunk c gets slices[c][a].
     let cs = opts.chunk_size;
@@ -392,7 +417,7 @@ pub fn evaluate(
             Ok(())
         },
     )?;
-    Ok(arrays)
+    Ok(())
 }
 
 /// Per-worker buffers, reused from chunk to chunk.

@@ -639,3 +639,46 @@ fn progress_reports_every_point_once() {
     assert_eq!(done.load(Ordering::Relaxed), 1000);
     assert_eq!(out[0].name, "grad(T)");
 }
+
+#[test]
+fn evaluate_into_reuses_the_callers_arrays_and_gives_the_same_results() {
+    let pts = cloud(3000, 8);
+    let ops = [Operator::Jacobian, Operator::Curl, Operator::Lap];
+    let fresh = evaluate(&taylor_green(), &pts, &ops, &EvalOptions::default()).unwrap();
+    let mut kept = Vec::new();
+    nabla::eval::evaluate_into(
+        &taylor_green(),
+        &pts,
+        &ops,
+        &EvalOptions::default(),
+        &mut kept,
+    )
+    .unwrap();
+    assert_eq!(kept, fresh);
+    let before: Vec<*const f64> = kept.iter().map(|a| a.values.as_ptr()).collect();
+    nabla::eval::evaluate_into(
+        &taylor_green(),
+        &pts,
+        &ops,
+        &EvalOptions::default(),
+        &mut kept,
+    )
+    .unwrap();
+    let after: Vec<*const f64> = kept.iter().map(|a| a.values.as_ptr()).collect();
+    assert_eq!(before, after, "no new output buffers");
+    assert_eq!(kept, fresh);
+    // A different request reshapes the arrays.
+    nabla::eval::evaluate_into(
+        &taylor_green(),
+        &pts,
+        &[Operator::Div],
+        &EvalOptions::default(),
+        &mut kept,
+    )
+    .unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        (kept[0].name.as_str(), kept[0].values.len()),
+        ("div(U)", 3000)
+    );
+}
