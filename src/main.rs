@@ -26,6 +26,14 @@ struct Cli {
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
+    /// Physics-informed cases: continue training from CASE_DIR/VTK/checkpoint.json, up to the
+    /// configured number of iterations.
+    #[arg(long, conflicts_with = "evaluate_only")]
+    resume: bool,
+    /// Physics-informed cases: no training; evaluate the network saved in
+    /// CASE_DIR/VTK/checkpoint.json and write its fields.
+    #[arg(long)]
+    evaluate_only: bool,
 }
 
 fn main() -> ExitCode {
@@ -50,6 +58,8 @@ fn main() -> ExitCode {
     let opts = RunOptions {
         quiet: cli.quiet,
         chunk_size: cli.chunk_size,
+        resume: cli.resume,
+        evaluate_only: cli.evaluate_only,
     };
     match run(&cli.case_dir, &opts) {
         Ok(summary) => {

@@ -34,6 +34,10 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Points per chunk of the evaluator.
     pub chunk_size: usize,
+    /// Physics-informed cases: continue training from `VTK/checkpoint.json`.
+    pub resume: bool,
+    /// Physics-informed cases: no training; evaluate the network of `VTK/checkpoint.json`.
+    pub evaluate_only: bool,
 }
 
 impl Default for RunOptions {
@@ -41,6 +45,8 @@ impl Default for RunOptions {
         RunOptions {
             quiet: false,
             chunk_size: EvalOptions::default().chunk_size,
+            resume: false,
+            evaluate_only: false,
         }
     }
 }
@@ -611,6 +617,69 @@ impl Plan {
         Ok(out)
     }
 
+    /// The trained network: trained now (or resumed), or read from the checkpoint with
+    /// `evaluate_only`. The training's files go to `kept`: they are results in their own
+    /// right and stay even if a later step of the run fails.
+    fn network(
+        &self,
+        cfg: &PinnConfig,
+        vtk_dir: &Path,
+        opts: &RunOptions,
+        notes: &mut Vec<String>,
+        kept: &mut Vec<PathBuf>,
+    ) -> Result<Mlp> {
+        let ckpt = vtk_dir.join("checkpoint.json");
+        if opts.evaluate_only {
+            let mlp = pinn::Checkpoint::load(&ckpt)
+                .map_err(|e| self.pinn_error(e))?
+                .mlp;
+            if mlp.input_dim() != cfg.dim() || mlp.outputs() != cfg.outputs() {
+                return Err(Error::Input {
+                    path: ckpt,
+                    line: None,
+                    column: None,
+                    message: format!(
+                        "the checkpoint holds a network {} -> {}, the case needs {} -> {}",
+                        mlp.input_dim(),
+                        mlp.outputs(),
+                        cfg.dim(),
+                        cfg.outputs()
+                    ),
+                });
+            }
+            let (loss, errors) = pinn::evaluate(cfg, &ckpt).map_err(|e| self.pinn_error(e))?;
+            notes.push(format!(
+                "evaluated {} (no training), loss {:.3e}",
+                ckpt.display(),
+                loss.total
+            ));
+            for e in &errors {
+                notes.push(format!(
+                    "relative L2 error {}: {:.3e}",
+                    e.name, e.relative_l2
+                ));
+            }
+            return Ok(mlp);
+        }
+        let topts = TrainOptions {
+            quiet: opts.quiet,
+            resume: opts.resume,
+        };
+        let report = pinn::train(cfg, &topts, vtk_dir).map_err(|e| self.pinn_error(e))?;
+        kept.extend(report.files.iter().cloned());
+        notes.push(format!(
+            "trained {} Adam steps in {:.1} s, final loss {:.3e}",
+            cfg.optimizer.iterations, report.seconds, report.final_loss.total
+        ));
+        for e in &report.errors {
+            notes.push(format!(
+                "relative L2 error {}: {:.3e}",
+                e.name, e.relative_l2
+            ));
+        }
+        Ok(report.mlp)
+    }
+
     /// A setting of the `[pinn]` table that cannot be used, as an error about case.toml.
     fn pinn_error(&self, e: Error) -> Error {
         match e {
@@ -774,26 +843,12 @@ impl Plan {
         })?;
 
         let mut notes = Vec::new();
+        let mut kept = Vec::new();
         let trained = match &self.spec.pinn {
-            Some(cfg) => {
-                let topts = TrainOptions {
-                    quiet: opts.quiet,
-                    resume: false,
-                };
-                let report = pinn::train(cfg, &topts, vtk_dir).map_err(|e| self.pinn_error(e))?;
-                written.extend(report.files.iter().cloned());
-                notes.push(format!(
-                    "trained {} Adam steps in {:.1} s, final loss {:.3e}",
-                    cfg.optimizer.iterations, report.seconds, report.final_loss.total
-                ));
-                for e in &report.errors {
-                    notes.push(format!(
-                        "relative L2 error {}: {:.3e}",
-                        e.name, e.relative_l2
-                    ));
-                }
-                Some((cfg, report.mlp))
-            }
+            Some(cfg) => Some((
+                cfg,
+                self.network(cfg, vtk_dir, opts, &mut notes, &mut kept)?,
+            )),
             None => None,
         };
         let network_fields = if trained.is_some() { 2 } else { 0 };
@@ -873,6 +928,7 @@ impl Plan {
             io::write_pvd(&pvd, &series)?;
             written.push(pvd);
         }
+        written.extend(kept);
         Ok((rows, n, notes))
     }
 }

@@ -618,6 +618,35 @@ fn pinn_poisson_case_trains_and_writes_the_network_with_its_operators() {
 }
 
 #[test]
+fn pinn_case_resumes_and_evaluates_from_its_checkpoint() {
+    let short = shortened("pinn_poisson", 50);
+    assert!(nabla(short.path(), &[]).status.success());
+    let first = relative_l2(&stdout(&nabla(short.path(), &["--evaluate-only"])), "u");
+    let trained = std::fs::read_to_string(short.path().join("VTK/loss.csv")).unwrap();
+    assert_eq!(trained.lines().count(), 51);
+    // Evaluating only: the same network, the same error, no training.
+    let again = nabla(short.path(), &["--evaluate-only"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(stdout(&again).contains("no training"), "{}", stdout(&again));
+    assert_eq!(relative_l2(&stdout(&again), "u"), first);
+    // Resuming continues up to the configured number of steps: raise it to 100.
+    let toml = short.path().join("case.toml");
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace("iterations = 50\n", "iterations = 100\n");
+    std::fs::write(&toml, text).unwrap();
+    let resumed = nabla(short.path(), &["--resume"]);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let history = std::fs::read_to_string(short.path().join("VTK/loss.csv")).unwrap();
+    assert_eq!(history.lines().count(), 101);
+    // Without a checkpoint there is nothing to evaluate.
+    let fresh = shortened("pinn_poisson", 5);
+    let err = nabla(fresh.path(), &["--evaluate-only"]);
+    assert_eq!(err.status.code(), Some(1));
+    assert!(stderr(&err).contains("checkpoint.json"), "{}", stderr(&err));
+}
+
+#[test]
 fn pinn_kovasznay_case_reports_u_v_p_and_writes_velocity_and_pressure() {
     let short = shortened("pinn_kovasznay", 40);
     let out = nabla(short.path(), &[]);
