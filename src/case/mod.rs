@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::{Rng, SeedableRng};
 
-use crate::autodiff::{Tape, Var};
+use crate::autodiff::{Tape, Tensor, Var};
 use crate::error::{Error, Result};
 use crate::eval::{Array, EvalOptions, Operator, Points, evaluate};
 use crate::field::Field;
@@ -109,7 +109,7 @@ impl fmt::Display for Summary {
             match merged.iter_mut().find(|(m, _)| m.array == r.array) {
                 Some((m, k)) => {
                     *k += 1;
-                    m.max_error = m.max_error.zip(r.max_error).map(|(a, b)| a.max(b));
+                    m.max_error = m.max_error.zip(r.max_error).map(|(a, b)| nan_max(a, b));
                     m.rms_error = m
                         .rms_error
                         .zip(r.rms_error)
@@ -415,22 +415,23 @@ impl Plan {
                     .unwrap_or(usize::MAX);
                 self.check_memory(n)?;
                 let d = counts.len();
+                for (k, (&c, &[lo, hi])) in counts.iter().zip(&b).enumerate() {
+                    let spacing = (hi - lo) / (c.max(2) - 1) as f64;
+                    if !(lo.is_finite() && hi.is_finite()) || (c > 1 && !(hi > lo && spacing > 0.0))
+                    {
+                        return Err(self.input_error(
+                            None,
+                            None,
+                            format!(
+                                "points.bounds, axis {k}: [{lo}, {hi}] for {c} points; expected finite bounds with low < high (low = high only for 1 point)"
+                            ),
+                        ));
+                    }
+                }
                 let axes: Vec<Vec<f64>> = counts
                     .iter()
                     .zip(&b)
-                    .map(|(&c, &[lo, hi])| {
-                        (0..c)
-                            .map(|i| {
-                                if c == 1 {
-                                    lo
-                                } else if i + 1 == c {
-                                    hi
-                                } else {
-                                    lo + (hi - lo) * i as f64 / (c - 1) as f64
-                                }
-                            })
-                            .collect()
-                    })
+                    .map(|(&c, &[lo, hi])| Tensor::linspace(lo, hi, c).into_vec())
                     .collect();
                 // VTK's order: x fastest, then y, then z.
                 let mut cols = vec![Vec::with_capacity(n); d];
@@ -690,9 +691,67 @@ impl Plan {
         }
     }
 
-    /// Checks the network's configuration and its output operators before training.
-    fn check_pinn(&self, cfg: &PinnConfig, d: usize) -> Result<()> {
-        cfg.problem().map_err(|e| self.pinn_error(e))?;
+    /// Checks that every array the run will write has a name of its own, and that the
+    /// output name is a plain file name.
+    fn check_names(&self, built: &[BuiltField<'_>]) -> Result<()> {
+        let bad_output = |n: &str| n.is_empty() || n == "." || n == ".." || n.contains(['/', '\\']);
+        if bad_output(&self.name) {
+            return Err(self.input_error(
+                None,
+                None,
+                format!(
+                    "output.name '{}': expected a plain file name, without folders",
+                    self.name
+                ),
+            ));
+        }
+        let mut names: Vec<String> = Vec::new();
+        for b in built {
+            if b.name.trim().is_empty() {
+                return Err(self.input_error(
+                    None,
+                    None,
+                    "field: a field needs a non-empty name".into(),
+                ));
+            }
+            for op in &b.ops {
+                let a = op.array_name(&b.name);
+                if b.exact.contains_key(op) {
+                    names.push(format!("error({a})"));
+                }
+                names.push(a);
+            }
+        }
+        if let Some(m) = &self.spec.mms {
+            names.extend([
+                "momentum_source".to_string(),
+                "continuity_source".to_string(),
+            ]);
+            if m.exact_momentum.is_some() {
+                names.push("error(momentum_source)".into());
+            }
+            if m.exact_continuity.is_some() {
+                names.push("error(continuity_source)".into());
+            }
+        }
+        names.sort();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(self.input_error(
+                None,
+                None,
+                format!(
+                    "two arrays would be named '{}': give the fields different names",
+                    w[0]
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks the network's configuration and its output operators before training, and
+    /// returns an untrained network of the configured shape (for checking names).
+    fn check_pinn(&self, cfg: &PinnConfig, d: usize) -> Result<Mlp> {
+        let problem = cfg.problem().map_err(|e| self.pinn_error(e))?;
         if cfg.dim() != d {
             return Err(self.input_error(
                 None,
@@ -719,7 +778,8 @@ impl Plan {
                 self.input_error(None, None, format!("pinn_output.pressure_operators: {e}"))
             })?;
         }
-        Ok(())
+        Mlp::new(d, &cfg.network.hidden, cfg.outputs(), problem.activation, 0)
+            .map_err(|e| self.pinn_error(e))
     }
 
     /// The trained network as fields: `u` (Poisson), or `U` and `p` (Navier–Stokes), with
@@ -827,11 +887,17 @@ impl Plan {
             }
             None => (None, None),
         };
-        if let Some(cfg) = &self.spec.pinn {
-            self.check_pinn(cfg, d)?;
-        }
         // Check everything once before any output exists.
-        self.build(d, times[0])?;
+        let untrained = match &self.spec.pinn {
+            Some(cfg) => Some((cfg, self.check_pinn(cfg, d)?)),
+            None => None,
+        };
+        let mut built = self.build(d, times[0])?;
+        if let Some((cfg, mlp)) = &untrained {
+            built.extend(self.network_fields(cfg, mlp, d)?);
+        }
+        self.check_names(&built)?;
+        drop(built);
         let ext = match geometry {
             Geometry::Lattice(_) => "vti",
             Geometry::Cloud(_) => "vtp",
@@ -851,7 +917,7 @@ impl Plan {
             )),
             None => None,
         };
-        let network_fields = if trained.is_some() { 2 } else { 0 };
+        let network_fields = trained.as_ref().map_or(0, |(cfg, _)| cfg.outputs().min(2));
         let bar = Bar::new(
             opts.quiet,
             (n * (self.spec.fields.len() + network_fields).max(1) * times.len()) as u64,
@@ -988,11 +1054,20 @@ fn error_array(a: &Array, exact: &ExprField, points: &Points, opts: &RunOptions)
     })
 }
 
-/// Largest absolute value and root mean square.
+/// Largest absolute value and root mean square; NaN when any value is NaN.
 fn stats(v: &[f64]) -> (Option<f64>, Option<f64>) {
-    let max = v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+    let max = v.iter().fold(0.0f64, |m, x| nan_max(m, x.abs()));
     let rms = (v.iter().map(|x| x * x).sum::<f64>() / v.len().max(1) as f64).sqrt();
     (Some(max), Some(rms))
+}
+
+/// The larger of two numbers, NaN if either is (`f64::max` would drop a NaN).
+fn nan_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
 }
 
 /// Momentum `(u·∇)u + ∇p − ν∇²u` and continuity `∇·u` from the evaluated arrays.

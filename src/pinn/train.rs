@@ -304,18 +304,51 @@ impl PinnConfig {
         }
         for k in 0..d {
             let (a, b) = (self.domain.min[k], self.domain.max[k]);
-            if !(a.is_finite() && b.is_finite() && a < b) {
+            if !(a.is_finite() && b.is_finite() && a < b && (b - a).is_finite()) {
                 return Err(Error::config(
                     "domain",
-                    format!("coordinate {k}: min {a} must be below max {b} (both finite)"),
+                    format!(
+                        "coordinate {k}: min {a} must be below max {b}, both finite and their difference too"
+                    ),
                 ));
             }
+        }
+        let faces: f64 = (0..d)
+            .map(|k| {
+                (0..d)
+                    .filter(|&j| j != k)
+                    .map(|j| self.domain.max[j] - self.domain.min[j])
+                    .product::<f64>()
+            })
+            .sum();
+        if !(2.0 * faces).is_finite() {
+            return Err(Error::config(
+                "domain",
+                "the box's boundary measure overflows f64",
+            ));
         }
         if self.points.interior == 0 || self.points.boundary == 0 {
             return Err(Error::config(
                 "points",
                 "the numbers of interior and boundary points must be at least 1",
             ));
+        }
+        // Points are held with a few hundred values each on the tapes of their chunks;
+        // refuse counts whose coordinates alone would not fit in memory.
+        let validation = self.validation.as_ref().map_or(0, |v| v.points);
+        for (what, n) in [
+            ("points.interior", self.points.interior),
+            ("points.boundary", self.points.boundary),
+            ("validation.points", validation),
+        ] {
+            if n > MAX_POINTS {
+                return Err(Error::config(
+                    what,
+                    format!(
+                        "{n} points is more than the {MAX_POINTS} this trainer holds in memory"
+                    ),
+                ));
+            }
         }
         if let PdeConfig::NavierStokes { nu } = self.pde
             && !(nu.is_finite() && nu > 0.0)
@@ -407,6 +440,10 @@ impl PinnConfig {
         })
     }
 }
+
+/// The most collocation or validation points of one kind: their coordinates, values and
+/// per-point loss terms must fit in memory next to the chunk tapes.
+pub const MAX_POINTS: usize = 100_000_000;
 
 /// `n` points uniform in the box, from a ChaCha8 stream seeded with `seed`.
 pub fn sample_box(domain: &DomainConfig, n: usize, seed: u64) -> Points {

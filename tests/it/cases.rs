@@ -691,3 +691,77 @@ fn pinn_configuration_errors_name_the_setting() {
     let c = with("[pinn.network]", "[pinn.network]\ndepth = 3");
     assert_fails(c.path(), &["unknown field `depth`", "`hidden`"]);
 }
+
+#[test]
+fn inputs_caught_before_any_work_is_done() {
+    // Reversed lattice bounds.
+    let tmp = case_with(
+        "[points]\nkind = \"lattice\"\ncounts = [4, 4]\nbounds = [[1, 0], [0, 1]]\n[[field]]\nname = \"f\"\nvalue = \"x\"\n",
+    );
+    assert_fails(
+        tmp.path(),
+        &["case.toml", "points.bounds, axis 0", "low < high"],
+    );
+    // Two arrays with one name: a field named like the network's output.
+    let c = copy_case("pinn_poisson");
+    let path = c.path().join("case.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace(
+            "[pinn_output]",
+            "[[field]]\nname = \"u\"\nvalue = \"x\"\n\n[pinn_output]",
+        ),
+    )
+    .unwrap();
+    assert_fails(c.path(), &["two arrays would be named 'u'"]);
+    let tmp = case_with(&format!(
+        "{GOOD_POINTS}[[field]]\nname = \"f\"\nvalue = \"x\"\noperators = [\"grad\"]\n[[field]]\nname = \"grad(f)\"\nvalue = \"x\"\n"
+    ));
+    assert_fails(tmp.path(), &["two arrays would be named 'grad(f)'"]);
+    // An output name with a folder in it.
+    let tmp = case_with(&format!(
+        "{GOOD_POINTS}[[field]]\nname = \"f\"\nvalue = \"x\"\n[output]\nname = \"sub/f\"\n"
+    ));
+    assert_fails(tmp.path(), &["output.name 'sub/f'", "plain file name"]);
+    // A physics-informed box whose size overflows, and too many points.
+    let c = copy_case("pinn_poisson");
+    let path = c.path().join("case.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace(
+            "min = [0.0, 0.0]\nmax = [1.0, 1.0]",
+            "min = [-1e308, 0.0]\nmax = [1e308, 1.0]",
+        ),
+    )
+    .unwrap();
+    assert_fails(c.path(), &["pinn.domain", "difference"]);
+    let c = copy_case("pinn_poisson");
+    let path = c.path().join("case.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("interior = 1024", "interior = 1000000000000000"),
+    )
+    .unwrap();
+    assert_fails(c.path(), &["pinn.points.interior", "more than"]);
+}
+
+#[test]
+fn a_nan_error_shows_as_nan_in_the_summary() {
+    // The exact answer is NaN where x < 0 (sqrt of a negative number): the largest error
+    // must say NaN, not hide it.
+    let tmp = case_with(
+        "[points]\nkind = \"lattice\"\ncounts = [5, 2]\nbounds = [[-1, 1], [0, 1]]\n[[field]]\nname = \"f\"\nvalue = \"x\"\n[field.exact]\nvalue = \"sqrt(x)\"\n",
+    );
+    let out = nabla(tmp.path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let line = stdout(&out)
+        .lines()
+        .find(|l| l.starts_with("f "))
+        .unwrap()
+        .to_string();
+    assert!(line.contains("NaN"), "{line}");
+    assert!(!line.contains("0.000e0"), "{line}");
+}
