@@ -83,6 +83,10 @@ pub(crate) enum Unary {
     Cosh,
     Abs,
     Recip,
+    /// `ln(1 + eˣ)`, computed without overflow.
+    Softplus,
+    /// `1 / (1 + e⁻ˣ)`, softplus′, computed without overflow.
+    Sigmoid,
     /// `1 − x²`, tanh′ in terms of tanh's output. Memoised like every unary op, so the
     /// many backward passes through one tanh compute it once and share its node.
     TanhDeriv,
@@ -107,6 +111,15 @@ impl Unary {
             Unary::Cosh => map(x, out, f64::cosh),
             Unary::Abs => map(x, out, f64::abs),
             Unary::Recip => map(x, out, |v| 1.0 / v),
+            Unary::Softplus => map(x, out, |v| v.max(0.0) + (-v.abs()).exp().ln_1p()),
+            Unary::Sigmoid => map(x, out, |v| {
+                if v >= 0.0 {
+                    1.0 / (1.0 + (-v).exp())
+                } else {
+                    let e = v.exp();
+                    e / (1.0 + e)
+                }
+            }),
             // Rounds as `-(v * v) + 1` would: negation is exact, addition commutes.
             Unary::TanhDeriv => map(x, out, |v| 1.0 - v * v),
         }
@@ -158,6 +171,8 @@ impl Unary {
             Unary::Cosh => g * x.sinh(),       // sinh from the forward pass
             Unary::Abs => g * x.signum(),      // sign is piecewise constant
             Unary::Recip => -(g * (y * y)),    // (1/x)′ = −1/x²
+            Unary::Softplus => g * x.sigmoid(), // softplus′ = sigmoid
+            Unary::Sigmoid => g * (y * (1.0 - y)), // σ′ = σ(1 − σ)
         }
     }
 
@@ -248,6 +263,14 @@ impl<'t> Var<'t> {
     /// Reciprocal 1/x. VJP: −ḡ/x².
     pub fn recip(self) -> Var<'t> {
         self.unary(Unary::Recip)
+    }
+    /// Softplus `ln(1 + eˣ)`, without overflow for large |x|. VJP: ḡ·sigmoid x.
+    pub fn softplus(self) -> Var<'t> {
+        self.unary(Unary::Softplus)
+    }
+    /// Logistic sigmoid `1 / (1 + e⁻ˣ)`, without overflow. VJP: ḡ·σ(1 − σ).
+    pub fn sigmoid(self) -> Var<'t> {
+        self.unary(Unary::Sigmoid)
     }
 
     /// `1 − x²` (tanh′ written with tanh's output). VJP: −2x·ḡ.
@@ -499,8 +522,12 @@ impl<'t> Var<'t> {
 }
 
 fn vjp_powi<'t>(x: Var<'t>, n: i32, g: Var<'t>) -> Var<'t> {
-    // (xⁿ)′ = n·xⁿ⁻¹
-    (g * x.powi(n - 1)).scale(n as f64)
+    // (xⁿ)′ = n·xⁿ⁻¹; n − 1 below i32's range falls back to a real exponent.
+    let d = match n.checked_sub(1) {
+        Some(m) => x.powi(m),
+        None => x.powf(n as f64 - 1.0),
+    };
+    (g * d).scale(n as f64)
 }
 
 fn vjp_powf<'t>(x: Var<'t>, p: f64, g: Var<'t>) -> Var<'t> {

@@ -61,9 +61,11 @@ use super::Field;
 use crate::autodiff::{Tape, Var};
 use crate::error::Error;
 
-/// The deepest nesting the parser accepts (parentheses, operators, calls). Beyond this
-/// an expression is rejected with an error instead of risking the stack.
-pub const MAX_DEPTH: usize = 256;
+/// The deepest nesting the parser accepts (parentheses, operators, calls; a flat sum of
+/// n terms nests n − 1 deep). Beyond this an expression is rejected with an error instead
+/// of risking the stack: binding and evaluation recurse once per level, and evaluation
+/// may run on rayon's worker threads with their 2 MiB stacks.
+pub const MAX_DEPTH: usize = 1024;
 
 // ---------------------------------------------------------------------------------------
 // Errors
@@ -787,6 +789,8 @@ impl Node {
             Node::Const(c) => *c,
             Node::Var(i) => vars[*i],
             Node::Neg(a) => -a.f64(vars),
+            // A variable exponent is `powf` on the tape too, integer or not.
+            Node::Bin(BinOp::Pow, a, b) => a.f64(vars).powf(b.f64(vars)),
             Node::Bin(op, a, b) => op.f64(a.f64(vars), b.f64(vars)),
             Node::PowI(a, n) => a.f64(vars).powi(*n),
             Node::PowF(a, p) => a.f64(vars).powf(*p),

@@ -105,6 +105,16 @@ pub fn div<'t>(u: &[Var<'t>], x: &[Var<'t>]) -> Result<Var<'t>> {
 
 /// `Σ_d ∂v_d/∂x_d`, one pass per d restricted to its own coordinate.
 fn diagonal_sum<'t>(op: &str, v: &[Var<'t>], x: &[Var<'t>]) -> Result<Var<'t>> {
+    if v.len() != x.len() {
+        return Err(Error::Operator {
+            op: op.into(),
+            message: format!(
+                "{} components for {} coordinates; expected as many",
+                v.len(),
+                x.len()
+            ),
+        });
+    }
     let mut terms = v
         .iter()
         .zip(x)

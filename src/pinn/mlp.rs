@@ -40,10 +40,7 @@ impl Activation {
         match self {
             Activation::Tanh => z.tanh(),
             Activation::Sin => z.sin(),
-            Activation::Softplus => {
-                let a = z.abs();
-                (z + a).scale(0.5) + ((-a).exp() + 1.0).ln()
-            }
+            Activation::Softplus => z.softplus(),
         }
     }
 }

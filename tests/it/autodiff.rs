@@ -182,6 +182,11 @@ fn all_ops() -> Vec<OpCase> {
         case("cosh", &[s], |v| v[0].cosh()),
         case("abs", &[s], |v| (v[0] - 0.75).abs()),
         case("recip", &[s], |v| v[0].recip()),
+        case("softplus", &[s], |v| (v[0] - 0.75).softplus()),
+        case("sigmoid", &[s], |v| (v[0] - 0.75).sigmoid()),
+        case("times a ones cotangent", &[s], |v| {
+            v[0].sin() * v[0].tape().full(4, 3, 1.0)
+        }),
         case("sum_rows", &[s], |v| (v[0] * v[0]).sum_rows()),
         case("sum_cols", &[s], |v| (v[0] * v[0]).sum_cols()),
         case("mean_rows", &[s], |v| v[0].sin().mean_rows()),
@@ -608,4 +613,35 @@ fn values_read_as_nalgebra_matrices_and_row_major_tensors() {
     assert_eq!(m[(1, 0)], 8.0);
     assert_eq!(Tensor::from(m.clone()), Tensor::from_dmatrix(&m));
     assert!(Tensor::from_row_major(2, 2, &[1.0]).is_none());
+}
+
+#[test]
+fn softplus_and_sigmoid_have_their_closed_form_derivatives_even_at_zero() {
+    // softplus′ = σ, softplus″ = σ(1 − σ): at 0 these are 1/2 and 1/4 exactly.
+    let xs = [-800.0, -3.0, 0.0, 2.5, 800.0];
+    let d = nth_derivative(&xs, 2, |x| x.softplus());
+    for (i, &x) in xs.iter().enumerate() {
+        let s = 1.0 / (1.0 + f64::exp(-x));
+        assert!(d[0][i].is_finite(), "softplus({x}) = {}", d[0][i]);
+        assert_relative_eq!(
+            d[0][i],
+            if x > 700.0 { x } else { x.exp().ln_1p() },
+            max_relative = 1e-15
+        );
+        assert_relative_eq!(d[1][i], s, max_relative = 1e-15);
+        assert_relative_eq!(d[2][i], s * (1.0 - s), max_relative = 1e-14);
+    }
+    assert_eq!(d[1][2], 0.5);
+    assert_eq!(d[2][2], 0.25);
+}
+
+#[test]
+fn powi_derivatives_at_the_end_of_the_integer_range_do_not_overflow() {
+    // d/dx x^n for n = i32::MIN: n − 1 does not fit an i32; the rule falls back to a real
+    // exponent. At x = 1 every derivative is a falling factorial of n.
+    let n = i32::MIN;
+    let d = nth_derivative(&[1.0], 2, |x| x.powi(n));
+    let nf = n as f64;
+    assert_eq!(d[1][0], nf);
+    assert_eq!(d[2][0], nf * (nf - 1.0));
 }

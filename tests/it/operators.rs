@@ -682,3 +682,27 @@ fn evaluate_into_reuses_the_callers_arrays_and_gives_the_same_results() {
         ("div(U)", 3000)
     );
 }
+
+#[test]
+fn network_fields_are_bit_identical_for_thread_counts_and_chunk_sizes() {
+    // A field with matrix products (an MLP): each point's result must still depend on that
+    // point only, whatever the blocking of the products.
+    let net = nabla::pinn::Mlp::new(3, &[16, 16], 3, nabla::pinn::Activation::Tanh, 5).unwrap();
+    let pts = cloud(2000, 13);
+    let ops = [Operator::Jacobian, Operator::Lap, Operator::Q];
+    let run = |threads: usize, chunk: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let opts = EvalOptions {
+            chunk_size: chunk,
+            ..Default::default()
+        };
+        pool.install(|| bits(&evaluate(&net, &pts, &ops, &opts).unwrap()))
+    };
+    let reference = run(1, 2000);
+    assert_eq!(run(2, 2000), reference);
+    assert_eq!(run(2, 7), reference);
+    assert_eq!(run(1, 333), reference);
+}
