@@ -662,6 +662,12 @@ impl Plan {
             }
             return Ok(mlp);
         }
+        if opts.resume && !ckpt.exists() {
+            return Err(Error::Io {
+                path: ckpt,
+                message: "no checkpoint to resume from; run the case without --resume first".into(),
+            });
+        }
         let topts = TrainOptions {
             quiet: opts.quiet,
             resume: opts.resume,

@@ -39,4 +39,5 @@ mod read;
 mod write;
 
 pub use read::{Cells, Mesh, read_mesh};
+pub(crate) use write::write_atomically;
 pub use write::{ImageGrid, PointArray, write_pvd, write_vti, write_vtp, write_vtu};

@@ -165,7 +165,7 @@ fn xml_bytes(path: &Path, data: DataSet) -> Result<Vec<u8>> {
 
 /// Writes `bytes` to a temporary file next to `path` and renames it to `path`. On any
 /// failure the temporary file is removed and `path` is left as it was.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

@@ -531,7 +531,7 @@ impl Checkpoint {
     /// [`Error::Io`] if the file cannot be written.
     pub fn save(&self, path: &Path) -> Result<()> {
         let json = serde_json::to_string(self).expect("internal: a checkpoint serialises");
-        write_atomic(path, json.as_bytes())
+        crate::io::write_atomically(path, json.as_bytes())
     }
 
     /// Reads a checkpoint written by [`Checkpoint::save`].
@@ -556,12 +556,6 @@ fn io_error(path: &Path, e: std::io::Error) -> Error {
         path: path.to_path_buf(),
         message: e.to_string(),
     }
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| io_error(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io_error(path, e))
 }
 
 /// How [`fit`] reports and saves.
@@ -687,6 +681,21 @@ pub fn history_csv(history: &[LossRecord]) -> String {
 /// # Errors
 /// [`Error::Io`] if the image cannot be written.
 pub fn plot_history(history: &[LossRecord], path: &Path) -> Result<()> {
+    // Drawn under a temporary name (ending in .png, which tells plotters the format) and
+    // renamed, so that a failure leaves neither a partial plot nor the temporary file.
+    let name = path
+        .file_name()
+        .map_or("plot".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.tmp.png"));
+    let r = draw_history(history, &tmp)
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| io_error(path, e)));
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
+fn draw_history(history: &[LossRecord], path: &Path) -> Result<()> {
     use plotters::prelude::*;
     let err = |e: String| Error::Io {
         path: path.to_path_buf(),
@@ -845,7 +854,7 @@ pub fn train(config: &PinnConfig, opts: &TrainOptions, out_dir: &Path) -> Result
     let seconds = t0.elapsed().as_secs_f64();
     let final_loss = problem.loss.value(&mlp)?;
     let csv = out_dir.join("loss.csv");
-    write_atomic(&csv, history_csv(&history).as_bytes())?;
+    crate::io::write_atomically(&csv, history_csv(&history).as_bytes())?;
     let png = out_dir.join("loss.png");
     plot_history(&history, &png)?;
     let errors = problem.errors(&mlp)?;

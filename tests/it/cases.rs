@@ -644,6 +644,14 @@ fn pinn_case_resumes_and_evaluates_from_its_checkpoint() {
     let err = nabla(fresh.path(), &["--evaluate-only"]);
     assert_eq!(err.status.code(), Some(1));
     assert!(stderr(&err).contains("checkpoint.json"), "{}", stderr(&err));
+    let err = nabla(fresh.path(), &["--resume"]);
+    assert_eq!(err.status.code(), Some(1));
+    assert!(
+        stderr(&err).contains("no checkpoint to resume from"),
+        "{}",
+        stderr(&err)
+    );
+    assert!(vtk_files(fresh.path()).is_empty());
 }
 
 #[test]
