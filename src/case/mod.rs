@@ -981,7 +981,9 @@ impl Plan {
             } else {
                 format!("{}.{ext}", self.name)
             };
-            let path = vtk_dir.join(&fname);
+            // Staged under a hidden name until every time is written, so that a failure
+            // part-way leaves the results of an earlier run as they were.
+            let path = vtk_dir.join(format!(".{fname}.partial.{ext}"));
             let arrays: Vec<io::PointArray> = arrays
                 .into_iter()
                 .map(|a| io::PointArray::new(a.name, a.components, a.values))
@@ -995,6 +997,15 @@ impl Plan {
             series.push((t, fname));
         }
         bar.finish();
+        // Every file is written: give them their names.
+        for (staged, (_, fname)) in written.iter_mut().zip(&series) {
+            let path = vtk_dir.join(fname);
+            std::fs::rename(&*staged, &path).map_err(|e| Error::Io {
+                path: path.clone(),
+                message: format!("cannot rename {} into place: {e}", staged.display()),
+            })?;
+            *staged = path;
+        }
         if self.spec.times.is_some() {
             let pvd = vtk_dir.join(format!("{}.pvd", self.name));
             io::write_pvd(&pvd, &series)?;

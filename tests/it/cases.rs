@@ -773,3 +773,29 @@ fn a_nan_error_shows_as_nan_in_the_summary() {
     assert!(line.contains("NaN"), "{line}");
     assert!(!line.contains("0.000e0"), "{line}");
 }
+
+#[test]
+fn a_failing_rerun_leaves_the_previous_results_as_they_were() {
+    let tmp = case_with(&format!(
+        "times = [0, 1]\n{GOOD_POINTS}[[field]]\nname = \"f\"\nvalue = \"x*t\"\n[output]\nname = \"f\"\n"
+    ));
+    assert!(nabla(tmp.path(), &[]).status.success());
+    let before: Vec<(PathBuf, Vec<u8>)> = vtk_files(tmp.path())
+        .into_iter()
+        .map(|f| (f.clone(), std::fs::read(f).unwrap()))
+        .collect();
+    assert_eq!(before.len(), 3);
+    // The second time's staged file cannot be written: the run fails after writing the first.
+    std::fs::create_dir(tmp.path().join("VTK/.f_1.vtp.partial.vtp")).unwrap();
+    let out = nabla(tmp.path(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    std::fs::remove_dir(tmp.path().join("VTK/.f_1.vtp.partial.vtp")).unwrap();
+    let after: Vec<(PathBuf, Vec<u8>)> = vtk_files(tmp.path())
+        .into_iter()
+        .map(|f| (f.clone(), std::fs::read(f).unwrap()))
+        .collect();
+    assert_eq!(
+        after, before,
+        "the earlier run's files are untouched and nothing was added"
+    );
+}
