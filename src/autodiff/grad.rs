@@ -244,6 +244,11 @@ fn backward<'t>(
         .iter()
         .enumerate()
         .map(|(index, v)| match adj.get(v.id).copied().flatten() {
+            // Without create_graph a result never requires grad, as in PyTorch — even a
+            // recorded cotangent that sums passed through unchanged.
+            Some(id) if !opts.create_graph && tape.node(id).requires_grad => {
+                Ok(tape.constant(Var { tape, id }.value()?))
+            }
             Some(id) => Ok(Var { tape, id }),
             None if opts.allow_unused => {
                 let (r, c) = v.shape();

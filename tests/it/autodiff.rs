@@ -645,3 +645,21 @@ fn powi_derivatives_at_the_end_of_the_integer_range_do_not_overflow() {
     assert_eq!(d[1][0], nf);
     assert_eq!(d[2][0], nf * (nf - 1.0));
 }
+
+#[test]
+fn gradients_without_create_graph_never_require_grad() {
+    // y = x + w: the cotangent passes through the sum unchanged. A recorded cotangent must
+    // still come back detached when create_graph is off (PyTorch's semantics).
+    let tape = Tape::new();
+    let x = tape.var(Tensor::column(vec![1.0, 2.0]));
+    let w = tape.var(Tensor::column(vec![3.0, 4.0]));
+    let v = (w * w).sin(); // a cotangent that itself requires grad
+    let g = grad(&[x + w], &[x], &[v], GradOptions::retain_graph()).unwrap()[0];
+    assert!(!g.requires_grad());
+    assert_eq!(vals(g), vals(v));
+    let g = grad(&[x + w], &[x], &[v], GradOptions::create_graph()).unwrap()[0];
+    assert!(
+        g.requires_grad(),
+        "with create_graph the result is differentiable"
+    );
+}
