@@ -624,19 +624,31 @@ impl<'t> Var<'t> {
     /// Columns `start..start + len`. VJP: ḡ placed back at those columns of zeros.
     pub fn cols_range(self, start: usize, len: usize) -> Var<'t> {
         let (r, c) = self.shape();
-        if start + len > c || matches!(self.tape.node(self.id).op, Op::Invalid) {
-            if matches!(self.tape.node(self.id).op, Op::Invalid) {
-                return self;
-            }
-            return self.tape.invalid(Error::ColumnRange {
-                op: "cols",
-                start,
-                end: start + len,
-                shape: (r, c),
-            });
+        if start + len > c {
+            return self.column_range_error("cols", start, start + len, (r, c));
         }
         self.structural(Op::Cols(self.id, start), r, len, |x, _, out| {
             out.extend_from_slice(&x[start * r..(start + len) * r])
+        })
+    }
+
+    /// An invalid variable for columns `start..end` outside `shape` (or `self` itself when
+    /// it is already invalid: the first error is the one that counts).
+    fn column_range_error(
+        self,
+        op: &'static str,
+        start: usize,
+        end: usize,
+        shape: Shape,
+    ) -> Var<'t> {
+        if matches!(self.tape.node(self.id).op, Op::Invalid) {
+            return self;
+        }
+        self.tape.invalid(Error::ColumnRange {
+            op,
+            start,
+            end,
+            shape,
         })
     }
 
@@ -650,15 +662,7 @@ impl<'t> Var<'t> {
     pub fn pad_cols(self, start: usize, cols: usize) -> Var<'t> {
         let (r, c) = self.shape();
         if start + c > cols {
-            if matches!(self.tape.node(self.id).op, Op::Invalid) {
-                return self;
-            }
-            return self.tape.invalid(Error::ColumnRange {
-                op: "pad",
-                start,
-                end: start + c,
-                shape: (r, cols),
-            });
+            return self.column_range_error("pad", start, start + c, (r, cols));
         }
         self.structural(Op::Pad(self.id, start), r, cols, |x, _, out| {
             out.resize(start * r, 0.0);
