@@ -15,8 +15,24 @@ use nabla::pinn::{
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-const POISSON: &str = include_str!("../fixtures/pinn/poisson.toml");
-const KOVASZNAY: &str = include_str!("../fixtures/pinn/kovasznay.toml");
+/// The `[pinn]` table of a shipped case, as a stand-alone configuration text: the tests
+/// train and check exactly what the cases run.
+fn case_pinn(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("cases")
+        .join(name)
+        .join("case.toml");
+    let table: toml::Table = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    toml::to_string(&table["pinn"]).unwrap()
+}
+
+fn poisson() -> String {
+    case_pinn("pinn_poisson")
+}
+
+fn kovasznay() -> String {
+    case_pinn("pinn_kovasznay")
+}
 
 fn random_points(dim: usize, n: usize, seed: u64) -> Points {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -336,7 +352,7 @@ fn checkpoint_round_trip_is_exact() {
 
 /// A copy of the Poisson fixture with fewer points and iterations.
 fn small_poisson() -> PinnConfig {
-    let mut c = PinnConfig::from_toml(POISSON).unwrap();
+    let mut c = PinnConfig::from_toml(&poisson()).unwrap();
     c.points.interior = 128;
     c.points.boundary = 64;
     c.network.hidden = vec![12, 12];
@@ -405,7 +421,7 @@ fn resumed_run_equals_uninterrupted_run() {
 
 #[test]
 fn kovasznay_fixture_builds_a_navier_stokes_problem() {
-    let cfg = PinnConfig::from_toml(KOVASZNAY).unwrap();
+    let cfg = PinnConfig::from_toml(&kovasznay()).unwrap();
     assert_eq!(cfg.outputs(), 3);
     let c = cfg.constants().unwrap();
     let pi = std::f64::consts::PI;
@@ -428,7 +444,7 @@ fn kovasznay_fixture_builds_a_navier_stokes_problem() {
 
 #[test]
 fn sampling_is_deterministic_and_inside_the_box() {
-    let cfg = PinnConfig::from_toml(KOVASZNAY).unwrap();
+    let cfg = PinnConfig::from_toml(&kovasznay()).unwrap();
     let a = sample_box(&cfg.domain, 100, 5);
     assert_eq!(a, sample_box(&cfg.domain, 100, 5));
     for i in 0..100 {
@@ -665,12 +681,12 @@ fn every_config_error() {
     // Unknown keys and unknown PDE kinds are refused by the TOML reader, listing the
     // valid names.
     let (s, m) = config_error(
-        PinnConfig::from_toml(&POISSON.replace("seed = 1", "seed = 1\ndepth = 3")).unwrap_err(),
+        PinnConfig::from_toml(&poisson().replace("seed = 1", "seed = 1\ndepth = 3")).unwrap_err(),
     );
     assert_eq!(s, "toml");
     assert!(m.contains("depth") && m.contains("hidden"), "{m}");
     let (_, m) = config_error(
-        PinnConfig::from_toml(&POISSON.replace("kind = \"poisson\"", "kind = \"heat\""))
+        PinnConfig::from_toml(&poisson().replace("kind = \"poisson\"", "kind = \"heat\""))
             .unwrap_err(),
     );
     assert!(m.contains("heat") && m.contains("navier_stokes"), "{m}");
