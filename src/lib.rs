@@ -49,8 +49,10 @@
 //! assert_eq!(out[2].values, vec![1.0, 1.0]);
 //! ```
 //!
-//! Formulas ([`field::expr`]), VTK files ([`io`]) and case directories ([`case`]) complete
-//! the command-line tool: `cargo run --release -- cases/taylor_green`.
+//! Physics-informed training ([`pinn`]) differentiates residuals built from these
+//! operators with respect to network weights. Formulas ([`field::expr`]), VTK files
+//! ([`io`]) and case directories ([`case`]) complete the command-line tool:
+//! `cargo run --release -- cases/taylor_green`.
 
 #![warn(missing_docs)]
 
