@@ -99,6 +99,10 @@ pub enum Error {
     /// Bad point data (empty, non-finite, wrong dimension).
     #[error("points: {0}")]
     Points(String),
+    /// Bad sample data for a field from data (non-finite values, counts that do not fit,
+    /// too few samples for the reconstruction).
+    #[error("data: {0}")]
+    Data(String),
     /// Reading or writing a file failed.
     #[error("{}: {message}", path.display())]
     Io {

@@ -2,6 +2,7 @@
 
 use crate::autodiff::{Tape, Var};
 
+pub mod data;
 pub mod expr;
 
 /// A field `u: Rᵈ → Rᵐ` (d = 2 or 3 coordinates, m components), evaluated on a batch of

@@ -1,0 +1,210 @@
+//! Weighted least-squares polynomial fits in scaled offsets, one stencil at a time.
+//!
+//! For an evaluation point `q` and its stencil of samples `xᵢ` with values `fᵢ`, the fit
+//! finds the coefficients `c` of a polynomial `Σₖ cₖ φₖ(s)` of total degree ≤ p in the
+//! scaled offsets `s = (x − q)/h` (h: the stencil's radius) that minimise
+//! `Σᵢ wᵢ (Σₖ cₖ φₖ(sᵢ) − fᵢ)²`. The weighted Vandermonde matrix is equilibrated (each
+//! column scaled to unit length) and solved by Householder QR; the ratio of the largest to
+//! the smallest diagonal entry of R (in magnitude) estimates its condition number, which tells the caller
+//! whether the stencil's geometry supports the degree.
+
+/// Exponents of the monomials of total degree ≤ `degree` in `dim` variables, ordered by
+/// total degree (the constant first, then the `dim` linear ones, …).
+pub(crate) fn exponents(dim: usize, degree: usize) -> Vec<[u8; 3]> {
+    let mut out = Vec::new();
+    for total in 0..=degree {
+        // Within one degree: the first variable's power descending, then the second's.
+        for a in (0..=total).rev() {
+            if dim == 2 {
+                out.push([a as u8, (total - a) as u8, 0]);
+                continue;
+            }
+            for b in (0..=total - a).rev() {
+                out.push([a as u8, b as u8, (total - a - b) as u8]);
+            }
+        }
+    }
+    out
+}
+
+/// Number of monomials of total degree ≤ `degree` in `dim` variables: C(degree + dim, dim).
+pub(crate) fn num_monomials(dim: usize, degree: usize) -> usize {
+    (1..=dim).fold(1, |acc, k| acc * (degree + k) / k)
+}
+
+/// How samples are weighted by their distance from the evaluation point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Weights {
+    /// `w = exp(−8 (r/h)²)`: the nearest samples count most, those at the stencil's edge
+    /// little (measured on jittered lattices, this local weighting is the most accurate).
+    #[default]
+    Gaussian,
+    /// Every sample of the stencil counts the same (plain least squares).
+    Uniform,
+}
+
+impl Weights {
+    fn weight(self, r2: f64) -> f64 {
+        match self {
+            Weights::Gaussian => (-8.0 * r2).exp(),
+            Weights::Uniform => 1.0,
+        }
+    }
+}
+
+/// Per-worker buffers and the result of the last fit.
+#[derive(Default)]
+pub(crate) struct Fit {
+    /// The weighted Vandermonde matrix, column-major `k × p`, then R in its upper triangle.
+    a: Vec<f64>,
+    /// The weighted values, column-major `k × m`, then Qᵀ times them.
+    b: Vec<f64>,
+    /// One Householder vector.
+    v: Vec<f64>,
+    scale: Vec<f64>,
+    /// Coefficients `[k * m + c]` of the last successful fit (monomial k, component c),
+    /// for the monomials in the order of [`exponents`].
+    pub coef: Vec<f64>,
+}
+
+impl Fit {
+    /// Fits a polynomial with the `p` first monomials of `exps` through the stencil
+    /// `offsets` (scaled offsets `s = (x − q)/h`, in the fitted coordinates) and `values`
+    /// (`m` per sample, sample-major). Returns the condition-number estimate of the
+    /// equilibrated weighted Vandermonde matrix (infinite when a column vanishes or the
+    /// stencil has fewer samples than monomials); `self.coef` holds the coefficients, zero
+    /// beyond the `p` first monomials.
+    ///
+    /// Householder QR on scratch buffers: the fit runs once per evaluation point, so it
+    /// allocates nothing once the buffers are warm.
+    pub fn solve(
+        &mut self,
+        exps: &[[u8; 3]],
+        p: usize,
+        offsets: &[[f64; 3]],
+        values: &[f64],
+        m: usize,
+        weights: Weights,
+    ) -> f64 {
+        let k = offsets.len();
+        self.coef.clear();
+        self.coef.resize(exps.len() * m, 0.0);
+        if k < p || p == 0 {
+            return f64::INFINITY;
+        }
+        let Fit { a, b, v, scale, coef } = self;
+        a.clear();
+        a.resize(k * p, 0.0);
+        b.clear();
+        b.resize(k * m, 0.0);
+        for (i, s) in offsets.iter().enumerate() {
+            let sw = weights.weight(s[0] * s[0] + s[1] * s[1] + s[2] * s[2]).sqrt();
+            for (j, e) in exps[..p].iter().enumerate() {
+                a[j * k + i] = sw * monomial(s, e);
+            }
+            for c in 0..m {
+                b[c * k + i] = sw * values[i * m + c];
+            }
+        }
+        // Equilibrate: unit columns, so that the estimate measures geometry, not scale.
+        scale.clear();
+        for col in a.chunks_exact_mut(k) {
+            let norm = col.iter().map(|x| x * x).sum::<f64>().sqrt();
+            if norm == 0.0 || !norm.is_finite() {
+                return f64::INFINITY;
+            }
+            col.iter_mut().for_each(|x| *x /= norm);
+            scale.push(1.0 / norm);
+        }
+        let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);
+        for j in 0..p {
+            let col = &a[j * k + j..(j + 1) * k];
+            let norm = col.iter().map(|x| x * x).sum::<f64>().sqrt();
+            let alpha = if col[0] > 0.0 { -norm } else { norm };
+            v.clear();
+            v.extend_from_slice(col);
+            v[0] -= alpha;
+            let vv: f64 = v.iter().map(|x| x * x).sum();
+            lo = lo.min(norm);
+            hi = hi.max(norm);
+            if vv > 0.0 {
+                let reflect = |col: &mut [f64]| {
+                    let t = 2.0 * v.iter().zip(col.iter()).map(|(x, y)| x * y).sum::<f64>() / vv;
+                    col.iter_mut().zip(v.iter()).for_each(|(y, x)| *y -= t * x);
+                };
+                for c in j + 1..p {
+                    reflect(&mut a[c * k + j..(c + 1) * k]);
+                }
+                for c in 0..m {
+                    reflect(&mut b[c * k + j..(c + 1) * k]);
+                }
+            }
+            a[j * k + j] = alpha;
+        }
+        let cond = hi / lo;
+        if !cond.is_finite() {
+            return f64::INFINITY;
+        }
+        // Back substitution R x = (Qᵀ b)[..p], then undo the column scaling.
+        for c in 0..m {
+            for j in (0..p).rev() {
+                let mut t = b[c * k + j];
+                for l in j + 1..p {
+                    t -= a[l * k + j] * coef[l * m + c];
+                }
+                coef[j * m + c] = t / a[j * k + j];
+            }
+        }
+        for j in 0..p {
+            for c in 0..m {
+                coef[j * m + c] *= scale[j];
+            }
+        }
+        cond
+    }
+}
+
+/// `s₀^e₀ s₁^e₁ s₂^e₂`.
+fn monomial(s: &[f64; 3], e: &[u8; 3]) -> f64 {
+    let mut v = 1.0;
+    for d in 0..3 {
+        for _ in 0..e[d] {
+            v *= s[d];
+        }
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn monomial_counts() {
+        for dim in 2..=3 {
+            for p in 0..=4 {
+                let e = exponents(dim, p);
+                assert_eq!(e.len(), num_monomials(dim, p));
+                // Ordered by total degree, no duplicates.
+                let deg: Vec<u8> = e.iter().map(|e| e[0] + e[1] + e[2]).collect();
+                assert!(deg.windows(2).all(|w| w[0] <= w[1]));
+                let mut sorted = e.clone();
+                sorted.sort();
+                sorted.dedup();
+                assert_eq!(sorted.len(), e.len());
+            }
+        }
+        assert_eq!(num_monomials(3, 2), 10);
+        assert_eq!(num_monomials(2, 2), 6);
+        assert_eq!(num_monomials(3, 4), 35);
+    }
+
+    #[test]
+    fn collinear_stencil_is_flagged() {
+        let exps = exponents(2, 1);
+        let offsets: Vec<[f64; 3]> = (0..6).map(|i| [i as f64 / 5.0, 0.0, 0.0]).collect();
+        let values = vec![1.0; 6];
+        let mut fit = Fit::default();
+        assert!(fit.solve(&exps, 3, &offsets, &values, 1, Weights::Gaussian) == f64::INFINITY);
+    }
+}
