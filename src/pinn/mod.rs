@@ -12,8 +12,14 @@
 //! * [`PinnLoss`] — weighted mean squares of the residuals and boundary misfits, with the
 //!   parameter gradient computed per chunk of points in parallel and reduced in chunk
 //!   order (bit-identical for any thread count).
-//! * [`Adam`] with a [`Schedule`], and [`fit`], the loop.
-//! * [`PinnConfig`] and [`train`] — the entry point a case runner calls.
+//! * [`Adam`] with a [`Schedule`].
+//! * [`PinnConfig`] — the `[pinn]` table of a case file, checked and built into a
+//!   [`Problem`] on points drawn by [`sample_box`] and [`sample_faces`].
+//! * [`fit`], the loop, which records a [`LossRecord`] per step and saves
+//!   [`Checkpoint`]s.
+//! * [`history_csv`] and [`plot_history`] — the loss history as CSV and as a PNG.
+//! * [`train`] and [`evaluate`] — the entry points a case runner calls, with the
+//!   [`FieldError`]s against an exact solution.
 //!
 //! ```
 //! use nabla::eval::Points;
@@ -31,18 +37,39 @@
 //! assert_eq!(grad.len(), net.num_params());
 //! ```
 
+use std::path::Path;
+
+use crate::error::Error;
+
 mod adam;
+mod checkpoint;
+mod config;
+mod fit;
+mod history;
 mod loss;
 mod mlp;
 mod residual;
+mod sample;
 mod train;
 
 pub use adam::{Adam, AdamConfig, Schedule};
+pub use checkpoint::Checkpoint;
+pub use config::{
+    DomainConfig, NetworkConfig, OptimizerConfig, PdeConfig, PinnConfig, PointsConfig, Problem,
+    ValidationConfig,
+};
+pub use fit::{FitOptions, fit};
+pub use history::{LossRecord, history_csv, plot_history};
 pub use loss::{LossTerms, LossWeights, Pde, PinnLoss};
 pub use mlp::{Activation, Layer, Mlp, MlpVars};
 pub use residual::{navier_stokes_residuals, poisson_residual};
-pub use train::{
-    Checkpoint, DomainConfig, FieldError, FitOptions, LossRecord, NetworkConfig, OptimizerConfig,
-    PdeConfig, PinnConfig, PointsConfig, Problem, TrainOptions, TrainReport, ValidationConfig,
-    evaluate, fit, history_csv, plot_history, relative_l2, sample_box, sample_faces, train,
-};
+pub use sample::{sample_box, sample_faces};
+pub use train::{FieldError, TrainOptions, TrainReport, evaluate, relative_l2, train};
+
+/// An [`Error::Io`] for `path`.
+fn io_error(path: &Path, e: std::io::Error) -> Error {
+    Error::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}

@@ -1,0 +1,435 @@
+//! The `[pinn]` table of a case file: network, PDE, domain, points, optimiser and
+//! validation settings, checked and built into a [`Problem`].
+
+use serde::{Deserialize, Serialize};
+
+use super::adam::{AdamConfig, Schedule};
+use super::loss::{LossWeights, PinnLoss};
+use super::mlp::{Activation, Mlp};
+use super::sample::{MAX_POINTS, sample_box, sample_faces};
+use crate::error::{Error, Result};
+use crate::eval::Points;
+use crate::field::expr::{Expr, ExprField};
+
+/// The network of a [`PinnConfig`]: `d` inputs (from the domain), hidden widths, and as
+/// many outputs as the PDE needs.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Widths of the hidden layers, e.g. `[32, 32, 32]`.
+    pub hidden: Vec<usize>,
+    /// Activation name: `tanh`, `sin` or `softplus`.
+    #[serde(default = "default_activation")]
+    pub activation: String,
+    /// Seed of the Glorot initialisation.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn default_activation() -> String {
+    "tanh".into()
+}
+
+/// The PDE of a [`PinnConfig`], `kind = "poisson"` or `kind = "navier_stokes"`.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PdeConfig {
+    /// `−∇²u = f`, one output `u`.
+    Poisson {
+        /// The source `f` as an expression of `x, y, [z]` and the constants.
+        source: String,
+    },
+    /// Steady incompressible Navier–Stokes, outputs `(u, v, [w], p)`.
+    NavierStokes {
+        /// Kinematic viscosity ν > 0.
+        nu: f64,
+    },
+}
+
+/// The box `[min, max]` that holds the collocation points (2 or 3 coordinates).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainConfig {
+    /// Lower corner.
+    pub min: Vec<f64>,
+    /// Upper corner.
+    pub max: Vec<f64>,
+}
+
+/// How many collocation points, and how they are drawn.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointsConfig {
+    /// Interior points, uniform in the box.
+    pub interior: usize,
+    /// Boundary points, uniform on the box's faces (a face's share ∝ its size).
+    pub boundary: usize,
+    /// Seed of the sampling.
+    #[serde(default)]
+    pub seed: u64,
+    /// Points per chunk of the parallel loss evaluation.
+    #[serde(default = "default_chunk")]
+    pub chunk_size: usize,
+}
+
+fn default_chunk() -> usize {
+    256
+}
+
+/// The optimiser: Adam, a schedule, and the number of iterations.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerConfig {
+    /// Adam's base learning rate, before the schedule.
+    pub learning_rate: f64,
+    /// Adam's β1 (default 0.9).
+    #[serde(default = "default_beta1")]
+    pub beta1: f64,
+    /// Adam's β2 (default 0.999).
+    #[serde(default = "default_beta2")]
+    pub beta2: f64,
+    /// Adam's ε (default 1e-8).
+    #[serde(default = "default_eps")]
+    pub eps: f64,
+    /// The learning-rate schedule (default constant).
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// Total number of Adam steps (a resumed run continues up to this number).
+    pub iterations: usize,
+    /// Write a checkpoint every this many iterations (0: only at the end).
+    #[serde(default)]
+    pub checkpoint_every: usize,
+}
+
+fn default_beta1() -> f64 {
+    AdamConfig::new(1.0).beta1
+}
+fn default_beta2() -> f64 {
+    AdamConfig::new(1.0).beta2
+}
+fn default_eps() -> f64 {
+    AdamConfig::new(1.0).eps
+}
+
+impl OptimizerConfig {
+    /// Adam's hyper-parameters.
+    pub fn adam(&self) -> AdamConfig {
+        AdamConfig {
+            learning_rate: self.learning_rate,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+        }
+    }
+}
+
+/// Held-out points on which the trained network is compared with the exact solution.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationConfig {
+    /// Number of points, uniform in the box.
+    pub points: usize,
+    /// Seed of their sampling (use one different from the training points').
+    #[serde(default = "default_validation_seed")]
+    pub seed: u64,
+}
+
+fn default_validation_seed() -> u64 {
+    0x5eed
+}
+
+/// Everything a physics-informed training needs, as read from a case file (TOML).
+///
+/// Expressions are over `x, y, [z]`, `pi` and the `constants`, which are evaluated in
+/// order (each may use the ones before it). Top-level keys come before the tables:
+///
+/// ```toml
+/// constants = [["k", "pi"]]
+/// boundary = ["sin(k*x)*sin(k*y)"]       # Dirichlet values of the first outputs
+/// exact = ["sin(k*x)*sin(k*y)"]          # optional, one per output
+///
+/// [network]
+/// hidden = [32, 32]
+/// activation = "tanh"
+/// seed = 1
+///
+/// [pde]
+/// kind = "poisson"
+/// source = "2*k^2*sin(k*x)*sin(k*y)"
+///
+/// [domain]
+/// min = [0.0, 0.0]
+/// max = [1.0, 1.0]
+///
+/// [points]
+/// interior = 1000
+/// boundary = 200
+/// seed = 2
+///
+/// [optimizer]
+/// learning_rate = 1e-3
+/// iterations = 2000
+/// schedule = { kind = "exponential", rate = 0.5, every = 1000 }
+///
+/// [weights]
+/// pde = 1.0
+/// boundary = 10.0
+///
+/// [validation]
+/// points = 4096
+/// ```
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinnConfig {
+    /// Named constants `[name, expression]`, evaluated in order.
+    #[serde(default)]
+    pub constants: Vec<[String; 2]>,
+    /// Dirichlet values on the boundary: expressions for the first outputs (Poisson: `u`;
+    /// Navier–Stokes: `u, v, [w]`, optionally followed by `p`).
+    pub boundary: Vec<String>,
+    /// The exact solution, one expression per output, for the error report.
+    #[serde(default)]
+    pub exact: Option<Vec<String>>,
+    /// The network.
+    pub network: NetworkConfig,
+    /// The PDE.
+    pub pde: PdeConfig,
+    /// The domain box.
+    pub domain: DomainConfig,
+    /// The collocation points.
+    pub points: PointsConfig,
+    /// The optimiser.
+    pub optimizer: OptimizerConfig,
+    /// Loss weights (default 1 each).
+    #[serde(default)]
+    pub weights: LossWeights,
+    /// Where to measure the error against `exact`; requires `exact`.
+    #[serde(default)]
+    pub validation: Option<ValidationConfig>,
+}
+
+/// The problem a validated [`PinnConfig`] describes, ready to train.
+pub struct Problem {
+    /// The loss on the sampled collocation points.
+    pub loss: PinnLoss,
+    /// The exact solution, if given.
+    pub exact: Option<ExprField>,
+    /// Held-out validation points, if asked for.
+    pub validation: Option<Points>,
+    /// Names of the network's outputs (`u`, or `u, v, [w], p`).
+    pub output_names: Vec<String>,
+    /// The activation.
+    pub activation: Activation,
+}
+
+impl PinnConfig {
+    /// Parses a configuration from TOML text, without validating it (see
+    /// [`PinnConfig::problem`]).
+    ///
+    /// # Errors
+    /// [`Error::Config`] with the TOML parser's message (unknown keys list the valid ones).
+    pub fn from_toml(s: &str) -> Result<PinnConfig> {
+        toml::from_str(s).map_err(|e| Error::config("toml", e.to_string()))
+    }
+
+    /// Number of coordinates, from the domain.
+    pub fn dim(&self) -> usize {
+        self.domain.min.len()
+    }
+
+    /// Number of network outputs the PDE needs.
+    pub fn outputs(&self) -> usize {
+        match self.pde {
+            PdeConfig::Poisson { .. } => 1,
+            PdeConfig::NavierStokes { .. } => self.dim() + 1,
+        }
+    }
+
+    /// The constants, evaluated in order.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an expression that does not parse or uses an unknown name.
+    pub fn constants(&self) -> Result<Vec<(String, f64)>> {
+        let mut out: Vec<(String, f64)> = Vec::new();
+        for [name, src] in &self.constants {
+            let bad = |m: String| Error::config(format!("constants.{name}"), m);
+            let e = Expr::parse(src).map_err(|e| bad(e.caret()))?;
+            let consts: Vec<(&str, f64)> = out.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+            let b = e.bind_with(&[], &consts).map_err(|e| bad(e.caret()))?;
+            out.push((name.clone(), b.eval_f64(&[])));
+        }
+        Ok(out)
+    }
+
+    fn expr_field(&self, setting: &str, exprs: &[String]) -> Result<ExprField> {
+        let consts = self.constants()?;
+        let c: Vec<(&str, f64)> = consts.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+        ExprField::new(exprs, self.dim(), 0.0, &c).map_err(|e| {
+            let m = match e.caret() {
+                Some(c) => format!("{e}\n{c}"),
+                None => e.to_string(),
+            };
+            Error::config(setting, m)
+        })
+    }
+
+    /// Checks every setting and builds the problem: samples the points and the source
+    /// and boundary values.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the setting: a domain that is not a 2-D or 3-D box with
+    /// `min < max`; no points; a zero chunk size; a bad network (no hidden layers, a zero
+    /// width, an unknown activation); a bad optimiser (non-positive learning rate, β
+    /// outside `[0, 1)`, zero iterations, a bad schedule); a wrong number of boundary or
+    /// exact expressions; expressions that do not parse; a validation without an exact
+    /// solution; bad weights.
+    pub fn problem(&self) -> Result<Problem> {
+        let d = self.dim();
+        if !(2..=3).contains(&d) || self.domain.max.len() != d {
+            return Err(Error::config(
+                "domain",
+                format!(
+                    "min and max must both have 2 or 3 coordinates, got {} and {}",
+                    self.domain.min.len(),
+                    self.domain.max.len()
+                ),
+            ));
+        }
+        for k in 0..d {
+            let (a, b) = (self.domain.min[k], self.domain.max[k]);
+            if !(a.is_finite() && b.is_finite() && a < b && (b - a).is_finite()) {
+                return Err(Error::config(
+                    "domain",
+                    format!(
+                        "coordinate {k}: min {a} must be below max {b}, both finite and their difference too"
+                    ),
+                ));
+            }
+        }
+        let faces: f64 = (0..d)
+            .map(|k| {
+                (0..d)
+                    .filter(|&j| j != k)
+                    .map(|j| self.domain.max[j] - self.domain.min[j])
+                    .product::<f64>()
+            })
+            .sum();
+        if !(2.0 * faces).is_finite() {
+            return Err(Error::config(
+                "domain",
+                "the box's boundary measure overflows f64",
+            ));
+        }
+        if self.points.interior == 0 || self.points.boundary == 0 {
+            return Err(Error::config(
+                "points",
+                "the numbers of interior and boundary points must be at least 1",
+            ));
+        }
+        // Points are held with a few hundred values each on the tapes of their chunks;
+        // refuse counts whose coordinates alone would not fit in memory.
+        let validation = self.validation.as_ref().map_or(0, |v| v.points);
+        for (what, n) in [
+            ("points.interior", self.points.interior),
+            ("points.boundary", self.points.boundary),
+            ("validation.points", validation),
+        ] {
+            if n > MAX_POINTS {
+                return Err(Error::config(
+                    what,
+                    format!(
+                        "{n} points is more than the {MAX_POINTS} this trainer holds in memory"
+                    ),
+                ));
+            }
+        }
+        if let PdeConfig::NavierStokes { nu } = self.pde
+            && !(nu.is_finite() && nu > 0.0)
+        {
+            return Err(Error::config(
+                "pde.nu",
+                format!("the viscosity must be positive, got {nu}"),
+            ));
+        }
+        let activation: Activation = self.network.activation.parse()?;
+        // Checks the widths (the network itself is built by `train`).
+        Mlp::new(d, &self.network.hidden, self.outputs(), activation, 0)?;
+        self.optimizer.adam().validate()?;
+        self.optimizer
+            .schedule
+            .validate(self.optimizer.learning_rate)?;
+        if self.optimizer.iterations == 0 {
+            return Err(Error::config(
+                "optimizer.iterations",
+                "must be at least 1 (to only evaluate a checkpoint, use pinn::evaluate)",
+            ));
+        }
+        let m = self.outputs();
+        let max_bc = m;
+        if self.boundary.is_empty() || self.boundary.len() > max_bc {
+            return Err(Error::config(
+                "boundary",
+                format!(
+                    "give 1 to {max_bc} expressions (values of the first outputs), got {}",
+                    self.boundary.len()
+                ),
+            ));
+        }
+        let exact = match &self.exact {
+            Some(e) if e.len() != m => {
+                return Err(Error::config(
+                    "exact",
+                    format!("give one expression per output ({m}), got {}", e.len()),
+                ));
+            }
+            Some(e) => Some(self.expr_field("exact", e)?),
+            None => None,
+        };
+        let validation = match &self.validation {
+            Some(_) if exact.is_none() => {
+                return Err(Error::config(
+                    "validation",
+                    "errors are asked for but there is no exact solution; add `exact = [...]`",
+                ));
+            }
+            Some(v) if v.points == 0 => {
+                return Err(Error::config("validation.points", "must be at least 1"));
+            }
+            Some(v) => Some(sample_box(&self.domain, v.points, v.seed)),
+            None => None,
+        };
+        let bc = self.expr_field("boundary", &self.boundary)?;
+        let interior = sample_box(&self.domain, self.points.interior, self.points.seed);
+        let boundary = sample_faces(
+            &self.domain,
+            self.points.boundary,
+            self.points.seed.wrapping_add(1),
+        );
+        let loss = match &self.pde {
+            PdeConfig::Poisson { source } => {
+                let f = self.expr_field("pde.source", std::slice::from_ref(source))?;
+                PinnLoss::poisson(&f, interior, boundary, &bc, self.weights)?
+            }
+            PdeConfig::NavierStokes { nu } => {
+                PinnLoss::navier_stokes(*nu, interior, boundary, &bc, self.weights)?
+            }
+        }
+        .with_chunk_size(self.points.chunk_size)
+        .map_err(|_| Error::config("points.chunk_size", "must be at least 1"))?;
+        let output_names = match self.pde {
+            PdeConfig::Poisson { .. } => vec!["u".to_owned()],
+            PdeConfig::NavierStokes { .. } => ["u", "v", "w"][..d]
+                .iter()
+                .chain(&["p"])
+                .map(|s| s.to_string())
+                .collect(),
+        };
+        Ok(Problem {
+            loss,
+            exact,
+            validation,
+            output_names,
+            activation,
+        })
+    }
+}

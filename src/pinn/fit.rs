@@ -1,0 +1,103 @@
+//! The training loop: Adam steps on a loss, with a progress bar, the loss history and
+//! periodic checkpoints.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::adam::{Adam, Schedule};
+use super::checkpoint::save_checkpoint;
+use super::history::LossRecord;
+use super::loss::PinnLoss;
+use super::mlp::Mlp;
+use crate::error::{Error, Result};
+
+/// How [`fit`] reports and saves.
+#[derive(Clone, Debug, Default)]
+pub struct FitOptions {
+    /// Iterations to reach in total (counting steps the optimiser already took).
+    pub iterations: usize,
+    /// The learning-rate schedule.
+    pub schedule: Schedule,
+    /// Hide the progress bar (it is hidden anyway when stderr is not a terminal).
+    pub quiet: bool,
+    /// Save a [`Checkpoint`](super::Checkpoint) at this path every `checkpoint_every`
+    /// iterations (and at the end).
+    pub checkpoint: Option<PathBuf>,
+    /// Checkpoint interval (0: only at the end).
+    pub checkpoint_every: usize,
+}
+
+/// Trains `mlp` with `adam` on `loss` from step `adam.steps()` up to `opts.iterations`,
+/// appending one [`LossRecord`] per step to `history`.
+///
+/// # Errors
+/// [`Error::Config`] for zero iterations, a bad schedule, or a non-finite loss (the run
+/// diverged: lower the learning rate); errors of the loss or of writing checkpoints.
+pub fn fit(
+    mlp: &mut Mlp,
+    adam: &mut Adam,
+    loss: &PinnLoss,
+    opts: &FitOptions,
+    history: &mut Vec<LossRecord>,
+) -> Result<()> {
+    let start = adam.steps() as usize;
+    let total = opts.iterations;
+    if total == 0 {
+        return Err(Error::config("optimizer.iterations", "must be at least 1"));
+    }
+    opts.schedule.validate(adam.config().learning_rate)?;
+    let bar = if opts.quiet || !std::io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        let b = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+        b.set_style(
+            ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} loss {msg} [{elapsed_precise} < {eta_precise}]",
+            )
+            .expect("internal: progress template"),
+        );
+        b.set_position(start as u64);
+        b
+    };
+    let t0 = Instant::now();
+    let base_lr = adam.config().learning_rate;
+    let mut params = mlp.params();
+    for k in start..total {
+        let (terms, grad) = loss.value_and_grad(mlp)?;
+        if !terms.total.is_finite() {
+            bar.abandon();
+            return Err(Error::config(
+                "optimizer.learning_rate",
+                format!(
+                    "the loss became {} at iteration {k}; lower the learning rate",
+                    terms.total
+                ),
+            ));
+        }
+        let lr = opts.schedule.rate(base_lr, k, total);
+        history.push(LossRecord {
+            iteration: k,
+            learning_rate: lr,
+            loss: terms,
+            seconds: t0.elapsed().as_secs_f64(),
+        });
+        adam.step(&mut params, &grad, lr)?;
+        mlp.set_params(&params)?;
+        bar.set_message(format!("{:.3e}", terms.total));
+        bar.inc(1);
+        if let Some(path) = &opts.checkpoint
+            && opts.checkpoint_every > 0
+            && (k + 1) % opts.checkpoint_every == 0
+        {
+            save_checkpoint(path, mlp, adam, history)?;
+        }
+    }
+    bar.finish_and_clear();
+    if let Some(path) = &opts.checkpoint {
+        save_checkpoint(path, mlp, adam, history)?;
+    }
+    Ok(())
+}
