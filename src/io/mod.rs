@@ -2,7 +2,8 @@
 //!
 //! Reading: [`read_mesh`] takes the points (and cells, where the file has them) of a legacy
 //! `.vtk` file (binary big-endian or ASCII) or an XML `.vtu` / `.vtp` file, such as the
-//! output of OpenFOAM's `foamToVTK`.
+//! output of OpenFOAM's `foamToVTK`, with their point-data and cell-data arrays;
+//! [`read_csv`] reads measured values at points without a mesh.
 //!
 //! Writing: every file is binary XML (inline base64, no compression), every array is
 //! `Float64` and named by the caller (`grad(U)`, `curl(U)`):
@@ -34,10 +35,12 @@
 //! ```
 
 mod appended;
+mod csv;
 mod legacy;
 mod read;
 mod write;
 
+pub use csv::read_csv;
 pub use read::{Cells, Mesh, read_mesh};
 pub(crate) use write::write_atomically;
 pub use write::{ImageGrid, PointArray, write_pvd, write_vti, write_vtp, write_vtu};

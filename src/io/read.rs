@@ -4,8 +4,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use vtkio::Vtk;
-use vtkio::model::{DataSet, IOBuffer, Piece, VertexNumbers};
+use vtkio::model::{Attribute, Attributes, DataSet, IOBuffer, Piece, VertexNumbers};
 
+use super::PointArray;
 use super::appended::raw_appended_to_base64;
 use super::legacy::strip_dataset_field;
 use crate::{Error, Result};
@@ -77,7 +78,7 @@ impl Cells {
     }
 }
 
-/// The points of a VTK file and, where the file has them, its cells.
+/// The points of a VTK file, its cells where the file has them, and its data arrays.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Mesh {
     /// Point coordinates, as read (float32 files are converted exactly).
@@ -85,6 +86,11 @@ pub struct Mesh {
     /// The cells: those of an `UnstructuredGrid`, or the verts, lines, polys and strips of a
     /// `PolyData` (in that order, typed as VTK types them); `None` for a structured grid.
     pub cells: Option<Cells>,
+    /// The point-data arrays (one value per point and component; any numeric type,
+    /// converted to f64 exactly), in file order.
+    pub point_data: Vec<PointArray>,
+    /// The cell-data arrays (one value per cell and component), in file order.
+    pub cell_data: Vec<PointArray>,
 }
 
 impl Mesh {
@@ -105,6 +111,41 @@ impl Mesh {
         }
         b
     }
+
+    /// The centroid of each cell: the mean of its points (where cell data lives, for a
+    /// finite-volume solver's cell values). Empty without cells.
+    pub fn cell_centroids(&self) -> Vec<[f64; 3]> {
+        let Some(cells) = &self.cells else {
+            return Vec::new();
+        };
+        let mut start = 0usize;
+        cells
+            .offsets
+            .iter()
+            .map(|&end| {
+                let end = end as usize;
+                let ids = cells.connectivity.get(start..end).unwrap_or(&[]);
+                start = end;
+                let mut c = [0.0; 3];
+                for &i in ids {
+                    let p = self.points.get(i as usize).copied().unwrap_or([0.0; 3]);
+                    (0..3).for_each(|d| c[d] += p[d]);
+                }
+                let n = ids.len().max(1) as f64;
+                c.map(|v| v / n)
+            })
+            .collect()
+    }
+
+    /// The point-data array called `name`, if there is one.
+    pub fn point_array(&self, name: &str) -> Option<&PointArray> {
+        self.point_data.iter().find(|a| a.name == name)
+    }
+
+    /// The cell-data array called `name`, if there is one.
+    pub fn cell_array(&self, name: &str) -> Option<&PointArray> {
+        self.cell_data.iter().find(|a| a.name == name)
+    }
 }
 
 /// The kind of file, from its extension.
@@ -120,8 +161,10 @@ enum Kind {
 /// `UNSTRUCTURED_GRID`, `POLYDATA`, `STRUCTURED_GRID`; a `FIELD` block before the points, as
 /// `foamToVTK -legacy` writes it, is skipped) and XML `.vtu` (`UnstructuredGrid`) and `.vtp`
 /// (`PolyData`), inline or appended (base64 or raw, as ParaView saves them), uncompressed or
-/// compressed (zlib, lz4, lzma), as `foamToVTK` and ParaView write them. Data arrays in the
-/// file are not read.
+/// compressed (zlib, lz4, lzma), as `foamToVTK` and ParaView write them. Point-data and
+/// cell-data arrays (XML `DataArray`s, legacy `SCALARS`, `VECTORS`, `TENSORS` and `FIELD`
+/// arrays; any numeric type) are read into [`Mesh::point_data`] and [`Mesh::cell_data`];
+/// arrays that are not numbers are skipped.
 ///
 /// # Errors
 ///
@@ -203,7 +246,7 @@ fn single_piece<P>(pieces: Vec<Piece<P>>) -> std::result::Result<P, String> {
 
 /// The mesh of a parsed file; `legacy` tells how vtkio's offsets are laid out.
 fn mesh_from_data_set(data: DataSet, legacy: bool) -> std::result::Result<Mesh, String> {
-    let (points, cells) = match data {
+    let (points, cells, attributes) = match data {
         DataSet::UnstructuredGrid { pieces, .. } => {
             let piece = single_piece(pieces)?;
             let (connectivity, offsets) = xml_layout(piece.cells.cell_verts, "cells", legacy)?;
@@ -215,6 +258,7 @@ fn mesh_from_data_set(data: DataSet, legacy: bool) -> std::result::Result<Mesh, 
                     offsets,
                     types,
                 }),
+                piece.data,
             )
         }
         DataSet::PolyData { pieces, .. } => {
@@ -241,9 +285,12 @@ fn mesh_from_data_set(data: DataSet, legacy: bool) -> std::result::Result<Mesh, 
             if let Some(strips) = piece.strips {
                 append(&mut cells, strips, "strips", legacy, |_| 6)?;
             }
-            (piece.points, Some(cells))
+            (piece.points, Some(cells), piece.data)
         }
-        DataSet::StructuredGrid { pieces, .. } => (single_piece(pieces)?.points, None),
+        DataSet::StructuredGrid { pieces, .. } => {
+            let piece = single_piece(pieces)?;
+            (piece.points, None, piece.data)
+        }
         other => {
             let kind = match other {
                 DataSet::ImageData { .. } => "image data (STRUCTURED_POINTS)",
@@ -260,7 +307,52 @@ fn mesh_from_data_set(data: DataSet, legacy: bool) -> std::result::Result<Mesh, 
     if let Some(cells) = &cells {
         cells.check(points.len())?;
     }
-    Ok(Mesh { points, cells })
+    let num_cells = cells.as_ref().map_or(0, Cells::len);
+    let Attributes { point, cell } = attributes;
+    Ok(Mesh {
+        point_data: data_arrays(point, points.len(), "point")?,
+        cell_data: data_arrays(cell, num_cells, "cell")?,
+        points,
+        cells,
+    })
+}
+
+/// The numeric arrays of one attribute list, each checked to hold `n` tuples.
+fn data_arrays(
+    attributes: Vec<Attribute>,
+    n: usize,
+    what: &str,
+) -> std::result::Result<Vec<PointArray>, String> {
+    let mut out = Vec::new();
+    let mut push = |name: String, components: usize, data: IOBuffer| {
+        let Some(values) = data.cast_into::<f64>() else {
+            return Ok(()); // strings or bits: not a field
+        };
+        if components == 0 || Some(values.len()) != n.checked_mul(components) {
+            return Err(format!(
+                "{what} array `{name}` has {} values; expected {n} {what}s × {components} \
+                 components",
+                values.len()
+            ));
+        }
+        out.push(PointArray::new(name, components, values));
+        Ok(())
+    };
+    for a in attributes {
+        match a {
+            Attribute::DataArray(d) => {
+                let k = d.num_comp();
+                push(d.name, k, d.data)?
+            }
+            Attribute::Field { data_array, .. } => {
+                for f in data_array {
+                    let k = f.num_comp();
+                    push(f.name, k, f.data)?
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Appends cells given in either vtkio layout, typing each from its number of points.

@@ -99,6 +99,20 @@ fn check_extension(path: &Path, ext: &str, what: &str) -> Result<()> {
 
 /// Checks the arrays against `num_points` and turns them into vtkio point attributes.
 fn point_attributes(path: &Path, arrays: &[PointArray], num_points: usize) -> Result<Attributes> {
+    Ok(Attributes {
+        point: attribute_list(path, arrays, num_points, "points")?,
+        cell: Vec::new(),
+    })
+}
+
+/// The arrays as VTK attributes over `n` points or cells (`what`), checked: non-empty
+/// distinct names, `components × n` values each.
+fn attribute_list(
+    path: &Path,
+    arrays: &[PointArray],
+    num_points: usize,
+    what: &str,
+) -> Result<Vec<Attribute>> {
     let mut names = HashSet::new();
     let mut point = Vec::with_capacity(arrays.len());
     for a in arrays {
@@ -119,7 +133,7 @@ fn point_attributes(path: &Path, arrays: &[PointArray], num_points: usize) -> Re
             return Err(io_error(
                 path,
                 format!(
-                    "array `{}` has {} values; expected {} components × {num_points} points{}",
+                    "array `{}` has {} values; expected {} components × {num_points} {what}{}",
                     a.name,
                     a.values.len(),
                     a.components,
@@ -139,10 +153,7 @@ fn point_attributes(path: &Path, arrays: &[PointArray], num_points: usize) -> Re
             data: IOBuffer::F64(a.values.clone()),
         }));
     }
-    Ok(Attributes {
-        point,
-        cell: Vec::new(),
-    })
+    Ok(point)
 }
 
 /// Serializes a data set as binary XML (inline base64, uncompressed, little-endian).
@@ -316,7 +327,9 @@ pub fn write_vtp(path: &Path, points: &[[f64; 3]], arrays: &[PointArray]) -> Res
 }
 
 /// Writes a mesh and its point arrays as VTK `UnstructuredGrid` (`.vtu`), keeping the mesh's
-/// cells unchanged (a mesh without cells gets one vertex cell per point).
+/// cells unchanged (a mesh without cells gets one vertex cell per point) and writing its
+/// [`Mesh::cell_data`] as cell data (the input's cell arrays, carried through; clear them to
+/// leave them out). The mesh's own `point_data` is not written: `arrays` are the point data.
 ///
 /// # Errors
 ///
@@ -325,7 +338,10 @@ pub fn write_vtp(path: &Path, points: &[[f64; 3]], arrays: &[PointArray]) -> Res
 /// or of the wrong length, or the file cannot be written. Nothing is left on disk then.
 pub fn write_vtu(path: &Path, mesh: &Mesh, arrays: &[PointArray]) -> Result<()> {
     check_extension(path, "vtu", "an UnstructuredGrid")?;
-    let data = point_attributes(path, arrays, mesh.points.len())?;
+    let mut data = point_attributes(path, arrays, mesh.points.len())?;
+    if mesh.cells.is_some() {
+        data.cell = attribute_list(path, &mesh.cell_data, mesh.num_cells(), "cells")?;
+    }
     let cells = match &mesh.cells {
         Some(cells) => {
             cells

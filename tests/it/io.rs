@@ -235,6 +235,7 @@ fn vtu_round_trip_keeps_mixed_cells_exactly() {
             offsets: vec![4, 10, 15],
             types: vec![10, 13, 14],
         }),
+        ..Default::default()
     };
     let arrays = sample_arrays(&mesh.points);
     let out = dir.path().join("mixed.vtu");
@@ -249,6 +250,7 @@ fn vtu_of_a_mesh_without_cells_gets_vertex_cells() {
     let mesh = Mesh {
         points: random_points(5, 3),
         cells: None,
+        ..Default::default()
     };
     let out = dir.path().join("bare.vtu");
     write_vtu(&out, &mesh, &[]).unwrap();
@@ -570,6 +572,7 @@ fn write_with_mismatched_array_length_leaves_nothing() {
     let mesh = Mesh {
         points,
         cells: None,
+        ..Default::default()
     };
     assert_error(
         write_vtu(&vtu, &mesh, &bad).unwrap_err(),
@@ -684,6 +687,7 @@ fn write_vtu_with_inconsistent_cells_is_an_io_error() {
                 offsets,
                 types,
             }),
+            ..Default::default()
         };
         assert_error(write_vtu(&out, &mesh, &[]).unwrap_err(), true, &out, needle);
     }
