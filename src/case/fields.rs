@@ -1,0 +1,220 @@
+//! The fields of a case, ready to evaluate: expression fields with their operators and
+//! exact answers, the trained network as fields, and the check that every output array
+//! has a name of its own.
+
+use std::collections::BTreeMap;
+
+use super::config::FieldSpec;
+use super::load::{Case, Input};
+use super::{mms, network};
+use crate::autodiff::{Tape, Var};
+use crate::error::Result;
+use crate::eval::Operator;
+use crate::field::Field;
+use crate::field::expr::ExprField;
+use crate::pinn::{Mlp, PinnConfig};
+
+/// A field ready to evaluate, with its requested operators and exact answers.
+pub(super) struct BuiltField<'a> {
+    pub(super) name: String,
+    pub(super) field: Box<dyn Field + 'a>,
+    pub(super) ops: Vec<Operator>,
+    pub(super) exact: BTreeMap<Operator, ExprField>,
+}
+
+/// Some components of another field (the velocity and the pressure of one network).
+struct Select<'a> {
+    inner: &'a dyn Field,
+    comps: Vec<usize>,
+}
+
+impl Field for Select<'_> {
+    fn components(&self) -> usize {
+        self.comps.len()
+    }
+
+    fn eval<'t>(&self, tape: &'t Tape, x: &[Var<'t>]) -> Vec<Var<'t>> {
+        let all = self.inner.eval(tape, x);
+        self.comps.iter().map(|&c| all[c]).collect()
+    }
+}
+
+/// Checks every field once, with an untrained network of the configured shape, before
+/// any output exists: expressions, operators against shapes, exact answers, the `[mms]`
+/// fields, the network's settings, and the names of all arrays. `d` is the dimension of
+/// the points and `t` the first time.
+pub(super) fn check(case: &Case, d: usize, t: f64) -> Result<()> {
+    let untrained = match &case.spec.pinn {
+        Some(cfg) => Some(network::check(case, cfg, d)?),
+        None => None,
+    };
+    let built = build(case, d, t, untrained.as_ref())?;
+    check_names(case, &built)
+}
+
+/// Builds every field at time `t` for `d`-D points: the expression fields, then the
+/// fields of `network` when the case has one.
+pub(super) fn build<'m>(
+    case: &Case,
+    d: usize,
+    t: f64,
+    network: Option<&'m Mlp>,
+) -> Result<Vec<BuiltField<'m>>> {
+    let mut out: Vec<BuiltField<'m>> = Vec::new();
+    for f in &case.spec.fields {
+        if out.iter().any(|b| b.name == f.name) {
+            return Err(case.input.error_at(
+                &f.value.span(),
+                None,
+                format!("field '{}' is defined twice", f.name),
+            ));
+        }
+        out.push(expression_field(&case.input, f, d, t)?);
+    }
+    if let Some(spec) = &case.spec.mms {
+        mms::add_operators(spec, &case.input, &mut out, d)?;
+    }
+    if let (Some(cfg), Some(mlp)) = (&case.spec.pinn, network) {
+        out.extend(network_fields(case, cfg, mlp, d)?);
+    }
+    Ok(out)
+}
+
+/// One `[[field]]` at time `t`, its operators checked against its shape.
+fn expression_field(input: &Input, f: &FieldSpec, d: usize, t: f64) -> Result<BuiltField<'static>> {
+    let field = input.expr_field(&format!("field '{}'", f.name), &f.value, d, t)?;
+    let m = f.value.get_ref().0.len();
+    let mut ops = vec![Operator::Value];
+    for &op in &f.operators {
+        op.components(m, d).map_err(|e| {
+            input.error_at(&f.value.span(), None, format!("field '{}': {e}", f.name))
+        })?;
+        if !ops.contains(&op) {
+            ops.push(op);
+        }
+    }
+    let mut exact = BTreeMap::new();
+    for (&op, ex) in &f.exact {
+        let k = op.components(m, d).map_err(|e| {
+            input.error_at(&ex.span(), None, format!("field '{}': exact {e}", f.name))
+        })?;
+        let given = ex.get_ref().0.len();
+        if given != k {
+            return Err(input.error_at(
+                &ex.span(),
+                None,
+                format!(
+                    "field '{}': exact {} has {given} expressions; expected {k} (one per component)",
+                    f.name,
+                    op.name()
+                ),
+            ));
+        }
+        if !ops.contains(&op) {
+            ops.push(op);
+        }
+        exact.insert(
+            op,
+            input.expr_field(
+                &format!("field '{}', exact {}", f.name, op.name()),
+                ex,
+                d,
+                t,
+            )?,
+        );
+    }
+    Ok(BuiltField {
+        name: f.name.clone(),
+        field: Box::new(field),
+        ops,
+        exact,
+    })
+}
+
+/// The trained network as fields: `u` (Poisson), or `U` and `p` (Navier–Stokes), with
+/// the exact solution (where the configuration gives one) for `u` and `U`. The
+/// pressure gets no error array: the equations fix it only up to a constant.
+fn network_fields<'a>(
+    case: &Case,
+    cfg: &PinnConfig,
+    mlp: &'a Mlp,
+    d: usize,
+) -> Result<Vec<BuiltField<'a>>> {
+    let input = &case.input;
+    let out = &case.spec.pinn_output;
+    let consts = cfg.constants().map_err(|e| input.pinn_error(e))?;
+    let consts: Vec<(&str, f64)> = consts.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let exact = |comps: std::ops::Range<usize>| -> Result<BTreeMap<Operator, ExprField>> {
+        let Some(ex) = &cfg.exact else {
+            return Ok(BTreeMap::new());
+        };
+        let f = ExprField::new(&ex[comps], d, 0.0, &consts)
+            .map_err(|e| input.error(format!("pinn.exact: {e}")))?;
+        Ok(BTreeMap::from([(Operator::Value, f)]))
+    };
+    let with_value = |ops: &[Operator]| {
+        let mut v = vec![Operator::Value];
+        v.extend(ops.iter().filter(|&&o| o != Operator::Value));
+        v
+    };
+    let select = |comps: Vec<usize>| Box::new(Select { inner: mlp, comps });
+    if cfg.outputs() == 1 {
+        return Ok(vec![BuiltField {
+            name: "u".into(),
+            field: select(vec![0]),
+            ops: with_value(&out.operators),
+            exact: exact(0..1)?,
+        }]);
+    }
+    Ok(vec![
+        BuiltField {
+            name: "U".into(),
+            field: select((0..d).collect()),
+            ops: with_value(&out.operators),
+            exact: exact(0..d)?,
+        },
+        BuiltField {
+            name: "p".into(),
+            field: select(vec![d]),
+            ops: with_value(&out.pressure_operators),
+            exact: BTreeMap::new(),
+        },
+    ])
+}
+
+/// Checks that every array the run will write has a name of its own, and that the
+/// output name is a plain file name.
+fn check_names(case: &Case, built: &[BuiltField<'_>]) -> Result<()> {
+    let input = &case.input;
+    let bad_output = |n: &str| n.is_empty() || n == "." || n == ".." || n.contains(['/', '\\']);
+    if bad_output(&case.name) {
+        return Err(input.error(format!(
+            "output.name '{}': expected a plain file name, without folders",
+            case.name
+        )));
+    }
+    let mut names: Vec<String> = Vec::new();
+    for b in built {
+        if b.name.trim().is_empty() {
+            return Err(input.error("field: a field needs a non-empty name".into()));
+        }
+        for op in &b.ops {
+            let a = op.array_name(&b.name);
+            if b.exact.contains_key(op) {
+                names.push(format!("error({a})"));
+            }
+            names.push(a);
+        }
+    }
+    if let Some(m) = &case.spec.mms {
+        names.extend(mms::array_names(m));
+    }
+    names.sort();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(input.error(format!(
+            "two arrays would be named '{}': give the fields different names",
+            w[0]
+        )));
+    }
+    Ok(())
+}

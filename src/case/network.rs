@@ -1,0 +1,126 @@
+//! The physics-informed network of a case: its settings checked before anything runs,
+//! then trained, resumed, or read from its checkpoint.
+
+use std::path::{Path, PathBuf};
+
+use super::RunOptions;
+use super::load::{Case, Input};
+use crate::error::{Error, Result};
+use crate::pinn::{self, FieldError, Mlp, PinnConfig, TrainOptions};
+
+/// Checks the network's configuration and its output operators before training, and
+/// returns an untrained network of the configured shape (for checking names).
+pub(super) fn check(case: &Case, cfg: &PinnConfig, d: usize) -> Result<Mlp> {
+    let input = &case.input;
+    let problem = cfg.problem().map_err(|e| input.pinn_error(e))?;
+    if cfg.dim() != d {
+        return Err(input.error(format!(
+            "pinn.domain is {}-D but the points are {d}-D",
+            cfg.dim()
+        )));
+    }
+    let ns = cfg.outputs() > 1;
+    let out = &case.spec.pinn_output;
+    let m = if ns { d } else { 1 };
+    for op in &out.operators {
+        op.components(m, d)
+            .map_err(|e| input.error(format!("pinn_output.operators: {e}")))?;
+    }
+    if !ns && !out.pressure_operators.is_empty() {
+        return Err(
+            input.error("pinn_output.pressure_operators: a Poisson network has no pressure".into())
+        );
+    }
+    for op in &out.pressure_operators {
+        op.components(1, d)
+            .map_err(|e| input.error(format!("pinn_output.pressure_operators: {e}")))?;
+    }
+    Mlp::new(d, &cfg.network.hidden, cfg.outputs(), problem.activation, 0)
+        .map_err(|e| input.pinn_error(e))
+}
+
+/// A network ready to evaluate, with what its training or evaluation says.
+pub(super) struct Trained {
+    pub(super) mlp: Mlp,
+    /// Lines for the summary: the training and its relative L2 errors.
+    pub(super) notes: Vec<String>,
+    /// The training's files: results in their own right, which stay even if a later
+    /// step of the run fails.
+    pub(super) files: Vec<PathBuf>,
+}
+
+/// The trained network: trained now (or resumed) in `vtk_dir`, or read from its
+/// checkpoint with `evaluate_only`.
+pub(super) fn train(
+    input: &Input,
+    cfg: &PinnConfig,
+    vtk_dir: &Path,
+    opts: &RunOptions,
+) -> Result<Trained> {
+    let ckpt = vtk_dir.join("checkpoint.json");
+    if opts.evaluate_only {
+        return from_checkpoint(input, cfg, ckpt);
+    }
+    if opts.resume && !ckpt.exists() {
+        return Err(Error::Io {
+            path: ckpt,
+            message: "no checkpoint to resume from; run the case without --resume first".into(),
+        });
+    }
+    let topts = TrainOptions {
+        quiet: opts.quiet,
+        resume: opts.resume,
+    };
+    let report = pinn::train(cfg, &topts, vtk_dir).map_err(|e| input.pinn_error(e))?;
+    let mut notes = vec![format!(
+        "trained {} Adam steps in {:.1} s, final loss {:.3e}",
+        cfg.optimizer.iterations, report.seconds, report.final_loss.total
+    )];
+    notes.extend(error_notes(&report.errors));
+    Ok(Trained {
+        mlp: report.mlp,
+        notes,
+        files: report.files,
+    })
+}
+
+/// The network of the checkpoint `ckpt`, which must fit the case, evaluated without
+/// training.
+fn from_checkpoint(input: &Input, cfg: &PinnConfig, ckpt: PathBuf) -> Result<Trained> {
+    let mlp = pinn::Checkpoint::load(&ckpt)
+        .map_err(|e| input.pinn_error(e))?
+        .mlp;
+    if mlp.input_dim() != cfg.dim() || mlp.outputs() != cfg.outputs() {
+        return Err(Error::Input {
+            path: ckpt,
+            line: None,
+            column: None,
+            message: format!(
+                "the checkpoint holds a network {} -> {}, the case needs {} -> {}",
+                mlp.input_dim(),
+                mlp.outputs(),
+                cfg.dim(),
+                cfg.outputs()
+            ),
+        });
+    }
+    let (loss, errors) = pinn::evaluate(cfg, &ckpt).map_err(|e| input.pinn_error(e))?;
+    let mut notes = vec![format!(
+        "evaluated {} (no training), loss {:.3e}",
+        ckpt.display(),
+        loss.total
+    )];
+    notes.extend(error_notes(&errors));
+    Ok(Trained {
+        mlp,
+        notes,
+        files: Vec::new(),
+    })
+}
+
+/// One line per relative L2 error.
+fn error_notes(errors: &[FieldError]) -> impl Iterator<Item = String> + '_ {
+    errors
+        .iter()
+        .map(|e| format!("relative L2 error {}: {:.3e}", e.name, e.relative_l2))
+}

@@ -1,0 +1,223 @@
+//! The summary of a run: one row per output array with its errors against the exact
+//! answer, the table printed at the end, and the recording of arrays and rows.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::error::Result;
+use crate::eval::{Array, EvalOptions, Operator, Points, evaluate};
+use crate::field::expr::ExprField;
+
+/// One line of the summary: an output array, with its error against the exact answer
+/// when the case gives one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// Time of the evaluation.
+    pub time: f64,
+    /// Array name, e.g. `curl(U)`.
+    pub array: String,
+    /// Components per point.
+    pub components: usize,
+    /// Largest absolute error over all points and components.
+    pub max_error: Option<f64>,
+    /// Root-mean-square error over all points and components.
+    pub rms_error: Option<f64>,
+    /// Seconds spent evaluating the field and all its operators (they share passes);
+    /// `None` for arrays combined from others (source terms).
+    pub seconds: Option<f64>,
+    /// Points per second of that evaluation.
+    pub points_per_second: Option<f64>,
+}
+
+/// What a run did.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    /// Case name (the output base name).
+    pub name: String,
+    /// The case's description.
+    pub description: Option<String>,
+    /// Number of points.
+    pub points: usize,
+    /// The rows, in output order.
+    pub rows: Vec<Row>,
+    /// Files written (VTK and `.pvd`; for a physics-informed case also the checkpoint,
+    /// `loss.csv` and `loss.png`).
+    pub files: Vec<PathBuf>,
+    /// Lines printed after the table: the training and its relative L2 errors.
+    pub notes: Vec<String>,
+    /// Wall time of the whole run.
+    pub seconds: f64,
+}
+
+impl fmt::Display for Summary {
+    /// A table with one line per array; for a series, errors are the worst over all times
+    /// (max) and the RMS over all times, and times are summed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "case {}: {} points, {:.3} s",
+            self.name, self.points, self.seconds
+        )?;
+        if let Some(d) = &self.description {
+            writeln!(f, "{d}")?;
+        }
+        let mut merged: Vec<(Row, usize)> = Vec::new();
+        for r in &self.rows {
+            match merged.iter_mut().find(|(m, _)| m.array == r.array) {
+                Some((m, k)) => {
+                    *k += 1;
+                    m.max_error = m.max_error.zip(r.max_error).map(|(a, b)| nan_max(a, b));
+                    m.rms_error = m
+                        .rms_error
+                        .zip(r.rms_error)
+                        .map(|(a, b)| (a * a + b * b).sqrt());
+                    m.seconds = m.seconds.zip(r.seconds).map(|(a, b)| a + b);
+                }
+                None => merged.push((r.clone(), 1)),
+            }
+        }
+        let times = merged.first().map_or(1, |(_, k)| *k);
+        if times > 1 {
+            writeln!(
+                f,
+                "{times} times; errors are the largest and the RMS over all times"
+            )?;
+        }
+        let w = merged
+            .iter()
+            .map(|(r, _)| r.array.len())
+            .max()
+            .unwrap_or(5)
+            .max(5);
+        writeln!(
+            f,
+            "{:<w$}  {:>4}  {:>10}  {:>10}  {:>8}  {:>10}",
+            "array", "comp", "max error", "rms error", "time s", "points/s"
+        )?;
+        let opt = |v: Option<f64>, prec: usize| {
+            v.map_or_else(|| "-".to_string(), |v| format!("{v:.prec$e}"))
+        };
+        for (r, k) in &merged {
+            let rms = r.rms_error.map(|e| e / (*k as f64).sqrt());
+            let pps = r.seconds.map(|s| (self.points * k) as f64 / s);
+            let secs = r
+                .seconds
+                .map_or_else(|| "-".to_string(), |s| format!("{s:.3}"));
+            writeln!(
+                f,
+                "{:<w$}  {:>4}  {:>10}  {:>10}  {:>8}  {:>10}",
+                r.array,
+                r.components,
+                opt(r.max_error, 3),
+                opt(rms, 3),
+                secs,
+                opt(pps, 3)
+            )?;
+        }
+        writeln!(
+            f,
+            "(the operators of one field share their backward passes; time is for all of them)"
+        )?;
+        for file in &self.files {
+            writeln!(f, "wrote {}", file.display())?;
+        }
+        for note in &self.notes {
+            writeln!(f, "{note}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Collects the output arrays of one time and the rows of all times.
+pub(super) struct Recorder<'p> {
+    points: &'p Points,
+    chunk_size: usize,
+    /// The arrays of the current time, in output order.
+    pub(super) arrays: Vec<Array>,
+    /// The rows so far, in output order.
+    pub(super) rows: Vec<Row>,
+}
+
+impl<'p> Recorder<'p> {
+    /// A recorder for arrays over `points`; exact answers are evaluated in chunks of
+    /// `chunk_size` points.
+    pub(super) fn new(points: &'p Points, chunk_size: usize) -> Self {
+        Recorder {
+            points,
+            chunk_size,
+            arrays: Vec::new(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Keeps an output array, with its `error(…)` array and error statistics when an
+    /// exact answer is given, and adds its summary row. `timing` is (seconds, points per
+    /// second).
+    pub(super) fn record(
+        &mut self,
+        a: Array,
+        exact: Option<&ExprField>,
+        time: f64,
+        timing: Option<(f64, f64)>,
+    ) -> Result<()> {
+        let mut row = Row {
+            time,
+            array: a.name.clone(),
+            components: a.components,
+            max_error: None,
+            rms_error: None,
+            seconds: timing.map(|t| t.0),
+            points_per_second: timing.map(|t| t.1),
+        };
+        let err = exact.map(|ex| self.error_array(&a, ex)).transpose()?;
+        self.arrays.push(a);
+        if let Some(err) = err {
+            (row.max_error, row.rms_error) = stats(&err.values);
+            self.arrays.push(err);
+        }
+        self.rows.push(row);
+        Ok(())
+    }
+
+    /// The arrays of the time just recorded; the next time starts with none.
+    pub(super) fn take_arrays(&mut self) -> Vec<Array> {
+        std::mem::take(&mut self.arrays)
+    }
+
+    /// `computed − exact`, named `error(<name>)`.
+    fn error_array(&self, a: &Array, exact: &ExprField) -> Result<Array> {
+        let eo = EvalOptions {
+            chunk_size: self.chunk_size,
+            progress: None,
+            field_name: "exact",
+        };
+        let ex = evaluate(exact, self.points, &[Operator::Value], &eo)?.remove(0);
+        let values = a
+            .values
+            .iter()
+            .zip(&ex.values)
+            .map(|(c, e)| c - e)
+            .collect();
+        Ok(Array {
+            name: format!("error({})", a.name),
+            components: a.components,
+            values,
+        })
+    }
+}
+
+/// Largest absolute value and root mean square; NaN when any value is NaN.
+fn stats(v: &[f64]) -> (Option<f64>, Option<f64>) {
+    let max = v.iter().fold(0.0f64, |m, x| nan_max(m, x.abs()));
+    let rms = (v.iter().map(|x| x * x).sum::<f64>() / v.len().max(1) as f64).sqrt();
+    (Some(max), Some(rms))
+}
+
+/// The larger of two numbers, NaN if either is (`f64::max` would drop a NaN).
+fn nan_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
