@@ -1,5 +1,7 @@
-//! Formula expressions: fields written as strings in a case file, parsed once, bound to
-//! variable slots and built onto the autodiff tape at every evaluation.
+//! Formula expressions: fields written as strings in a case file.
+//!
+//! An expression is parsed once, bound to variable slots and built onto the autodiff
+//! tape at every evaluation.
 //!
 //! The parser is a small hand-written Pratt parser (precedence climbing) rather than a
 //! parser crate: the grammar is a dozen tokens, a hand-written parser gives the precise
@@ -7,6 +9,23 @@
 //! tape ops, so nothing stands between the formula and the derivative.
 //! (evalexpr is AGPL; exmex would give an AST too, but with its own operator set and
 //! error type to translate.)
+//!
+//! # Stages
+//!
+//! An expression goes through four stages, one file each:
+//!
+//! 1. **lex** (`lex.rs`): the characters become tokens that carry their columns;
+//! 2. **parse** (`parse.rs`): the tokens become an AST by precedence climbing, checking
+//!    function names and arities (the function table is in `func.rs`) and the nesting
+//!    depth against [`MAX_DEPTH`]; the result is an [`Expr`];
+//! 3. **bind** (`bind.rs`): names become variable slots or constant values and constant
+//!    sub-expressions are folded, giving a [`Bound`];
+//! 4. **eval** (`eval.rs`): a [`Bound`] is evaluated in plain f64 or compiled onto the
+//!    autodiff tape.
+//!
+//! Errors of the first three stages are [`ExprError`]s (`error.rs`), which carry the
+//! column they point at. [`ExprField`] puts the stages together for a field of one
+//! expression per component.
 //!
 //! # Grammar
 //!
@@ -57,537 +76,28 @@
 //! );
 //! ```
 
+mod bind;
+mod error;
+mod eval;
+mod func;
+mod lex;
+mod parse;
+
+pub use bind::Bound;
+pub use error::{ExprError, ExprFieldError};
+pub use func::function_names;
+
 use super::Field;
 use crate::autodiff::{Tape, Var};
 use crate::error::Error;
+use bind::{COORDINATES, check_constant_name};
+use parse::Ast;
 
 /// The deepest nesting the parser accepts (parentheses, operators, calls; a flat sum of
 /// n terms nests n − 1 deep). Beyond this an expression is rejected with an error instead
 /// of risking the stack: binding and evaluation recurse once per level, and evaluation
 /// may run on rayon's worker threads with their 2 MiB stacks.
 pub const MAX_DEPTH: usize = 1024;
-
-// ---------------------------------------------------------------------------------------
-// Errors
-
-/// A parse or bind error: where in the expression (a 1-based column, counted in
-/// characters) and what was expected there.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("column {column}: {message}")]
-pub struct ExprError {
-    expression: String,
-    column: usize,
-    message: String,
-}
-
-impl ExprError {
-    fn new(expression: &str, column: usize, message: impl Into<String>) -> Self {
-        ExprError {
-            expression: expression.to_owned(),
-            column,
-            message: message.into(),
-        }
-    }
-
-    /// 1-based column, in characters, of the place the error points at. One past the
-    /// last character for errors at the end of the expression.
-    pub fn column(&self) -> usize {
-        self.column
-    }
-
-    /// What went wrong and what was expected, without the position.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    /// The expression the error is about.
-    pub fn expression(&self) -> &str {
-        &self.expression
-    }
-
-    /// Two lines: the expression, and a caret under the error's column followed by the
-    /// message. Tabs and line breaks of the expression are shown as spaces so that the
-    /// caret lines up.
-    ///
-    /// ```
-    /// let err = nabla::field::expr::Expr::parse("1 + sine(x)").unwrap_err();
-    /// assert_eq!(err.caret().lines().nth(1).unwrap().find('^'), Some(4));
-    /// ```
-    pub fn caret(&self) -> String {
-        let line: String = self
-            .expression
-            .chars()
-            .map(|c| if c.is_whitespace() { ' ' } else { c })
-            .collect();
-        let pad = " ".repeat(self.column.saturating_sub(1));
-        format!("{line}\n{pad}^ {}", self.message)
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Functions
-
-/// Functions of one argument, each the tape op of the same name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Func1 {
-    Sqrt,
-    Exp,
-    Ln,
-    Sin,
-    Cos,
-    Tan,
-    Tanh,
-    Sinh,
-    Cosh,
-    Abs,
-}
-
-impl Func1 {
-    fn f64(self, x: f64) -> f64 {
-        match self {
-            Func1::Sqrt => x.sqrt(),
-            Func1::Exp => x.exp(),
-            Func1::Ln => x.ln(),
-            Func1::Sin => x.sin(),
-            Func1::Cos => x.cos(),
-            Func1::Tan => x.tan(),
-            Func1::Tanh => x.tanh(),
-            Func1::Sinh => x.sinh(),
-            Func1::Cosh => x.cosh(),
-            Func1::Abs => x.abs(),
-        }
-    }
-
-    fn var(self, x: Var<'_>) -> Var<'_> {
-        match self {
-            Func1::Sqrt => x.sqrt(),
-            Func1::Exp => x.exp(),
-            Func1::Ln => x.ln(),
-            Func1::Sin => x.sin(),
-            Func1::Cos => x.cos(),
-            Func1::Tan => x.tan(),
-            Func1::Tanh => x.tanh(),
-            Func1::Sinh => x.sinh(),
-            Func1::Cosh => x.cosh(),
-            Func1::Abs => x.abs(),
-        }
-    }
-}
-
-/// A function as written in an expression.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Func {
-    One(Func1),
-    Atan2,
-    Pow,
-}
-
-/// Every function name, in the order error messages list them.
-const FUNCTIONS: [(&str, Func); 13] = [
-    ("sqrt", Func::One(Func1::Sqrt)),
-    ("exp", Func::One(Func1::Exp)),
-    ("ln", Func::One(Func1::Ln)),
-    ("log", Func::One(Func1::Ln)),
-    ("sin", Func::One(Func1::Sin)),
-    ("cos", Func::One(Func1::Cos)),
-    ("tan", Func::One(Func1::Tan)),
-    ("tanh", Func::One(Func1::Tanh)),
-    ("sinh", Func::One(Func1::Sinh)),
-    ("cosh", Func::One(Func1::Cosh)),
-    ("abs", Func::One(Func1::Abs)),
-    ("atan2", Func::Atan2),
-    ("pow", Func::Pow),
-];
-
-impl Func {
-    fn lookup(name: &str) -> Option<Func> {
-        FUNCTIONS.iter().find(|(n, _)| *n == name).map(|&(_, f)| f)
-    }
-
-    fn arity(self) -> usize {
-        match self {
-            Func::One(_) => 1,
-            Func::Atan2 | Func::Pow => 2,
-        }
-    }
-}
-
-/// The names of all functions an expression may call, comma-separated.
-pub fn function_names() -> String {
-    FUNCTIONS
-        .iter()
-        .map(|(n, _)| *n)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-// ---------------------------------------------------------------------------------------
-// Lexer
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Tok {
-    Num(f64),
-    Ident,
-    Plus,
-    Minus,
-    Star,
-    Slash,
-    Caret,
-    LParen,
-    RParen,
-    Comma,
-    End,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Token {
-    tok: Tok,
-    /// 1-based column of the first character.
-    col: usize,
-    /// Length in characters.
-    len: usize,
-}
-
-fn lex(src: &str, chars: &[char]) -> Result<Vec<Token>, ExprError> {
-    let mut toks = Vec::new();
-    let mut i = 0;
-    let digits = |mut i: usize| {
-        while i < chars.len() && chars[i].is_ascii_digit() {
-            i += 1;
-        }
-        i
-    };
-    while i < chars.len() {
-        let c = chars[i];
-        let start = i;
-        let tok = match c {
-            c if c.is_whitespace() => {
-                i += 1;
-                continue;
-            }
-            '+' => Tok::Plus,
-            '-' => Tok::Minus,
-            '*' => Tok::Star,
-            '/' => Tok::Slash,
-            '^' => Tok::Caret,
-            '(' => Tok::LParen,
-            ')' => Tok::RParen,
-            ',' => Tok::Comma,
-            c if c.is_ascii_alphabetic() || c == '_' => {
-                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
-                    i += 1;
-                }
-                toks.push(Token {
-                    tok: Tok::Ident,
-                    col: start + 1,
-                    len: i - start,
-                });
-                continue;
-            }
-            c if c.is_ascii_digit()
-                || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) =>
-            {
-                i = digits(i);
-                if chars.get(i) == Some(&'.') {
-                    i = digits(i + 1);
-                }
-                if matches!(chars.get(i), Some('e' | 'E')) {
-                    let mut j = i + 1;
-                    if matches!(chars.get(j), Some('+' | '-')) {
-                        j += 1;
-                    }
-                    if !chars.get(j).is_some_and(char::is_ascii_digit) {
-                        let text: String = chars[start..j].iter().collect();
-                        let msg = format!(
-                            "malformed number '{text}': expected digits after the exponent"
-                        );
-                        return Err(ExprError::new(src, start + 1, msg));
-                    }
-                    i = digits(j);
-                }
-                if chars.get(i) == Some(&'.') {
-                    while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
-                        i += 1;
-                    }
-                    let text: String = chars[start..i].iter().collect();
-                    let msg = format!("malformed number '{text}': a number has at most one '.'");
-                    return Err(ExprError::new(src, start + 1, msg));
-                }
-                let text: String = chars[start..i].iter().collect();
-                let v: f64 = text
-                    .parse()
-                    .expect("internal: lexed number is valid f64 syntax");
-                if v.is_infinite() {
-                    let msg = format!("number '{text}' is too large for a 64-bit float");
-                    return Err(ExprError::new(src, start + 1, msg));
-                }
-                toks.push(Token {
-                    tok: Tok::Num(v),
-                    col: start + 1,
-                    len: i - start,
-                });
-                continue;
-            }
-            c => {
-                let msg = format!("unexpected character '{c}'");
-                return Err(ExprError::new(src, start + 1, msg));
-            }
-        };
-        i += 1;
-        toks.push(Token {
-            tok,
-            col: start + 1,
-            len: 1,
-        });
-    }
-    toks.push(Token {
-        tok: Tok::End,
-        col: chars.len() + 1,
-        len: 0,
-    });
-    Ok(toks)
-}
-
-// ---------------------------------------------------------------------------------------
-// Parser
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum BinOp {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Pow,
-    Atan2,
-}
-
-impl BinOp {
-    fn f64(self, a: f64, b: f64) -> f64 {
-        match self {
-            BinOp::Add => a + b,
-            BinOp::Sub => a - b,
-            BinOp::Mul => a * b,
-            BinOp::Div => a / b,
-            BinOp::Pow => match integer_exponent(b) {
-                Some(n) => a.powi(n),
-                None => a.powf(b),
-            },
-            BinOp::Atan2 => a.atan2(b),
-        }
-    }
-}
-
-/// `Some(n)` when a constant exponent is an integer that `powi` takes.
-fn integer_exponent(p: f64) -> Option<i32> {
-    (p.fract() == 0.0 && p.abs() <= i32::MAX as f64).then_some(p as i32)
-}
-
-#[derive(Clone, Debug)]
-enum AstKind {
-    Num(f64),
-    Ident(String),
-    Neg(Box<Ast>),
-    Bin(BinOp, Box<Ast>, Box<Ast>),
-    Call(Func, Vec<Ast>),
-}
-
-#[derive(Clone, Debug)]
-struct Ast {
-    kind: AstKind,
-    /// Column the node is reported at (an operator, a name, a function name).
-    col: usize,
-    /// Height of the tree below and including this node.
-    depth: usize,
-}
-
-/// Binding powers: `+ -` < `* /` < unary minus < `^`.
-const PREFIX_BP: u8 = 30;
-
-struct Parser<'a> {
-    src: &'a str,
-    chars: &'a [char],
-    toks: Vec<Token>,
-    pos: usize,
-    depth: usize,
-}
-
-impl Parser<'_> {
-    fn peek(&self) -> Token {
-        self.toks[self.pos]
-    }
-
-    fn bump(&mut self) -> Token {
-        let t = self.toks[self.pos];
-        if t.tok != Tok::End {
-            self.pos += 1;
-        }
-        t
-    }
-
-    fn text(&self, t: Token) -> String {
-        self.chars[t.col - 1..t.col - 1 + t.len].iter().collect()
-    }
-
-    fn describe(&self, t: Token) -> String {
-        match t.tok {
-            Tok::End => "end of expression".into(),
-            Tok::Num(_) => format!("number '{}'", self.text(t)),
-            _ => format!("'{}'", self.text(t)),
-        }
-    }
-
-    fn error(&self, col: usize, msg: impl Into<String>) -> ExprError {
-        ExprError::new(self.src, col, msg)
-    }
-
-    fn too_deep(&self, col: usize) -> ExprError {
-        self.error(
-            col,
-            format!("expression is nested too deeply (more than {MAX_DEPTH} levels); split it up"),
-        )
-    }
-
-    fn node(&self, kind: AstKind, col: usize) -> Result<Ast, ExprError> {
-        let below = match &kind {
-            AstKind::Num(_) | AstKind::Ident(_) => 0,
-            AstKind::Neg(a) => a.depth,
-            AstKind::Bin(_, a, b) => a.depth.max(b.depth),
-            AstKind::Call(_, args) => args.iter().map(|a| a.depth).max().unwrap_or(0),
-        };
-        if below >= MAX_DEPTH {
-            return Err(self.too_deep(col));
-        }
-        Ok(Ast {
-            kind,
-            col,
-            depth: below + 1,
-        })
-    }
-
-    /// An expression whose operators all bind tighter than `min_bp`.
-    fn expr(&mut self, min_bp: u8) -> Result<Ast, ExprError> {
-        if self.depth >= MAX_DEPTH {
-            return Err(self.too_deep(self.peek().col));
-        }
-        self.depth += 1;
-        let r = self.expr_inner(min_bp);
-        self.depth -= 1;
-        r
-    }
-
-    fn expr_inner(&mut self, min_bp: u8) -> Result<Ast, ExprError> {
-        let mut lhs = self.prefix()?;
-        loop {
-            let t = self.peek();
-            // (operator, left binding power, binding power of its right operand)
-            let (op, lbp, rbp) = match t.tok {
-                Tok::Plus => (BinOp::Add, 10, 10),
-                Tok::Minus => (BinOp::Sub, 10, 10),
-                Tok::Star => (BinOp::Mul, 20, 20),
-                Tok::Slash => (BinOp::Div, 20, 20),
-                // right-associative: the right operand may contain another '^'
-                Tok::Caret => (BinOp::Pow, 40, 39),
-                _ => break,
-            };
-            if lbp <= min_bp {
-                break;
-            }
-            self.bump();
-            let rhs = self.expr(rbp)?;
-            lhs = self.node(AstKind::Bin(op, Box::new(lhs), Box::new(rhs)), t.col)?;
-        }
-        Ok(lhs)
-    }
-
-    fn prefix(&mut self) -> Result<Ast, ExprError> {
-        let prev = self.pos.checked_sub(1).map(|p| self.toks[p].tok);
-        let t = self.bump();
-        match t.tok {
-            Tok::Num(v) => self.node(AstKind::Num(v), t.col),
-            Tok::Ident if self.peek().tok == Tok::LParen => self.call(t),
-            Tok::Ident => self.node(AstKind::Ident(self.text(t)), t.col),
-            Tok::Minus => {
-                let a = self.expr(PREFIX_BP)?;
-                self.node(AstKind::Neg(Box::new(a)), t.col)
-            }
-            Tok::Plus => self.expr(PREFIX_BP),
-            Tok::LParen => {
-                let e = self.expr(0)?;
-                let close = self.peek();
-                if close.tok != Tok::RParen {
-                    let msg = format!(
-                        "expected ')' to close '(' at column {}, found {}",
-                        t.col,
-                        self.describe(close)
-                    );
-                    return Err(self.error(close.col, msg));
-                }
-                self.bump();
-                Ok(e)
-            }
-            Tok::End => Err(self.error(
-                t.col,
-                "unexpected end of expression; expected a number, a name or '('",
-            )),
-            _ => {
-                let mut msg = format!(
-                    "expected a number, a name or '(', found {}",
-                    self.describe(t)
-                );
-                if t.tok == Tok::Star && prev == Some(Tok::Star) {
-                    msg.push_str("; use '^' for powers");
-                }
-                Err(self.error(t.col, msg))
-            }
-        }
-    }
-
-    /// A call `name(args…)`; `name` has been consumed and `(` is next.
-    fn call(&mut self, name: Token) -> Result<Ast, ExprError> {
-        let fname = self.text(name);
-        let Some(f) = Func::lookup(&fname) else {
-            let msg = format!(
-                "unknown function '{fname}'; valid functions are: {}",
-                function_names()
-            );
-            return Err(self.error(name.col, msg));
-        };
-        let open = self.bump();
-        let mut args = Vec::new();
-        if self.peek().tok == Tok::RParen {
-            self.bump();
-        } else {
-            loop {
-                args.push(self.expr(0)?);
-                let t = self.peek();
-                match t.tok {
-                    Tok::Comma => {
-                        self.bump();
-                    }
-                    Tok::RParen => {
-                        self.bump();
-                        break;
-                    }
-                    _ => {
-                        let msg = format!(
-                            "expected ',' or ')' to close '(' at column {}, found {}",
-                            open.col,
-                            self.describe(t)
-                        );
-                        return Err(self.error(t.col, msg));
-                    }
-                }
-            }
-        }
-        if args.len() != f.arity() {
-            let n = f.arity();
-            let s = if n == 1 { "" } else { "s" };
-            let msg = format!("{fname} takes {n} argument{s}, got {}", args.len());
-            return Err(self.error(name.col, msg));
-        }
-        self.node(AstKind::Call(f, args), name.col)
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Expr: a parsed expression
@@ -614,41 +124,10 @@ impl Expr {
     /// or unmatched parenthesis, a missing operand, trailing input, an empty string, or
     /// nesting deeper than [`MAX_DEPTH`].
     pub fn parse(src: &str) -> Result<Expr, ExprError> {
-        let chars: Vec<char> = src.chars().collect();
-        let toks = lex(src, &chars)?;
-        if toks.len() == 1 {
-            return Err(ExprError::new(
-                src,
-                1,
-                "empty expression; expected a number, a name or '('",
-            ));
-        }
-        let mut p = Parser {
-            src,
-            chars: &chars,
-            toks,
-            pos: 0,
-            depth: 0,
-        };
-        let ast = p.expr(0)?;
-        let t = p.peek();
-        match t.tok {
-            Tok::End => Ok(Expr {
-                source: src.to_owned(),
-                ast,
-            }),
-            Tok::RParen => Err(p.error(t.col, "unmatched ')' without an opening '('")),
-            tok => {
-                let mut msg = format!(
-                    "expected an operator or end of expression, found {}",
-                    p.describe(t)
-                );
-                if matches!(tok, Tok::Num(_) | Tok::Ident | Tok::LParen) {
-                    msg.push_str("; write '*' for a product");
-                }
-                Err(p.error(t.col, msg))
-            }
-        }
+        Ok(Expr {
+            source: src.to_owned(),
+            ast: parse::parse(src)?,
+        })
     }
 
     /// The text the expression was parsed from.
@@ -680,66 +159,7 @@ impl Expr {
     /// # Errors
     /// As [`Expr::bind`]; the list of valid names includes the constants.
     pub fn bind_with(&self, names: &[&str], constants: &[(&str, f64)]) -> Result<Bound, ExprError> {
-        let root = self.bind_ast(&self.ast, names, constants)?;
-        Ok(Bound {
-            root,
-            vars: names.len(),
-        })
-    }
-
-    fn bind_ast(
-        &self,
-        ast: &Ast,
-        names: &[&str],
-        constants: &[(&str, f64)],
-    ) -> Result<Node, ExprError> {
-        let bind = |a: &Ast| self.bind_ast(a, names, constants);
-        Ok(match &ast.kind {
-            AstKind::Num(v) => Node::Const(*v),
-            AstKind::Ident(name) => {
-                if let Some(i) = names.iter().position(|n| n == name) {
-                    Node::Var(i)
-                } else if let Some(&(_, v)) = constants.iter().find(|(n, _)| n == name) {
-                    Node::Const(v)
-                } else if name == "pi" {
-                    Node::Const(std::f64::consts::PI)
-                } else if Func::lookup(name).is_some() {
-                    let msg = format!("'{name}' is a function; call it as {name}(...)");
-                    return Err(ExprError::new(&self.source, ast.col, msg));
-                } else {
-                    let mut valid: Vec<&str> = Vec::new();
-                    for n in names
-                        .iter()
-                        .chain(constants.iter().map(|(n, _)| n))
-                        .chain(&["pi"])
-                    {
-                        if !valid.contains(n) {
-                            valid.push(n);
-                        }
-                    }
-                    let msg = format!(
-                        "unknown variable '{name}'; valid names are: {}",
-                        valid.join(", ")
-                    );
-                    return Err(ExprError::new(&self.source, ast.col, msg));
-                }
-            }
-            AstKind::Neg(a) => match bind(a)? {
-                Node::Const(c) => Node::Const(-c),
-                a => Node::Neg(Box::new(a)),
-            },
-            AstKind::Bin(op, a, b) => Node::bin(*op, bind(a)?, bind(b)?),
-            AstKind::Call(Func::One(f), args) => match bind(&args[0])? {
-                Node::Const(c) => Node::Const(f.f64(c)),
-                a => Node::Call(*f, Box::new(a)),
-            },
-            AstKind::Call(Func::Atan2, args) => {
-                Node::bin(BinOp::Atan2, bind(&args[0])?, bind(&args[1])?)
-            }
-            AstKind::Call(Func::Pow, args) => {
-                Node::bin(BinOp::Pow, bind(&args[0])?, bind(&args[1])?)
-            }
-        })
+        bind::bind(&self.source, &self.ast, names, constants)
     }
 }
 
@@ -757,191 +177,7 @@ impl std::fmt::Display for Expr {
 }
 
 // ---------------------------------------------------------------------------------------
-// Bound: an expression with variable slots, ready to evaluate
-
-#[derive(Clone, Debug, PartialEq)]
-enum Node {
-    Const(f64),
-    Var(usize),
-    Neg(Box<Node>),
-    Bin(BinOp, Box<Node>, Box<Node>),
-    PowI(Box<Node>, i32),
-    PowF(Box<Node>, f64),
-    Call(Func1, Box<Node>),
-}
-
-impl Node {
-    /// `a op b`, folded when both are constants; a power with a constant exponent
-    /// becomes `PowI` or `PowF`.
-    fn bin(op: BinOp, a: Node, b: Node) -> Node {
-        match (op, a, b) {
-            (op, Node::Const(x), Node::Const(y)) => Node::Const(op.f64(x, y)),
-            (BinOp::Pow, a, Node::Const(p)) => match integer_exponent(p) {
-                Some(n) => Node::PowI(Box::new(a), n),
-                None => Node::PowF(Box::new(a), p),
-            },
-            (op, a, b) => Node::Bin(op, Box::new(a), Box::new(b)),
-        }
-    }
-
-    fn f64(&self, vars: &[f64]) -> f64 {
-        match self {
-            Node::Const(c) => *c,
-            Node::Var(i) => vars[*i],
-            Node::Neg(a) => -a.f64(vars),
-            // A variable exponent is `powf` on the tape too, integer or not.
-            Node::Bin(BinOp::Pow, a, b) => a.f64(vars).powf(b.f64(vars)),
-            Node::Bin(op, a, b) => op.f64(a.f64(vars), b.f64(vars)),
-            Node::PowI(a, n) => a.f64(vars).powi(*n),
-            Node::PowF(a, p) => a.f64(vars).powf(*p),
-            Node::Call(f, a) => f.f64(a.f64(vars)),
-        }
-    }
-
-    fn var<'t>(&self, tape: &'t Tape, vars: &[Var<'t>]) -> Var<'t> {
-        let ev = |n: &Node| n.var(tape, vars);
-        match self {
-            Node::Const(c) => tape.scalar(*c),
-            Node::Var(i) => vars[*i],
-            Node::Neg(a) => -ev(a),
-            Node::PowI(a, n) => ev(a).powi(*n),
-            Node::PowF(a, p) => ev(a).powf(*p),
-            Node::Call(f, a) => f.var(ev(a)),
-            // A constant operand becomes a scalar op (one node, no constant leaf).
-            Node::Bin(op, a, b) => match (op, &**a, &**b) {
-                (BinOp::Add, Node::Const(c), b) => ev(b) + *c,
-                (BinOp::Add, a, Node::Const(c)) => ev(a) + *c,
-                (BinOp::Sub, Node::Const(c), b) => *c - ev(b),
-                (BinOp::Sub, a, Node::Const(c)) => ev(a) - *c,
-                (BinOp::Mul, Node::Const(c), b) => *c * ev(b),
-                (BinOp::Mul, a, Node::Const(c)) => ev(a) * *c,
-                (BinOp::Div, Node::Const(c), b) => *c / ev(b),
-                (BinOp::Div, a, Node::Const(c)) => ev(a) / *c,
-                (BinOp::Add, a, b) => ev(a) + ev(b),
-                (BinOp::Sub, a, b) => ev(a) - ev(b),
-                (BinOp::Mul, a, b) => ev(a) * ev(b),
-                (BinOp::Div, a, b) => ev(a) / ev(b),
-                (BinOp::Pow, a, b) => ev(a).pow(ev(b)),
-                (BinOp::Atan2, a, b) => ev(a).atan2(ev(b)),
-            },
-        }
-    }
-
-    fn uses(&self, slot: usize) -> bool {
-        match self {
-            Node::Const(_) => false,
-            Node::Var(i) => *i == slot,
-            Node::Neg(a) | Node::PowI(a, _) | Node::PowF(a, _) | Node::Call(_, a) => a.uses(slot),
-            Node::Bin(_, a, b) => a.uses(slot) || b.uses(slot),
-        }
-    }
-}
-
-/// An expression bound to variable slots, with its constant parts folded: evaluate it
-/// on a tape with [`Bound::eval`] or on plain numbers with [`Bound::eval_f64`].
-#[derive(Clone, Debug, PartialEq)]
-pub struct Bound {
-    root: Node,
-    vars: usize,
-}
-
-impl Bound {
-    /// Number of variable slots (the length of `names` it was bound with).
-    pub fn num_vars(&self) -> usize {
-        self.vars
-    }
-
-    /// The value, when the expression depends on no variable (`"0"`, `"2*pi"`).
-    pub fn constant_value(&self) -> Option<f64> {
-        match self.root {
-            Node::Const(c) => Some(c),
-            _ => None,
-        }
-    }
-
-    /// Whether the expression depends on variable slot `slot`.
-    pub fn uses(&self, slot: usize) -> bool {
-        self.root.uses(slot)
-    }
-
-    /// Records the expression on `tape` with `vars[i]` for slot `i`, using the tape's
-    /// differentiable ops, and returns the result. Variables may be `N × 1` columns or
-    /// `1 × 1` scalars, which broadcast; a constant expression gives a `1 × 1` constant.
-    /// Constant operands become scalar ops (`x + c`, `c · x`, `xⁿ`) rather than tape
-    /// leaves. Evaluation walks the bound tree: no name lookups, no allocation beyond
-    /// the tape's.
-    ///
-    /// If `vars` has fewer entries than [`Bound::num_vars`], the result is an invalid
-    /// variable and the tape records an [`Error::Operator`].
-    pub fn eval<'t>(&self, tape: &'t Tape, vars: &[Var<'t>]) -> Var<'t> {
-        if vars.len() < self.vars {
-            let message = format!("needs {} variables, got {}", self.vars, vars.len());
-            return tape.invalid(Error::Operator {
-                op: "expression".into(),
-                message,
-            });
-        }
-        self.root.var(tape, vars)
-    }
-
-    /// The value at plain numbers, `vars[i]` for slot `i`, with the same operations (and
-    /// so the same rounding) as [`Bound::eval`].
-    ///
-    /// # Panics
-    /// If `vars` has fewer entries than [`Bound::num_vars`].
-    pub fn eval_f64(&self, vars: &[f64]) -> f64 {
-        assert!(
-            vars.len() >= self.vars,
-            "Bound::eval_f64: needs {} variables, got {}",
-            self.vars,
-            vars.len()
-        );
-        self.root.f64(vars)
-    }
-}
-
-// ---------------------------------------------------------------------------------------
 // ExprField
-
-/// Why an [`ExprField`] could not be built.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ExprFieldError {
-    /// A component failed to parse or bind.
-    #[error("component {index} \"{}\": {error}", .error.expression())]
-    Component {
-        /// Index of the component, from 0.
-        index: usize,
-        /// The parse or bind error.
-        error: ExprError,
-    },
-    /// A constant whose name cannot be used.
-    #[error("constant '{name}': {reason}")]
-    Constant {
-        /// The constant's name.
-        name: String,
-        /// Why it cannot be used.
-        reason: String,
-    },
-    /// A number of coordinates other than 1, 2 or 3.
-    #[error("an expression field needs 1, 2 or 3 coordinates, got {0}")]
-    Dimension(usize),
-    /// No component expressions.
-    #[error("an expression field needs at least one component")]
-    Empty,
-}
-
-impl ExprFieldError {
-    /// The caret display of the failing component's [`ExprError`], if that is the error.
-    pub fn caret(&self) -> Option<String> {
-        match self {
-            ExprFieldError::Component { error, .. } => Some(error.caret()),
-            _ => None,
-        }
-    }
-}
-
-const COORDINATES: [&str; 3] = ["x", "y", "z"];
 
 /// A scalar or vector field given by one expression per component, over the coordinates
 /// `x, y, z` (or `x, y` in 2-D, `x` in 1-D), the time `t` and named constants. `t` and
@@ -996,31 +232,12 @@ impl ExprField {
             return Err(ExprFieldError::Empty);
         }
         for (i, &(name, _)) in constants.iter().enumerate() {
-            let bad = |reason: &str| {
-                Err(ExprFieldError::Constant {
+            check_constant_name(name, &constants[..i]).map_err(|reason| {
+                ExprFieldError::Constant {
                     name: name.to_owned(),
                     reason: reason.to_owned(),
-                })
-            };
-            let mut chars = name.chars();
-            let ident = chars
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !ident {
-                return bad(
-                    "a name starts with a letter or '_' and holds only letters, digits and '_'",
-                );
-            }
-            if COORDINATES.contains(&name) || name == "t" {
-                return bad("the name is taken by a coordinate or the time t");
-            }
-            if name == "pi" || Func::lookup(name).is_some() {
-                return bad("the name is taken by a built-in constant or function");
-            }
-            if constants[..i].iter().any(|(n, _)| *n == name) {
-                return bad("given twice");
-            }
+                }
+            })?;
         }
         let exprs = components
             .iter()
