@@ -62,6 +62,8 @@ pub(crate) struct Fit {
     /// One Householder vector.
     v: Vec<f64>,
     scale: Vec<f64>,
+    /// R⁻¹, column-major `p × p`.
+    inv: Vec<f64>,
     /// Coefficients `[k * m + c]` of the last successful fit (monomial k, component c),
     /// for the monomials in the order of [`exponents`].
     pub coef: Vec<f64>,
@@ -92,7 +94,14 @@ impl Fit {
         if k < p || p == 0 {
             return f64::INFINITY;
         }
-        let Fit { a, b, v, scale, coef } = self;
+        let Fit {
+            a,
+            b,
+            v,
+            scale,
+            inv,
+            coef,
+        } = self;
         a.clear();
         a.resize(k * p, 0.0);
         b.clear();
@@ -116,7 +125,6 @@ impl Fit {
             col.iter_mut().for_each(|x| *x /= norm);
             scale.push(1.0 / norm);
         }
-        let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);
         for j in 0..p {
             let col = &a[j * k + j..(j + 1) * k];
             let norm = col.iter().map(|x| x * x).sum::<f64>().sqrt();
@@ -125,8 +133,6 @@ impl Fit {
             v.extend_from_slice(col);
             v[0] -= alpha;
             let vv: f64 = v.iter().map(|x| x * x).sum();
-            lo = lo.min(norm);
-            hi = hi.max(norm);
             if vv > 0.0 {
                 let reflect = |col: &mut [f64]| {
                     let t = 2.0 * v.iter().zip(col.iter()).map(|(x, y)| x * y).sum::<f64>() / vv;
@@ -141,7 +147,7 @@ impl Fit {
             }
             a[j * k + j] = alpha;
         }
-        let cond = hi / lo;
+        let cond = triangular_condition(a, k, p, inv);
         if !cond.is_finite() {
             return f64::INFINITY;
         }
@@ -162,6 +168,35 @@ impl Fit {
         }
         cond
     }
+}
+
+/// The Frobenius condition number `‖R‖ ‖R⁻¹‖` of the upper triangle R stored in the first
+/// `p` rows of the column-major `k × p` matrix `a` (an upper bound of the 2-norm condition
+/// number; the ratio of R's diagonal entries alone can miss near-dependent columns).
+fn triangular_condition(a: &[f64], k: usize, p: usize, inv: &mut Vec<f64>) -> f64 {
+    inv.clear();
+    inv.resize(p * p, 0.0);
+    let r = |i: usize, j: usize| a[j * k + i];
+    let mut norm_r = 0.0;
+    for j in 0..p {
+        for i in 0..=j {
+            norm_r += r(i, j) * r(i, j);
+        }
+    }
+    // Column j of R⁻¹ solves R x = e_j (zero below row j).
+    let mut norm_inv = 0.0;
+    for j in 0..p {
+        for i in (0..=j).rev() {
+            let mut t = if i == j { 1.0 } else { 0.0 };
+            for l in i + 1..=j {
+                t -= r(i, l) * inv[j * p + l];
+            }
+            let x = t / r(i, i);
+            inv[j * p + i] = x;
+            norm_inv += x * x;
+        }
+    }
+    (norm_r * norm_inv).sqrt()
 }
 
 /// `s₀^e₀ s₁^e₁ s₂^e₂`.

@@ -12,11 +12,15 @@
 //! The stages: [`samples`] (checks, the thin axis of 2-D data, coincident samples, the tree),
 //! then per chunk of evaluation points the stencils and [`fit`]s, then the tape.
 //!
+//! Where the field knows the cells of the mesh the samples came from
+//! ([`DataField::with_cells`]), stencils are whole rings of mesh neighbours around the
+//! nearest sample instead: they follow the mesh where cells are 100 times longer than thick.
+//!
 //! Where a stencil's geometry does not support the degree (its neighbours lie nearly on a
 //! line or a plane, as next to the walls of strongly anisotropic CFD meshes), the estimated
 //! condition number of the equilibrated fit is large: the stencil is grown (twice the
-//! neighbours, up to eight times as many), and if that does not help the degree is lowered at
-//! that point. [`DataField::stats`] counts those points and the points outside the box of
+//! neighbours, or more rings, up to eight times as many samples), and if that does not help
+//! the degree is lowered at that point. [`DataField::stats`] counts those points and the points outside the box of
 //! their own stencil (extrapolated).
 //!
 //! ```
@@ -55,8 +59,11 @@ use crate::autodiff::{Tape, Tensor, Var};
 use crate::error::{Error, Result};
 use fit::{Fit, exponents, num_monomials};
 
-/// Condition-number estimate above which a stencil is grown.
-const COND_GROW: f64 = 1e4;
+/// Condition-number estimate above which a stencil is grown. Not round-off but the fit's
+/// truncation error is what an ill-shaped stencil amplifies into the derivatives, so the
+/// bound is low: well-shaped stencils of jittered lattices stay below it except at
+/// boundaries, while stencils along one line of an anisotropic mesh exceed it.
+const COND_GROW: f64 = 3e2;
 /// Condition-number estimate above which, with the largest stencil, the degree is lowered.
 const COND_LOWER: f64 = 1e8;
 /// The largest stencil, as a multiple of the default number of neighbours.
@@ -233,6 +240,7 @@ impl DataField {
         let mut fit = Fit::default();
         let mut offsets = Vec::new();
         let mut vals = Vec::new();
+        let mut idx = Vec::new();
         let mut counts = [0usize; 4];
         for i in 0..n {
             let mut query = [0.0; 3];
@@ -244,13 +252,10 @@ impl DataField {
             let mut grown = false;
             let h = loop {
                 let p = num_monomials(dim, degree);
-                let nearest = self
-                    .s
-                    .tree
-                    .nearest_n::<SquaredEuclidean>(&query, NonZero::new(k.max(1)).unwrap_or(NonZero::<usize>::MIN));
-                let h = nearest
+                self.stencil(&query, k, &mut idx);
+                let h = idx
                     .iter()
-                    .map(|nb| nb.distance)
+                    .map(|&j| dist2(&self.s.pos[j], &query))
                     .fold(0.0, f64::max)
                     .sqrt();
                 let h = if h > 0.0 { h } else { 1.0 };
@@ -259,8 +264,7 @@ impl DataField {
                 let mut inside = [true; 3];
                 let mut lo = [f64::INFINITY; 3];
                 let mut hi = [f64::NEG_INFINITY; 3];
-                for nb in &nearest {
-                    let j = nb.item as usize;
+                for &j in &idx {
                     let x = self.s.pos[j];
                     let mut s = [0.0; 3];
                     for (a, &axis) in self.s.axes.iter().enumerate() {
@@ -310,6 +314,54 @@ impl DataField {
         }
         (coef, hinv)
     }
+}
+
+impl DataField {
+    /// The stencil of at least `k` samples for the point `query` (in the fitted
+    /// coordinates): whole rings of mesh neighbours around the nearest sample where the
+    /// field knows the mesh's cells, else the `k` nearest samples.
+    fn stencil(&self, query: &[f64; 3], k: usize, out: &mut Vec<usize>) {
+        if self.s.adjacency.is_empty() {
+            let k = NonZero::new(k).unwrap_or(NonZero::<usize>::MIN);
+            out.clear();
+            out.extend(
+                self.s
+                    .tree
+                    .nearest_n::<SquaredEuclidean>(query, k)
+                    .iter()
+                    .map(|nb| nb.item as usize),
+            );
+        } else {
+            let centre = self.s.tree.nearest_one::<SquaredEuclidean>(query).item as usize;
+            self.s.rings(centre, k, out);
+        }
+    }
+
+    /// Uses the cells of the mesh the samples came from to choose stencils: whole rings of
+    /// neighbours sharing a cell, which follow the mesh where it is strongly anisotropic
+    /// (cells 100 times longer than thick next to a wall, where the nearest samples all lie
+    /// along one line). `cells` must be those of the `points` given to [`DataField::new`].
+    ///
+    /// # Errors
+    /// [`Error::Data`] when the cells refer to a point that does not exist.
+    pub fn with_cells(mut self, cells: &crate::io::Cells) -> Result<Self> {
+        cells
+            .check(self.s.index.len())
+            .map_err(|m| Error::Data(format!("the cells do not fit the samples: {m}")))?;
+        let mut start = 0usize;
+        let ends = cells.offsets.iter().map(|&e| e as usize);
+        let conn = &cells.connectivity;
+        self.s.set_cells(ends.map(|end| {
+            let c = &conn[start..end];
+            start = end;
+            c
+        }));
+        Ok(self)
+    }
+}
+
+fn dist2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
+    (0..3).map(|d| (a[d] - b[d]) * (a[d] - b[d])).sum()
 }
 
 impl Field for DataField {

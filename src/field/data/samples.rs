@@ -17,6 +17,12 @@ pub(crate) struct Samples {
     pub dropped: Option<(usize, String)>,
     /// Number of input samples merged into others because they coincide.
     pub merged: usize,
+    /// The merged sample each input point became.
+    pub index: Vec<usize>,
+    /// Mesh neighbours of each merged sample (points sharing a cell), CSR: the neighbours
+    /// of sample `i` are `adjacency[start[i]..start[i + 1]]`; empty without cells.
+    pub start: Vec<usize>,
+    pub adjacency: Vec<usize>,
     pub tree: ImmutableKdTree<f64, 3>,
 }
 
@@ -84,6 +90,7 @@ pub(crate) fn build(
     let mut merged_pos = Vec::with_capacity(pos.len());
     let mut merged_val = Vec::with_capacity(values.len());
     let mut merged = 0;
+    let mut index = vec![0; pos.len()];
     let mut start = 0;
     while start < order.len() {
         let mut end = start + 1;
@@ -102,6 +109,9 @@ pub(crate) fn build(
             }
         }
         merged += group.len() - 1;
+        for &i in group {
+            index[i] = merged_pos.len();
+        }
         merged_pos.push(pos[group[0]]);
         for c in 0..m {
             let sum: f64 = group.iter().map(|&i| values[i * m + c]).sum();
@@ -117,6 +127,9 @@ pub(crate) fn build(
         axes,
         dropped,
         merged,
+        index,
+        start: Vec::new(),
+        adjacency: Vec::new(),
         tree,
     })
 }
@@ -186,4 +199,53 @@ fn fitted_axes(
         Some(w) => ((0..3).filter(|&a| a != thin).collect(), Some((thin, w))),
         None => (all, None),
     })
+}
+
+impl Samples {
+    /// Records which samples share a cell: `cells` yields the input point indices of each
+    /// cell (checked against the number of input points by the caller).
+    pub fn set_cells<'a>(&mut self, cells: impl Iterator<Item = &'a [u64]>) {
+        let n = self.pos.len();
+        let mut pairs: Vec<(usize, usize)> = Vec::new();
+        for cell in cells {
+            for &a in cell {
+                for &b in cell {
+                    let (a, b) = (self.index[a as usize], self.index[b as usize]);
+                    if a != b {
+                        pairs.push((a, b));
+                    }
+                }
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        self.start = vec![0; n + 1];
+        for &(a, _) in &pairs {
+            self.start[a + 1] += 1;
+        }
+        for i in 0..n {
+            self.start[i + 1] += self.start[i];
+        }
+        self.adjacency = pairs.into_iter().map(|(_, b)| b).collect();
+    }
+
+    /// The samples within whole rings of mesh neighbours around sample `centre`, ring after
+    /// ring until there are at least `k` (or no more rings), into `out`.
+    pub fn rings(&self, centre: usize, k: usize, out: &mut Vec<usize>) {
+        out.clear();
+        out.push(centre);
+        let mut ring_start = 0;
+        while out.len() < k && ring_start < out.len() {
+            let ring_end = out.len();
+            for r in ring_start..ring_end {
+                let i = out[r];
+                for &j in &self.adjacency[self.start[i]..self.start[i + 1]] {
+                    if !out.contains(&j) {
+                        out.push(j);
+                    }
+                }
+            }
+            ring_start = ring_end;
+        }
+    }
 }
