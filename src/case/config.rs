@@ -44,6 +44,65 @@ pub struct CaseFile {
     /// What to compute from the trained network.
     #[serde(default)]
     pub pinn_output: PinnOutputSpec,
+    /// Where the arrays of data fields come from when the points are not those of the data
+    /// (a lattice over scattered data). Default: the mesh or CSV file of `[points]`.
+    #[serde(default)]
+    pub data: Option<DataSpec>,
+    /// How data fields are reconstructed (each field may override it).
+    #[serde(default)]
+    pub reconstruction: ReconstructionSpec,
+}
+
+/// The file the arrays of data fields come from.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSpec {
+    /// A VTK file (`.vtk`, `.vtu`, `.vtp`) or a CSV file with a header row, relative to the
+    /// case directory.
+    pub file: PathBuf,
+    /// Carry the file's arrays into the output under their own names (only where the output
+    /// points are the file's points). Default true.
+    #[serde(default)]
+    pub carry: Option<bool>,
+}
+
+/// Settings of the local polynomial reconstruction of data fields; every one optional.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReconstructionSpec {
+    /// Total degree of the local polynomial, 1 to 4 (default 2).
+    #[serde(default)]
+    pub degree: Option<usize>,
+    /// Samples per stencil (default twice the number of monomials).
+    #[serde(default)]
+    pub neighbours: Option<usize>,
+    /// `gaussian` (default) or `uniform`.
+    #[serde(default)]
+    pub weights: Option<WeightsSpec>,
+    /// 2 or 3 coordinates (default: detect a one-cell-thick 2-D mesh).
+    #[serde(default)]
+    pub dim: Option<usize>,
+}
+
+/// How samples are weighted in a reconstruction.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeightsSpec {
+    /// Nearer samples count more.
+    Gaussian,
+    /// Every sample counts the same.
+    Uniform,
+}
+
+/// The arrays a data field is made of: one array (any number of components), or one
+/// scalar array per component.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum DataRef {
+    /// One array, e.g. `"U"`.
+    One(String),
+    /// Scalar arrays, one per component, e.g. `["u", "v", "w"]`.
+    Many(Vec<String>),
 }
 
 /// Operators of the trained network's fields: `u` for Poisson; the velocity `U` and the
@@ -85,6 +144,17 @@ pub enum PointsSpec {
     Mesh {
         /// Path relative to the case directory.
         file: PathBuf,
+    },
+    /// The points of a CSV file with a header row (`x,y[,z],…`), such as measured
+    /// velocities; written as a `.vtp` point cloud.
+    Csv {
+        /// Path relative to the case directory.
+        file: PathBuf,
+    },
+    /// An explicit list of points, `[[x, y, z], …]` (or `[x, y]` each, for 2-D).
+    List {
+        /// The points.
+        points: Vec<Vec<f64>>,
     },
 }
 
@@ -213,8 +283,21 @@ impl<'de> Deserialize<'de> for Scalar {
 pub struct FieldSpec {
     /// Name, used in array names: `U`, `grad(U)`, `error(curl(U))`.
     pub name: String,
-    /// Expressions of `x, y, z, t` and the constants; one per component.
-    pub value: toml::Spanned<Expressions>,
+    /// Expressions of `x, y, z, t` and the constants; one per component. Either this or
+    /// `data`.
+    #[serde(default)]
+    pub value: Option<toml::Spanned<Expressions>>,
+    /// The array (or scalar arrays, one per component) of the data file this field is
+    /// reconstructed from. Either this or `value`.
+    #[serde(default)]
+    pub data: Option<toml::Spanned<DataRef>>,
+    /// Reconstruction settings of this data field, over those of `[reconstruction]`.
+    #[serde(default)]
+    pub reconstruction: Option<ReconstructionSpec>,
+    /// Arrays of the data file to compare with, by operator name: `grad = "grad(U)"` gives
+    /// `error(grad(U))` and the relative L2 difference in the summary.
+    #[serde(default)]
+    pub compare: BTreeMap<Operator, toml::Spanned<String>>,
     /// Operators to compute (`grad`, `div`, `curl`, `lap`, `Q`, `lambda2`, …).
     #[serde(default)]
     pub operators: Vec<Operator>,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::config::FieldSpec;
 use super::load::{Case, Input};
-use super::{mms, network};
+use super::{data, mms, network};
 use crate::autodiff::{Tape, Var};
 use crate::error::Result;
 use crate::eval::Operator;
@@ -20,6 +20,8 @@ pub(super) struct BuiltField<'a> {
     pub(super) field: Box<dyn Field + 'a>,
     pub(super) ops: Vec<Operator>,
     pub(super) exact: BTreeMap<Operator, ExprField>,
+    /// Arrays of the data file to compare with, by operator.
+    pub(super) compare: BTreeMap<Operator, String>,
 }
 
 /// Some components of another field (the velocity and the pressure of one network).
@@ -43,12 +45,12 @@ impl Field for Select<'_> {
 /// any output exists: expressions, operators against shapes, exact answers, the `[mms]`
 /// fields, the network's settings, and the names of all arrays. `d` is the dimension of
 /// the points and `t` the first time.
-pub(super) fn check(case: &Case, d: usize, t: f64) -> Result<()> {
+pub(super) fn check(case: &Case, d: usize, t: f64, data: &[data::Built]) -> Result<()> {
     let untrained = match &case.spec.pinn {
         Some(cfg) => Some(network::check(case, cfg, d)?),
         None => None,
     };
-    let built = build(case, d, t, untrained.as_ref())?;
+    let built = build(case, d, t, untrained.as_ref(), data)?;
     check_names(case, &built)
 }
 
@@ -59,17 +61,55 @@ pub(super) fn build<'m>(
     d: usize,
     t: f64,
     network: Option<&'m Mlp>,
+    data: &'m [data::Built],
 ) -> Result<Vec<BuiltField<'m>>> {
     let mut out: Vec<BuiltField<'m>> = Vec::new();
     for f in &case.spec.fields {
+        let span = f
+            .value
+            .as_ref()
+            .map(|v| v.span())
+            .or_else(|| f.data.as_ref().map(|v| v.span()));
+        let at = |message: String| match &span {
+            Some(s) => case.input.error_at(s, None, message),
+            None => case.input.error(message),
+        };
         if out.iter().any(|b| b.name == f.name) {
-            return Err(case.input.error_at(
-                &f.value.span(),
-                None,
-                format!("field '{}' is defined twice", f.name),
-            ));
+            return Err(at(format!("field '{}' is defined twice", f.name)));
         }
-        out.push(expression_field(&case.input, f, d, t)?);
+        let field: Box<dyn Field + 'm> = match (&f.value, &f.data) {
+            (Some(v), None) => {
+                Box::new(
+                    case.input
+                        .expr_field(&format!("field '{}'", f.name), v, d, t)?,
+                )
+            }
+            (None, Some(_)) => {
+                let Some(b) = data.iter().find(|b| b.name == f.name) else {
+                    return Err(at(format!("field '{}': its data was not read", f.name)));
+                };
+                let comps = (0..b.field.components()).collect();
+                Box::new(Select {
+                    inner: &b.field,
+                    comps,
+                })
+            }
+            _ => {
+                return Err(at(format!(
+                    "field '{}': expected either `value` (expressions) or `data` (arrays of a \
+                     data file), not both or neither",
+                    f.name
+                )));
+            }
+        };
+        out.push(spec_field(
+            &case.input,
+            f,
+            field,
+            d,
+            t,
+            span.unwrap_or(0..0),
+        )?);
     }
     if let Some(spec) = &case.spec.mms {
         mms::add_operators(spec, &case.input, &mut out, d)?;
@@ -81,14 +121,19 @@ pub(super) fn build<'m>(
 }
 
 /// One `[[field]]` at time `t`, its operators checked against its shape.
-fn expression_field(input: &Input, f: &FieldSpec, d: usize, t: f64) -> Result<BuiltField<'static>> {
-    let field = input.expr_field(&format!("field '{}'", f.name), &f.value, d, t)?;
-    let m = f.value.get_ref().0.len();
+fn spec_field<'m>(
+    input: &Input,
+    f: &FieldSpec,
+    field: Box<dyn Field + 'm>,
+    d: usize,
+    t: f64,
+    span: std::ops::Range<usize>,
+) -> Result<BuiltField<'m>> {
+    let m = field.components();
     let mut ops = vec![Operator::Value];
     for &op in &f.operators {
-        op.components(m, d).map_err(|e| {
-            input.error_at(&f.value.span(), None, format!("field '{}': {e}", f.name))
-        })?;
+        op.components(m, d)
+            .map_err(|e| input.error_at(&span, None, format!("field '{}': {e}", f.name)))?;
         if !ops.contains(&op) {
             ops.push(op);
         }
@@ -123,11 +168,38 @@ fn expression_field(input: &Input, f: &FieldSpec, d: usize, t: f64) -> Result<Bu
             )?,
         );
     }
+    let mut compare = BTreeMap::new();
+    for (&op, name) in &f.compare {
+        op.components(m, d).map_err(|e| {
+            input.error_at(
+                &name.span(),
+                None,
+                format!("field '{}': compare {e}", f.name),
+            )
+        })?;
+        if f.exact.contains_key(&op) {
+            return Err(input.error_at(
+                &name.span(),
+                None,
+                format!(
+                    "field '{}': {} has both an exact answer and an array to compare with; \
+                     expected one",
+                    f.name,
+                    op.name()
+                ),
+            ));
+        }
+        if !ops.contains(&op) {
+            ops.push(op);
+        }
+        compare.insert(op, name.get_ref().clone());
+    }
     Ok(BuiltField {
         name: f.name.clone(),
-        field: Box::new(field),
+        field,
         ops,
         exact,
+        compare,
     })
 }
 
@@ -164,6 +236,7 @@ fn network_fields<'a>(
             field: select(vec![0]),
             ops: with_value(&out.operators),
             exact: exact(0..1)?,
+            compare: BTreeMap::new(),
         }]);
     }
     Ok(vec![
@@ -172,12 +245,14 @@ fn network_fields<'a>(
             field: select((0..d).collect()),
             ops: with_value(&out.operators),
             exact: exact(0..d)?,
+            compare: BTreeMap::new(),
         },
         BuiltField {
             name: "p".into(),
             field: select(vec![d]),
             ops: with_value(&out.pressure_operators),
             exact: BTreeMap::new(),
+            compare: BTreeMap::new(),
         },
     ])
 }
@@ -200,7 +275,7 @@ fn check_names(case: &Case, built: &[BuiltField<'_>]) -> Result<()> {
         }
         for op in &b.ops {
             let a = op.array_name(&b.name);
-            if b.exact.contains_key(op) {
+            if b.exact.contains_key(op) || b.compare.contains_key(op) {
                 names.push(format!("error({a})"));
             }
             names.push(a);

@@ -5,6 +5,7 @@ use super::config::{Expressions, MmsSpec};
 use super::fields::BuiltField;
 use super::load::{Case, Input};
 use super::summary::Recorder;
+use super::summary::Reference;
 use crate::error::{Error, Result};
 use crate::eval::{Array, Operator};
 use crate::field::expr::ExprField;
@@ -50,7 +51,7 @@ impl<'c> Mms<'c> {
             (continuity, &self.exact_continuity),
         ] {
             let ex = ex.as_ref().map(|e| e.at_time(t));
-            rec.record(a, ex.as_ref(), t, None)?;
+            rec.record(a, ex.as_ref().map(Reference::Exact), t, None)?;
         }
         Ok(())
     }

@@ -9,15 +9,18 @@
 //!
 //! [`run()`] goes through the stages in order, one file each:
 //! 1. `load`: read and parse `case.toml`; its errors give line and column;
-//! 2. `points`: the lattice, random points or mesh, and the output format they decide;
-//! 3. `mms`: the manufactured-solution source terms, if asked for;
-//! 4. `fields` (with `network`): build every field and check it, and the names of all
+//! 2. `points`: the lattice, random points, mesh, CSV file or list of points, and the
+//!    output format they decide;
+//! 3. `data`: the data file and the fields reconstructed from its arrays, built once;
+//! 4. `mms`: the manufactured-solution source terms, if asked for;
+//! 5. `fields` (with `network`): build every field and check it, and the names of all
 //!    arrays, once before any output exists;
-//! 5. `run`: train the network if there is one, evaluate every field at every time
+//! 6. `run`: train the network if there is one, evaluate every field at every time
 //!    (with the `progress` bar), and write the VTK files;
-//! 6. `summary`: the rows with the errors against the exact answers, and the table.
+//! 7. `summary`: the rows with the errors against the exact answers, and the table.
 
 pub mod config;
+mod data;
 mod fields;
 mod load;
 mod mms;
@@ -46,11 +49,20 @@ pub use summary::{Row, Summary};
 pub fn run(dir: &Path, opts: &RunOptions) -> Result<Summary> {
     let start = Instant::now();
     let case = load::case(dir)?;
-    let (geometry, points) = points::points(&case)?;
+    let (geometry, points, carried) = points::points(&case)?;
     let times = case.times()?;
+    let source = data::source(&case)?;
+    let data = data::build(&case, source.as_ref())?;
     let mms = mms::Mms::new(&case, points.dim(), times[0])?;
-    fields::check(&case, points.dim(), times[0])?;
-    let done = run::execute(&case, &geometry, &points, &times, mms.as_ref(), opts)?;
+    fields::check(&case, points.dim(), times[0], &data)?;
+    let inputs = run::Inputs {
+        geometry: &geometry,
+        points: &points,
+        carried: &carried,
+        source: source.as_ref(),
+        data: &data,
+    };
+    let done = run::execute(&case, &inputs, &times, mms.as_ref(), opts)?;
     Ok(Summary {
         name: case.name,
         description: case.spec.description,

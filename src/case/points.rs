@@ -10,7 +10,7 @@ use super::load::{Case, Input};
 use crate::autodiff::Tensor;
 use crate::error::{Error, Result};
 use crate::eval::Points;
-use crate::io::{self, ImageGrid, Mesh};
+use crate::io::{self, ImageGrid, Mesh, PointArray};
 
 /// Where the points live, which decides the output format.
 pub(super) enum Geometry {
@@ -20,16 +20,53 @@ pub(super) enum Geometry {
 }
 
 /// The case's points, checked: 2 or 3 axes, sensible bounds, and arrays that fit in
-/// memory.
-pub(super) fn points(case: &Case) -> Result<(Geometry, Points)> {
+/// memory; with the arrays of the mesh or CSV file they come from (carried into the
+/// output).
+pub(super) fn points(case: &Case) -> Result<(Geometry, Points, Vec<PointArray>)> {
+    let none = |(g, p)| (g, p, Vec::new());
     match &case.spec.points {
-        PointsSpec::Lattice { counts, bounds } => lattice(case, counts, bounds),
+        PointsSpec::Lattice { counts, bounds } => lattice(case, counts, bounds).map(none),
         PointsSpec::Random {
             count,
             bounds,
             seed,
-        } => random(case, *count, bounds, *seed),
-        PointsSpec::Mesh { file } => mesh(&case.dir.join(file)),
+        } => random(case, *count, bounds, *seed).map(none),
+        PointsSpec::Mesh { file } => {
+            let (mut g, p) = mesh(&case.dir.join(file))?;
+            let arrays = match &mut g {
+                Geometry::Mesh(m) => std::mem::take(&mut m.point_data),
+                _ => Vec::new(),
+            };
+            Ok((g, p, arrays))
+        }
+        PointsSpec::Csv { file } => {
+            let path = case.dir.join(file);
+            let (mesh, dim) = super::data::read(&path)?;
+            let points = Points::from_rows(dim, &mesh.points).map_err(|e| Error::Input {
+                path: path.clone(),
+                line: None,
+                column: None,
+                message: e.to_string(),
+            })?;
+            Ok((Geometry::Cloud(mesh.points), points, mesh.point_data))
+        }
+        PointsSpec::List { points } => {
+            let dim = points.first().map_or(0, Vec::len);
+            check_dims(dim, "points", &case.input)?;
+            if let Some(k) = points.iter().position(|p| p.len() != dim) {
+                return Err(case.input.error(format!(
+                    "points.points: point {k} has {} coordinates, point 0 has {dim}; expected \
+                     the same number for every point",
+                    points[k].len()
+                )));
+            }
+            let rows: Vec<[f64; 3]> = points
+                .iter()
+                .map(|p| [p[0], p[1], p.get(2).copied().unwrap_or(0.0)])
+                .collect();
+            let pts = Points::from_rows(dim, &rows).map_err(|e| case.input.error(e.to_string()))?;
+            Ok((Geometry::Cloud(rows), pts, Vec::new()))
+        }
     }
 }
 

@@ -8,8 +8,8 @@ use super::load::Case;
 use super::mms::Mms;
 use super::points::Geometry;
 use super::progress::Bar;
-use super::summary::{Recorder, Row};
-use super::{fields, network};
+use super::summary::{Recorder, Reference, Row};
+use super::{data, fields, network};
 use crate::error::{Error, Result};
 use crate::eval::{Array, EvalOptions, Points, evaluate};
 use crate::io;
@@ -48,19 +48,29 @@ pub(super) struct Done {
     pub(super) files: Vec<PathBuf>,
 }
 
+/// What a run evaluates on and with, prepared by the earlier stages.
+pub(super) struct Inputs<'a> {
+    pub(super) geometry: &'a Geometry,
+    pub(super) points: &'a Points,
+    /// The arrays of the points' own file, written beside the results.
+    pub(super) carried: &'a [io::PointArray],
+    /// The data file of the data fields.
+    pub(super) source: Option<&'a data::Source>,
+    pub(super) data: &'a [data::Built],
+}
+
 /// Trains the network if the case has one, evaluates every field at every time, and
 /// writes the results into the case's `VTK/`. After an error nothing of this run is
 /// left there but the training's files.
 pub(super) fn execute(
     case: &Case,
-    geometry: &Geometry,
-    points: &Points,
+    inputs: &Inputs<'_>,
     times: &[f64],
     mms: Option<&Mms<'_>>,
     opts: &RunOptions,
 ) -> Result<Done> {
     let mut output = Output::new(case.dir.join("VTK"));
-    match evaluate_and_write(case, geometry, points, times, mms, opts, &mut output) {
+    match evaluate_and_write(case, inputs, times, mms, opts, &mut output) {
         Ok((rows, notes)) => Ok(Done {
             rows,
             notes,
@@ -76,13 +86,15 @@ pub(super) fn execute(
 /// [`execute`] without the clean-up after an error.
 fn evaluate_and_write(
     case: &Case,
-    geometry: &Geometry,
-    points: &Points,
+    inputs: &Inputs<'_>,
     times: &[f64],
     mms: Option<&Mms<'_>>,
     opts: &RunOptions,
     output: &mut Output,
 ) -> Result<(Vec<Row>, Vec<String>)> {
+    let Inputs {
+        geometry, points, ..
+    } = *inputs;
     let (n, d) = (points.len(), points.dim());
     output.create_dir()?;
     let trained = match &case.spec.pinn {
@@ -97,7 +109,8 @@ fn evaluate_and_write(
     let mut rec = Recorder::new(points, opts.chunk_size);
     let series = case.spec.times.is_some();
     for (k, &t) in times.iter().enumerate() {
-        let built = fields::build(case, d, t, trained.as_ref().map(|(_, tr)| &tr.mlp))?;
+        let mlp = trained.as_ref().map(|(_, tr)| &tr.mlp);
+        let built = fields::build(case, d, t, mlp, inputs.data)?;
         for b in &built {
             let eo = EvalOptions {
                 chunk_size: opts.chunk_size,
@@ -108,7 +121,12 @@ fn evaluate_and_write(
             let out = evaluate(b.field.as_ref(), points, &b.ops, &eo)?;
             let secs = t0.elapsed().as_secs_f64();
             for (op, a) in b.ops.iter().zip(out) {
-                rec.record(a, b.exact.get(op), t, Some((secs, n as f64 / secs)))?;
+                let reference = match (b.exact.get(op), b.compare.get(op)) {
+                    (Some(ex), _) => Some(Reference::Exact(ex)),
+                    (None, Some(name)) => Some(compared(case, inputs, name, &a)?),
+                    (None, None) => None,
+                };
+                rec.record(a, reference, t, Some((secs, n as f64 / secs)))?;
             }
         }
         if let Some(mms) = mms {
@@ -120,18 +138,80 @@ fn evaluate_and_write(
         } else {
             format!("{}.{ext}", case.name)
         };
-        output.stage(geometry, t, fname, rec.take_arrays())?;
+        let mut arrays = rec.take_arrays();
+        if case.spec.data.as_ref().and_then(|d| d.carry) != Some(false) {
+            carry(&mut arrays, inputs.carried);
+        }
+        output.stage(geometry, t, fname, arrays)?;
     }
     bar.finish();
     output.commit(series.then_some(case.name.as_str()))?;
-    let notes = match trained {
-        Some((_, tr)) => {
-            output.kept = tr.files;
-            tr.notes
-        }
-        None => Vec::new(),
-    };
+    let mut notes = std::mem::take(&mut rec.notes);
+    for b in inputs.data {
+        let s = b.field.stats();
+        notes.push(format!(
+            "{}; {} of {} evaluations extrapolated (outside their stencil's box), {} with a \
+             grown stencil, {} at a lowered degree",
+            b.what, s.extrapolated, s.points, s.grown, s.lowered
+        ));
+    }
+    if let Some((_, tr)) = trained {
+        output.kept = tr.files;
+        notes.extend(tr.notes);
+    }
     Ok((rec.rows, notes))
+}
+
+/// The array `name` of the data file to compare the computed array `a` with: it must be
+/// point data with `a`'s shape, so the output points must be the data file's points.
+fn compared<'a>(case: &Case, inputs: &Inputs<'a>, name: &str, a: &Array) -> Result<Reference<'a>> {
+    let Some(src) = inputs.source else {
+        return Err(case.input.error(format!(
+            "compare {name}: the case has no data file to take '{name}' from"
+        )));
+    };
+    let Some(r) = src.mesh.point_array(name) else {
+        let names: Vec<&str> = src
+            .mesh
+            .point_data
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        return Err(case.input.error(format!(
+            "compare: {} has no point array '{name}'; its point arrays are: {}",
+            src.name.display(),
+            names.join(", ")
+        )));
+    };
+    if r.components != a.components || r.values.len() != a.values.len() {
+        return Err(case.input.error(format!(
+            "compare: '{name}' of {} has {} components at {} points, but {} has {} at {} \
+             points; expected the same shape (the output points must be the data file's)",
+            src.name.display(),
+            r.components,
+            r.values.len() / r.components.max(1),
+            a.name,
+            a.components,
+            a.values.len() / a.components.max(1)
+        )));
+    }
+    Ok(Reference::Array(r))
+}
+
+/// Appends the input arrays; one whose name a result already has is written as
+/// `NAME (input)`.
+fn carry(arrays: &mut Vec<Array>, carried: &[io::PointArray]) {
+    for c in carried {
+        let mut name = c.name.clone();
+        while arrays.iter().any(|a| a.name == name) {
+            name += " (input)";
+        }
+        arrays.push(Array {
+            name,
+            components: c.components,
+            values: c.values.clone(),
+        });
+    }
 }
 
 /// The output file extension of a geometry.

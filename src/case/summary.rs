@@ -7,6 +7,15 @@ use std::path::PathBuf;
 use crate::error::Result;
 use crate::eval::{Array, EvalOptions, Operator, Points, evaluate};
 use crate::field::expr::ExprField;
+use crate::io::PointArray;
+
+/// What an output array is compared with.
+pub(super) enum Reference<'a> {
+    /// An exact answer.
+    Exact(&'a ExprField),
+    /// An array of the data file (another code's result), at the same points.
+    Array(&'a PointArray),
+}
 
 /// One line of the summary: an output array, with its error against the exact answer
 /// when the case gives one.
@@ -136,6 +145,8 @@ pub(super) struct Recorder<'p> {
     pub(super) arrays: Vec<Array>,
     /// The rows so far, in output order.
     pub(super) rows: Vec<Row>,
+    /// Lines for the summary: relative L2 differences from compared arrays.
+    pub(super) notes: Vec<String>,
 }
 
 impl<'p> Recorder<'p> {
@@ -147,6 +158,7 @@ impl<'p> Recorder<'p> {
             chunk_size,
             arrays: Vec::new(),
             rows: Vec::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -156,7 +168,7 @@ impl<'p> Recorder<'p> {
     pub(super) fn record(
         &mut self,
         a: Array,
-        exact: Option<&ExprField>,
+        reference: Option<Reference<'_>>,
         time: f64,
         timing: Option<(f64, f64)>,
     ) -> Result<()> {
@@ -169,7 +181,21 @@ impl<'p> Recorder<'p> {
             seconds: timing.map(|t| t.0),
             points_per_second: timing.map(|t| t.1),
         };
-        let err = exact.map(|ex| self.error_array(&a, ex)).transpose()?;
+        let err = match reference {
+            None => None,
+            Some(Reference::Exact(ex)) => Some(self.error_array(&a, ex)?),
+            Some(Reference::Array(r)) => {
+                let err = difference(&a, &r.values);
+                let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
+                self.notes.push(format!(
+                    "relative L2 difference of {} from the input's {} at t = {time}: {:.3e}",
+                    a.name,
+                    r.name,
+                    norm(&err.values) / norm(&r.values)
+                ));
+                Some(err)
+            }
+        };
         self.arrays.push(a);
         if let Some(err) = err {
             (row.max_error, row.rms_error) = stats(&err.values);
@@ -192,17 +218,16 @@ impl<'p> Recorder<'p> {
             field_name: "exact",
         };
         let ex = evaluate(exact, self.points, &[Operator::Value], &eo)?.remove(0);
-        let values = a
-            .values
-            .iter()
-            .zip(&ex.values)
-            .map(|(c, e)| c - e)
-            .collect();
-        Ok(Array {
-            name: format!("error({})", a.name),
-            components: a.components,
-            values,
-        })
+        Ok(difference(a, &ex.values))
+    }
+}
+
+/// `computed − reference`, named `error(<name>)`.
+fn difference(a: &Array, reference: &[f64]) -> Array {
+    Array {
+        name: format!("error({})", a.name),
+        components: a.components,
+        values: a.values.iter().zip(reference).map(|(c, e)| c - e).collect(),
     }
 }
 
