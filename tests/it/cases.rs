@@ -799,3 +799,187 @@ fn a_failing_rerun_leaves_the_previous_results_as_they_were() {
         "the earlier run's files are untouched and nothing was added"
     );
 }
+
+// ---- fields from data ---------------------------------------------------------------------
+
+#[test]
+fn openfoam_cavity_data_case_differentiates_the_solvers_velocity() {
+    let tmp = copy_case("openfoam_cavity_data");
+    let out = nabla(tmp.path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    // Two discretisations of one flow: close, not equal (the case README explains why).
+    let rel = |what: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!("relative L2 difference of {what}")))
+            .unwrap_or_else(|| panic!("no line for {what} in\n{text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let g = rel("grad(U)");
+    let w = rel("curl(U)");
+    assert!(g > 0.05 && g < 0.4, "grad(U): {g}");
+    assert!(w > 0.05 && w < 0.3, "curl(U): {w}");
+    assert!(
+        text.contains("2-D data: every sample lies on one of two planes z = 0"),
+        "{text}"
+    );
+    let files = vtk_files(tmp.path());
+    let arrays = vtkio_point_arrays(&files[0]);
+    let grad = array(&arrays, "grad(U)");
+    let input = array(&arrays, "grad(U) (input)");
+    let u_in = array(&arrays, "U (input)");
+    assert_eq!(grad.1, 9);
+    assert_eq!(input.1, 9);
+    assert_eq!(u_in.1, 3);
+    // (∇U)ᵢⱼ = ∂uⱼ/∂xᵢ: the z row (entries 6, 7, 8) is exactly 0 for 2-D data.
+    for p in 0..882 {
+        assert_eq!(&grad.2[9 * p + 6..9 * p + 9], &[0.0, 0.0, 0.0]);
+    }
+    // The solver's U is carried unchanged (float32 values, exactly representable).
+    let mesh =
+        nabla::io::read_mesh(&case_dir("openfoam_cavity_data").join("cavity_t0.5.vtu")).unwrap();
+    assert_eq!(u_in.2, mesh.point_array("U").unwrap().values);
+    // error(grad(U)) is ours minus OpenFOAM's, point by point.
+    let err = array(&arrays, "error(grad(U))");
+    for k in 0..err.2.len() {
+        assert_eq!(err.2[k], grad.2[k] - input.2[k]);
+    }
+}
+
+/// A quadratic sampled at scattered points of a CSV file, resampled onto a lattice: degree 2
+/// reproduces it, so its gradient and Laplacian are exact to round-off.
+#[test]
+fn csv_data_resampled_on_a_lattice_reproduces_a_quadratic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut csv = String::from("x,y,f,U:0,U:1\n");
+    let mut state = 12345u64;
+    let mut rnd = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for _ in 0..400 {
+        let (x, y) = (rnd() * 1.2 - 0.1, rnd() * 1.2 - 0.1);
+        let f = 1.0 + 2.0 * x - y + 3.0 * x * x - x * y + 0.5 * y * y;
+        csv += &format!("{x:?},{y:?},{f:?},{:?},{:?}\n", -y, x);
+    }
+    std::fs::write(tmp.path().join("measured.csv"), csv).unwrap();
+    std::fs::write(
+        tmp.path().join("case.toml"),
+        r#"
+[points]
+kind = "lattice"
+counts = [11, 11]
+bounds = [[0, 1], [0, 1]]
+
+[data]
+file = "measured.csv"
+
+[[field]]
+name = "f"
+data = "f"
+operators = ["grad", "lap"]
+[field.exact]
+grad = ["2 + 6*x - y", "-1 - x + y"]
+lap = "7"
+
+[[field]]
+name = "U"
+data = "U"
+operators = ["curl", "Q"]
+[field.exact]
+curl = "2"
+Q = "1"
+"#,
+    )
+    .unwrap();
+    let out = nabla(tmp.path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let arrays = vtkio_point_arrays(&vtk_files(tmp.path())[0]);
+    // Round-off of a well-conditioned fit (condition ≤ 3e2, values O(10)): far below 1e-9.
+    for name in [
+        "error(grad(f))",
+        "error(lap(f))",
+        "error(curl(U))",
+        "error(Q(U))",
+    ] {
+        let e = max_abs(&array(&arrays, name).2);
+        assert!(e < 1e-9, "{name}: {e}");
+    }
+    assert!(stdout(&out).contains("data field f: point array f of measured.csv, degree 2"));
+}
+
+#[test]
+fn data_field_errors_name_the_problem() {
+    let mesh_case = |field: &str| {
+        let tmp = copy_case("openfoam_cavity_data");
+        std::fs::write(
+            tmp.path().join("case.toml"),
+            format!("[points]\nkind = \"mesh\"\nfile = \"cavity_t0.5.vtu\"\n\n[[field]]\n{field}"),
+        )
+        .unwrap();
+        tmp
+    };
+    // An array that does not exist: the available ones with their component counts.
+    let t = mesh_case("name = \"T\"\ndata = \"T\"\n");
+    assert_fails(
+        t.path(),
+        &[
+            "case.toml:7:8",
+            "no array named 'T'",
+            "U (3)",
+            "grad(U) (9)",
+        ],
+    );
+    // A component count that does not fit the operator.
+    let t = mesh_case("name = \"p\"\ndata = \"p\"\noperators = [\"curl\"]\n");
+    assert_fails(t.path(), &["field 'p'", "curl"]);
+    // Both value and data.
+    let t = mesh_case("name = \"p\"\ndata = \"p\"\nvalue = \"x\"\n");
+    assert_fails(t.path(), &["either `value`", "not both"]);
+    // A degree the reconstruction does not have; too many neighbours asked of too few.
+    let t = mesh_case("name = \"p\"\ndata = \"p\"\nreconstruction = { degree = 7 }\n");
+    assert_fails(
+        t.path(),
+        &["reconstruction.degree: 7", "expected 1, 2, 3 or 4"],
+    );
+    // A list of arrays that are not scalars.
+    let t = mesh_case("name = \"V\"\ndata = [\"U\", \"p\"]\n");
+    assert_fails(t.path(), &["array 'U' has 3 components"]);
+    // Comparing with an array that is not there.
+    let t = mesh_case(
+        "name = \"U\"\ndata = \"U\"\noperators = [\"grad\"]\ncompare = { grad = \"gradU\" }\n",
+    );
+    assert_fails(t.path(), &["no point array 'gradU'", "grad(U)"]);
+    // No data file at all.
+    let t = case_with(&format!(
+        "{GOOD_POINTS}[[field]]\nname = \"U\"\ndata = \"U\"\n"
+    ));
+    assert_fails(t.path(), &["no data file", "[data] file"]);
+    // NaN in measured data: counted, with the first location; too few samples.
+    let t = case_with(&format!(
+        "{GOOD_POINTS}[data]\nfile = \"m.csv\"\n[[field]]\nname = \"f\"\ndata = \"f\"\n"
+    ));
+    let rows: String = (0..30)
+        .map(|i| {
+            format!(
+                "{},{},0,{}\n",
+                i % 6,
+                i / 6,
+                if i == 4 { "nan" } else { "1" }
+            )
+        })
+        .collect();
+    std::fs::write(t.path().join("m.csv"), format!("x,y,z,f\n{rows}")).unwrap();
+    assert_fails(t.path(), &["1 non-finite values", "sample 4"]);
+    std::fs::write(t.path().join("m.csv"), "x,y,f\n0,0,1\n1,0,2\n0,1,3\n").unwrap();
+    assert_fails(t.path(), &["3 distinct samples", "needs at least 6"]);
+    // A CSV field that is not a number: line and column.
+    std::fs::write(t.path().join("m.csv"), "x,y,f\n0,0,1\n1,zero,2\n").unwrap();
+    assert_fails(
+        t.path(),
+        &["m.csv:3:2", "`zero` in column `y`; expected a number"],
+    );
+}
