@@ -93,7 +93,10 @@ pub fn read_csv(path: &Path) -> Result<(Mesh, usize)> {
             return Err(input(
                 Some(1),
                 Some(col + 1),
-                format!("component {k} of `{name}` in a file of {} columns", header.len()),
+                format!(
+                    "component {k} of `{name}` in a file of {} columns",
+                    header.len()
+                ),
             ));
         }
         if comps[a].len() <= k {
@@ -124,7 +127,9 @@ pub fn read_csv(path: &Path) -> Result<(Mesh, usize)> {
             return Err(input(
                 Some(1),
                 None,
-                format!("array `{name}` has no component {k}; expected `{name}:{k}` among the columns"),
+                format!(
+                    "array `{name}` has no component {k}; expected `{name}:{k}` among the columns"
+                ),
             ));
         }
     }
@@ -142,7 +147,11 @@ pub fn read_csv(path: &Path) -> Result<(Mesh, usize)> {
             return Err(input(
                 line,
                 None,
-                format!("{} fields; expected {} as in the header", record.len(), header.len()),
+                format!(
+                    "{} fields; expected {} as in the header",
+                    record.len(),
+                    header.len()
+                ),
             ));
         }
         for (col, field) in record.iter().enumerate() {
@@ -169,7 +178,11 @@ pub fn read_csv(path: &Path) -> Result<(Mesh, usize)> {
             return Err(input(
                 line,
                 coords[k].map(|c| c + 1),
-                format!("coordinate {} is {}; expected a finite number", ["x", "y", "z"][k], p[k]),
+                format!(
+                    "coordinate {} is {}; expected a finite number",
+                    ["x", "y", "z"][k],
+                    p[k]
+                ),
             ));
         }
         points.push(p);

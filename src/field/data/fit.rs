@@ -107,7 +107,9 @@ impl Fit {
         b.clear();
         b.resize(k * m, 0.0);
         for (i, s) in offsets.iter().enumerate() {
-            let sw = weights.weight(s[0] * s[0] + s[1] * s[1] + s[2] * s[2]).sqrt();
+            let sw = weights
+                .weight(s[0] * s[0] + s[1] * s[1] + s[2] * s[2])
+                .sqrt();
             for (j, e) in exps[..p].iter().enumerate() {
                 a[j * k + i] = sw * monomial(s, e);
             }

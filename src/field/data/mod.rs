@@ -287,7 +287,9 @@ impl DataField {
                     break h;
                 }
                 if !last_k {
-                    k = (2 * k).min(self.neighbours * MAX_GROWTH).min(self.s.pos.len());
+                    k = (2 * k)
+                        .min(self.neighbours * MAX_GROWTH)
+                        .min(self.s.pos.len());
                     grown = true;
                     continue;
                 }
@@ -420,7 +422,8 @@ impl Field for DataField {
         let phi = tape.stack(&phi);
         (0..self.m)
             .map(|c| {
-                let cc = tape.constant_from_slice(n, p_all, &coef[c * p_all * n..(c + 1) * p_all * n]);
+                let cc =
+                    tape.constant_from_slice(n, p_all, &coef[c * p_all * n..(c + 1) * p_all * n]);
                 (phi * cc).sum_cols()
             })
             .collect()

@@ -40,7 +40,9 @@ pub(crate) fn build(
         return Err(data("a data field needs at least one component".into()));
     }
     if points.is_empty() {
-        return Err(data("no samples; expected at least one point with values".into()));
+        return Err(data(
+            "no samples; expected at least one point with values".into(),
+        ));
     }
     let expected = points.len().checked_mul(m);
     if expected != Some(values.len()) {
