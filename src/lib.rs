@@ -50,7 +50,9 @@
 //! ```
 //!
 //! Physics-informed training ([`pinn`]) differentiates residuals built from these
-//! operators with respect to network weights. Formulas ([`field::expr`]), VTK files
+//! operators with respect to network weights. Fields from data ([`field::data`]: a
+//! solver's arrays or measured values, reconstructed locally and differentiated exactly),
+//! formulas ([`field::expr`]), VTK files
 //! ([`io`]) and case directories ([`case`]) complete the command-line tool:
 //! `cargo run --release -- cases/taylor_green`.
 
