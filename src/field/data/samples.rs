@@ -5,6 +5,9 @@ use kiddo::ImmutableKdTree;
 
 use crate::error::{Error, Result};
 
+/// An axis left out of the fit, and why.
+pub(crate) type Dropped = (usize, String);
+
 /// Checked samples and their k-d tree.
 pub(crate) struct Samples {
     /// Positions, with every coordinate that is not fitted set to 0.
@@ -14,7 +17,7 @@ pub(crate) struct Samples {
     /// The fitted coordinates (2 or 3 of x, y, z).
     pub axes: Vec<usize>,
     /// Why an axis was dropped, if one was.
-    pub dropped: Option<(usize, String)>,
+    pub dropped: Option<Dropped>,
     /// Number of input samples merged into others because they coincide.
     pub merged: usize,
     /// The merged sample each input point became.
@@ -143,7 +146,7 @@ fn fitted_axes(
     points: &[[f64; 3]],
     point_dim: usize,
     dim: Option<usize>,
-) -> Result<(Vec<usize>, Option<(usize, String)>)> {
+) -> Result<(Vec<usize>, Option<Dropped>)> {
     let all: Vec<usize> = (0..point_dim).collect();
     match dim {
         Some(d) if !(2..=3).contains(&d) => {
