@@ -723,3 +723,34 @@ fn boundary_only_and_pde_only_losses() {
     assert_eq!(all.boundary, bc.boundary);
     assert_eq!(all.total, all.pde + all.continuity + all.boundary);
 }
+
+/// A data field is a `Field` like any other: as the source and boundary target of a
+/// physics-informed loss it gives the loss and weight gradient of the formulas it samples
+/// (a quadratic source and a linear target are reproduced to round-off by degree 2).
+#[test]
+fn data_fields_serve_as_source_and_boundary_target() {
+    use nabla::field::data::{DataField, Reconstruction};
+    let samples = random_points(2, 400, 11);
+    let rows: Vec<[f64; 3]> = (0..samples.len()).map(|i| samples.point(i)).collect();
+    let f_of = |p: &[f64; 3]| 1.0 + p[0] * p[0] - p[0] * p[1];
+    let g_of = |p: &[f64; 3]| 2.0 * p[0] - p[1];
+    let opts = Reconstruction::default();
+    let f_data = DataField::new(&rows, 2, rows.iter().map(f_of).collect(), 1, &opts).unwrap();
+    let g_data = DataField::new(&rows, 2, rows.iter().map(g_of).collect(), 1, &opts).unwrap();
+    let f = FnField::new(1, |x| vec![x[0] * x[0] - x[0] * x[1] + 1.0]);
+    let g = FnField::new(1, |x| vec![x[0] * 2.0 - x[1]]);
+    let interior = random_points(2, 64, 7);
+    let boundary = random_points(2, 32, 8);
+    let w = LossWeights::default();
+    let from_data =
+        PinnLoss::poisson(&f_data, interior.clone(), boundary.clone(), &g_data, w).unwrap();
+    let from_formulas = PinnLoss::poisson(&f, interior, boundary, &g, w).unwrap();
+    let net = random_net(2, &[8], 1, Activation::Tanh, 3);
+    let (a, ga) = from_data.value_and_grad(&net).unwrap();
+    let (b, gb) = from_formulas.value_and_grad(&net).unwrap();
+    assert_relative_eq!(a.total, b.total, max_relative = 1e-10);
+    for (x, y) in ga.iter().zip(&gb) {
+        assert!((x - y).abs() <= 1e-10 * (1.0 + y.abs()), "{x} vs {y}");
+    }
+    assert!(f_data.stats().points > 0 && g_data.stats().points > 0);
+}
