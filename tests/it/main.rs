@@ -5,6 +5,7 @@
 
 mod autodiff;
 mod cases;
+mod data;
 mod expr;
 mod io;
 mod operators;
