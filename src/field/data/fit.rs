@@ -64,24 +64,45 @@ pub(crate) struct Fit {
     scale: Vec<f64>,
     /// R⁻¹, column-major `p × p`.
     inv: Vec<f64>,
+    /// The monomials at one sample.
+    phi: Vec<f64>,
     /// Coefficients `[k * m + c]` of the last successful fit (monomial k, component c),
     /// for the monomials in the order of [`exponents`].
     pub coef: Vec<f64>,
 }
 
+/// For each monomial after the constant, a lower one and a variable whose product it is:
+/// `φ_j = φ_q · s_a` for `(q, a) = pred[j]` (`pred[0]` is unused).
+pub(crate) fn predecessors(exps: &[[u8; 3]]) -> Vec<(usize, usize)> {
+    exps.iter()
+        .map(|e| {
+            let Some(a) = (0..3).find(|&a| e[a] > 0) else {
+                return (0, 0);
+            };
+            let mut lower = *e;
+            lower[a] -= 1;
+            (exps.iter().position(|f| *f == lower).unwrap_or(0), a)
+        })
+        .collect()
+}
+
 impl Fit {
-    /// Fits a polynomial with the `p` first monomials of `exps` through the stencil
-    /// `offsets` (scaled offsets `s = (x − q)/h`, in the fitted coordinates) and `values`
-    /// (`m` per sample, sample-major). Returns the condition-number estimate of the
-    /// equilibrated weighted Vandermonde matrix (infinite when a column vanishes or the
-    /// stencil has fewer samples than monomials); `self.coef` holds the coefficients, zero
-    /// beyond the `p` first monomials.
+    /// Fits a polynomial with the `p` first monomials through the stencil `offsets`
+    /// (scaled offsets `s = (x − q)/h`, in the fitted coordinates) and `values` (`m` per
+    /// sample, sample-major); `pred` from [`predecessors`]. Returns the condition-number
+    /// estimate of the equilibrated weighted Vandermonde matrix (infinite when a column
+    /// vanishes or the stencil has fewer samples than monomials); `self.coef` holds the
+    /// coefficients, zero beyond the `p` first monomials.
     ///
-    /// Householder QR on scratch buffers: the fit runs once per evaluation point, so it
-    /// allocates nothing once the buffers are warm.
+    /// Householder QR on scratch buffers: nothing is allocated once they are warm. (The
+    /// normal equations by Cholesky were measured 15 % faster over a whole evaluation, but
+    /// they square the condition number: a quadratic's Laplacian was then reproduced only
+    /// to 4.5e-10.)
+    #[allow(clippy::too_many_arguments)]
     pub fn solve(
         &mut self,
         exps: &[[u8; 3]],
+        pred: &[(usize, usize)],
         p: usize,
         offsets: &[[f64; 3]],
         values: &[f64],
@@ -100,6 +121,7 @@ impl Fit {
             v,
             scale,
             inv,
+            phi,
             coef,
         } = self;
         a.clear();
@@ -110,8 +132,13 @@ impl Fit {
             let sw = weights
                 .weight(s[0] * s[0] + s[1] * s[1] + s[2] * s[2])
                 .sqrt();
-            for (j, e) in exps[..p].iter().enumerate() {
-                a[j * k + i] = sw * monomial(s, e);
+            phi.clear();
+            phi.push(sw);
+            for &(q, d) in &pred[1..p] {
+                phi.push(phi[q] * s[d]);
+            }
+            for (j, &v) in phi.iter().enumerate() {
+                a[j * k + i] = v;
             }
             for c in 0..m {
                 b[c * k + i] = sw * values[i * m + c];
@@ -201,17 +228,6 @@ fn triangular_condition(a: &[f64], k: usize, p: usize, inv: &mut Vec<f64>) -> f6
     (norm_r * norm_inv).sqrt()
 }
 
-/// `s₀^e₀ s₁^e₁ s₂^e₂`.
-fn monomial(s: &[f64; 3], e: &[u8; 3]) -> f64 {
-    let mut v = 1.0;
-    for d in 0..3 {
-        for _ in 0..e[d] {
-            v *= s[d];
-        }
-    }
-    v
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,6 +258,8 @@ mod tests {
         let offsets: Vec<[f64; 3]> = (0..6).map(|i| [i as f64 / 5.0, 0.0, 0.0]).collect();
         let values = vec![1.0; 6];
         let mut fit = Fit::default();
-        assert!(fit.solve(&exps, 3, &offsets, &values, 1, Weights::Gaussian) == f64::INFINITY);
+        let pred = predecessors(&exps);
+        let cond = fit.solve(&exps, &pred, 3, &offsets, &values, 1, Weights::Gaussian);
+        assert!(cond == f64::INFINITY);
     }
 }

@@ -57,7 +57,7 @@ pub use fit::Weights;
 use super::Field;
 use crate::autodiff::{Tape, Tensor, Var};
 use crate::error::{Error, Result};
-use fit::{Fit, exponents, num_monomials};
+use fit::{Fit, exponents, num_monomials, predecessors};
 
 /// Condition-number estimate above which a stencil is grown. Not round-off but the fit's
 /// truncation error is what an ill-shaped stencil amplifies into the derivatives, so the
@@ -118,6 +118,8 @@ pub struct DataField {
     neighbours: usize,
     weights: Weights,
     exps: Vec<[u8; 3]>,
+    /// `φ_j = φ_q · s_a` for `(q, a) = pred[j]`.
+    pred: Vec<(usize, usize)>,
     counters: [AtomicUsize; 4],
 }
 
@@ -174,8 +176,10 @@ impl DataField {
                 opts.degree
             )));
         }
+        let exps = exponents(dim, opts.degree);
         Ok(DataField {
-            exps: exponents(dim, opts.degree),
+            pred: predecessors(&exps),
+            exps,
             s,
             m: components,
             degree: opts.degree,
@@ -273,12 +277,13 @@ impl DataField {
                         hi[a] = hi[a].max(s[a]);
                     }
                     offsets.push(s);
-                    vals.extend_from_slice(&self.s.values[j * m..(j + 1) * m]);
+                    // Element by element: a call to memcpy for m values cost 7 % of a fit.
+                    vals.extend(self.s.values[j * m..(j + 1) * m].iter().copied());
                 }
                 for a in 0..dim {
                     inside[a] = lo[a] <= 0.0 && hi[a] >= 0.0;
                 }
-                let cond = fit.solve(&self.exps, p, &offsets, &vals, m, self.weights);
+                let cond = fit.solve(&self.exps, &self.pred, p, &offsets, &vals, m, self.weights);
                 let last_k = k >= self.neighbours * MAX_GROWTH || k >= self.s.pos.len();
                 if cond <= COND_GROW || (last_k && cond <= COND_LOWER) {
                     if !inside.iter().all(|&b| b) {
@@ -323,16 +328,16 @@ impl DataField {
     /// coordinates): whole rings of mesh neighbours around the nearest sample where the
     /// field knows the mesh's cells, else the `k` nearest samples.
     fn stencil(&self, query: &[f64; 3], k: usize, out: &mut Vec<usize>) {
+        out.clear();
         if self.s.adjacency.is_empty() {
+            // Unsorted (a binary heap inside kiddo): measured 15 % faster than its sorted
+            // k-nearest query, whose insertion into a sorted vector dominated.
             let k = NonZero::new(k).unwrap_or(NonZero::<usize>::MIN);
-            out.clear();
-            out.extend(
+            let found =
                 self.s
                     .tree
-                    .nearest_n::<SquaredEuclidean>(query, k)
-                    .iter()
-                    .map(|nb| nb.item as usize),
-            );
+                    .nearest_n_within::<SquaredEuclidean>(query, f64::INFINITY, k, false);
+            out.extend(found.iter().map(|nb| nb.item as usize));
         } else {
             let centre = self.s.tree.nearest_one::<SquaredEuclidean>(query).item as usize;
             self.s.rings(centre, k, out);
@@ -411,13 +416,8 @@ impl Field for DataField {
             .collect();
         let mut phi: Vec<Var<'t>> = Vec::with_capacity(p_all);
         phi.push(tape.full(n, 1, 1.0));
-        for e in &self.exps[1..] {
-            // φ_e = φ_{e − e_a} · s_a for the first a with e_a > 0.
-            let a = (0..3).find(|&a| e[a] > 0).unwrap_or(0);
-            let mut lower = *e;
-            lower[a] -= 1;
-            let j = self.exps.iter().position(|f| *f == lower).unwrap_or(0);
-            phi.push(phi[j] * s[a]);
+        for &(q, a) in &self.pred[1..] {
+            phi.push(phi[q] * s[a]);
         }
         let phi = tape.stack(&phi);
         (0..self.m)
