@@ -783,7 +783,8 @@ fn gradients_beat_vtks_gradient_filter_on_jittered_hexahedra() {
     }
     let (_, e) = rows.last().unwrap();
     // At h = 1/32: VTK's cell-averaged gradient is first-order on a jittered mesh, ours
-    // second (p = 2) and third (p = 3) order.
+    // second (p = 2) and third (p = 3) order. The goals: 5× and 100× (measured
+    // 12× and 278×).
     assert!(
         e[0] / e[1] >= 5.0,
         "p = 2 only {:.1}× more accurate than VTK ({:.2e} vs {:.2e})",
@@ -792,7 +793,7 @@ fn gradients_beat_vtks_gradient_filter_on_jittered_hexahedra() {
         e[0]
     );
     assert!(
-        e[0] / e[2] >= 50.0,
+        e[0] / e[2] >= 100.0,
         "p = 3 only {:.1}× more accurate than VTK ({:.2e} vs {:.2e})",
         e[0] / e[2],
         e[2],
