@@ -821,3 +821,65 @@ fn uniform_weights_reproduce_polynomials_too() {
     let e = relative_error(&out[0].values, &want, 1.0);
     assert!(e <= 1e-10, "relative error {e:.2e}");
 }
+
+/// OpenFOAM's airFoil2D (a C-mesh with cells up to 100 times longer than thick): with mesh
+/// rings the reconstruction follows the anisotropic cells, needs no grown stencil and stays
+/// close to OpenFOAM's own finite-volume `grad(U)`; with nearest samples alone the stencils
+/// next to the wall lie along single mesh lines, which the condition check must catch (no
+/// blow-up: before it, single points reached 10⁷ where OpenFOAM has 10²).
+#[test]
+fn anisotropic_c_mesh_of_a_solved_aerofoil() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/openfoam/airFoil2D_simpleFoam.vtu");
+    if !path.is_file() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{} is missing",
+            path.display()
+        );
+        eprintln!("skipped: {} is missing", path.display());
+        return;
+    }
+    let mesh = read_mesh(&path).unwrap();
+    let u = mesh.point_array("U").unwrap();
+    let reference = &mesh.point_array("grad(U)").unwrap().values;
+    let at = points(3, &mesh.points);
+    let rel_l2 = |got: &[f64]| {
+        let num: f64 = got
+            .iter()
+            .zip(reference)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum();
+        let den: f64 = reference.iter().map(|b| b * b).sum();
+        (num / den).sqrt()
+    };
+    let opts = Reconstruction::default();
+    let rings = DataField::new(&mesh.points, 3, u.values.clone(), 3, &opts)
+        .unwrap()
+        .with_cells(mesh.cells.as_ref().unwrap())
+        .unwrap();
+    let knn = DataField::new(&mesh.points, 3, u.values.clone(), 3, &opts).unwrap();
+    assert_eq!(rings.dropped_axis().map(|d| d.0), Some(2));
+    let g_rings = run(&rings, &at, &[Operator::Grad]).remove(0).values;
+    let g_knn = run(&knn, &at, &[Operator::Grad]).remove(0).values;
+    let (e_rings, e_knn) = (rel_l2(&g_rings), rel_l2(&g_knn));
+    eprintln!(
+        "airFoil2D grad(U) relative L2 from OpenFOAM's: mesh rings {e_rings:.3} ({:?}), \
+         nearest samples {e_knn:.3} ({:?})",
+        rings.stats(),
+        knn.stats()
+    );
+    // Measured 0.44 (rings) and 1.0 (nearest samples): two discretisations of a boundary
+    // layer whose gradients reach 10⁴ s⁻¹; the bounds leave room for neither to blow up.
+    assert!(e_rings < 0.6, "mesh rings: {e_rings}");
+    assert!(e_knn < 2.0, "nearest samples: {e_knn}");
+    assert_eq!(rings.stats().grown, 0);
+    assert!(
+        knn.stats().grown > 0,
+        "the wall stencils should have been grown"
+    );
+    let big = reference.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    for g in [&g_rings, &g_knn] {
+        assert!(g.iter().all(|v| v.is_finite() && v.abs() <= 10.0 * big));
+    }
+}
