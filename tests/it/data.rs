@@ -8,6 +8,8 @@ use nabla::Error;
 use nabla::eval::{Array, EvalOptions, Operator, Points, evaluate};
 use nabla::field::data::{DataField, Reconstruction, Weights};
 use nabla::io::{Cells, Mesh, PointArray, read_mesh, write_vtu};
+
+use crate::io::run_vtk_python;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -676,39 +678,15 @@ fn hex_mesh(n: usize, seed: u64) -> Mesh {
     }
 }
 
-/// Runs `tests/vtk_gradient.py` on the point array `name` of `vtu`; `None` (after a notice)
-/// when python3 or its vtk module is missing, unless CI=true, where that fails the test
-/// (the convention of the VTK reader check in io.rs).
+/// Runs `tests/vtk_gradient.py` on the point array `name` of `vtu` (skipped as the VTK
+/// reader check is: see `io::run_vtk_python`).
 fn vtk_gradient(vtu: &Path, name: &str, out: &Path) -> Option<Vec<f64>> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vtk_gradient.py");
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let missing = |why: String| {
-        assert!(
-            !ci,
-            "CI=true but VTK's gradient filter cannot run: {why}. Install it with `pip install vtk numpy`."
-        );
-        eprintln!("notice: skipping the comparison with VTK's gradient filter: {why}");
-        None
-    };
-    let output = match std::process::Command::new("python3")
-        .arg(&script)
-        .arg(vtu)
-        .arg(name)
-        .arg(out)
-        .output()
-    {
-        Ok(o) => o,
-        Err(e) => return missing(format!("python3 does not run ({e})")),
-    };
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if output.status.code() == Some(2) {
-        return missing(stderr.trim().to_string());
-    }
-    assert!(
-        output.status.success(),
-        "vtk_gradient.py failed: {}\n{stderr}",
-        output.status
-    );
+    let args = [vtu.as_os_str(), name.as_ref(), out.as_os_str()];
+    run_vtk_python(
+        "vtk_gradient.py",
+        &args,
+        "the comparison with VTK's gradient filter",
+    )?;
     let bytes = std::fs::read(out).unwrap();
     Some(
         bytes

@@ -782,22 +782,29 @@ fn write_pvd_rejects_absolute_names_and_non_finite_times() {
 // ---------------------------------------------------------------------------------------
 // The independent reader: VTK's own XML readers (those of ParaView), from Python.
 
-/// Runs `tests/vtk_check.py` on `files`; `None` (after a notice) when python3 or its vtk
-/// module is missing, unless CI=true, where that fails the test.
-pub(crate) fn vtk_check(files: &[&Path]) -> Option<serde_json::Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vtk_check.py");
+/// Runs the Python script `tests/<script>` with `args` and returns its output; `None`
+/// (after a notice) when python3 or its vtk module is missing (the script exits with 2
+/// then), unless CI=true, where that fails the test. `what` names the check in messages.
+pub(crate) fn run_vtk_python(
+    script: &str,
+    args: &[&std::ffi::OsStr],
+    what: &str,
+) -> Option<std::process::Output> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(script);
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let missing = |why: String| {
         assert!(
             !ci,
-            "CI=true but the independent VTK reader cannot run: {why}. Install it with `pip install vtk`."
+            "CI=true but {what} cannot run: {why}. Install it with `pip install vtk numpy`."
         );
-        eprintln!("notice: skipping the VTK reader check: {why}");
+        eprintln!("notice: skipping {what}: {why}");
         None
     };
     let output = match std::process::Command::new("python3")
-        .arg(&script)
-        .args(files)
+        .arg(&path)
+        .args(args)
         .output()
     {
         Ok(o) => o,
@@ -809,9 +816,16 @@ pub(crate) fn vtk_check(files: &[&Path]) -> Option<serde_json::Value> {
     }
     assert!(
         output.status.success(),
-        "vtk_check.py failed: {}\n{stderr}",
+        "{script} failed: {}\n{stderr}",
         output.status
     );
+    Some(output)
+}
+
+/// Runs `tests/vtk_check.py` on `files` (see [`run_vtk_python`]).
+pub(crate) fn vtk_check(files: &[&Path]) -> Option<serde_json::Value> {
+    let args: Vec<&std::ffi::OsStr> = files.iter().map(|f| f.as_os_str()).collect();
+    let output = run_vtk_python("vtk_check.py", &args, "the VTK reader check")?;
     Some(serde_json::from_slice(&output.stdout).expect("vtk_check.py prints JSON"))
 }
 
