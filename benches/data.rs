@@ -212,36 +212,19 @@ fn main() {
         t_build + t_jq,
     );
 
-    common::ratio(
-        "data field p=2 jacobian + Q / hand-written kiddo + nalgebra QR",
-        N,
-        reps,
-        || drop(black_box(ours())),
-        || {
-            drop(black_box(by_hand(
-                &tree,
-                &samples,
-                &values,
-                &samples,
-                Solve::Qr,
-            )))
-        },
-    );
-    common::ratio(
-        "data field p=2 jacobian + Q / hand-written kiddo + nalgebra normal equations",
-        N,
-        reps,
-        || drop(black_box(ours())),
-        || {
-            drop(black_box(by_hand(
-                &tree,
-                &samples,
-                &values,
-                &samples,
-                Solve::Normal,
-            )))
-        },
-    );
+    for (solve, how) in [(Solve::Qr, "QR"), (Solve::Normal, "normal equations")] {
+        common::ratio(
+            &format!("data field p=2 jacobian + Q / hand-written kiddo + nalgebra {how}"),
+            N,
+            reps,
+            || drop(black_box(ours())),
+            || {
+                drop(black_box(by_hand(
+                    &tree, &samples, &values, &samples, solve,
+                )))
+            },
+        );
+    }
     common::ratio(
         "data field p=2 build + jacobian + Q / hand-written tree + QR",
         N,
