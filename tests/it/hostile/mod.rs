@@ -40,7 +40,10 @@ fn walk(root: &Path, dir: &Path, out: &mut Snapshot) {
             walk(root, &path, out);
         } else if ft.is_file() {
             let bytes = std::fs::read(&path).unwrap();
-            out.insert(rel, format!("file {} bytes, hash {:016x}", bytes.len(), fnv(&bytes)));
+            out.insert(
+                rel,
+                format!("file {} bytes, hash {:016x}", bytes.len(), fnv(&bytes)),
+            );
         } else {
             out.insert(rel, "special".into());
         }
@@ -98,7 +101,10 @@ pub(crate) fn assert_rejected(dir: &Path, args: &[&str], needles: &[&str]) -> St
     );
     assert!(err.starts_with("error: "), "{err}");
     assert!(!err.contains("panicked"), "panic text on stderr:\n{err}");
-    assert!(!err.contains("RUST_BACKTRACE"), "backtrace hint on stderr:\n{err}");
+    assert!(
+        !err.contains("RUST_BACKTRACE"),
+        "backtrace hint on stderr:\n{err}"
+    );
     for n in needles {
         assert!(err.contains(n), "expected {n:?} in:\n{err}");
     }
@@ -117,3 +123,5 @@ pub(crate) fn case_with(text: &str) -> tempfile::TempDir {
 pub(crate) const SMALL_CASE: &str = "[points]\nkind = \"lattice\"\ncounts = [3, 3, 3]\n\
 bounds = [[0, 1], [0, 1], [0, 1]]\n\n[[field]]\nname = \"f\"\nvalue = \"x*y\"\n\
 operators = [\"grad\", \"lap\"]\n";
+
+mod library;
