@@ -401,3 +401,58 @@ fn operator_components_that_overflow_are_an_error() {
     assert!(Operator::Jacobian.components(1 << 63, 2).is_err());
     assert_eq!(Operator::Grad.components(3, 3).unwrap(), 9);
 }
+
+/// A small Poisson problem in 2-D, with `network` and `domain` tables given.
+fn pinn_toml(hidden: &str, min: &str, max: &str) -> String {
+    format!(
+        r#"boundary = ["0"]
+
+[network]
+hidden = {hidden}
+
+[pde]
+kind = "poisson"
+source = "1"
+
+[domain]
+min = {min}
+max = {max}
+
+[points]
+interior = 10
+boundary = 10
+
+[optimizer]
+learning_rate = 1e-3
+iterations = 10
+"#
+    )
+}
+
+#[test]
+fn pinn_problem_with_a_huge_hidden_width_is_an_error() {
+    // i64::MAX, the largest width TOML can write: 2 × (2⁶³ − 1) weights overflow usize.
+    for hidden in ["[9223372036854775807]", "[8, 4611686018427387904]"] {
+        let cfg =
+            nabla::pinn::PinnConfig::from_toml(&pinn_toml(hidden, "[0.0, 0.0]", "[1.0, 1.0]"))
+                .unwrap();
+        let r = no_panic("PinnConfig::problem", || cfg.problem());
+        assert!(
+            matches!(r, Err(Error::Config { ref setting, .. }) if setting == "network.hidden"),
+            "{hidden}: {:?}",
+            r.err()
+        );
+    }
+}
+
+#[test]
+fn pinn_problem_whose_boundary_measure_underflows_is_an_error() {
+    let toml = pinn_toml("[4]", "[0.0, 0.0, 0.0]", "[1e-200, 1e-200, 1e-200]");
+    let cfg = nabla::pinn::PinnConfig::from_toml(&toml).unwrap();
+    let r = no_panic("PinnConfig::problem", || cfg.problem());
+    assert!(
+        matches!(r, Err(Error::Config { ref setting, .. }) if setting == "domain"),
+        "{:?}",
+        r.err()
+    );
+}
