@@ -161,19 +161,31 @@ impl Tensor {
     ///
     /// # Panics
     /// When `n` values do not fit in one allocation, as `Vec` does ("capacity overflow").
+    /// [`Tensor::try_linspace`] returns an error instead.
     pub fn linspace(a: f64, b: f64, n: usize) -> Self {
-        let data = (0..n)
-            .map(|k| {
-                if n == 1 {
-                    a
-                } else if k + 1 == n {
-                    b
-                } else {
-                    a + (b - a) * (k as f64) / ((n - 1) as f64)
-                }
-            })
-            .collect();
-        Tensor::column(data)
+        match Self::try_linspace(a, b, n) {
+            Ok(t) => t,
+            Err(e) => panic!("Tensor::linspace: {e}"),
+        }
+    }
+
+    /// [`Tensor::linspace`], with the errors of [`Tensor::try_full`] for an `n` whose
+    /// values cannot be allocated.
+    pub fn try_linspace(a: f64, b: f64, n: usize) -> Result<Self> {
+        let mut t = Self::try_full(n, 1, 0.0)?;
+        let values = (0..n).map(|k| {
+            if n == 1 {
+                a
+            } else if k + 1 == n {
+                b
+            } else {
+                a + (b - a) * (k as f64) / ((n - 1) as f64)
+            }
+        });
+        for (x, v) in t.data.iter_mut().zip(values) {
+            *x = v;
+        }
+        Ok(t)
     }
 
     /// Number of rows.

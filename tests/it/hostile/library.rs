@@ -456,3 +456,20 @@ fn pinn_problem_whose_boundary_measure_underflows_is_an_error() {
         r.err()
     );
 }
+
+#[test]
+fn linspace_of_more_values_than_fit_is_an_error() {
+    assert!(
+        no_panic("try_linspace", || Tensor::try_linspace(
+            0.0,
+            1.0,
+            usize::MAX
+        ))
+        .is_err()
+    );
+    assert_eq!(
+        Tensor::try_linspace(0.0, 1.0, 3).unwrap(),
+        Tensor::linspace(0.0, 1.0, 3)
+    );
+    assert_eq!(Tensor::linspace(0.0, 1.0, 3).as_slice(), &[0.0, 0.5, 1.0]);
+}
