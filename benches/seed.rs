@@ -35,7 +35,7 @@ fn second_derivative_ji(xs: &Tensor) -> Vec<f64> {
     let rows = grad_batched(&[d], &[x], &eye, GradOptions::default()).unwrap();
     rows.iter()
         .enumerate()
-        .map(|(k, r)| r[0].value().unwrap().get(k, 0))
+        .map(|(k, r)| r[0].value().unwrap()[(k, 0)])
         .collect()
 }
 

@@ -31,7 +31,7 @@
 //! for i in 0..2 {
 //!     let (x, y, z): (f64, f64, f64) = ([0.3, -1.0][i], [0.7, 0.5][i], [0.1, 0.0][i]);
 //!     let exact = (1.0 - x * x - y * y) * (x * y).sin() * f64::exp(z);
-//!     assert!((lap.get(i, 0) - exact).abs() < 1e-15);
+//!     assert!((lap[(i, 0)] - exact).abs() < 1e-15);
 //! }
 //! ```
 //!

@@ -74,8 +74,8 @@ impl GradOptions {
 /// let ddy = grad(&[dy], &[x], &[ones], GradOptions::default()).unwrap()[0];
 /// let xs = Tensor::linspace(0.0, 1.0, 1001);
 /// for (i, &xi) in xs.as_slice().iter().enumerate() {
-///     assert_eq!(dy.value().unwrap().get(i, 0), xi.cos());
-///     assert_eq!(ddy.value().unwrap().get(i, 0), -xi.sin());
+///     assert_eq!(dy.value().unwrap()[(i, 0)], xi.cos());
+///     assert_eq!(ddy.value().unwrap()[(i, 0)], -xi.sin());
 /// }
 /// ```
 pub fn grad<'t>(
@@ -285,7 +285,7 @@ fn unbroadcast<'t>(c: Var<'t>, (r, k): (usize, usize)) -> Var<'t> {
 /// let g = grad(&[f], &[x], &[], GradOptions::create_graph()).unwrap()[0];
 /// let eye: Vec<Vec<_>> = (0..3).map(|i| vec![tape.constant(Tensor::one_hot(3, 1, i, 0))]).collect();
 /// let rows = grad_batched(&[g], &[x], &eye, GradOptions::default()).unwrap();
-/// let trace: f64 = (0..3).map(|i| rows[i][0].value().unwrap().get(i, 0)).sum();
+/// let trace: f64 = (0..3).map(|i| rows[i][0].value().unwrap()[(i, 0)]).sum();
 /// assert_eq!(trace, 6.0);
 /// ```
 pub fn grad_batched<'t>(

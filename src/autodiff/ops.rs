@@ -45,6 +45,28 @@ pub(crate) enum Op {
 }
 
 impl Op {
+    /// A name for error messages.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Op::Leaf => "leaf",
+            Op::Const => "constant",
+            Op::Invalid => "invalid",
+            Op::Unary(..) => "unary",
+            Op::Binary(f, ..) => f.name(),
+            Op::AddScalar(_) => "add_scalar",
+            Op::MulScalar(..) => "scale",
+            Op::PowI(..) => "powi",
+            Op::PowF(..) => "powf",
+            Op::SumRows(_) => "sum_rows",
+            Op::SumCols(_) => "sum_cols",
+            Op::Expand(_) => "expand",
+            Op::Cols(..) => "cols",
+            Op::Pad(..) => "pad",
+            Op::Stack { .. } => "stack",
+            Op::MatMul(..) => "matmul",
+        }
+    }
+
     pub(crate) fn parents<'a>(&self, arena: &'a [usize]) -> impl Iterator<Item = usize> + 'a {
         let (two, many): ([Option<usize>; 2], &'a [usize]) = match *self {
             Op::Leaf | Op::Const | Op::Invalid => ([None, None], &[]),
@@ -624,11 +646,12 @@ impl<'t> Var<'t> {
     /// Columns `start..start + len`. VJP: ḡ placed back at those columns of zeros.
     pub fn cols_range(self, start: usize, len: usize) -> Var<'t> {
         let (r, c) = self.shape();
-        if start + len > c {
-            return self.column_range_error("cols", start, start + len, (r, c));
-        }
+        let Some(end) = start.checked_add(len).filter(|&end| end <= c) else {
+            return self.column_range_error("cols", start, start.saturating_add(len), (r, c));
+        };
         self.structural(Op::Cols(self.id, start), r, len, |x, _, out| {
-            out.extend_from_slice(&x[start * r..(start + len) * r])
+            // end ≤ c, so end·r ≤ c·r = x.len(): no overflow, in range.
+            out.extend_from_slice(&x[start * r..end * r])
         })
     }
 
@@ -661,9 +684,11 @@ impl<'t> Var<'t> {
     /// VJP: the same columns of ḡ.
     pub fn pad_cols(self, start: usize, cols: usize) -> Var<'t> {
         let (r, c) = self.shape();
-        if start + c > cols {
-            return self.column_range_error("pad", start, start + c, (r, cols));
+        if start.checked_add(c).is_none_or(|end| end > cols) {
+            return self.column_range_error("pad", start, start.saturating_add(c), (r, cols));
         }
+        // `record` checks that r·cols fits before `fill` runs; start ≤ cols, so start·r
+        // fits too.
         self.structural(Op::Pad(self.id, start), r, cols, |x, _, out| {
             out.resize(start * r, 0.0);
             out.extend_from_slice(x);
@@ -679,7 +704,7 @@ impl<'t> Var<'t> {
             }
         }
         let rows = first.rows();
-        let mut cols = 0;
+        let mut cols: usize = 0;
         for p in parts {
             if p.rows() != rows {
                 return first.tape.invalid(Error::ShapeMismatch {
@@ -688,7 +713,13 @@ impl<'t> Var<'t> {
                     rhs: p.shape(),
                 });
             }
-            cols += p.cols();
+            let Some(sum) = cols.checked_add(p.cols()) else {
+                return first.tape.invalid(Error::Operator {
+                    op: "stack".into(),
+                    message: "the total number of columns overflows".into(),
+                });
+            };
+            cols = sum;
         }
         let tape = first.tape;
         let start = {
@@ -781,16 +812,25 @@ fn gemm(a: &[f64], sa: Shape, ta: bool, b: &[f64], sb: Shape, tb: bool, c: &mut 
     };
     let (m, k, rsa, csa) = strided(sa, ta);
     let (k2, n, rsb, csb) = strided(sb, tb);
+    // Every node's length is rows·cols, checked (never wrapped) when it was created;
+    // the shapes are checked again here because the unsafe call below relies on them.
     assert!(
-        k == k2 && a.len() == sa.0 * sa.1 && b.len() == sb.0 * sb.1 && c.is_empty(),
+        k == k2
+            && Some(a.len()) == sa.0.checked_mul(sa.1)
+            && Some(b.len()) == sb.0.checked_mul(sb.1)
+            && c.is_empty()
+            && c.capacity() >= m.saturating_mul(n),
         "internal: gemm shapes"
     );
-    if k == 0 {
-        // An empty inner dimension: the product is all zeros (and C must be written).
+    if m == 0 || n == 0 || k == 0 {
+        // An empty product or an empty inner dimension: zeros (and C must be written).
+        // m·n ≤ capacity, checked above. Strides of a dimension up to usize::MAX need
+        // not fit in isize when the product has no elements, so dgemm is not called.
         c.resize(m * n, 0.0);
         return;
     }
-    c.reserve(m * n);
+    // Every dimension is now positive and each operand holds its elements, so every
+    // stride (at most a dimension) is below isize::MAX / 8.
     // SAFETY: the assert above guarantees that every index i·rs + j·cs with i < rows and
     // j < cols lies inside its slice, for a (m × k) and b (k × n); c has capacity for
     // m × n (column-major) and dgemm with β = 0 writes every element without reading it.

@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use super::ops::Op;
-use super::tensor::Tensor;
+use super::tensor::{Tensor, checked_len};
 use crate::error::{Error, Result, Shape};
 
 /// A recording of computations on batches of points.
@@ -54,11 +54,35 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
-    /// An empty buffer with room for `len` values, from the pool when it has one.
-    fn buffer(&mut self, len: usize) -> Vec<f64> {
+    /// An empty buffer with room for the values of a `rows × cols` node, from the pool
+    /// when it has one; an error when that shape cannot exist or its memory cannot be
+    /// allocated (never a panic or an abort).
+    fn buffer(&mut self, op: &'static str, rows: usize, cols: usize) -> Result<Vec<f64>> {
+        let too_large = || Error::Operator {
+            op: op.into(),
+            message: format!("a {rows} x {cols} result does not fit in memory"),
+        };
+        let len = checked_len(rows, cols).ok_or_else(too_large)?;
         let mut buf = self.pool.pop().unwrap_or_default();
-        buf.reserve(len);
-        buf
+        buf.try_reserve(len).map_err(|_| too_large())?;
+        Ok(buf)
+    }
+
+    /// Records the error (if it is the first) and appends an invalid node.
+    fn invalid(&mut self, e: Error) -> usize {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+        self.nodes.push(Node {
+            op: Op::Invalid,
+            rows: 0,
+            cols: 0,
+            requires_grad: false,
+            freed: false,
+            ones: false,
+        });
+        self.values.push(Vec::new());
+        self.nodes.len() - 1
     }
 
     /// Appends a computed node holding `buf`; it records its op only when gradients are
@@ -148,12 +172,20 @@ impl Tape {
         self.leaf_from_slice(rows, cols, data, false)
     }
 
-    /// A constant tensor filled with `v`.
+    /// A constant tensor filled with `v`. Invalid (with [`Error::Operator`]) when
+    /// `rows × cols` overflows or cannot be allocated.
     pub fn full(&self, rows: usize, cols: usize, v: f64) -> Var<'_> {
-        let mut buf = self.take_buffer();
+        let buf = self.inner.borrow_mut().buffer("full", rows, cols);
+        let mut buf = match buf {
+            Ok(buf) => buf,
+            Err(e) => return self.invalid(e),
+        };
+        // `buffer` checked that rows·cols does not overflow and reserved it.
         buf.resize(rows * cols, v);
         let var = self.leaf(rows, cols, buf, false);
-        self.inner.borrow_mut().nodes[var.id].ones = v == 1.0;
+        if let Some(node) = self.inner.borrow_mut().nodes.get_mut(var.id) {
+            node.ones = v == 1.0;
+        }
         var
     }
 
@@ -226,7 +258,8 @@ impl Tape {
     }
 
     fn leaf_from_slice(&self, rows: usize, cols: usize, data: &[f64], rg: bool) -> Var<'_> {
-        if data.len() != rows * cols {
+        // Checked: a shape whose rows·cols wraps around to data.len() must not be accepted.
+        if checked_len(rows, cols) != Some(data.len()) {
             return self.invalid(Error::DataLength {
                 rows,
                 cols,
@@ -240,20 +273,7 @@ impl Tape {
 
     /// Records the error (if it is the first) and returns an invalid variable.
     pub(crate) fn invalid(&self, e: Error) -> Var<'_> {
-        let mut inner = self.inner.borrow_mut();
-        if inner.error.is_none() {
-            inner.error = Some(e);
-        }
-        let id = inner.nodes.len();
-        inner.nodes.push(Node {
-            op: Op::Invalid,
-            rows: 0,
-            cols: 0,
-            requires_grad: false,
-            freed: false,
-            ones: false,
-        });
-        inner.values.push(Vec::new());
+        let id = self.inner.borrow_mut().invalid(e);
         Var { tape: self, id }
     }
 
@@ -268,12 +288,14 @@ impl Tape {
         fill: impl FnOnce(&[Vec<f64>], &mut Vec<f64>),
     ) -> Var<'_> {
         let mut inner = self.inner.borrow_mut();
-        let mut buf = inner.buffer(rows * cols);
-        fill(&inner.values, &mut buf);
-        Var {
-            tape: self,
-            id: inner.push(op, rows, cols, buf),
-        }
+        let id = match inner.buffer(op.name(), rows, cols) {
+            Ok(mut buf) => {
+                fill(&inner.values, &mut buf);
+                inner.push(op, rows, cols, buf)
+            }
+            Err(e) => inner.invalid(e),
+        };
+        Var { tape: self, id }
     }
 
     /// Records two nodes of the same shape whose values `fill` computes in one sweep (sin
@@ -286,10 +308,19 @@ impl Tape {
         fill: impl FnOnce(&[Vec<f64>], &mut Vec<f64>, &mut Vec<f64>),
     ) -> [Var<'_>; 2] {
         let mut inner = self.inner.borrow_mut();
-        let (mut a, mut b) = (inner.buffer(rows * cols), inner.buffer(rows * cols));
-        fill(&inner.values, &mut a, &mut b);
         let [oa, ob] = ops;
-        let ids = [inner.push(oa, rows, cols, a), inner.push(ob, rows, cols, b)];
+        let a = inner.buffer(oa.name(), rows, cols);
+        let b = inner.buffer(ob.name(), rows, cols);
+        let ids = match (a, b) {
+            (Ok(mut a), Ok(mut b)) => {
+                fill(&inner.values, &mut a, &mut b);
+                [inner.push(oa, rows, cols, a), inner.push(ob, rows, cols, b)]
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                let id = inner.invalid(e);
+                [id, id]
+            }
+        };
         ids.map(|id| Var { tape: self, id })
     }
 

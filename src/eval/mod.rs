@@ -96,17 +96,42 @@ impl Points {
     }
 
     /// Coordinate column `k`.
+    ///
+    /// # Panics
+    /// When `k >= dim()`, as slice indexing does; [`Points::get_col`] returns `None`
+    /// instead.
     pub fn col(&self, k: usize) -> &[f64] {
-        &self.cols[k]
+        match self.get_col(k) {
+            Some(c) => c,
+            None => panic!("Points::col: coordinate {k} of {}-D points", self.dim()),
+        }
+    }
+
+    /// Coordinate column `k`, or `None` when `k >= dim()`.
+    pub fn get_col(&self, k: usize) -> Option<&[f64]> {
+        self.cols.get(k).map(Vec::as_slice)
     }
 
     /// Point `i` as `[x, y, z]` (z = 0 in 2-D).
+    ///
+    /// # Panics
+    /// When `i >= len()`, as slice indexing does; [`Points::get_point`] returns `None`
+    /// instead.
     pub fn point(&self, i: usize) -> [f64; 3] {
-        let mut p = [0.0; 3];
-        for (k, c) in self.cols.iter().enumerate() {
-            p[k] = c[i];
+        match self.get_point(i) {
+            Some(p) => p,
+            None => panic!("Points::point: point {i} of a set of {} points", self.len()),
         }
-        p
+    }
+
+    /// Point `i` as `[x, y, z]` (z = 0 in 2-D), or `None` when `i >= len()`.
+    pub fn get_point(&self, i: usize) -> Option<[f64; 3]> {
+        let mut p = [0.0; 3];
+        // At most 3 columns (checked at construction), so `zip` covers each one.
+        for (x, c) in p.iter_mut().zip(&self.cols) {
+            *x = *c.get(i)?;
+        }
+        Some(p)
     }
 }
 
@@ -223,9 +248,15 @@ impl Operator {
             }
         };
         let velocity = "a vector field with as many components as coordinates";
+        let product = |a: usize, b: usize| {
+            a.checked_mul(b).ok_or_else(|| Error::Operator {
+                op: self.name().into(),
+                message: format!("{m} components in {d}-D: the number of values overflows"),
+            })
+        };
         Ok(match self {
             Operator::Value => m,
-            Operator::Grad | Operator::Jacobian => m * d,
+            Operator::Grad | Operator::Jacobian => product(m, d)?,
             Operator::Lap => m,
             Operator::Div => {
                 need(m == d, velocity)?;
@@ -237,7 +268,7 @@ impl Operator {
             }
             Operator::Hessian => {
                 need(m == 1, "a scalar field")?;
-                d * d
+                product(d, d)?
             }
             Operator::StrainRate | Operator::RotationRate => {
                 need(m == d, velocity)?;
@@ -350,6 +381,9 @@ pub fn evaluate_into(
             message: "chunk size must be positive".into(),
         });
     }
+    // A chunk never holds more than every point; this also keeps `cs * k` and
+    // `start + cs` below from overflowing for chunk sizes up to usize::MAX.
+    let cs = opts.chunk_size.min(n);
     if m == 0 {
         return Err(Error::Operator {
             op: "evaluate".into(),
@@ -373,19 +407,34 @@ pub fn evaluate_into(
         components: 0,
         values: Vec::new(),
     });
+    let too_large = |what: String| Error::Operator {
+        op: "evaluate".into(),
+        message: format!("{what} for {n} points do not fit in memory"),
+    };
+    // The scratch of a chunk holds m·d·d values per point (second derivatives).
+    if m.checked_mul(d)
+        .and_then(|md| md.checked_mul(d))
+        .and_then(|mdd| mdd.checked_mul(cs))
+        .is_none_or(|len| len > isize::MAX as usize / 8)
+    {
+        return Err(too_large(format!("the derivatives of {m} components")));
+    }
     for ((a, op), &k) in arrays.iter_mut().zip(ops).zip(&widths) {
         a.name = op.array_name(opts.field_name);
         a.components = k;
-        if a.values.capacity() >= n * k {
-            a.values.resize(n * k, 0.0);
+        let len = n
+            .checked_mul(k)
+            .filter(|&len| len <= isize::MAX as usize / 8)
+            .ok_or_else(|| too_large(format!("{k} components of {}", a.name)))?;
+        if a.values.capacity() >= len {
+            a.values.resize(len, 0.0);
         } else {
             // Zeroed pages from the allocator: touched first by the workers, in parallel.
-            a.values = vec![0.0; n * k];
+            a.values = vec![0.0; len];
         }
     }
 
     // Cut every array into the chunks' disjoint slices: chunk c gets slices[c][a].
-    let cs = opts.chunk_size;
     let n_chunks = n.div_ceil(cs);
     let mut slices: Vec<Vec<&mut [f64]>> = (0..n_chunks)
         .map(|_| Vec::with_capacity(ops.len()))
@@ -399,6 +448,7 @@ pub fn evaluate_into(
     slices.into_par_iter().enumerate().try_for_each_init(
         || (Tape::new(), Scratch::default()),
         |(tape, scratch), (c, mut outs)| {
+            // c < n_chunks = ⌈n / cs⌉, so start < n and start + cs < n + cs ≤ 2n.
             let start = c * cs;
             let end = (start + cs).min(n);
             eval_chunk(
@@ -458,6 +508,7 @@ fn eval_chunk(
     let Plan { m, d, .. } = plan;
     let len = range.len();
     tape.clear();
+    // m·d·d·len fits (checked by `evaluate_into`; len ≤ its chunk size).
     s.u.resize(m * len, 0.0);
     s.jac.resize(if plan.first { m * d * len } else { 0 }, 0.0);
     s.hess

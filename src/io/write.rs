@@ -66,10 +66,30 @@ impl ImageGrid {
     }
 
     /// The point at flat index `i`, in VTK's order (x fastest, then y, then z).
+    ///
+    /// # Panics
+    /// When `i >= num_points()` (always, for a grid with a zero dimension), as slice
+    /// indexing does; [`ImageGrid::get_point`] returns `None` instead.
     pub fn point(&self, i: usize) -> [f64; 3] {
+        match self.get_point(i) {
+            Some(p) => p,
+            None => panic!("ImageGrid::point: point {i} of a {:?} lattice", self.dims),
+        }
+    }
+
+    /// The point at flat index `i`, or `None` when `i >= num_points()`.
+    pub fn get_point(&self, i: usize) -> Option<[f64; 3]> {
+        if i >= self.num_points() {
+            return None;
+        }
         let [nx, ny, _] = self.dims;
-        let idx = [i % nx, (i / nx) % ny, i / (nx * ny)];
-        std::array::from_fn(|d| self.origin[d] + idx[d] as f64 * self.spacing[d])
+        // i < num_points, so no dimension is 0. A plane too large for usize holds every
+        // index below usize::MAX: point i is then in plane 0.
+        let z = nx.checked_mul(ny).map_or(0, |plane| i / plane);
+        let idx = [i % nx, (i / nx) % ny, z];
+        Some(std::array::from_fn(|d| {
+            self.origin[d] + idx[d] as f64 * self.spacing[d]
+        }))
     }
 }
 

@@ -102,16 +102,26 @@ pub enum Schedule {
 
 impl Schedule {
     /// The learning rate at iteration `k` of `total`, from the base rate `lr`.
-    pub fn rate(&self, lr: f64, k: usize, total: usize) -> f64 {
-        match *self {
+    ///
+    /// # Errors
+    /// The errors of [`Schedule::validate`] (a period `every` of 0, a factor outside
+    /// `(0, 1]`, `min_lr` outside `[0, lr]`).
+    pub fn rate(&self, lr: f64, k: usize, total: usize) -> Result<f64> {
+        self.validate(lr)?;
+        Ok(match *self {
             Schedule::Constant => lr,
             Schedule::Exponential { rate, every } => lr * rate.powf(k as f64 / every as f64),
-            Schedule::Step { factor, every } => lr * factor.powi((k / every) as i32),
+            Schedule::Step { factor, every } => {
+                // every ≥ 1 (validated). Past i32::MAX steps factor^n has long reached its
+                // limit (0 for a factor below 1, 1 for 1), so the exponent saturates.
+                let n = k.checked_div(every).unwrap_or(0);
+                lr * factor.powi(i32::try_from(n).unwrap_or(i32::MAX))
+            }
             Schedule::Cosine { min_lr } => {
                 let s = k as f64 / total.max(1) as f64;
                 min_lr + 0.5 * (lr - min_lr) * (1.0 + (std::f64::consts::PI * s).cos())
             }
-        }
+        })
     }
 
     /// Checks the schedule's settings against the base rate `lr`.
@@ -179,10 +189,21 @@ impl Adam {
     /// As [`AdamConfig::validate`].
     pub fn new(config: AdamConfig, n: usize) -> Result<Adam> {
         config.validate()?;
+        let zeros = || -> Result<Vec<f64>> {
+            let mut v = Vec::new();
+            v.try_reserve_exact(n).map_err(|_| {
+                Error::config(
+                    "optimizer",
+                    format!("cannot allocate Adam's moments for {n} parameters"),
+                )
+            })?;
+            v.resize(n, 0.0);
+            Ok(v)
+        };
         Ok(Adam {
             config,
-            m: vec![0.0; n],
-            v: vec![0.0; n],
+            m: zeros()?,
+            v: zeros()?,
             t: 0,
         })
     }
@@ -205,12 +226,17 @@ impl Adam {
     /// [`Error::Config`] if `params` and `grad` do not have the optimiser's length, or if
     /// `lr` is not positive and finite.
     pub fn step(&mut self, params: &mut [f64], grad: &[f64], lr: f64) -> Result<()> {
-        if params.len() != self.m.len() || grad.len() != self.m.len() {
+        // m and v may come from a file (a checkpoint): their lengths are checked too.
+        if params.len() != self.m.len()
+            || grad.len() != self.m.len()
+            || self.v.len() != self.m.len()
+        {
             return Err(Error::config(
                 "optimizer",
                 format!(
-                    "Adam holds {} parameters, got {} parameters and {} gradients",
+                    "Adam holds {} first and {} second moments, got {} parameters and {} gradients",
                     self.m.len(),
+                    self.v.len(),
                     params.len(),
                     grad.len()
                 ),
@@ -222,22 +248,27 @@ impl Adam {
                 format!("must be positive and finite, got {lr}"),
             ));
         }
+        self.config.validate()?;
         let AdamConfig {
             beta1: b1,
             beta2: b2,
             eps,
             ..
         } = self.config;
-        self.t += 1;
-        let t = self.t as i32;
+        let t = self.t.checked_add(1).ok_or_else(|| {
+            Error::config("optimizer", "the step count overflows (2^64 steps taken)")
+        })?;
+        self.t = t;
+        // β^t for t past i32::MAX is 0 (β < 1), which the saturated exponent gives too.
+        let t = i32::try_from(t).unwrap_or(i32::MAX);
         let (c1, c2) = (1.0 - b1.powi(t), 1.0 - b2.powi(t));
-        for i in 0..params.len() {
-            let g = grad[i];
-            self.m[i] = b1 * self.m[i] + (1.0 - b1) * g;
-            self.v[i] = b2 * self.v[i] + (1.0 - b2) * g * g;
-            let mh = self.m[i] / c1;
-            let vh = self.v[i] / c2;
-            params[i] -= lr * mh / (vh.sqrt() + eps);
+        let moments = self.m.iter_mut().zip(self.v.iter_mut());
+        for ((p, &g), (m, v)) in params.iter_mut().zip(grad).zip(moments) {
+            *m = b1 * *m + (1.0 - b1) * g;
+            *v = b2 * *v + (1.0 - b2) * g * g;
+            let mh = *m / c1;
+            let vh = *v / c2;
+            *p -= lr * mh / (vh.sqrt() + eps);
         }
         Ok(())
     }

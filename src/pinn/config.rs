@@ -56,6 +56,71 @@ pub struct DomainConfig {
     pub max: Vec<f64>,
 }
 
+impl DomainConfig {
+    /// Checks that the domain is a 2-D or 3-D box that points can be drawn from.
+    ///
+    /// # Errors
+    /// [`Error::Config`] (setting `domain`) when `min` and `max` do not both have 2 or 3
+    /// coordinates, a coordinate is not finite, `min ≥ max` on an axis, a side length
+    /// overflows, or the boundary's measure overflows or is zero (underflow).
+    pub fn validate(&self) -> Result<()> {
+        let d = self.min.len();
+        if !(2..=3).contains(&d) || self.max.len() != d {
+            return Err(Error::config(
+                "domain",
+                format!(
+                    "min and max must both have 2 or 3 coordinates, got {} and {}",
+                    self.min.len(),
+                    self.max.len()
+                ),
+            ));
+        }
+        for (k, (&a, &b)) in self.min.iter().zip(&self.max).enumerate() {
+            if !(a.is_finite() && b.is_finite() && a < b && (b - a).is_finite()) {
+                return Err(Error::config(
+                    "domain",
+                    format!(
+                        "coordinate {k}: min {a} must be below max {b}, both finite and their difference too"
+                    ),
+                ));
+            }
+        }
+        let faces: f64 = face_measures(self).iter().sum();
+        if !(2.0 * faces).is_finite() {
+            return Err(Error::config(
+                "domain",
+                "the box's boundary measure overflows f64",
+            ));
+        }
+        if faces <= 0.0 {
+            return Err(Error::config(
+                "domain",
+                "the box's boundary measure underflows to 0; scale the domain",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The measure of the face normal to each axis (the product of the other side lengths).
+pub(crate) fn face_measures(domain: &DomainConfig) -> Vec<f64> {
+    let len: Vec<f64> = domain
+        .min
+        .iter()
+        .zip(&domain.max)
+        .map(|(a, b)| b - a)
+        .collect();
+    (0..len.len())
+        .map(|k| {
+            len.iter()
+                .enumerate()
+                .filter(|&(j, _)| j != k)
+                .map(|(_, l)| l)
+                .product()
+        })
+        .collect()
+}
+
 /// How many collocation points, and how they are drawn.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -285,41 +350,7 @@ impl PinnConfig {
     /// solution; bad weights.
     pub fn problem(&self) -> Result<Problem> {
         let d = self.dim();
-        if !(2..=3).contains(&d) || self.domain.max.len() != d {
-            return Err(Error::config(
-                "domain",
-                format!(
-                    "min and max must both have 2 or 3 coordinates, got {} and {}",
-                    self.domain.min.len(),
-                    self.domain.max.len()
-                ),
-            ));
-        }
-        for k in 0..d {
-            let (a, b) = (self.domain.min[k], self.domain.max[k]);
-            if !(a.is_finite() && b.is_finite() && a < b && (b - a).is_finite()) {
-                return Err(Error::config(
-                    "domain",
-                    format!(
-                        "coordinate {k}: min {a} must be below max {b}, both finite and their difference too"
-                    ),
-                ));
-            }
-        }
-        let faces: f64 = (0..d)
-            .map(|k| {
-                (0..d)
-                    .filter(|&j| j != k)
-                    .map(|j| self.domain.max[j] - self.domain.min[j])
-                    .product::<f64>()
-            })
-            .sum();
-        if !(2.0 * faces).is_finite() {
-            return Err(Error::config(
-                "domain",
-                "the box's boundary measure overflows f64",
-            ));
-        }
+        self.domain.validate()?;
         if self.points.interior == 0 || self.points.boundary == 0 {
             return Err(Error::config(
                 "points",
@@ -395,16 +426,16 @@ impl PinnConfig {
             Some(v) if v.points == 0 => {
                 return Err(Error::config("validation.points", "must be at least 1"));
             }
-            Some(v) => Some(sample_box(&self.domain, v.points, v.seed)),
+            Some(v) => Some(sample_box(&self.domain, v.points, v.seed)?),
             None => None,
         };
         let bc = self.expr_field("boundary", &self.boundary)?;
-        let interior = sample_box(&self.domain, self.points.interior, self.points.seed);
+        let interior = sample_box(&self.domain, self.points.interior, self.points.seed)?;
         let boundary = sample_faces(
             &self.domain,
             self.points.boundary,
             self.points.seed.wrapping_add(1),
-        );
+        )?;
         let loss = match &self.pde {
             PdeConfig::Poisson { source } => {
                 let f = self.expr_field("pde.source", std::slice::from_ref(source))?;

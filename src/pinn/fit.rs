@@ -77,7 +77,7 @@ pub fn fit(
                 ),
             ));
         }
-        let lr = opts.schedule.rate(base_lr, k, total);
+        let lr = opts.schedule.rate(base_lr, k, total)?;
         history.push(LossRecord {
             iteration: k,
             learning_rate: lr,

@@ -320,10 +320,18 @@ impl PinnLoss {
         let use_bc = self.weights.boundary > 0.0 && kb > 0;
         let mut chunks: Vec<(bool, usize, usize)> = Vec::new();
         if use_pde {
-            chunks.extend((0..ni).step_by(cs).map(|s| (true, s, (s + cs).min(ni))));
+            chunks.extend(
+                (0..ni)
+                    .step_by(cs)
+                    .map(|s| (true, s, s.saturating_add(cs).min(ni))),
+            );
         }
         if use_bc {
-            chunks.extend((0..nb).step_by(cs).map(|s| (false, s, (s + cs).min(nb))));
+            chunks.extend(
+                (0..nb)
+                    .step_by(cs)
+                    .map(|s| (false, s, s.saturating_add(cs).min(nb))),
+            );
         }
         // Coefficients turning sums of squares into the weighted means.
         let coef = [

@@ -178,21 +178,35 @@ impl Mlp {
             .chain(hidden.iter().copied())
             .chain(std::iter::once(outputs))
             .collect();
-        let layers = widths
-            .windows(2)
-            .map(|w| {
-                let (fan_in, fan_out) = (w[0], w[1]);
-                let a = (6.0 / (fan_in + fan_out) as f64).sqrt();
-                Layer {
-                    inputs: fan_in,
-                    outputs: fan_out,
-                    weights: (0..fan_in * fan_out)
-                        .map(|_| rng.random_range(-a..a))
-                        .collect(),
-                    bias: vec![0.0; fan_out],
-                }
-            })
-            .collect();
+        let mut layers = Vec::new();
+        for (k, (&fan_in, &fan_out)) in widths.iter().zip(widths.iter().skip(1)).enumerate() {
+            // Widths come from a configuration: every size is checked, every buffer is
+            // allocated fallibly (a width of usize::MAX is an error, not a panic).
+            let too_wide = || {
+                Error::config(
+                    "network.hidden",
+                    format!("layer {k} ({fan_in} x {fan_out}) has more weights than fit in memory"),
+                )
+            };
+            let n = fan_in
+                .checked_mul(fan_out)
+                .filter(|&n| n <= isize::MAX as usize / 8)
+                .ok_or_else(too_wide)?;
+            let mut weights = Vec::new();
+            weights.try_reserve_exact(n).map_err(|_| too_wide())?;
+            let mut bias = Vec::new();
+            bias.try_reserve_exact(fan_out).map_err(|_| too_wide())?;
+            // fan_in + fan_out ≤ 2·usize::MAX: summed in f64, where it cannot overflow.
+            let a = (6.0 / (fan_in as f64 + fan_out as f64)).sqrt();
+            weights.extend((0..n).map(|_| rng.random_range(-a..a)));
+            bias.resize(fan_out, 0.0);
+            layers.push(Layer {
+                inputs: fan_in,
+                outputs: fan_out,
+                weights,
+                bias,
+            });
+        }
         Ok(Mlp {
             input_dim,
             activation,
@@ -328,7 +342,9 @@ impl Mlp {
                     l.inputs, l.outputs
                 ));
             }
-            if l.weights.len() != l.inputs * l.outputs || l.bias.len() != l.outputs {
+            // Checked: a shape whose product wraps must not match a short buffer.
+            if l.inputs.checked_mul(l.outputs) != Some(l.weights.len()) || l.bias.len() != l.outputs
+            {
                 return bad(format!(
                     "layer {k} has {} weights and {} biases for a {} x {} layer",
                     l.weights.len(),

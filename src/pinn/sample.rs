@@ -3,40 +3,62 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::config::DomainConfig;
+use super::config::{DomainConfig, face_measures};
+use crate::error::{Error, Result};
 use crate::eval::Points;
 
 /// The most collocation or validation points of one kind: their coordinates, values and
 /// per-point loss terms must fit in memory next to the chunk tapes.
 pub const MAX_POINTS: usize = 100_000_000;
 
+/// Checks the domain and the count `n` (`1..=MAX_POINTS`) before sampling.
+fn check(domain: &DomainConfig, n: usize) -> Result<()> {
+    domain.validate()?;
+    if n == 0 || n > MAX_POINTS {
+        return Err(Error::config(
+            "points",
+            format!("the number of points must lie in 1..={MAX_POINTS}, got {n}"),
+        ));
+    }
+    Ok(())
+}
+
 /// `n` points uniform in the box, from a ChaCha8 stream seeded with `seed`.
-pub fn sample_box(domain: &DomainConfig, n: usize, seed: u64) -> Points {
+///
+/// # Errors
+/// [`Error::Config`] for a domain that [`DomainConfig::validate`] rejects, or `n` outside
+/// `1..=MAX_POINTS`.
+pub fn sample_box(domain: &DomainConfig, n: usize, seed: u64) -> Result<Points> {
+    check(domain, n)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let d = domain.min.len();
     let mut cols = vec![Vec::with_capacity(n); d];
     for _ in 0..n {
-        for (k, c) in cols.iter_mut().enumerate() {
-            c.push(rng.random_range(domain.min[k]..domain.max[k]));
+        for (c, (&a, &b)) in cols.iter_mut().zip(domain.min.iter().zip(&domain.max)) {
+            // a < b, both finite: checked by `check`.
+            c.push(rng.random_range(a..b));
         }
     }
-    Points::from_columns(cols).expect("internal: a valid box")
+    Points::from_columns(cols)
 }
 
 /// `n` points uniform on the faces of the box: a face is chosen with probability
 /// proportional to its length (2-D) or area (3-D), then a point uniform on it.
-pub fn sample_faces(domain: &DomainConfig, n: usize, seed: u64) -> Points {
+///
+/// # Errors
+/// As [`sample_box`].
+pub fn sample_faces(domain: &DomainConfig, n: usize, seed: u64) -> Result<Points> {
+    check(domain, n)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let d = domain.min.len();
-    let len: Vec<f64> = (0..d).map(|k| domain.max[k] - domain.min[k]).collect();
     // Face (k, side) is normal to axis k; its measure is the product of the other lengths.
-    let measure: Vec<f64> = (0..d)
-        .map(|k| (0..d).filter(|&j| j != k).map(|j| len[j]).product())
-        .collect();
+    let measure = face_measures(domain);
+    // Positive and finite: checked by `check`.
     let total: f64 = 2.0 * measure.iter().sum::<f64>();
     let mut cols = vec![Vec::with_capacity(n); d];
     for _ in 0..n {
         let mut r = rng.random_range(0.0..total);
+        // d ≥ 2 (checked), so d − 1 does not underflow.
         let mut face = (d - 1, 1);
         'pick: for (k, &m) in measure.iter().enumerate() {
             for side in 0..2 {
@@ -47,18 +69,18 @@ pub fn sample_faces(domain: &DomainConfig, n: usize, seed: u64) -> Points {
                 r -= m;
             }
         }
-        for (j, c) in cols.iter_mut().enumerate() {
+        for (j, (c, (&a, &b))) in cols
+            .iter_mut()
+            .zip(domain.min.iter().zip(&domain.max))
+            .enumerate()
+        {
             let v = if j == face.0 {
-                if face.1 == 0 {
-                    domain.min[j]
-                } else {
-                    domain.max[j]
-                }
+                if face.1 == 0 { a } else { b }
             } else {
-                rng.random_range(domain.min[j]..domain.max[j])
+                rng.random_range(a..b)
             };
             c.push(v);
         }
     }
-    Points::from_columns(cols).expect("internal: a valid box")
+    Points::from_columns(cols)
 }

@@ -73,7 +73,7 @@ fn seed_grad_of_dot_and_div_grad_are_exact() {
         .collect();
     let rows = grad_batched(&[g], &[x], &eye, GradOptions::default()).unwrap();
     let diag: Vec<f64> = (0..3)
-        .map(|i| rows[i][0].value().unwrap().get(i, 0))
+        .map(|i| rows[i][0].value().unwrap()[(i, 0)])
         .collect();
     assert_eq!(diag, vec![2.0, 2.0, 2.0]);
     assert_eq!(diag.iter().sum::<f64>(), 6.0);
@@ -98,7 +98,7 @@ fn ones_cotangent_gives_hessian_row_sums_not_the_trace_for_mixed_partials() {
         .map(|j| vec![tape.constant(Tensor::one_hot(1, 3, 0, j))])
         .collect();
     let rows = grad_batched(&[g], &[xr], &eye, GradOptions::default()).unwrap();
-    let trace: f64 = (0..3).map(|j| rows[j][0].value().unwrap().get(0, j)).sum();
+    let trace: f64 = (0..3).map(|j| rows[j][0].value().unwrap()[(0, j)]).sum();
     assert_eq!(trace, 2.0 - 0.5f64.sin());
     assert_eq!(wrong, 2.0 + 1.0 + 1.0 - 0.5f64.sin());
     assert_ne!(trace, wrong);
@@ -606,7 +606,7 @@ fn cleared_tape_reuses_buffers_and_forgets_errors() {
 fn values_read_as_nalgebra_matrices_and_row_major_tensors() {
     let tape = Tape::new();
     let t = Tensor::from_row_major(2, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
-    assert_eq!(t.get(0, 2), 3.0);
+    assert_eq!(t[(0, 2)], 3.0);
     assert_eq!(t.col(1), &[2.0, 5.0]);
     let x = tape.var(t.clone());
     let m = (x * 2.0).matrix().unwrap();

@@ -623,23 +623,23 @@ fn expr_field_taylor_green_jacobian() {
         let want1 = [sx * sy * cz, -cx * cy * cz, cx * sy * sz].map(|v| v * decay);
         for d in 0..3 {
             assert_relative_eq!(
-                j0[d].value().unwrap().get(k, 0),
+                j0[d].value().unwrap()[(k, 0)],
                 want0[d],
                 epsilon = 1e-15,
                 max_relative = 1e-13
             );
             assert_relative_eq!(
-                j1[d].value().unwrap().get(k, 0),
+                j1[d].value().unwrap()[(k, 0)],
                 want1[d],
                 epsilon = 1e-15,
                 max_relative = 1e-13
             );
         }
         // Divergence-free: ∂u/∂x + ∂v/∂y = 0.
-        let div = j0[0].value().unwrap().get(k, 0) + j1[1].value().unwrap().get(k, 0);
+        let div = j0[0].value().unwrap()[(k, 0)] + j1[1].value().unwrap()[(k, 0)];
         assert!(div.abs() < 1e-15, "div = {div}");
-        assert_eq!(comps[2].value().unwrap().get(k, 0), 0.0);
-        assert_eq!(u.eval_f64(p)[0], comps[0].value().unwrap().get(k, 0));
+        assert_eq!(comps[2].value().unwrap()[(k, 0)], 0.0);
+        assert_eq!(u.eval_f64(p)[0], comps[0].value().unwrap()[(k, 0)]);
     }
     // The constant component is a column independent of x.
     let g2 = grad(
@@ -763,7 +763,7 @@ fn exercise(src: &str) {
                     .collect();
                 let r = b.eval(&tape, &vars).expand(2, 1).value().unwrap();
                 let same = |a: f64, b: f64| a == b || (a.is_nan() && b.is_nan());
-                assert!(same(r.get(0, 0), v) && same(r.get(1, 0), v), "{src:?}");
+                assert!(same(r[(0, 0)], v) && same(r[(1, 0)], v), "{src:?}");
             }
         },
     }
@@ -922,7 +922,7 @@ proptest! {
         let tape = Tape::new();
         let vars: Vec<Var> = p.iter().map(|&c| tape.var(Tensor::column(vec![c, c]))).collect();
         let col = b.eval(&tape, &vars).expand(2, 1).value().unwrap();
-        prop_assert!(same(col.get(0, 0), want) && same(col.get(1, 0), want),
-            "{src}: tape {}, tree {want}", col.get(0, 0));
+        prop_assert!(same(col[(0, 0)], want) && same(col[(1, 0)], want),
+            "{src}: tape {}, tree {want}", col[(0, 0)]);
     }
 }

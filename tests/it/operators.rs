@@ -223,14 +223,14 @@ fn identities_on_a_random_cloud() {
     let trace = (h[0][0] + h[1][1] + h[2][2]).value().unwrap();
     for i in 0..pts.len() {
         assert_relative_eq!(
-            lap.get(i, 0),
-            div_grad.get(i, 0),
+            lap[(i, 0)],
+            div_grad[(i, 0)],
             max_relative = 1e-14,
             epsilon = 1e-13
         );
         assert_relative_eq!(
-            lap.get(i, 0),
-            trace.get(i, 0),
+            lap[(i, 0)],
+            trace[(i, 0)],
             max_relative = 1e-14,
             epsilon = 1e-13
         );
@@ -241,8 +241,8 @@ fn identities_on_a_random_cloud() {
             let (hab, hba) = (h[a][b].value().unwrap(), h[b][a].value().unwrap());
             for i in 0..pts.len() {
                 assert_relative_eq!(
-                    hab.get(i, 0),
-                    hba.get(i, 0),
+                    hab[(i, 0)],
+                    hba[(i, 0)],
                     max_relative = 1e-14,
                     epsilon = 1e-13
                 );
@@ -268,8 +268,8 @@ fn laplacian_is_linear() {
     let lg = operators::laplacian(g, &x).unwrap().value().unwrap();
     for i in 0..pts.len() {
         assert_relative_eq!(
-            lhs.get(i, 0),
-            2.0 * lf.get(i, 0) + 3.0 * lg.get(i, 0),
+            lhs[(i, 0)],
+            2.0 * lf[(i, 0)] + 3.0 * lg[(i, 0)],
             max_relative = 1e-13
         );
     }
@@ -363,7 +363,7 @@ fn true_laplacian_differs_from_hessian_row_sum_for_mixed_partials() {
         .map(|h| {
             let cols: Vec<Tensor> = h.iter().map(|v| v.value().unwrap()).collect();
             (0..pts.len())
-                .map(|i| cols.iter().map(|c| c.get(i, 0)).sum())
+                .map(|i| cols.iter().map(|c| c[(i, 0)]).sum())
                 .collect()
         })
         .collect();
@@ -411,8 +411,8 @@ fn hessian_vector_product_matches_hessian_times_vector() {
         let got = hv[a].value().unwrap();
         for i in 0..pts.len() {
             assert_relative_eq!(
-                got.get(i, 0),
-                expected.get(i, 0),
+                got[(i, 0)],
+                expected[(i, 0)],
                 max_relative = 1e-13,
                 epsilon = 1e-13
             );

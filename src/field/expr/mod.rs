@@ -199,7 +199,7 @@ impl std::fmt::Display for Expr {
 /// let x: Vec<_> = (0..3).map(|_| tape.var(Tensor::column(vec![0.5, 1.0]))).collect();
 /// let v = u.eval(&tape, &x);
 /// assert_eq!(v[2].shape(), (2, 1)); // the constant component is a column too
-/// assert_eq!(v[0].value().unwrap().get(0, 0), 0.5f64.sin() * 0.5f64.cos() * 0.5f64.cos());
+/// assert_eq!(v[0].value().unwrap()[(0, 0)], 0.5f64.sin() * 0.5f64.cos() * 0.5f64.cos());
 /// ```
 #[derive(Clone, Debug)]
 pub struct ExprField {

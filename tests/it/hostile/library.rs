@@ -1,0 +1,475 @@
+//! Hostile arguments to the public library API (categories 3 and 4 of issue 8): shapes
+//! whose `rows × cols` overflows, ranges and sizes near `usize::MAX`, invalid schedules
+//! and domains, indices out of range. Each call must return a typed error (or `None`),
+//! never panic, never read out of bounds.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use nabla::Error;
+use nabla::autodiff::{Tape, Tensor};
+use nabla::eval::{EvalOptions, Operator, Points, evaluate};
+use nabla::field::FnField;
+use nabla::io::ImageGrid;
+use nabla::pinn::{
+    Activation, Adam, AdamConfig, DomainConfig, Mlp, Schedule, sample_box, sample_faces,
+};
+
+/// Runs `f`, failing the test (instead of aborting it) if it panics.
+fn no_panic<R>(what: &str, f: impl FnOnce() -> R) -> R {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| panic!("{what} panicked"))
+}
+
+/// 2³² · 2³² = 2⁶⁴ wraps to 0 in usize arithmetic.
+const HALF: usize = 1 << 32;
+
+// ---------------------------------------------------------------------------------------
+// Category 3: shapes whose element count overflows.
+
+#[test]
+fn var_from_slice_rejects_a_shape_whose_size_wraps_to_zero() {
+    let tape = Tape::new();
+    let x = no_panic("var_from_slice", || tape.var_from_slice(HALF, HALF, &[]));
+    assert!(matches!(x.value(), Err(Error::DataLength { .. })), "{x:?}");
+    assert!(matches!(tape.check(), Err(Error::DataLength { .. })));
+}
+
+#[test]
+fn constant_from_slice_rejects_a_shape_whose_size_wraps_to_the_data_length() {
+    let tape = Tape::new();
+    // (2⁶³ + 1) · 2 = 2⁶⁴ + 2 wraps to 2, the data's length.
+    let x = no_panic("constant_from_slice", || {
+        tape.constant_from_slice((1 << 63) + 1, 2, &[1.0, 2.0])
+    });
+    assert!(x.value().is_err());
+}
+
+#[test]
+fn from_col_major_rejects_a_shape_whose_size_wraps() {
+    assert_eq!(Tensor::from_col_major(HALF, HALF, vec![]), None);
+    assert_eq!(Tensor::from_col_major(usize::MAX, 2, vec![0.0; 0]), None);
+    // (2⁶⁴ − 1) · 2 wraps to 2⁶⁴ − 2; with one element more it is 2⁶⁴ + … : also rejected.
+    assert_eq!(Tensor::from_col_major((1 << 63) + 1, 2, vec![0.0; 2]), None);
+}
+
+#[test]
+fn from_row_major_rejects_a_shape_whose_size_wraps() {
+    let t = no_panic("from_row_major", || {
+        Tensor::from_row_major((1 << 63) + 1, 2, &[1.0, 2.0])
+    });
+    assert_eq!(t, None);
+    // Zero dimensions are fine.
+    assert_eq!(
+        Tensor::from_row_major(0, 5, &[]).map(|t| t.shape()),
+        Some((0, 5))
+    );
+}
+
+#[test]
+fn tape_full_rejects_a_shape_whose_size_wraps() {
+    let tape = Tape::new();
+    let x = no_panic("Tape::full", || tape.full(HALF, HALF, 1.0));
+    assert!(x.value().is_err());
+    let y = no_panic("Tape::full", || tape.full(usize::MAX, usize::MAX, 0.0));
+    assert!(y.value().is_err());
+}
+
+#[test]
+fn tensor_try_full_rejects_an_overflowing_shape() {
+    assert!(matches!(
+        Tensor::try_full(usize::MAX, 2, 0.0),
+        Err(Error::DataLength { .. })
+    ));
+    assert!(Tensor::try_full(HALF, HALF, 0.0).is_err());
+    assert_eq!(
+        Tensor::try_full(2, 3, 1.5).unwrap(),
+        Tensor::full(2, 3, 1.5)
+    );
+}
+
+#[test]
+fn matmul_on_wrapped_shapes_is_an_error_not_an_out_of_bounds_read() {
+    // Before: both shapes were accepted with no data, and gemm read 2⁶³ columns of
+    // nothing (SIGSEGV).
+    let tape = Tape::new();
+    let a = tape.var_from_slice(2, 1 << 63, &[]);
+    let b = tape.var_from_slice(1 << 63, 2, &[]);
+    let c = no_panic("matmul", || a.matmul(b));
+    assert!(c.value().is_err());
+    assert!(tape.check().is_err());
+}
+
+#[test]
+fn matmul_whose_product_overflows_is_an_error() {
+    // (usize::MAX × 0) · (0 × usize::MAX): empty operands, a product of 2¹²⁸ elements.
+    let tape = Tape::new();
+    let a = tape.var_from_slice(usize::MAX, 0, &[]);
+    let b = tape.var_from_slice(0, usize::MAX, &[]);
+    assert!(a.value().is_ok() && b.value().is_ok());
+    let c = no_panic("matmul", || a.matmul(b));
+    assert!(
+        matches!(c.value(), Err(Error::Operator { .. })),
+        "{:?}",
+        c.value()
+    );
+}
+
+#[test]
+fn empty_matmul_with_huge_inner_dimension_is_zeros() {
+    // (0 × usize::MAX) · (usize::MAX × 0) = 0 × 0, and (1 × 0) · (0 × 2) = zeros.
+    let tape = Tape::new();
+    let a = tape.var_from_slice(0, usize::MAX, &[]);
+    let b = tape.var_from_slice(usize::MAX, 0, &[]);
+    let c = no_panic("matmul", || a.matmul(b));
+    assert_eq!(c.shape(), (0, 0));
+    let d = tape
+        .var_from_slice(1, 0, &[])
+        .matmul(tape.var_from_slice(0, 2, &[]));
+    assert_eq!(d.value().unwrap().as_slice(), &[0.0, 0.0]);
+}
+
+#[test]
+fn expand_to_a_shape_that_cannot_exist_is_an_error() {
+    let tape = Tape::new();
+    let s = tape.var(Tensor::scalar(1.0));
+    let e = no_panic("expand", || s.expand(usize::MAX, usize::MAX));
+    assert!(matches!(e.value(), Err(Error::Operator { .. })));
+    let e = no_panic("expand", || {
+        tape.var(Tensor::scalar(1.0)).expand(1, usize::MAX)
+    });
+    assert!(e.value().is_err());
+}
+
+#[test]
+fn sum_rows_of_an_empty_but_very_wide_tensor_is_an_error() {
+    // 0 × usize::MAX holds nothing, but its column sums would be usize::MAX values.
+    let tape = Tape::new();
+    let x = tape.var_from_slice(0, usize::MAX, &[]);
+    let s = no_panic("sum_rows", || x.sum_rows());
+    assert!(s.value().is_err());
+}
+
+// ---------------------------------------------------------------------------------------
+// Category 4: panics instead of errors.
+
+#[test]
+fn column_range_near_usize_max_is_an_error() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::zeros(2, 3));
+    let c = no_panic("cols_range", || x.cols_range(usize::MAX, 2));
+    assert!(matches!(c.value(), Err(Error::ColumnRange { .. })));
+    let tape = Tape::new();
+    let x = tape.var(Tensor::zeros(2, 3));
+    let c = no_panic("cols_range", || x.cols_range(2, usize::MAX));
+    assert!(matches!(c.value(), Err(Error::ColumnRange { .. })));
+    let tape = Tape::new();
+    let c = no_panic("col", || tape.var(Tensor::zeros(2, 3)).col(usize::MAX));
+    assert!(matches!(c.value(), Err(Error::ColumnRange { .. })));
+}
+
+#[test]
+fn padding_near_usize_max_is_an_error() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::zeros(1, 1));
+    let p = no_panic("pad_cols", || x.pad_cols(usize::MAX, 1));
+    assert!(matches!(p.value(), Err(Error::ColumnRange { .. })));
+    let tape = Tape::new();
+    let x = tape.var(Tensor::zeros(2, 1));
+    let p = no_panic("pad_cols", || x.pad_cols(0, usize::MAX));
+    assert!(p.value().is_err());
+}
+
+#[test]
+fn stacking_columns_beyond_usize_is_an_error() {
+    let tape = Tape::new();
+    let x = tape.var_from_slice(0, usize::MAX, &[]);
+    let s = no_panic("stack", || tape.stack(&[x, x]));
+    assert!(s.value().is_err());
+}
+
+#[test]
+fn tensor_accessors_out_of_range_return_none() {
+    let t = Tensor::from_row_major(2, 2, &[1.0, 2.0, 3.0, 4.0]).unwrap();
+    assert_eq!(t.get(0, 1), Some(2.0));
+    assert_eq!(t[(1, 0)], 3.0);
+    assert_eq!(no_panic("get", || t.get(2, 0)), None);
+    assert_eq!(t.get(0, usize::MAX), None);
+    assert_eq!(t.get(usize::MAX, usize::MAX), None);
+    assert_eq!(t.get_col(1), Some(&[2.0, 4.0][..]));
+    assert_eq!(no_panic("get_col", || t.get_col(usize::MAX)), None);
+    assert!(Tensor::try_one_hot(2, 2, 2, 0).is_err());
+    assert!(Tensor::try_one_hot(2, 2, 0, usize::MAX).is_err());
+    assert_eq!(
+        Tensor::try_one_hot(2, 1, 1, 0).unwrap().as_slice(),
+        &[0.0, 1.0]
+    );
+}
+
+#[test]
+fn points_accessors_out_of_range_return_none() {
+    let p = Points::from_rows(2, &[[1.0, 2.0, 0.0], [3.0, 4.0, 0.0]]).unwrap();
+    assert_eq!(p.get_point(1), Some([3.0, 4.0, 0.0]));
+    assert_eq!(no_panic("get_point", || p.get_point(2)), None);
+    assert_eq!(p.get_point(usize::MAX), None);
+    assert_eq!(p.get_col(1), Some(&[2.0, 4.0][..]));
+    assert_eq!(no_panic("get_col", || p.get_col(2)), None);
+}
+
+#[test]
+fn image_grid_with_a_zero_dimension_has_no_points() {
+    let grid = ImageGrid {
+        origin: [0.0; 3],
+        spacing: [1.0; 3],
+        dims: [0, 4, 1],
+    };
+    assert_eq!(no_panic("get_point", || grid.get_point(0)), None);
+    let grid = ImageGrid {
+        dims: [3, 0, 2],
+        ..grid
+    };
+    assert_eq!(no_panic("get_point", || grid.get_point(1)), None);
+    let grid = ImageGrid {
+        dims: [2, 2, 2],
+        ..grid
+    };
+    assert_eq!(grid.get_point(7), Some([1.0, 1.0, 1.0]));
+    assert_eq!(grid.get_point(8), None);
+    // A lattice too large to count: indices still map to points, without overflow.
+    let grid = ImageGrid {
+        dims: [usize::MAX, usize::MAX, 2],
+        ..grid
+    };
+    assert_eq!(
+        no_panic("get_point", || grid.get_point(5)),
+        Some([5.0, 0.0, 0.0])
+    );
+}
+
+#[test]
+fn a_step_schedule_with_period_zero_is_an_error() {
+    for s in [
+        Schedule::Step {
+            factor: 0.5,
+            every: 0,
+        },
+        Schedule::Exponential {
+            rate: 0.5,
+            every: 0,
+        },
+    ] {
+        let r = no_panic("Schedule::rate", || s.rate(0.1, 10, 100));
+        assert!(matches!(r, Err(Error::Config { .. })), "{s:?}: {r:?}");
+    }
+    // A factor outside (0, 1] is refused as validate refuses it.
+    assert!(
+        Schedule::Step {
+            factor: 2.0,
+            every: 1
+        }
+        .rate(0.1, 3, 10)
+        .is_err()
+    );
+}
+
+#[test]
+fn a_step_schedule_past_i32_max_steps_decays_not_grows() {
+    let s = Schedule::Step {
+        factor: 0.5,
+        every: 1,
+    };
+    // Before: (k / every) as i32 wrapped to −1 and the rate doubled.
+    let r = s.rate(0.1, usize::MAX, usize::MAX).unwrap();
+    assert!((0.0..=0.1).contains(&r), "{r}");
+    let r = s.rate(0.1, 1 << 32, usize::MAX).unwrap();
+    assert!((0.0..=0.1).contains(&r), "{r}");
+}
+
+fn domain(min: &[f64], max: &[f64]) -> DomainConfig {
+    DomainConfig {
+        min: min.to_vec(),
+        max: max.to_vec(),
+    }
+}
+
+#[test]
+fn sampling_an_invalid_domain_is_an_error() {
+    let bad = [
+        domain(&[0.0, 1.0], &[1.0, 1.0]),            // min = max
+        domain(&[1.0, 0.0], &[0.0, 1.0]),            // min > max
+        domain(&[0.0, 0.0, 0.0], &[1.0, 1.0]),       // 3 and 2 coordinates
+        domain(&[0.0], &[1.0]),                      // 1-D
+        domain(&[], &[]),                            // no coordinates
+        domain(&[0.0, f64::NAN], &[1.0, 1.0]),       // NaN
+        domain(&[-f64::MAX, 0.0], &[f64::MAX, 1.0]), // side length overflows
+        // Faces of 1e-200 × 1e-200: a boundary measure that underflows to 0.
+        domain(&[0.0, 0.0, 0.0], &[1e-200, 1e-200, 1e-200]),
+    ];
+    for d in &bad {
+        for (what, r) in [
+            (
+                "sample_box",
+                no_panic("sample_box", || sample_box(d, 10, 1)),
+            ),
+            (
+                "sample_faces",
+                no_panic("sample_faces", || sample_faces(d, 10, 1)),
+            ),
+        ] {
+            assert!(
+                matches!(r, Err(Error::Config { ref setting, .. }) if setting == "domain"),
+                "{what} {d:?}: {r:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn sampling_zero_or_too_many_points_is_an_error() {
+    let d = domain(&[0.0, 0.0], &[1.0, 1.0]);
+    for n in [0, usize::MAX, 1 << 62] {
+        assert!(no_panic("sample_box", || sample_box(&d, n, 1)).is_err());
+        assert!(no_panic("sample_faces", || sample_faces(&d, n, 1)).is_err());
+    }
+    assert_eq!(sample_box(&d, 3, 1).unwrap().len(), 3);
+}
+
+#[test]
+fn a_hidden_width_of_usize_max_is_an_error() {
+    for hidden in [
+        vec![usize::MAX],
+        vec![1 << 62],
+        vec![4, usize::MAX / 2, 4],
+        vec![HALF, HALF],
+    ] {
+        let r = no_panic("Mlp::new", || Mlp::new(2, &hidden, 1, Activation::Tanh, 0));
+        assert!(
+            matches!(r, Err(Error::Config { ref setting, .. }) if setting == "network.hidden"),
+            "{hidden:?}: {:?}",
+            r.map(|m| m.num_params())
+        );
+    }
+    let r = no_panic("Mlp::new", || {
+        Mlp::new(2, &[4], usize::MAX, Activation::Tanh, 0)
+    });
+    assert!(r.is_err());
+}
+
+#[test]
+fn adam_with_hostile_sizes_and_state_is_an_error() {
+    assert!(no_panic("Adam::new", || Adam::new(AdamConfig::new(0.1), usize::MAX)).is_err());
+    let cfg = serde_json::to_value(AdamConfig::new(0.1)).unwrap();
+    // Moments of different lengths (a hand-edited checkpoint).
+    let mut adam: Adam = serde_json::from_value(
+        serde_json::json!({"config": cfg, "m": [0.0, 0.0], "v": [0.0], "t": 0}),
+    )
+    .unwrap();
+    let mut p = [0.0, 0.0];
+    let r = no_panic("Adam::step", || adam.step(&mut p, &[1.0, 1.0], 0.1));
+    assert!(matches!(r, Err(Error::Config { .. })), "{r:?}");
+    // A step count at its limit.
+    let mut adam: Adam = serde_json::from_value(
+        serde_json::json!({"config": cfg, "m": [0.0], "v": [0.0], "t": u64::MAX}),
+    )
+    .unwrap();
+    let mut p = [0.0];
+    let r = no_panic("Adam::step", || adam.step(&mut p, &[1.0], 0.1));
+    assert!(r.is_err(), "{r:?} {p:?}");
+    assert_eq!(p, [0.0]);
+}
+
+#[test]
+fn evaluate_with_a_huge_chunk_size_works() {
+    let f = FnField::new(1, |x| vec![x[0] * x[0] + x[1]]);
+    let pts = Points::from_rows(2, &[[1.0, 2.0, 0.0], [3.0, -1.0, 0.0], [0.5, 0.0, 0.0]]).unwrap();
+    let ops = [Operator::Value, Operator::Grad, Operator::Lap];
+    let expect = evaluate(&f, &pts, &ops, &EvalOptions::default()).unwrap();
+    for chunk_size in [1 << 63, usize::MAX, (1 << 63) + 1] {
+        let opts = EvalOptions {
+            chunk_size,
+            ..EvalOptions::default()
+        };
+        let got = no_panic("evaluate", || evaluate(&f, &pts, &ops, &opts));
+        assert_eq!(got.unwrap(), expect, "chunk size {chunk_size}");
+    }
+}
+
+#[test]
+fn operator_components_that_overflow_are_an_error() {
+    assert!(matches!(
+        Operator::Grad.components(usize::MAX, 3),
+        Err(Error::Operator { .. })
+    ));
+    assert!(Operator::Jacobian.components(1 << 63, 2).is_err());
+    assert_eq!(Operator::Grad.components(3, 3).unwrap(), 9);
+}
+
+/// A small Poisson problem in 2-D, with `network` and `domain` tables given.
+fn pinn_toml(hidden: &str, min: &str, max: &str) -> String {
+    format!(
+        r#"boundary = ["0"]
+
+[network]
+hidden = {hidden}
+
+[pde]
+kind = "poisson"
+source = "1"
+
+[domain]
+min = {min}
+max = {max}
+
+[points]
+interior = 10
+boundary = 10
+
+[optimizer]
+learning_rate = 1e-3
+iterations = 10
+"#
+    )
+}
+
+#[test]
+fn pinn_problem_with_a_huge_hidden_width_is_an_error() {
+    // i64::MAX, the largest width TOML can write: 2 × (2⁶³ − 1) weights overflow usize.
+    for hidden in ["[9223372036854775807]", "[8, 4611686018427387904]"] {
+        let cfg =
+            nabla::pinn::PinnConfig::from_toml(&pinn_toml(hidden, "[0.0, 0.0]", "[1.0, 1.0]"))
+                .unwrap();
+        let r = no_panic("PinnConfig::problem", || cfg.problem());
+        assert!(
+            matches!(r, Err(Error::Config { ref setting, .. }) if setting == "network.hidden"),
+            "{hidden}: {:?}",
+            r.err()
+        );
+    }
+}
+
+#[test]
+fn pinn_problem_whose_boundary_measure_underflows_is_an_error() {
+    let toml = pinn_toml("[4]", "[0.0, 0.0, 0.0]", "[1e-200, 1e-200, 1e-200]");
+    let cfg = nabla::pinn::PinnConfig::from_toml(&toml).unwrap();
+    let r = no_panic("PinnConfig::problem", || cfg.problem());
+    assert!(
+        matches!(r, Err(Error::Config { ref setting, .. }) if setting == "domain"),
+        "{:?}",
+        r.err()
+    );
+}
+
+#[test]
+fn linspace_of_more_values_than_fit_is_an_error() {
+    assert!(
+        no_panic("try_linspace", || Tensor::try_linspace(
+            0.0,
+            1.0,
+            usize::MAX
+        ))
+        .is_err()
+    );
+    assert_eq!(
+        Tensor::try_linspace(0.0, 1.0, 3).unwrap(),
+        Tensor::linspace(0.0, 1.0, 3)
+    );
+    assert_eq!(Tensor::linspace(0.0, 1.0, 3).as_slice(), &[0.0, 0.5, 1.0]);
+}
