@@ -199,7 +199,7 @@ pub(crate) fn check_compressed_sizes(bytes: &[u8], limit: u64) -> Result<(), Str
     };
     let file_end = file_at + find(&head[file_at..], b">").ok_or("unterminated <VTKFile> tag")?;
     let file_tag = String::from_utf8_lossy(&head[file_at..file_end]);
-    if !attribute(&file_tag, "compressor").is_some_and(|c| !c.is_empty()) {
+    if attribute(&file_tag, "compressor").is_none_or(str::is_empty) {
         return Ok(());
     }
     let size = match attribute(&file_tag, "header_type") {

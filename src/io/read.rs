@@ -349,7 +349,7 @@ pub fn read_mesh(path: &Path) -> Result<Mesh> {
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             input(format!(
-                "malformed or truncated VTK file (vtkio panicked: {what})"
+                "malformed or truncated VTK file (vtkio stopped on an internal check: {what})"
             ))
         })?
         .map_err(|(line, m)| match line {
