@@ -270,7 +270,7 @@ pub(crate) fn check_compressed_sizes(bytes: &[u8], limit: u64) -> Result<(), Str
         }
         .ok_or_else(|| {
             bad(&format!(
-                "the header announces {nb} blocks of {nu} bytes (last {np}), which is inconsistent"
+                "the header announces {nb} blocks of {nu} bytes (last {np}), which vtkio cannot read"
             ))
         })?;
         if nb > 0 && nu == 0 {
