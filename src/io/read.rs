@@ -303,29 +303,42 @@ pub fn read_mesh(path: &Path) -> Result<Mesh> {
         Kind::Legacy => {
             check_counts(&bytes).map_err(|(line, m)| at_line(line, m))?;
             let stripped = strip_dataset_field(&bytes);
-            let removed = field_block(&bytes).map_or(0, |r| r.len());
+            // Where the FIELD block was cut out, and how long it was.
+            let (cut_at, removed) =
+                field_block(&bytes).map_or((usize::MAX, 0), |r| (r.start, r.len()));
             catch_quietly(|| match vtkio::parser::parse_be(&stripped) {
                 Ok((_, vtk)) => Ok(vtk),
                 Err(e) => {
                     // Where the parser stopped: the input left over at its error.
                     let mut left = None;
                     let _ = e.map(|inner| left = Some((inner.input.len(), inner.code)));
-                    let (line, code) = match left {
+                    let (line, what) = match left {
                         Some((rest, code)) => {
                             let mut at = stripped.len().saturating_sub(rest);
-                            if at >= field_block(&bytes).map_or(usize::MAX, |r| r.start) {
+                            if at >= cut_at {
                                 at += removed;
                             }
-                            (Some(line_of(&bytes, at)), format!("{code:?}"))
+                            let what = match format!("{code:?}").as_str() {
+                                "Digit" | "Float" => "a number".to_string(),
+                                "Tag" => "a keyword or section".to_string(),
+                                "Eof" | "Complete" => "more data".to_string(),
+                                other => format!("something else ({other})"),
+                            };
+                            (Some(line_of(&bytes, at)), what)
                         }
-                        None => (None, "the file ends early".into()),
+                        None => (None, "more data".into()),
+                    };
+                    let place = if line.is_some() {
+                        "this line"
+                    } else {
+                        "the file"
                     };
                     Err((
                         line,
                         format!(
-                            "not a legacy VTK file vtkio can read (expected `# vtk DataFile \
-                             Version`, a title, ASCII or BINARY (big-endian), then DATASET with \
-                             POINTS): parse error ({code}) where the section at this line is read"
+                            "vtkio cannot parse {place} as legacy VTK (expected {what}; a legacy \
+                             file is `# vtk DataFile Version`, a title, ASCII or BINARY \
+                             (big-endian), then DATASET with POINTS)"
                         ),
                     ))
                 }
