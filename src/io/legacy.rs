@@ -201,7 +201,12 @@ pub(crate) fn check_counts(bytes: &[u8]) -> Result<(), (usize, String)> {
             "OFFSETS" | "CONNECTIVITY" => (1, 1, Some(2)),
             _ => continue,
         };
-        let Some(count) = words.get(count_at).and_then(|w| w.parse::<u64>().ok()) else {
+        // `CELLS n size`: both the cells and the entries must fit (each cell takes one entry
+        // at least).
+        let Some(count) = words
+            .get(1..=count_at)
+            .and_then(|w| w.iter().map(|w| w.parse::<u64>().ok()).max().flatten())
+        else {
             continue; // vtkio reports the malformed line
         };
         let size = match (binary, type_at.and_then(|t| words.get(t))) {

@@ -532,7 +532,9 @@ fn xml_layout(
             vertices,
         } => {
             let mut connectivity = Vec::with_capacity(vertices.len());
-            let mut offsets = Vec::with_capacity(num_cells as usize);
+            // Each cell takes at least one entry of `vertices`: the count in the header does
+            // not size the allocation.
+            let mut offsets = Vec::with_capacity((num_cells as usize).min(vertices.len()));
             let mut i = 0;
             while i < vertices.len() {
                 let n = vertices[i] as usize;

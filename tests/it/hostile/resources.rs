@@ -264,6 +264,18 @@ fn legacy_cell_count_of_a_billion_is_refused_with_its_line() {
 }
 
 #[test]
+fn legacy_cell_count_header_does_not_size_an_allocation() {
+    // `VERTICES 4000000000 2` made the reader reserve 32 GB for the offsets.
+    let dir = mesh_case("mesh", "m.vtk");
+    std::fs::write(
+        dir.path().join("m.vtk"),
+        legacy("POINTS 1 float\n0 0 0\nVERTICES 4000000000 2\n1 0\n"),
+    )
+    .unwrap();
+    assert_rejected(dir.path(), &[], &["m.vtk:7:", "VERTICES 4000000000 2"]);
+}
+
+#[test]
 fn legacy_binary_point_data_count_is_checked_against_the_file() {
     let dir = mesh_case("mesh", "m.vtk");
     let mut bytes =
