@@ -181,16 +181,7 @@ pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>> {
         let what = if ft.is_dir() {
             "a directory"
         } else {
-            use std::os::unix::fs::FileTypeExt;
-            if ft.is_fifo() {
-                "a FIFO (named pipe)"
-            } else if ft.is_char_device() || ft.is_block_device() {
-                "a device"
-            } else if ft.is_socket() {
-                "a socket"
-            } else {
-                "not a regular file"
-            }
+            special_kind(&ft)
         };
         return Err(io(format!("the path is {what}; expected a regular file")));
     }
@@ -212,6 +203,27 @@ pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>> {
         )));
     }
     Ok(bytes)
+}
+
+/// What a file that is neither regular nor a directory is.
+#[cfg(unix)]
+fn special_kind(ft: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if ft.is_char_device() || ft.is_block_device() {
+        "a device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// What a file that is neither regular nor a directory is.
+#[cfg(not(unix))]
+fn special_kind(_: &std::fs::FileType) -> &'static str {
+    "not a regular file"
 }
 
 thread_local! {
