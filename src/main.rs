@@ -17,7 +17,7 @@ use nabla::case::{RunOptions, run};
 struct Cli {
     /// The case directory (holding case.toml), e.g. cases/taylor_green.
     case_dir: PathBuf,
-    /// Number of threads (default: all cores; RAYON_NUM_THREADS also works).
+    /// Number of threads, at most 1024 (default: all cores; RAYON_NUM_THREADS also works).
     #[arg(short = 'j', long)]
     threads: Option<usize>,
     /// Points per chunk: each chunk gets its own tape (a few thousand keeps it in cache).
@@ -36,11 +36,28 @@ struct Cli {
     evaluate_only: bool,
 }
 
+/// The most threads `--threads` (or `RAYON_NUM_THREADS`) may ask for: starting each costs
+/// time and memory, and far more threads than cores only slow a run down.
+const MAX_THREADS: usize = 1024;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if cli.threads.is_none()
+        && let Some(t) = std::env::var("RAYON_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&t| t > MAX_THREADS)
+    {
+        eprintln!("error: RAYON_NUM_THREADS={t} is more than the limit of {MAX_THREADS}");
+        return ExitCode::FAILURE;
+    }
     if let Some(t) = cli.threads {
         if t == 0 {
             eprintln!("error: --threads must be at least 1");
+            return ExitCode::FAILURE;
+        }
+        if t > MAX_THREADS {
+            eprintln!("error: --threads {t} is more than the limit of {MAX_THREADS}");
             return ExitCode::FAILURE;
         }
         if let Err(e) = rayon::ThreadPoolBuilder::new()

@@ -6,6 +6,10 @@
 //! sits behind a cargo feature the published crate does not define), so
 //! [`raw_appended_to_base64`] re-encodes the block as base64, in the layout vtkio decodes,
 //! and rewrites the offsets.
+//!
+//! [`check_compressed_sizes`] reads the block headers of every compressed array (inline or
+//! appended, base64) and refuses a file whose arrays would inflate to more than a limit,
+//! before vtkio allocates and inflates them.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -160,6 +164,127 @@ pub(crate) fn raw_appended_to_base64(bytes: &[u8]) -> Result<Cow<'_, [u8]>, Stri
     out.push_str(&encoded);
     out.push_str("\n</AppendedData>\n</VTKFile>\n");
     Ok(Cow::Owned(out.into_bytes()))
+}
+
+/// Base64 characters that encode `n` bytes (with padding).
+fn b64_len(n: usize) -> Option<usize> {
+    n.checked_add(2).map(|k| k / 3)?.checked_mul(4)
+}
+
+/// Decodes the first `n` bytes that the base64 text `text` encodes, if it holds them.
+fn b64_prefix(text: &[u8], n: usize) -> Option<Vec<u8>> {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    let chars = text.get(..b64_len(n)?)?;
+    let bytes = LENIENT.decode(chars).ok()?;
+    (bytes.len() >= n).then_some(bytes)
+}
+
+/// Checks the block headers of the compressed arrays of an XML VTK file whose binary data
+/// is base64 (raw appended data already re-encoded by [`raw_appended_to_base64`]): every
+/// header must be readable, announce no more blocks than the file holds, and the arrays
+/// together must inflate to at most `limit` bytes. Runs before vtkio, which allocates what
+/// the headers announce and inflates every block. Files without a compressor pass
+/// unchecked.
+pub(crate) fn check_compressed_sizes(bytes: &[u8], limit: u64) -> Result<(), String> {
+    let appended_at = find(bytes, b"<AppendedData");
+    let head = &bytes[..appended_at.unwrap_or(bytes.len())];
+    let Some(file_at) = find(head, b"<VTKFile") else {
+        return Ok(());
+    };
+    let file_end = file_at + find(&head[file_at..], b">").ok_or("unterminated <VTKFile> tag")?;
+    let file_tag = String::from_utf8_lossy(&head[file_at..file_end]);
+    if attribute(&file_tag, "compressor").is_none_or(str::is_empty) {
+        return Ok(());
+    }
+    let size = match attribute(&file_tag, "header_type") {
+        None | Some("UInt32") => 4,
+        Some("UInt64") => 8,
+        Some(other) => return Err(format!("header_type {other}; expected UInt32 or UInt64")),
+    };
+    let big_endian = attribute(&file_tag, "byte_order") == Some("BigEndian");
+    // The base64 text of the appended block, after its `_`.
+    let appended = appended_at.and_then(|at| {
+        let rest = &bytes[at..];
+        let u = find(rest, b"_")?;
+        Some(&rest[u + 1..])
+    });
+
+    let mut total: u64 = 0;
+    let mut from = 0;
+    while let Some(i) = find(&head[from..], b"<DataArray") {
+        let at = from + i;
+        let end = at + find(&head[at..], b">").ok_or("unterminated <DataArray> tag")?;
+        from = end;
+        let tag = String::from_utf8_lossy(&head[at..end]);
+        let name = attribute(&tag, "Name").unwrap_or("(unnamed)").to_string();
+        let text: &[u8] = match attribute(&tag, "format") {
+            Some("binary") => {
+                if tag.ends_with('/') {
+                    continue;
+                }
+                let content = &head[end + 1..];
+                let stop = find(content, b"<").unwrap_or(content.len());
+                content[..stop].trim_ascii()
+            }
+            Some("appended") => {
+                let (Some(data), Some(off)) = (appended, attribute(&tag, "offset")) else {
+                    continue; // vtkio reports the missing block or offset
+                };
+                let off: usize = off
+                    .parse()
+                    .map_err(|_| format!("DataArray `{name}`: offset `{off}` is not a number"))?;
+                data.get(off..).unwrap_or(&[])
+            }
+            _ => continue,
+        };
+        let bad = |what: &str| format!("compressed DataArray `{name}`: {what}");
+        let nb = b64_prefix(text, size)
+            .and_then(|h| header_num(&h, 0, size, big_endian))
+            .ok_or_else(|| bad("the block header is missing or not base64"))?;
+        let header_len = nb
+            .checked_add(3)
+            .and_then(|n| n.checked_mul(size))
+            .filter(|&n| b64_len(n).is_some_and(|c| c <= text.len()))
+            .ok_or_else(|| {
+                bad(&format!(
+                    "the header announces {nb} blocks, more than the file holds"
+                ))
+            })?;
+        let header =
+            b64_prefix(text, header_len).ok_or_else(|| bad("the block header is not base64"))?;
+        let num = |k: usize| header_num(&header, k * size, size, big_endian).unwrap_or(0);
+        let (nu, np) = (num(1), num(2));
+        // vtkio allocates nu × (nb − 1) + np bytes.
+        let inflated = match nb.checked_sub(1) {
+            Some(full) => (nu as u64)
+                .checked_mul(full as u64)
+                .and_then(|n| n.checked_add(np as u64)),
+            None if nu == 0 && np == 0 => Some(0),
+            None => None,
+        }
+        .ok_or_else(|| {
+            bad(&format!(
+                "the header announces {nb} blocks of {nu} bytes (last {np}), which vtkio cannot read"
+            ))
+        })?;
+        if nb > 0 && nu == 0 {
+            return Err(bad("the header announces blocks of 0 bytes"));
+        }
+        total = total.saturating_add(inflated);
+        if total > limit {
+            return Err(bad(&format!(
+                "its blocks inflate to {inflated} bytes, which brings the file's data past the \
+                 limit of {limit} bytes (NABLA_MAX_INPUT_BYTES raises it)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Position of `needle` in `haystack`.

@@ -15,15 +15,14 @@ use crate::{Error, Result};
 /// `point_data` holds the arrays, and the number of coordinates (2 or 3).
 ///
 /// # Errors
-/// [`Error::Io`] for a file that cannot be read; [`Error::Input`], with the line and column,
+/// [`Error::Io`] for a file that cannot be read, a path that is not a regular file (a FIFO,
+/// a device) or a file over [`max_input_bytes`](super::max_input_bytes); [`Error::Input`],
+/// with the line and column,
 /// for a missing coordinate column, a duplicate column, a row with the wrong number of
 /// fields, a field that is not a number, non-finite coordinates, array components that do
 /// not run `0, 1, …` without gaps, or a file with no rows.
 pub fn read_csv(path: &Path) -> Result<(Mesh, usize)> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Io {
-        path: path.into(),
-        message: format!("cannot read the file: {e}"),
-    })?;
+    let bytes = super::read::read_input(path)?;
     let input = |line: Option<usize>, column: Option<usize>, message: String| Error::Input {
         path: path.into(),
         line,

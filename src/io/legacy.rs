@@ -121,34 +121,111 @@ fn skip_field_arrays(cur: &mut Cursor, n: usize, binary: bool) -> Option<()> {
 /// the file unchanged where it has none (or where the block cannot be made out: vtkio's
 /// parser then reports the error).
 pub(crate) fn strip_dataset_field(bytes: &[u8]) -> Cow<'_, [u8]> {
+    match field_block(bytes) {
+        Some(r) => {
+            let mut out = Vec::with_capacity(bytes.len() - r.len());
+            out.extend_from_slice(&bytes[..r.start]);
+            out.extend_from_slice(&bytes[r.end..]);
+            Cow::Owned(out)
+        }
+        None => Cow::Borrowed(bytes),
+    }
+}
+
+/// The byte range of the `FIELD` block between the `DATASET` line and the geometry (what
+/// [`strip_dataset_field`] cuts out), if there is one.
+pub(crate) fn field_block(bytes: &[u8]) -> Option<std::ops::Range<usize>> {
     let mut cur = Cursor { bytes, pos: 0 };
     // Header: version line, title, ASCII|BINARY.
     let (Some(_), Some(_), Some(format)) = (cur.line(), cur.line(), cur.words()) else {
-        return Cow::Borrowed(bytes);
+        return None;
     };
     let binary = format[0].eq_ignore_ascii_case("BINARY");
     match cur.words() {
         Some(w) if w[0].eq_ignore_ascii_case("DATASET") => {}
-        _ => return Cow::Borrowed(bytes),
+        _ => return None,
     }
     let start = cur.pos;
     let n = match cur.words() {
         Some(w) if w.len() == 3 && w[0].eq_ignore_ascii_case("FIELD") => {
             match w[2].parse::<usize>() {
                 Ok(n) => n,
-                Err(_) => return Cow::Borrowed(bytes),
+                Err(_) => return None,
             }
         }
-        _ => return Cow::Borrowed(bytes),
+        _ => return None,
     };
-    if skip_field_arrays(&mut cur, n, binary).is_none() {
-        return Cow::Borrowed(bytes);
-    }
+    skip_field_arrays(&mut cur, n, binary)?;
     cur.skip_space();
-    let mut out = Vec::with_capacity(bytes.len() - (cur.pos - start));
-    out.extend_from_slice(&bytes[..start]);
-    out.extend_from_slice(&bytes[cur.pos..]);
-    Cow::Owned(out)
+    Some(start..cur.pos)
+}
+
+/// The line (from 1) of byte `offset` in `bytes`.
+pub(crate) fn line_of(bytes: &[u8], offset: usize) -> usize {
+    let end = offset.min(bytes.len());
+    bytes[..end].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// Checks the counts of the section lines of a legacy file (`POINTS n`, `CELLS n size`,
+/// `POINT_DATA n`, …) against the size of the file: each announced value takes at least one
+/// byte (its type's size in a binary file), so a count the file cannot hold is refused
+/// before vtkio reads on. Returns the line and what is wrong.
+pub(crate) fn check_counts(bytes: &[u8]) -> Result<(), (usize, String)> {
+    let len = bytes.len() as u64;
+    let binary = {
+        let mut cur = Cursor { bytes, pos: 0 };
+        let _ = (cur.line(), cur.line());
+        cur.words()
+            .is_some_and(|w| w[0].eq_ignore_ascii_case("BINARY"))
+    };
+    let mut cur = Cursor { bytes, pos: 0 };
+    let mut number = 0usize;
+    while let Some(line) = cur.line() {
+        number += 1;
+        // Only short lines of ASCII words are section lines.
+        if line.len() > 200 || !line.first().is_some_and(u8::is_ascii_uppercase) {
+            continue;
+        }
+        let Ok(text) = std::str::from_utf8(line) else {
+            continue;
+        };
+        let words: Vec<&str> = text.split_ascii_whitespace().collect();
+        let Some(&key) = words.first() else {
+            continue;
+        };
+        // (index of the count, values per count, index of the type name)
+        let (count_at, per, type_at) = match key {
+            "POINTS" => (1, 3, Some(2)),
+            "CELLS" | "POLYGONS" | "LINES" | "VERTICES" | "TRIANGLE_STRIPS" => (2, 1, None),
+            "CELL_TYPES" | "POINT_DATA" | "CELL_DATA" => (1, 1, None),
+            "OFFSETS" | "CONNECTIVITY" => (1, 1, Some(2)),
+            _ => continue,
+        };
+        // `CELLS n size`: both the cells and the entries must fit (each cell takes one entry
+        // at least).
+        let Some(count) = words
+            .get(1..=count_at)
+            .and_then(|w| w.iter().map(|w| w.parse::<u64>().ok()).max().flatten())
+        else {
+            continue; // vtkio reports the malformed line
+        };
+        let size = match (binary, type_at.and_then(|t| words.get(t))) {
+            (false, _) => 1,
+            (true, Some(t)) => type_size(t).unwrap_or(1) as u64,
+            (true, None) => 4,
+        };
+        let need = count.saturating_mul(per).saturating_mul(size);
+        if need > len {
+            return Err((
+                number,
+                format!(
+                    "`{}` announces {count} values, but the whole file has {len} bytes",
+                    words[..=count_at].join(" ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

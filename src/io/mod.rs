@@ -5,6 +5,14 @@
 //! output of OpenFOAM's `foamToVTK`, with their point-data and cell-data arrays;
 //! [`read_csv`] reads measured values at points without a mesh.
 //!
+//! Input limits: both readers take regular files only (a FIFO or a device such as
+//! `/dev/zero` is refused, not read), of at most [`max_input_bytes`] (4 GiB, or the
+//! environment variable `NABLA_MAX_INPUT_BYTES`); compressed XML arrays may together
+//! inflate to at most the same limit, checked from their block headers before anything is
+//! inflated; the counts of a legacy file's sections (`POINTS n`, `CELLS n size`, …) must
+//! fit in the file. So the memory a reader allocates is bounded by the limit whatever the
+//! file claims.
+//!
 //! Writing: every file is binary XML (inline base64, no compression), every array is
 //! `Float64` and named by the caller (`grad(U)`, `curl(U)`):
 //!
@@ -41,6 +49,6 @@ mod read;
 mod write;
 
 pub use csv::read_csv;
-pub use read::{Cells, Mesh, read_mesh};
+pub use read::{Cells, DEFAULT_MAX_INPUT_BYTES, Mesh, max_input_bytes, read_mesh};
 pub(crate) use write::write_atomically;
 pub use write::{ImageGrid, PointArray, write_pvd, write_vti, write_vtp, write_vtu};

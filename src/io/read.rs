@@ -1,14 +1,17 @@
 //! Reading the points and cells of VTK files.
 
+use std::cell::Cell;
+use std::io::Read;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::Once;
 
 use vtkio::Vtk;
 use vtkio::model::{Attribute, Attributes, DataSet, IOBuffer, Piece, VertexNumbers};
 
 use super::PointArray;
-use super::appended::raw_appended_to_base64;
-use super::legacy::strip_dataset_field;
+use super::appended::{check_compressed_sizes, raw_appended_to_base64};
+use super::legacy::{check_counts, field_block, line_of, strip_dataset_field};
 use crate::{Error, Result};
 
 /// The cells of a mesh in VTK's XML layout, which [`write_vtu`](super::write_vtu) writes back
@@ -148,6 +151,105 @@ impl Mesh {
     }
 }
 
+/// The default of [`max_input_bytes`]: 4 GiB.
+pub const DEFAULT_MAX_INPUT_BYTES: u64 = 4 << 30;
+
+/// The most bytes a mesh or data file may have, and the most its compressed arrays may
+/// inflate to (together): [`DEFAULT_MAX_INPUT_BYTES`] (4 GiB), or the environment variable
+/// `NABLA_MAX_INPUT_BYTES` (a number of bytes) where it is set. Every allocation a file
+/// controls is bounded by this limit (or by the file's size), so a small file cannot claim
+/// gigabytes.
+pub fn max_input_bytes() -> u64 {
+    std::env::var("NABLA_MAX_INPUT_BYTES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT_MAX_INPUT_BYTES)
+}
+
+/// Reads an input file whole, refusing what is not a regular file (a FIFO would block
+/// forever, `/dev/zero` never ends) and files over [`max_input_bytes`]; reads at most the
+/// limit even where the file grows meanwhile.
+pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>> {
+    let io = |message: String| Error::Io {
+        path: path.into(),
+        message,
+    };
+    let limit = max_input_bytes();
+    let meta = std::fs::metadata(path).map_err(|e| io(format!("cannot read the file: {e}")))?;
+    if !meta.is_file() {
+        let ft = meta.file_type();
+        let what = if ft.is_dir() {
+            "a directory"
+        } else {
+            special_kind(&ft)
+        };
+        return Err(io(format!("the path is {what}; expected a regular file")));
+    }
+    if meta.len() > limit {
+        return Err(io(format!(
+            "the file has {} bytes, more than the limit of {limit} bytes \
+             (NABLA_MAX_INPUT_BYTES raises it)",
+            meta.len()
+        )));
+    }
+    let file = std::fs::File::open(path).map_err(|e| io(format!("cannot read the file: {e}")))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| io(format!("cannot read the file: {e}")))?;
+    if bytes.len() as u64 > limit {
+        return Err(io(format!(
+            "the file grew past the limit of {limit} bytes while it was read"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// What a file that is neither regular nor a directory is.
+#[cfg(unix)]
+fn special_kind(ft: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if ft.is_char_device() || ft.is_block_device() {
+        "a device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// What a file that is neither regular nor a directory is.
+#[cfg(not(unix))]
+fn special_kind(_: &std::fs::FileType) -> &'static str {
+    "not a regular file"
+}
+
+thread_local! {
+    /// Whether panics on this thread are expected and caught (no message printed).
+    static QUIET: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f`, catching a panic without printing its message: a panic hook installed once
+/// stays silent on threads inside such a call and hands every other panic to the hook that
+/// was there before, so threads that panic elsewhere at the same time still report.
+fn catch_quietly<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET.with(|q| q.replace(true));
+    let out = catch_unwind(AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(was));
+    out
+}
+
 /// The kind of file, from its extension.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -168,10 +270,14 @@ enum Kind {
 ///
 /// # Errors
 ///
-/// [`Error::Io`] for an unknown extension or a file that cannot be read;
-/// [`Error::Input`] for a file that does not parse, is truncated, has no points, or has
-/// cells that do not fit its points. Both name the file and what was expected. No input
-/// panics.
+/// [`Error::Io`] for an unknown extension, a file that cannot be read, a path that is not a
+/// regular file (a FIFO, a device) or a file over [`max_input_bytes`] (4 GiB unless
+/// `NABLA_MAX_INPUT_BYTES` says otherwise); [`Error::Input`] for a file that does not parse
+/// (with the line where vtkio stopped, for a legacy file), is truncated, has no points, has
+/// cells that do not fit its points, announces more values than the file can hold, or has
+/// compressed arrays that inflate past [`max_input_bytes`] (checked from their headers,
+/// before anything is inflated). Both name the file and what was expected. No input panics,
+/// and vtkio's panics on malformed files are caught without printing anything.
 pub fn read_mesh(path: &Path) -> Result<Mesh> {
     let ext = path
         .extension()
@@ -190,42 +296,91 @@ pub fn read_mesh(path: &Path) -> Result<Mesh> {
             });
         }
     };
-    let bytes = std::fs::read(path).map_err(|e| Error::Io {
-        path: path.into(),
-        message: format!("cannot read the file: {e}"),
-    })?;
+    let bytes = read_input(path)?;
     let input = |message: String| Error::Input {
         path: path.into(),
         line: None,
         column: None,
         message,
     };
+    let at_line = |line: usize, message: String| Error::Input {
+        path: path.into(),
+        line: Some(line),
+        column: None,
+        message,
+    };
     // vtkio may panic on malformed input (slicing past the end of a base64 block, asserts on
     // cell counts); a panic there is one more way for the file to be bad.
-    let parsed = catch_unwind(AssertUnwindSafe(|| match kind {
-        Kind::Legacy => Vtk::parse_legacy_be(&*strip_dataset_field(&bytes)).map_err(|e| {
-            format!(
-                "not a legacy VTK file vtkio can read (expected `# vtk DataFile Version`, a title, \
-                 ASCII or BINARY (big-endian), then DATASET with POINTS): {e}"
-            )
-        }),
+    let parsed = match kind {
+        Kind::Legacy => {
+            check_counts(&bytes).map_err(|(line, m)| at_line(line, m))?;
+            let stripped = strip_dataset_field(&bytes);
+            // Where the FIELD block was cut out, and how long it was.
+            let (cut_at, removed) =
+                field_block(&bytes).map_or((usize::MAX, 0), |r| (r.start, r.len()));
+            catch_quietly(|| match vtkio::parser::parse_be(&stripped) {
+                Ok((_, vtk)) => Ok(vtk),
+                Err(e) => {
+                    // Where the parser stopped: the input left over at its error.
+                    let mut left = None;
+                    let _ = e.map(|inner| left = Some((inner.input.len(), inner.code)));
+                    let (line, what) = match left {
+                        Some((rest, code)) => {
+                            let mut at = stripped.len().saturating_sub(rest);
+                            if at >= cut_at {
+                                at += removed;
+                            }
+                            let what = match format!("{code:?}").as_str() {
+                                "Digit" | "Float" => "a number".to_string(),
+                                "Tag" => "a keyword or section".to_string(),
+                                "Eof" | "Complete" => "more data".to_string(),
+                                other => format!("something else ({other})"),
+                            };
+                            (Some(line_of(&bytes, at)), what)
+                        }
+                        None => (None, "more data".into()),
+                    };
+                    let place = if line.is_some() {
+                        "this line"
+                    } else {
+                        "the file"
+                    };
+                    Err((
+                        line,
+                        format!(
+                            "vtkio cannot parse {place} as legacy VTK (expected {what}; a legacy \
+                             file is `# vtk DataFile Version`, a title, ASCII or BINARY \
+                             (big-endian), then DATASET with POINTS)"
+                        ),
+                    ))
+                }
+            })
+        }
         Kind::Xml => {
             let xml = raw_appended_to_base64(&bytes)
-                .map_err(|e| format!("malformed raw appended data: {e}"))?;
-            Vtk::parse_xml(&*xml).map_err(|e| format!("not an XML VTK file vtkio can read: {e}"))
+                .map_err(|e| input(format!("malformed raw appended data: {e}")))?;
+            check_compressed_sizes(&xml, max_input_bytes()).map_err(input)?;
+            catch_quietly(|| {
+                Vtk::parse_xml(&*xml)
+                    .map_err(|e| (None, format!("not an XML VTK file vtkio can read: {e}")))
+            })
         }
-    }))
-    .map_err(|payload| {
-        let what = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        input(format!(
-            "malformed or truncated VTK file (vtkio panicked: {what})"
-        ))
-    })?
-    .map_err(input)?;
+    };
+    let parsed = parsed
+        .map_err(|payload| {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            input(format!(
+                "malformed or truncated VTK file (vtkio stopped on an internal check: {what})"
+            ))
+        })?
+        .map_err(|(line, m)| match line {
+            Some(l) => at_line(l, m),
+            None => input(m),
+        })?;
     let mesh = mesh_from_data_set(parsed.data, kind == Kind::Legacy).map_err(input)?;
     Ok(mesh)
 }
@@ -389,7 +544,9 @@ fn xml_layout(
             vertices,
         } => {
             let mut connectivity = Vec::with_capacity(vertices.len());
-            let mut offsets = Vec::with_capacity(num_cells as usize);
+            // Each cell takes at least one entry of `vertices`: the count in the header does
+            // not size the allocation.
+            let mut offsets = Vec::with_capacity((num_cells as usize).min(vertices.len()));
             let mut i = 0;
             while i < vertices.len() {
                 let n = vertices[i] as usize;

@@ -12,7 +12,23 @@
 //! assert_eq!(flow::vorticity(&j).z, 2.0);
 //! ```
 
-use nalgebra::{Matrix3, Vector3};
+use nalgebra::{Matrix3, Schur, SymmetricEigen, Vector3};
+
+/// Entries above this size go through the eigen solvers with a bounded number of
+/// iterations: their squares could overflow inside the iteration, which without a bound
+/// never stops. Below it, the unbounded solvers are used as before (bit for bit the same
+/// results).
+const LARGE: f64 = 1e100;
+
+/// Iteration bound of the eigen solvers for large entries; a 3×3 matrix that has not
+/// converged by then never will (NaN is returned).
+const MAX_ITERATIONS: usize = 1000;
+
+/// Whether every entry is finite, and the largest magnitude.
+fn finite_max(m: &Matrix3<f64>) -> Option<f64> {
+    m.iter()
+        .try_fold(0.0f64, |acc, &x| x.is_finite().then(|| acc.max(x.abs())))
+}
 
 /// Strain-rate tensor `S = ½(J + Jᵀ)`.
 pub fn strain_rate(j: &Matrix3<f64>) -> Matrix3<f64> {
@@ -34,36 +50,64 @@ pub fn vorticity(j: &Matrix3<f64>) -> Vector3<f64> {
 }
 
 /// Q-criterion `½(‖Ω‖² − ‖S‖²)` (Frobenius norms; Hunt, Wray & Moin 1988). Positive where
-/// rotation dominates strain.
+/// rotation dominates strain. NaN where `J` has a NaN or infinite entry.
 pub fn q_criterion(j: &Matrix3<f64>) -> f64 {
+    if finite_max(j).is_none() {
+        return f64::NAN;
+    }
     0.5 * (rotation_rate(j).norm_squared() - strain_rate(j).norm_squared())
 }
 
 /// OpenFOAM's `Q` function object: `½(tr(∇u)² − tr(∇u·∇u))`, the second invariant of
 /// the velocity gradient. It equals [`q_criterion`] plus `½(∇·u)²`, so the two agree only
-/// for divergence-free fields.
+/// for divergence-free fields. NaN where `J` has a NaN or infinite entry.
 pub fn q_openfoam(j: &Matrix3<f64>) -> f64 {
+    if finite_max(j).is_none() {
+        return f64::NAN;
+    }
     0.5 * (j.trace().powi(2) - (j * j).trace())
 }
 
 /// λ2 (Jeong & Hussain 1995): the middle eigenvalue of `S² + Ω²` (symmetric, so real).
-/// A vortex core is where λ2 < 0.
+/// A vortex core is where λ2 < 0. NaN where `J` (or `S² + Ω²`) has a NaN or infinite
+/// entry: the eigen solver never runs on such a matrix (it would not return).
 pub fn lambda2(j: &Matrix3<f64>) -> f64 {
     let s = strain_rate(j);
     let w = rotation_rate(j);
     let m = s * s + w * w;
-    let mut e: [f64; 3] = m.symmetric_eigenvalues().into();
+    let (Some(_), Some(max)) = (finite_max(j), finite_max(&m)) else {
+        return f64::NAN;
+    };
+    let values = if max <= LARGE {
+        m.symmetric_eigenvalues()
+    } else {
+        match SymmetricEigen::try_new(m, f64::EPSILON, MAX_ITERATIONS) {
+            Some(e) => e.eigenvalues,
+            None => return f64::NAN,
+        }
+    };
+    let mut e: [f64; 3] = values.into();
     e.sort_by(f64::total_cmp);
     e[1]
 }
 
 /// Swirling strength λci (Zhou et al. 1999): the imaginary part of the complex-conjugate
-/// eigenvalue pair of J, and 0 where all eigenvalues are real.
+/// eigenvalue pair of J, and 0 where all eigenvalues are real. NaN where `J` has a NaN or
+/// infinite entry: the complex eigenvalue solve never runs on such a matrix (it would not
+/// return).
 pub fn swirling_strength(j: &Matrix3<f64>) -> f64 {
-    j.complex_eigenvalues()
-        .iter()
-        .map(|e| e.im.abs())
-        .fold(0.0, f64::max)
+    let Some(max) = finite_max(j) else {
+        return f64::NAN;
+    };
+    let values = if max <= LARGE {
+        j.complex_eigenvalues()
+    } else {
+        match Schur::try_new(*j, f64::EPSILON, MAX_ITERATIONS) {
+            Some(s) => s.complex_eigenvalues(),
+            None => return f64::NAN,
+        }
+    };
+    values.iter().map(|e| e.im.abs()).fold(0.0, f64::max)
 }
 
 /// Helicity density `u·ω`.

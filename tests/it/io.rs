@@ -190,13 +190,14 @@ fn files_written_by_vtk_itself_read_the_same_cavity() {
 #[test]
 fn vtkio_panic_on_compressed_empty_poly_arrays_is_an_input_error() {
     // VTK writes empty Verts/Lines/Strips arrays; compressed, vtkio 0.7.0-rc2 panics on them
-    // (capacity overflow). read_mesh must turn that into an error, not a crash.
+    // (capacity overflow); the block header check now refuses them before vtkio sees them.
+    // read_mesh must turn that into an error, not a crash.
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/vtk/surface_inline_zlib.vtp");
     assert_error(
         read_mesh(&path).unwrap_err(),
         false,
         &path,
-        "vtkio panicked",
+        "announces 0 blocks of 32768 bytes",
     );
 }
 
