@@ -401,7 +401,8 @@ fn check_vtk(vtk: &Path) -> Result<()> {
         )),
         Ok(m) if !m.is_dir() => Err(io_err(
             vtk,
-            "is not a folder; expected the output folder (or nothing) there",
+            "cannot create the output folder: something that is not a folder has its name; \
+             move it away",
         )),
         Ok(_) => Ok(()),
     }

@@ -289,7 +289,11 @@ fn a_vtk_folder_that_is_a_symlink_is_refused() {
     assert!(!outside.path().join("nowhere").exists());
     std::fs::remove_file(dir.join("VTK")).unwrap();
     std::fs::write(dir.join("VTK"), "a file").unwrap();
-    assert_rejected(dir, &[], &["VTK", "not a folder"]);
+    assert_rejected(
+        dir,
+        &[],
+        &["VTK", "not a folder", "cannot create the output folder"],
+    );
 }
 
 #[test]
