@@ -279,6 +279,12 @@ impl Output {
         check_vtk(&vtk)?;
         clean_stale(case_dir, &vtk)?;
         let stage = fresh_dir(case_dir, STAGING)?;
+        // The new VTK/ keeps the old one's permissions.
+        if let Ok(m) = std::fs::symlink_metadata(&vtk)
+            && m.is_dir()
+        {
+            let _ = std::fs::set_permissions(&stage, m.permissions());
+        }
         Ok(Output {
             vtk,
             stage,

@@ -231,6 +231,15 @@ fn symlinks_planted_in_vtk_are_replaced_or_kept_never_followed() {
         let m = std::fs::symlink_metadata(dir.join("VTK").join(name)).unwrap();
         assert!(m.is_file(), "{name} is not a plain file");
     }
+    // The folder keeps its permissions across the switch.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join("VTK"), std::fs::Permissions::from_mode(0o750)).unwrap();
+    ok(dir, &[]);
+    let mode = std::fs::metadata(dir.join("VTK"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o750);
     let mine = std::fs::read_link(dir.join("VTK/mine")).unwrap();
     assert_eq!(mine, target, "the user's own link is kept as it was");
     assert_eq!(strays(dir), Vec::<String>::new());
