@@ -80,7 +80,7 @@ fn kill_9_at_random_moments_leaves_the_earlier_results_or_the_complete_new_ones(
     let dir = tmp.path();
     let t0 = Instant::now();
     ok(dir, &[]);
-    let full = t0.elapsed();
+    let mut full = t0.elapsed();
     // A file of the user's, which every run must keep.
     std::fs::write(dir.join("VTK/notes.txt"), "mine").unwrap();
     let mut before = snapshot(dir);
@@ -111,8 +111,10 @@ fn kill_9_at_random_moments_leaves_the_earlier_results_or_the_complete_new_ones(
                 .collect()
         };
         let old = vtk(&after) == vtk(&before);
-        // The next run completes, and leaves no stray file.
+        // The next run completes, and leaves no stray file. Its time scales the next kill.
+        let t0 = Instant::now();
         ok(dir, &[]);
+        full = t0.elapsed();
         assert_eq!(
             strays(dir),
             Vec::<String>::new(),
@@ -139,10 +141,10 @@ fn kill_9_at_random_moments_leaves_the_earlier_results_or_the_complete_new_ones(
         before = now;
     }
     eprintln!(
-        "kill test: a full run takes {full:?}; {KILLS} kills at {moments:?} ms: {kept} left \
+        "kill test: a full run takes {full:?} (the last); {KILLS} kills at {moments:?} ms: {kept} left \
          the earlier results, {switched} the new ones, {in_staging} with a staging folder"
     );
-    assert!(kept >= 3, "too few kills before the switch: {kept}");
+    assert!(kept >= 2, "too few kills before the switch: {kept}");
 }
 
 #[test]
