@@ -4,8 +4,10 @@
 //! A case is a directory holding `case.toml` (schema in [`config`]); results go to its
 //! `VTK/` folder: `.vti` for a lattice, `.vtp` for a random cloud, `.vtu` keeping the
 //! cells of an input mesh, one file per time and a `.pvd` collection for a series.
-//! Everything is checked before anything is written, every file is written under a
-//! temporary name and renamed, and a run that fails part-way removes what it wrote.
+//! Everything is checked before anything is written; the run's files are written into a
+//! staging folder inside the case and switched into place in one step, so that a run
+//! that fails or is killed part-way leaves `VTK/` as it was (see the README, "After a
+//! failure or a kill").
 //!
 //! [`run()`] goes through the stages in order, one file each:
 //! 1. `load`: read and parse `case.toml`; its errors give line and column;

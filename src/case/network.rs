@@ -44,17 +44,18 @@ pub(super) struct Trained {
     pub(super) mlp: Mlp,
     /// Lines for the summary: the training and its relative L2 errors.
     pub(super) notes: Vec<String>,
-    /// The training's files: results in their own right, which stay even if a later
-    /// step of the run fails.
-    pub(super) files: Vec<PathBuf>,
+    /// The names of the training's files, written into the staging folder.
+    pub(super) files: Vec<String>,
 }
 
-/// The trained network: trained now (or resumed) in `vtk_dir`, or read from its
-/// checkpoint with `evaluate_only`.
+/// The trained network: trained now (or resumed from the checkpoint in `vtk_dir`) with
+/// its files written into the staging folder `stage`, or read from the checkpoint in
+/// `vtk_dir` with `evaluate_only`.
 pub(super) fn train(
     input: &Input,
     cfg: &PinnConfig,
     vtk_dir: &Path,
+    stage: &Path,
     opts: &RunOptions,
 ) -> Result<Trained> {
     let ckpt = vtk_dir.join("checkpoint.json");
@@ -71,7 +72,8 @@ pub(super) fn train(
         quiet: opts.quiet,
         resume: opts.resume,
     };
-    let report = pinn::train(cfg, &topts, vtk_dir).map_err(|e| input.pinn_error(e))?;
+    let from = opts.resume.then_some(ckpt.as_path());
+    let report = pinn::train_from(cfg, &topts, from, stage).map_err(|e| input.pinn_error(e))?;
     let mut notes = vec![format!(
         "trained {} Adam steps in {:.1} s, final loss {:.3e}",
         cfg.optimizer.iterations, report.seconds, report.final_loss.total
@@ -80,7 +82,11 @@ pub(super) fn train(
     Ok(Trained {
         mlp: report.mlp,
         notes,
-        files: report.files,
+        files: report
+            .files
+            .iter()
+            .filter_map(|f| Some(f.file_name()?.to_str()?.to_owned()))
+            .collect(),
     })
 }
 
@@ -104,7 +110,29 @@ fn from_checkpoint(input: &Input, cfg: &PinnConfig, ckpt: PathBuf) -> Result<Tra
             ),
         });
     }
+    let refuse = |message: String| Error::Input {
+        path: ckpt.clone(),
+        line: None,
+        column: None,
+        message,
+    };
+    let params = mlp.params();
+    if let Some(k) = params.iter().position(|p| !p.is_finite()) {
+        return Err(refuse(format!(
+            "the checkpoint's network has a non-finite parameter ({} at index {k} of {}): it \
+             comes from a diverged training; nothing is evaluated from it",
+            params[k],
+            params.len()
+        )));
+    }
     let (loss, errors) = pinn::evaluate(cfg, &ckpt).map_err(|e| input.pinn_error(e))?;
+    if !loss.total.is_finite() {
+        return Err(refuse(format!(
+            "the checkpoint's network gives the loss {} on the case's points: it comes from \
+             a diverged training; nothing is evaluated from it",
+            loss.total
+        )));
+    }
     let mut notes = vec![format!(
         "evaluated {} (no training), loss {:.3e}",
         ckpt.display(),

@@ -196,6 +196,11 @@ fn xml_bytes(path: &Path, data: DataSet) -> Result<Vec<u8>> {
 
 /// Writes `bytes` to a temporary file next to `path` and renames it to `path`. On any
 /// failure the temporary file is removed and `path` is left as it was.
+///
+/// The temporary file has a random name and is created exclusively (`O_CREAT | O_EXCL`,
+/// which never follows a symlink), so nothing planted in the folder can redirect the
+/// write; the rename replaces whatever is at `path` (a symlink there is replaced, its
+/// target untouched).
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -217,7 +222,12 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
+        // Not through a symlink: a link at `path` is replaced, its target neither read nor
+        // written.
+        let mode = std::fs::symlink_metadata(path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map_or(0o644, |m| m.permissions().mode() & 0o777);
         tmp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(|e| io_error(path, format!("cannot set permissions: {e}")))?;

@@ -24,7 +24,8 @@ pub struct FitOptions {
     /// Hide the progress bar (it is hidden anyway when stderr is not a terminal).
     pub quiet: bool,
     /// Save a [`Checkpoint`](super::Checkpoint) at this path every `checkpoint_every`
-    /// iterations (and at the end).
+    /// iterations (and at the end), each time only once the loss of the parameters saved
+    /// is known to be finite: a diverged network is never saved.
     pub checkpoint: Option<PathBuf>,
     /// Checkpoint interval (0: only at the end).
     pub checkpoint_every: usize,
@@ -77,6 +78,14 @@ pub fn fit(
                 ),
             ));
         }
+        // A checkpoint is saved only for parameters whose loss was just found finite.
+        if let Some(path) = &opts.checkpoint
+            && opts.checkpoint_every > 0
+            && k > start
+            && k % opts.checkpoint_every == 0
+        {
+            save_checkpoint(path, mlp, adam, history)?;
+        }
         let lr = opts.schedule.rate(base_lr, k, total)?;
         history.push(LossRecord {
             iteration: k,
@@ -88,15 +97,19 @@ pub fn fit(
         mlp.set_params(&params)?;
         bar.set_message(format!("{:.3e}", terms.total));
         bar.inc(1);
-        if let Some(path) = &opts.checkpoint
-            && opts.checkpoint_every > 0
-            && (k + 1) % opts.checkpoint_every == 0
-        {
-            save_checkpoint(path, mlp, adam, history)?;
-        }
     }
     bar.finish_and_clear();
     if let Some(path) = &opts.checkpoint {
+        let end = loss.value(mlp)?.total;
+        if !end.is_finite() {
+            return Err(Error::config(
+                "optimizer.learning_rate",
+                format!(
+                    "the loss became {end} after the last step ({total}); the network is not \
+                     saved; lower the learning rate"
+                ),
+            ));
+        }
         save_checkpoint(path, mlp, adam, history)?;
     }
     Ok(())

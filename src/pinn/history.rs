@@ -4,7 +4,6 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::io_error;
 use super::loss::LossTerms;
 use crate::error::{Error, Result};
 
@@ -47,21 +46,34 @@ pub fn history_csv(history: &[LossRecord]) -> String {
 /// # Errors
 /// [`Error::Io`] if the image cannot be written.
 pub fn plot_history(history: &[LossRecord], path: &Path) -> Result<()> {
-    // Drawn under a temporary name (ending in .png, which tells plotters the format) and
-    // renamed, so that a failure leaves neither a partial plot nor the temporary file.
-    let name = path
-        .file_name()
-        .map_or("plot".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".{name}.tmp.png"));
-    let r = draw_history(history, &tmp)
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| io_error(path, e)));
-    if r.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    // Drawn in memory, encoded into a temporary file created exclusively next to `path`
+    // (never through a symlink) and renamed, so that a failure leaves neither a partial
+    // plot nor the temporary file.
+    const SIZE: (u32, u32) = (800, 500);
+    let mut rgb = vec![0u8; SIZE.0 as usize * SIZE.1 as usize * 3];
+    draw_history(history, path, &mut rgb, SIZE)?;
+    let mut png_bytes = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut png_bytes, SIZE.0, SIZE.1);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.write_header()
+            .and_then(|mut w| w.write_image_data(&rgb))
+            .map_err(|e| Error::Io {
+                path: path.to_path_buf(),
+                message: format!("cannot encode the plot as PNG: {e}"),
+            })?;
     }
-    r
+    crate::io::write_atomically(path, &png_bytes)
 }
 
-fn draw_history(history: &[LossRecord], path: &Path) -> Result<()> {
+/// Draws the plot into `rgb`, an RGB buffer of `size` pixels.
+fn draw_history(
+    history: &[LossRecord],
+    path: &Path,
+    rgb: &mut [u8],
+    size: (u32, u32),
+) -> Result<()> {
     use plotters::prelude::*;
     let err = |e: String| Error::Io {
         path: path.to_path_buf(),
@@ -93,7 +105,7 @@ fn draw_history(history: &[LossRecord], path: &Path) -> Result<()> {
         (0.0, 1.0)
     };
     let xmax = history.last().map_or(1, |r| r.iteration.max(1)) as f64;
-    let root = BitMapBackend::new(path, (800, 500)).into_drawing_area();
+    let root = BitMapBackend::with_buffer(rgb, size).into_drawing_area();
     root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
     let mut chart = ChartBuilder::on(&root)
         .margin(20)

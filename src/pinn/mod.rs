@@ -64,7 +64,7 @@ pub use loss::{LossTerms, LossWeights, Pde, PinnLoss};
 pub use mlp::{Activation, Layer, Mlp, MlpVars};
 pub use residual::{navier_stokes_residuals, poisson_residual};
 pub use sample::{sample_box, sample_faces};
-pub use train::{FieldError, TrainOptions, TrainReport, evaluate, relative_l2, train};
+pub use train::{FieldError, TrainOptions, TrainReport, evaluate, relative_l2, train, train_from};
 
 /// An [`Error::Io`] for `path`.
 fn io_error(path: &Path, e: std::io::Error) -> Error {

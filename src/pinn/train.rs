@@ -60,12 +60,33 @@ pub struct TrainReport {
 /// or a checkpoint that does not fit the configuration when resuming; [`Error::Io`] if
 /// the files cannot be written; errors of the loss.
 pub fn train(config: &PinnConfig, opts: &TrainOptions, out_dir: &Path) -> Result<TrainReport> {
+    let ckpt = out_dir.join("checkpoint.json");
+    let from = (opts.resume && ckpt.exists()).then_some(ckpt.as_path());
+    train_from(config, opts, from, out_dir)
+}
+
+/// [`train`], resuming from the checkpoint `resume_from` when given (which may lie outside
+/// `out_dir`: a case stages its new files apart from its previous ones) and writing the
+/// files into `out_dir`. The checkpoint must hold the network, the optimiser settings and
+/// (when it records them) the `[pinn]` settings of `config`, except the number of
+/// iterations, the checkpoint interval and the validation; otherwise it is refused with
+/// every difference named.
+///
+/// # Errors
+/// As [`train`]; [`Error::Config`] naming the differences when the checkpoint was
+/// trained with other settings, or holds a non-finite parameter.
+pub fn train_from(
+    config: &PinnConfig,
+    opts: &TrainOptions,
+    resume_from: Option<&Path>,
+    out_dir: &Path,
+) -> Result<TrainReport> {
     let problem = config.problem()?;
     std::fs::create_dir_all(out_dir).map_err(|e| io_error(out_dir, e))?;
     let ckpt = out_dir.join("checkpoint.json");
     let n_out = config.outputs();
-    let (mut mlp, mut adam, mut history) = if opts.resume && ckpt.exists() {
-        let c = Checkpoint::load(&ckpt)?;
+    let (mut mlp, mut adam, mut history) = if let Some(from) = resume_from {
+        let (c, settings) = Checkpoint::load_with_settings(from)?;
         let fresh = Mlp::new(
             config.dim(),
             &config.network.hidden,
@@ -73,15 +94,25 @@ pub fn train(config: &PinnConfig, opts: &TrainOptions, out_dir: &Path) -> Result
             problem.activation,
             0,
         )?;
-        if c.mlp.num_params() != fresh.num_params()
-            || c.mlp.activation() != fresh.activation()
-            || c.mlp.layers().len() != fresh.layers().len()
-        {
+        let diffs = resume_differences(config, &c, &fresh, settings.as_ref());
+        if !diffs.is_empty() {
             return Err(Error::config(
                 "checkpoint",
                 format!(
-                    "{} holds a different network than the configuration",
-                    ckpt.display()
+                    "cannot resume: {} was trained with other settings than the case has \
+                     now: {}; restore them, or run without --resume to train afresh",
+                    from.display(),
+                    diffs.join("; ")
+                ),
+            ));
+        }
+        if c.mlp.params().iter().any(|p| !p.is_finite()) {
+            return Err(Error::config(
+                "checkpoint",
+                format!(
+                    "cannot resume: {} holds a network with non-finite parameters (a \
+                     diverged training)",
+                    from.display()
                 ),
             ));
         }
@@ -113,6 +144,14 @@ pub fn train(config: &PinnConfig, opts: &TrainOptions, out_dir: &Path) -> Result
     )?;
     let seconds = t0.elapsed().as_secs_f64();
     let final_loss = problem.loss.value(&mlp)?;
+    // `fit` saved the checkpoint (its loss is finite); saved again with the settings, so
+    // that a resume can compare them.
+    Checkpoint {
+        mlp: mlp.clone(),
+        adam: adam.clone(),
+        history: history.clone(),
+    }
+    .save_with(&ckpt, Some(config))?;
     let csv = out_dir.join("loss.csv");
     crate::io::write_atomically(&csv, history_csv(&history).as_bytes())?;
     let png = out_dir.join("loss.png");
@@ -183,4 +222,110 @@ pub fn relative_l2(a: &[f64], b: &[f64], centred: bool) -> f64 {
         den += (y - mb).powi(2);
     }
     (num / den).sqrt()
+}
+
+/// What differs between the checkpoint `c` (with its saved `settings`, if any) and the
+/// configuration `config` (whose untrained network is `fresh`), one line per difference;
+/// the number of iterations, the checkpoint interval and the validation may differ.
+fn resume_differences(
+    config: &PinnConfig,
+    c: &Checkpoint,
+    fresh: &Mlp,
+    settings: Option<&serde_json::Value>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let widths = |m: &Mlp| -> Vec<usize> {
+        let mut w = vec![m.input_dim()];
+        w.extend(m.layers().iter().map(|l| l.outputs));
+        w
+    };
+    let (old, new) = (widths(&c.mlp), widths(fresh));
+    if old != new {
+        out.push(format!(
+            "network layer widths (inputs, hidden…, outputs): checkpoint {old:?}, case {new:?}"
+        ));
+    }
+    if c.mlp.activation() != fresh.activation() {
+        out.push(format!(
+            "network.activation: checkpoint {}, case {}",
+            c.mlp.activation().name(),
+            fresh.activation().name()
+        ));
+    }
+    let (a, b) = (c.adam.config(), config.optimizer.adam());
+    for (name, x, y) in [
+        ("optimizer.learning_rate", a.learning_rate, b.learning_rate),
+        ("optimizer.beta1", a.beta1, b.beta1),
+        ("optimizer.beta2", a.beta2, b.beta2),
+        ("optimizer.eps", a.eps, b.eps),
+    ] {
+        if x.to_bits() != y.to_bits() {
+            out.push(format!("{name}: checkpoint {x:?}, case {y:?}"));
+        }
+    }
+    let Some(saved) = settings else {
+        return out;
+    };
+    // The saved settings name every difference, the network's and optimiser's too; the
+    // lines above stay only where they add something.
+    let now = serde_json::to_value(config).unwrap_or(serde_json::Value::Null);
+    let mut diffs = Vec::new();
+    json_differences("", saved, &now, &mut diffs);
+    out.retain(|line| {
+        let key = line.split(':').next().unwrap_or_default();
+        let key = if key.starts_with("network layer widths") {
+            "network.hidden"
+        } else {
+            key
+        };
+        !diffs.iter().any(|d| d.starts_with(key))
+    });
+    out.extend(diffs);
+    out.dedup();
+    out
+}
+
+/// Appends `path: checkpoint A, case B` for every leaf where `a` and `b` differ, skipping
+/// the settings a resume may change.
+fn json_differences(
+    path: &str,
+    a: &serde_json::Value,
+    b: &serde_json::Value,
+    out: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    if [
+        "optimizer.iterations",
+        "optimizer.checkpoint_every",
+        "validation",
+    ]
+    .contains(&path)
+    {
+        return;
+    }
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let null = Value::Null;
+                json_differences(
+                    &join(k),
+                    x.get(k).unwrap_or(&null),
+                    y.get(k).unwrap_or(&null),
+                    out,
+                );
+            }
+        }
+        _ if a != b => out.push(format!("{path}: checkpoint {a}, case {b}")),
+        _ => {}
+    }
 }

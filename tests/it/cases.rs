@@ -785,11 +785,16 @@ fn a_failing_rerun_leaves_the_previous_results_as_they_were() {
         .map(|f| (f.clone(), std::fs::read(f).unwrap()))
         .collect();
     assert_eq!(before.len(), 3);
-    // The second time's staged file cannot be written: the run fails after writing the first.
-    std::fs::create_dir(tmp.path().join("VTK/.f_1.vtp.partial.vtp")).unwrap();
+    // A third time whose file name is taken by a folder: the run fails after writing the
+    // whole series, when it switches the new output into place.
+    let toml = tmp.path().join("case.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(&toml, text.replace("times = [0, 1]", "times = [0, 1, 2]")).unwrap();
+    std::fs::create_dir(tmp.path().join("VTK/f_2.vtp")).unwrap();
     let out = nabla(tmp.path(), &[]);
     assert_eq!(out.status.code(), Some(1));
-    std::fs::remove_dir(tmp.path().join("VTK/.f_1.vtp.partial.vtp")).unwrap();
+    assert!(stderr(&out).contains("f_2.vtp"), "{}", stderr(&out));
+    std::fs::remove_dir(tmp.path().join("VTK/f_2.vtp")).unwrap();
     let after: Vec<(PathBuf, Vec<u8>)> = vtk_files(tmp.path())
         .into_iter()
         .map(|f| (f.clone(), std::fs::read(f).unwrap()))

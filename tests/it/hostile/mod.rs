@@ -7,7 +7,10 @@
 
 #![allow(dead_code)]
 
+mod library;
+mod output;
 mod resources;
+
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -125,5 +128,3 @@ pub(crate) fn case_with(text: &str) -> tempfile::TempDir {
 pub(crate) const SMALL_CASE: &str = "[points]\nkind = \"lattice\"\ncounts = [3, 3, 3]\n\
 bounds = [[0, 1], [0, 1], [0, 1]]\n\n[[field]]\nname = \"f\"\nvalue = \"x*y\"\n\
 operators = [\"grad\", \"lap\"]\n";
-
-mod library;
