@@ -11,7 +11,6 @@ mod library;
 mod output;
 mod resources;
 
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
