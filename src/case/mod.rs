@@ -24,6 +24,7 @@ mod data;
 mod fields;
 mod load;
 mod mms;
+mod names;
 mod network;
 mod points;
 mod progress;
@@ -35,6 +36,7 @@ use std::time::Instant;
 
 use crate::error::Result;
 
+pub use load::escape_controls as clean_message;
 pub use run::RunOptions;
 pub use summary::{Row, Summary};
 
@@ -63,13 +65,20 @@ pub fn run(dir: &Path, opts: &RunOptions) -> Result<Summary> {
         data: &data,
     };
     let done = run::execute(&case, &inputs, &times, mms.as_ref(), opts)?;
+    let carried_values: usize = carried.iter().map(|a| a.components).sum();
+    let estimate = points::estimate_bytes(&case, points.len(), points.dim(), carried_values);
+    let mut notes = done.notes;
+    notes.push(format!(
+        "peak memory estimated before the run: {:.1} MiB",
+        estimate as f64 / 2f64.powi(20)
+    ));
     Ok(Summary {
         name: case.name,
         description: case.spec.description,
         points: points.len(),
         rows: done.rows,
         files: done.files,
-        notes: done.notes,
+        notes,
         seconds: start.elapsed().as_secs_f64(),
     })
 }

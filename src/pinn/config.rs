@@ -256,7 +256,14 @@ impl PinnConfig {
             let e = Expr::parse(src).map_err(|e| bad(e.caret()))?;
             let consts: Vec<(&str, f64)> = out.iter().map(|(n, v)| (n.as_str(), *v)).collect();
             let b = e.bind_with(&[], &consts).map_err(|e| bad(e.caret()))?;
-            out.push((name.clone(), b.eval_f64(&[])));
+            let v = b.eval_f64(&[]);
+            if !v.is_finite() {
+                return Err(bad(format!(
+                    "`{src}` is {v:?}; expected a finite number (a NaN or infinite constant \
+                     makes every loss NaN)"
+                )));
+            }
+            out.push((name.clone(), v));
         }
         Ok(out)
     }
@@ -351,6 +358,19 @@ impl PinnConfig {
                 format!("the viscosity must be positive, got {nu}"),
             ));
         }
+        for (what, w) in [
+            ("weights.pde", self.weights.pde),
+            ("weights.continuity", self.weights.continuity),
+            ("weights.boundary", self.weights.boundary),
+        ] {
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(Error::config(
+                    what,
+                    format!("must be finite and not negative, got {w:?}"),
+                ));
+            }
+        }
+        self.constants()?;
         let activation: Activation = self.network.activation.parse()?;
         // Checks the widths (the network itself is built by `train`).
         Mlp::new(d, &self.network.hidden, self.outputs(), activation, 0)?;

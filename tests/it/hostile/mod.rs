@@ -40,7 +40,10 @@ fn walk(root: &Path, dir: &Path, out: &mut Snapshot) {
             walk(root, &path, out);
         } else if ft.is_file() {
             let bytes = std::fs::read(&path).unwrap();
-            out.insert(rel, format!("file {} bytes, hash {:016x}", bytes.len(), fnv(&bytes)));
+            out.insert(
+                rel,
+                format!("file {} bytes, hash {:016x}", bytes.len(), fnv(&bytes)),
+            );
         } else {
             out.insert(rel, "special".into());
         }
@@ -98,7 +101,10 @@ pub(crate) fn assert_rejected(dir: &Path, args: &[&str], needles: &[&str]) -> St
     );
     assert!(err.starts_with("error: "), "{err}");
     assert!(!err.contains("panicked"), "panic text on stderr:\n{err}");
-    assert!(!err.contains("RUST_BACKTRACE"), "backtrace hint on stderr:\n{err}");
+    assert!(
+        !err.contains("RUST_BACKTRACE"),
+        "backtrace hint on stderr:\n{err}"
+    );
     for n in needles {
         assert!(err.contains(n), "expected {n:?} in:\n{err}");
     }
