@@ -14,6 +14,13 @@ const MAX_OUTPUT_NAME: usize = 200;
 /// Longest field name, in bytes (array names add an operator around it).
 const MAX_FIELD_NAME: usize = 200;
 
+/// A character no XML 1.0 document can hold, not even escaped (control characters,
+/// and the noncharacters U+FFFE and U+FFFF); C1 controls are refused too, as they would
+/// drive a terminal.
+fn unwritable(c: char) -> bool {
+    c.is_control() || c == '\u{fffe}' || c == '\u{ffff}'
+}
+
 /// Checks the output name and every field name.
 pub(super) fn check(input: &Input, spec: &CaseFile) -> Result<()> {
     if let Some(name) = &spec.output.name {
@@ -26,8 +33,8 @@ pub(super) fn check(input: &Input, spec: &CaseFile) -> Result<()> {
         if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
             return Err(bad("not a file name"));
         }
-        if let Some(c) = name.chars().find(|c| c.is_control()) {
-            return Err(bad(&format!("it holds the control character {c:?}")));
+        if let Some(c) = name.chars().find(|&c| unwritable(c)) {
+            return Err(bad(&format!("it holds the character {c:?}")));
         }
         if name.len() > MAX_OUTPUT_NAME {
             return Err(bad(&format!(
@@ -46,9 +53,9 @@ pub(super) fn check(input: &Input, spec: &CaseFile) -> Result<()> {
         if f.name.trim().is_empty() {
             return Err(at("a field needs a non-empty name".into()));
         }
-        if let Some(c) = f.name.chars().find(|c| c.is_control()) {
+        if let Some(c) = f.name.chars().find(|&c| unwritable(c)) {
             return Err(at(format!(
-                "it holds the control character {c:?}, which no VTK file can hold"
+                "it holds the character {c:?}, which no VTK file can hold"
             )));
         }
         if f.name.len() > MAX_FIELD_NAME {

@@ -118,12 +118,15 @@ fn lattice(case: &Case, counts: &[usize], bounds: &[[Number; 2]]) -> Result<(Geo
     check_memory(n, counts.len(), 0, case)?;
     for (k, (&c, &[lo, hi])) in counts.iter().zip(&b).enumerate() {
         let spacing = (hi - lo) / (c.max(2) - 1) as f64;
-        if !(lo.is_finite() && hi.is_finite()) || (c > 1 && !(hi > lo && spacing > 0.0)) {
+        if !(lo.is_finite() && hi.is_finite() && spacing.is_finite())
+            || (c > 1 && !(hi > lo && spacing > 0.0))
+        {
             return Err(input.error_key(
                 &format!("points.bounds.{k}"),
                 format!(
                     "points.bounds, axis {k}: [{lo:?}, {hi:?}] for {c} points; expected finite \
-                     bounds with low < high (low = high only for 1 point)"
+                     bounds with low < high and a finite difference (low = high only for 1 \
+                     point)"
                 ),
             ));
         }
@@ -190,6 +193,23 @@ fn random(
     let input = &case.input;
     let b = numbers(bounds, input)?;
     check_dims(b.len(), "bounds", input)?;
+    if count == 0 {
+        return Err(input.error_key(
+            "points.count",
+            "points.count: 0 points; expected at least 1".into(),
+        ));
+    }
+    for (k, &[lo, hi]) in b.iter().enumerate() {
+        if !(lo <= hi && (hi - lo).is_finite()) {
+            return Err(input.error_key(
+                &format!("points.bounds.{k}"),
+                format!(
+                    "points.bounds, axis {k}: [{lo:?}, {hi:?}]; expected low <= high and a \
+                     finite difference"
+                ),
+            ));
+        }
+    }
     check_memory(count, b.len(), 0, case)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let rows: Vec<[f64; 3]> = (0..count)

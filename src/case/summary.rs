@@ -253,9 +253,10 @@ impl<'p> Recorder<'p> {
         }
         if self.strict && row.non_finite > 0 {
             let note = row.non_finite_note(self.points.len()).unwrap_or_default();
-            return Err(Error::Data(format!(
-                "{note}; with --strict nothing is written"
-            )));
+            return Err(Error::Operator {
+                op: "--strict".into(),
+                message: format!("{note}; nothing is written"),
+            });
         }
         self.arrays.push(a);
         if let Some(err) = err {
