@@ -26,6 +26,34 @@ pub struct NetworkConfig {
     pub seed: u64,
 }
 
+/// Checks that `field` is finite at every one of `points`: a NaN or infinite source or
+/// boundary value would make the loss NaN at the first step, which reads like a diverged
+/// training; named here as the setting it comes from, with the first such point.
+fn finite_at(setting: &str, field: &ExprField, points: &Points) -> Result<()> {
+    let values = crate::eval::evaluate(
+        field,
+        points,
+        &[crate::eval::Operator::Value],
+        &crate::eval::EvalOptions::default(),
+    )?;
+    let Some(a) = values.first() else {
+        return Ok(());
+    };
+    let c = a.components.max(1);
+    if let Some(k) = a.values.iter().position(|v| !v.is_finite()) {
+        let p = points.point(k / c);
+        return Err(Error::config(
+            setting,
+            format!(
+                "is {:?} at the sample point ({:?}, {:?}, {:?}); expected finite values \
+                 everywhere in the domain",
+                a.values[k], p[0], p[1], p[2]
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn default_activation() -> String {
     "tanh".into()
 }
@@ -425,9 +453,11 @@ impl PinnConfig {
             self.points.boundary,
             self.points.seed.wrapping_add(1),
         );
+        finite_at("boundary", &bc, &boundary)?;
         let loss = match &self.pde {
             PdeConfig::Poisson { source } => {
                 let f = self.expr_field("pde.source", std::slice::from_ref(source))?;
+                finite_at("pde.source", &f, &interior)?;
                 PinnLoss::poisson(&f, interior, boundary, &bc, self.weights)?
             }
             PdeConfig::NavierStokes { nu } => {

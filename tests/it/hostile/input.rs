@@ -576,3 +576,35 @@ fn snapshot_helper_sees_no_change_after_a_refusal_in_a_populated_case() {
     assert_rejected(dir.path(), &[], &["case.toml:1:13", "time 1 is inf"]);
     assert_eq!(snapshot(dir.path()), expected);
 }
+
+#[test]
+fn a_nan_network_source_is_named_before_training_not_as_a_divergence() {
+    let t = pinn_case(
+        "source = \"2*pi^2*sin(pi*x)*sin(pi*y)\"",
+        "source = \"sqrt(x - 0.5)\"",
+    );
+    let m = rejected_at(
+        &t,
+        &[],
+        "\"sqrt(x - 0.5)\"",
+        0,
+        &["pinn.pde.source", "NaN", "sample point", "finite"],
+    );
+    assert!(!m.contains("lower the learning rate"), "{m}");
+}
+
+#[test]
+fn infinite_network_boundary_values_are_named_before_training() {
+    let t = pinn_case(
+        "boundary = [\"sin(pi*x)*sin(pi*y)\"]",
+        "boundary = [\"1/(x*y)\"]",
+    );
+    let m = rejected_at(
+        &t,
+        &[],
+        "[\"1/(x*y)\"]",
+        0,
+        &["pinn.boundary", "inf", "finite"],
+    );
+    assert!(!m.contains("lower the learning rate"), "{m}");
+}
