@@ -298,10 +298,24 @@ fn check_names(case: &Case, built: &[BuiltField<'_>]) -> Result<()> {
     }
     names.sort();
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-        return Err(input.error(format!(
+        // Point at the last field of the file whose arrays include the name.
+        let owner = case.spec.fields.iter().rposition(|f| {
+            built.iter().any(|b| {
+                b.name == f.name
+                    && b.ops.iter().any(|op| {
+                        let a = op.array_name(&b.name);
+                        a == w[0] || format!("error({a})") == w[0]
+                    })
+            })
+        });
+        let message = format!(
             "two arrays would be named '{}': give the fields different names",
             w[0]
-        )));
+        );
+        return Err(match owner {
+            Some(i) => input.error_key(&format!("field.{i}.name"), message),
+            None => input.error(message),
+        });
     }
     Ok(())
 }

@@ -608,3 +608,47 @@ fn infinite_network_boundary_values_are_named_before_training() {
     );
     assert!(!m.contains("lower the learning rate"), "{m}");
 }
+
+/// A case on the cavity mesh of `cases/openfoam_cavity_data` with `rest` after the points.
+fn cavity_case(rest: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("cases/openfoam_cavity_data");
+    std::fs::copy(
+        src.join("cavity_t0.5.vtu"),
+        dir.path().join("cavity_t0.5.vtu"),
+    )
+    .unwrap();
+    let text = format!("[points]\nkind = \"mesh\"\nfile = \"cavity_t0.5.vtu\"\n\n{rest}");
+    std::fs::write(dir.path().join("case.toml"), &text).unwrap();
+    (dir, text)
+}
+
+#[test]
+fn a_shared_reconstruction_degree_is_refused_at_the_setting() {
+    let (dir, t) = cavity_case(
+        "[reconstruction]\nneighbours = 30\ndegree = 9\n\n[[field]]\nname = \"p\"\ndata = \"p\"\n",
+    );
+    let pos = at(&t, "9\n", 0);
+    assert_rejected(dir.path(), &[], &[&pos, "reconstruction.degree: 9"]);
+}
+
+#[test]
+fn a_field_reconstruction_degree_is_refused_at_the_setting() {
+    let (dir, t) = cavity_case(
+        "[[field]]\nname = \"p\"\ndata = \"p\"\nreconstruction = { neighbours = 30, degree = 0 }\n",
+    );
+    let pos = at(&t, "0 }", 0);
+    assert_rejected(dir.path(), &[], &[&pos, "reconstruction.degree: 0"]);
+}
+
+#[test]
+fn two_arrays_of_one_name_point_at_the_later_field() {
+    let t = format!("{SMALL_CASE}\n[[field]]\nname = \"grad(f)\"\nvalue = [\"x\", \"y\", \"z\"]\n");
+    rejected_at(
+        &t,
+        &[],
+        "\"grad(f)\"",
+        0,
+        &["two arrays would be named 'grad(f)'"],
+    );
+}
