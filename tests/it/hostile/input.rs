@@ -469,6 +469,26 @@ fn seed_sin_is_exact_at_the_points_a_reader_of_the_file_sees() {
     }
     // The formula matters: linspace's points differ from VTK's at many of these.
     assert!(moved > 100, "{moved}");
+    // VTK's own reader: its origin and spacing, its last point (vtkImageData::GetPoint),
+    // and the values it reads are those at its points, bit for bit.
+    if let Some(json) = crate::io::vtk_check(&[&file]) {
+        let s = &json[file.to_str().unwrap()];
+        let num = |v: &serde_json::Value| v.as_f64().unwrap();
+        let (o, h) = (num(&s["origin"][0]), num(&s["spacing"][0]));
+        assert_eq!((o, h), (origin[0], spacing[0]));
+        let last = num(&s["last_point"][0]);
+        assert_eq!(last, o + 1000.0 * h);
+        let values = s["arrays"]["f"]["values"].as_array().unwrap();
+        assert_eq!(values.len(), 1001);
+        for (k, v) in values.iter().enumerate() {
+            assert_eq!(
+                num(v),
+                (o + k as f64 * h).sin(),
+                "f read by VTK at point {k}"
+            );
+        }
+        assert_eq!(num(&values[1000]), last.sin());
+    }
 }
 
 // ---- category 6: the memory estimate is honest ----
