@@ -17,7 +17,7 @@ const MAX_FIELD_NAME: usize = 200;
 /// A character no XML 1.0 document can hold, not even escaped (control characters,
 /// and the noncharacters U+FFFE and U+FFFF); C1 controls are refused too, as they would
 /// drive a terminal.
-fn unwritable(c: char) -> bool {
+pub(super) fn unwritable(c: char) -> bool {
     c.is_control() || c == '\u{fffe}' || c == '\u{ffff}'
 }
 
@@ -63,6 +63,29 @@ pub(super) fn check(input: &Input, spec: &CaseFile) -> Result<()> {
                 "{} bytes is longer than the {MAX_FIELD_NAME} allowed",
                 f.name.len()
             )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the names of the arrays carried from an input file (`file`) into the output:
+/// a legacy `.vtk` or CSV header can hold characters no XML file can.
+pub(super) fn check_carried(
+    file: &std::path::Path,
+    arrays: &[crate::io::PointArray],
+) -> Result<()> {
+    for a in arrays {
+        if let Some(c) = a.name.chars().find(|&c| unwritable(c)) {
+            return Err(crate::error::Error::Input {
+                path: file.to_path_buf(),
+                line: None,
+                column: None,
+                message: super::load::escape_controls(&format!(
+                    "array '{}' holds the character {c:?}, which no VTK file can hold; rename it \
+                     in the file",
+                    a.name
+                )),
+            });
         }
     }
     Ok(())

@@ -31,11 +31,18 @@ pub(super) fn points(case: &Case) -> Result<(Geometry, Points, Vec<PointArray>)>
             seed,
         } => random(case, *count, bounds, *seed).map(none),
         PointsSpec::Mesh { file } => {
-            let (mut g, p) = mesh(&case.dir.join(file))?;
+            let path = case.dir.join(file);
+            let (mut g, p) = mesh(&path)?;
             let arrays = match &mut g {
                 Geometry::Mesh(m) => std::mem::take(&mut m.point_data),
                 _ => Vec::new(),
             };
+            if carries(case) {
+                super::names::check_carried(&path, &arrays)?;
+            }
+            if let Geometry::Mesh(m) = &g {
+                super::names::check_carried(&path, &m.cell_data)?;
+            }
             check_memory(p.len(), p.dim(), carried_per_point(&arrays), case)?;
             Ok((g, p, arrays))
         }
@@ -48,6 +55,9 @@ pub(super) fn points(case: &Case) -> Result<(Geometry, Points, Vec<PointArray>)>
                 column: None,
                 message: e.to_string(),
             })?;
+            if carries(case) {
+                super::names::check_carried(&path, &mesh.point_data)?;
+            }
             check_memory(
                 points.len(),
                 points.dim(),
@@ -349,6 +359,11 @@ fn check_memory(n: usize, d: usize, carried: usize, case: &Case) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Whether the arrays of the points' file are carried into the output (`[data] carry`).
+fn carries(case: &Case) -> bool {
+    case.spec.data.as_ref().and_then(|d| d.carry) != Some(false)
 }
 
 /// Values per point of the arrays carried from the input file.

@@ -672,3 +672,38 @@ fn two_arrays_of_one_name_point_at_the_later_field() {
         &["two arrays would be named 'grad(f)'"],
     );
 }
+
+fn csv_case(header: &str, carry: bool) -> tempfile::TempDir {
+    let data = if carry {
+        ""
+    } else {
+        "\n[data]\nfile = \"m.csv\"\ncarry = false\n"
+    };
+    let dir = case_with(&format!(
+        "[points]\nkind = \"csv\"\nfile = \"m.csv\"\n{data}\n[[field]]\nname = \"g\"\nvalue = \"x\"\n"
+    ));
+    std::fs::write(
+        dir.path().join("m.csv"),
+        format!("{header}\n0,0,0,1\n1,0,0,2\n0,1,0,3\n"),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn a_carried_array_named_with_a_control_character_is_refused() {
+    let dir = csv_case("x,y,z,a\u{1}b", true);
+    let m = assert_rejected(dir.path(), &[], &["m.csv", "array 'a\\u{1}b'", "VTK"]);
+    assert!(!m.contains('\u{1}'), "{m:?}");
+}
+
+#[test]
+fn an_array_that_is_not_carried_may_have_any_name() {
+    let dir = csv_case("x,y,z,a\u{1}b", false);
+    let out = nabla_timed(dir.path(), &[], 60);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
