@@ -286,11 +286,18 @@ const FIXED_PER_POINT: u64 = 96;
 /// Bytes a run over `n` points of dimension `d` needs at its peak, from the arrays the
 /// case asks for: every field's value, operators, error arrays against exact answers or
 /// compared arrays, the `[mms]` source terms, the network's fields, and `carried` values
-/// per point from the input file. Measured against real peaks (see the tests); the
+/// per point from the input file, and the coordinates of points that are not a lattice.
+/// Measured against real peaks (see the tests); the
 /// estimate is meant to be at or above them, never far below.
 pub(super) fn estimate_bytes(case: &Case, n: usize, d: usize, carried: usize) -> u128 {
     let comps = |op: Operator, m: usize| op.components(m, d).unwrap_or(d * d * d) as u64;
-    let mut per_point: u64 = carried as u64;
+    // Points that are not a lattice are written as an array of coordinates too.
+    let coordinates = if matches!(case.spec.points, PointsSpec::Lattice { .. }) {
+        0
+    } else {
+        3
+    };
+    let mut per_point: u64 = (carried + coordinates) as u64;
     let field_comps = |f: &super::config::FieldSpec| match (&f.value, &f.data) {
         (Some(v), _) => v.get_ref().0.len(),
         (None, Some(r)) => match r.get_ref() {
