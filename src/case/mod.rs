@@ -18,6 +18,16 @@
 //! 6. `run`: train the network if there is one, evaluate every field at every time
 //!    (with the `progress` bar), and write the VTK files;
 //! 7. `summary`: the rows with the errors against the exact answers, and the table.
+//!
+//! Every rejection of a value from `case.toml` names its line and column (the value's,
+//! or its table's when the value was left to its default); names that end up in files
+//! are checked when the case is read (`names`), so every file written is one VTK reads.
+//! Values that are not finite are counted per array, with the first point where one
+//! occurs, in the summary's warnings; with [`RunOptions::strict`] they are an error and
+//! nothing is written. Lattice values are computed at `origin + k·spacing`, the points
+//! every reader of the `.vti` file sees. The memory a run needs is estimated from the
+//! arrays it asks for before anything runs, and the points are refused when it does not
+//! fit.
 
 pub mod config;
 mod data;
