@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use nabla::case::{RunOptions, run};
+use nabla::case::{RunOptions, clean_message, run};
 
 /// Exact differential operators (grad, div, curl, Laplacian, Hessian, Q, λ2, …) of fields on
 /// point clouds and meshes, by batched reverse-mode automatic differentiation.
@@ -34,6 +34,11 @@ struct Cli {
     /// CASE_DIR/VTK/checkpoint.json and write its fields.
     #[arg(long)]
     evaluate_only: bool,
+    /// Any value that is not finite (NaN or infinite) in an output array is an error:
+    /// nothing is written. Without it such values are written, counted in the summary and
+    /// warned about on stderr.
+    #[arg(long)]
+    strict: bool,
 }
 
 /// The most threads `--threads` (or `RAYON_NUM_THREADS`) may ask for: starting each costs
@@ -77,14 +82,18 @@ fn main() -> ExitCode {
         chunk_size: cli.chunk_size,
         resume: cli.resume,
         evaluate_only: cli.evaluate_only,
+        strict: cli.strict,
     };
     match run(&cli.case_dir, &opts) {
         Ok(summary) => {
             print!("{summary}");
+            for w in summary.warnings() {
+                eprintln!("warning: {}", clean_message(&w));
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", clean_message(&e.to_string()));
             ExitCode::FAILURE
         }
     }

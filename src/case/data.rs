@@ -67,11 +67,26 @@ pub(super) fn source(case: &Case) -> Result<Option<Source>> {
 /// Every data field of the case, built from `source`.
 pub(super) fn build(case: &Case, source: Option<&Source>) -> Result<Vec<Built>> {
     let mut out = Vec::new();
-    for f in &case.spec.fields {
+    for (i, f) in case.spec.fields.iter().enumerate() {
         let (Some(data), Some(src)) = (&f.data, source) else {
             continue;
         };
         let at = |message: String| case.input.error_at(&data.span(), None, message);
+        // A reconstruction setting: where this field sets it, else where [reconstruction]
+        // does, else at the field's data.
+        let setting_at = |setting: &str, message: String| {
+            let own = format!("field.{i}.reconstruction.{setting}");
+            let shared = format!("reconstruction.{setting}");
+            let exact = |path: &str| {
+                let parent = path.rsplit_once('.').map_or("", |p| p.0);
+                let (s, p) = (case.input.span_of(path), case.input.span_of(parent));
+                s.filter(|s| Some(s) != p.as_ref())
+            };
+            match exact(&own).or_else(|| exact(&shared)) {
+                Some(span) => case.input.error_at(&span, None, message),
+                None => at(message),
+            }
+        };
         let mut settings = case.spec.reconstruction.clone();
         if let Some(o) = &f.reconstruction {
             settings = merge(settings, o);
@@ -89,18 +104,15 @@ pub(super) fn build(case: &Case, source: Option<&Source>) -> Result<Vec<Built>> 
         };
         let field = DataField::new(points, src.dim, values, m, &opts);
         let mut field = field.map_err(|e| {
-            let what = match e {
-                Error::Config { setting, message } => {
-                    format!("reconstruction.{setting}: {message}")
-                }
-                Error::Data(m) => m,
-                other => other.to_string(),
-            };
-            at(format!(
-                "field '{}' from {}: {what}",
-                f.name,
-                src.name.display()
-            ))
+            let prefix = format!("field '{}' from {}", f.name, src.name.display());
+            match e {
+                Error::Config { setting, message } => setting_at(
+                    &setting,
+                    format!("{prefix}: reconstruction.{setting}: {message}"),
+                ),
+                Error::Data(m) => at(format!("{prefix}: {m}")),
+                other => at(format!("{prefix}: {other}")),
+            }
         })?;
         let mut stencil = "nearest samples";
         if let (false, Some(c)) = (cells, &src.mesh.cells) {

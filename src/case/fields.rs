@@ -64,7 +64,7 @@ pub(super) fn build<'m>(
     data: &'m [data::Built],
 ) -> Result<Vec<BuiltField<'m>>> {
     let mut out: Vec<BuiltField<'m>> = Vec::new();
-    for f in &case.spec.fields {
+    for (i, f) in case.spec.fields.iter().enumerate() {
         let span = f
             .value
             .as_ref()
@@ -75,7 +75,10 @@ pub(super) fn build<'m>(
             None => case.input.error(message),
         };
         if out.iter().any(|b| b.name == f.name) {
-            return Err(at(format!("field '{}' is defined twice", f.name)));
+            return Err(case.input.error_key(
+                &format!("field.{i}.name"),
+                format!("field '{}' is defined twice", f.name),
+            ));
         }
         let field: Box<dyn Field + 'm> = match (&f.value, &f.data) {
             (Some(v), None) => {
@@ -221,7 +224,7 @@ fn network_fields<'a>(
             return Ok(BTreeMap::new());
         };
         let f = ExprField::new(&ex[comps], d, 0.0, &consts)
-            .map_err(|e| input.error(format!("pinn.exact: {e}")))?;
+            .map_err(|e| input.error_key("pinn.exact", format!("pinn.exact: {e}")))?;
         Ok(BTreeMap::from([(Operator::Value, f)]))
     };
     let with_value = |ops: &[Operator]| {
@@ -261,12 +264,21 @@ fn network_fields<'a>(
 /// output name is a plain file name.
 fn check_names(case: &Case, built: &[BuiltField<'_>]) -> Result<()> {
     let input = &case.input;
-    let bad_output = |n: &str| n.is_empty() || n == "." || n == ".." || n.contains(['/', '\\']);
+    let bad_output = |n: &str| {
+        n.is_empty()
+            || n == "."
+            || n == ".."
+            || n.contains(['/', '\\'])
+            || n.contains(char::is_control)
+    };
     if bad_output(&case.name) {
-        return Err(input.error(format!(
-            "output.name '{}': expected a plain file name, without folders",
-            case.name
-        )));
+        return Err(input.error_key(
+            "output.name",
+            format!(
+                "output.name '{}': expected a plain file name, without folders",
+                case.name
+            ),
+        ));
     }
     let mut names: Vec<String> = Vec::new();
     for b in built {
@@ -286,10 +298,24 @@ fn check_names(case: &Case, built: &[BuiltField<'_>]) -> Result<()> {
     }
     names.sort();
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-        return Err(input.error(format!(
+        // Point at the last field of the file whose arrays include the name.
+        let owner = case.spec.fields.iter().rposition(|f| {
+            built.iter().any(|b| {
+                b.name == f.name
+                    && b.ops.iter().any(|op| {
+                        let a = op.array_name(&b.name);
+                        a == w[0] || format!("error({a})") == w[0]
+                    })
+            })
+        });
+        let message = format!(
             "two arrays would be named '{}': give the fields different names",
             w[0]
-        )));
+        );
+        return Err(match owner {
+            Some(i) => input.error_key(&format!("field.{i}.name"), message),
+            None => input.error(message),
+        });
     }
     Ok(())
 }

@@ -48,6 +48,15 @@ pub(super) fn case(dir: &Path) -> Result<Case> {
             None => input.error(message),
         }
     })?;
+    for (k, v) in &spec.constants {
+        if !v.is_finite() {
+            return Err(input.error_key(
+                &format!("constants.{k}"),
+                format!("constants.{k}: the value is {v:?}; expected a finite number"),
+            ));
+        }
+    }
+    super::names::check(&input, &spec)?;
     let name = match &spec.output.name {
         Some(n) => n.clone(),
         None => dir
@@ -73,10 +82,20 @@ impl Case {
     /// The times to evaluate at: `times`, or just `t = 0`.
     pub(super) fn times(&self) -> Result<Vec<f64>> {
         let times = self.spec.times.clone().unwrap_or_else(|| vec![0.0]);
-        if times.is_empty() || times.iter().any(|t| !t.is_finite()) {
-            return Err(self
-                .input
-                .error("times: expected a non-empty list of finite numbers".into()));
+        if times.is_empty() {
+            return Err(self.input.error_key(
+                "times",
+                "times: expected a non-empty list of finite numbers".into(),
+            ));
+        }
+        if let Some(k) = times.iter().position(|t| !t.is_finite()) {
+            return Err(self.input.error_key(
+                &format!("times.{k}"),
+                format!(
+                    "times: time {k} is {:?}; expected a non-empty list of finite numbers",
+                    times[k]
+                ),
+            ));
         }
         Ok(times)
     }
@@ -89,8 +108,39 @@ impl Input {
             path: self.file.clone(),
             line: None,
             column: None,
-            message,
+            message: escape_controls(&message),
         }
+    }
+
+    /// An error about the value at `path` in case.toml: dot-separated keys, with array
+    /// indices as numbers (`points.bounds.1`, `field.0.name`, `pinn.optimizer.lr`). It
+    /// points at the value, or at the nearest enclosing value the file has (a setting
+    /// left to its default is reported at its table).
+    pub(super) fn error_key(&self, path: &str, message: String) -> Error {
+        match self.span_of(path) {
+            Some(span) => self.error_at(&span, None, message),
+            None => self.error(message),
+        }
+    }
+
+    /// Byte range of the value at `path` (see [`Input::error_key`]), or of its nearest
+    /// ancestor present in the file.
+    pub(super) fn span_of(&self, path: &str) -> Option<Range<usize>> {
+        let doc = toml::de::DeTable::parse(&self.text).ok()?;
+        let mut best: Option<Range<usize>> = None;
+        let (mut table, mut array) = (Some(doc.get_ref()), None::<&toml::de::DeArray<'_>>);
+        for part in path.split('.').filter(|p| !p.is_empty()) {
+            let next = match (table, array, part.parse::<usize>()) {
+                (_, Some(a), Ok(i)) => a.get(i),
+                (Some(t), _, _) => t.iter().find(|(k, _)| k.get_ref() == part).map(|(_, v)| v),
+                _ => None,
+            };
+            let Some(v) = next else { break };
+            best = Some(v.span());
+            table = v.get_ref().as_table();
+            array = v.get_ref().as_array();
+        }
+        best
     }
 
     /// An error at the start of `span`, moved `column_in_string` characters right (to
@@ -106,14 +156,17 @@ impl Input {
             path: self.file.clone(),
             line: Some(line),
             column: Some(column + column_in_string.unwrap_or(0)),
-            message,
+            message: escape_controls(&message),
         }
     }
 
     /// A setting of the `[pinn]` table that cannot be used, as an error about case.toml.
     pub(super) fn pinn_error(&self, e: Error) -> Error {
         match e {
-            Error::Config { setting, message } => self.error(format!("pinn.{setting}: {message}")),
+            Error::Config { setting, message } => self.error_key(
+                &format!("pinn.{setting}"),
+                format!("pinn.{setting}: {message}"),
+            ),
             other => other,
         }
     }
@@ -125,17 +178,32 @@ impl Input {
             .collect()
     }
 
-    /// A number, or a constant expression such as `"2*pi"`.
+    /// A number, or a constant expression such as `"2*pi"`, at the key path `what`
+    /// (see [`Input::error_key`]); it must be finite.
     pub(super) fn number(&self, n: &Number, what: &str) -> Result<f64> {
-        match n {
-            Number::Value(v) => Ok(*v),
+        let label = label(what);
+        let v = match n {
+            Number::Value(v) => *v,
             Number::Expr(s) => {
                 let e = Expr::parse(s)
                     .and_then(|e| e.bind_with(&[], &self.constants()))
-                    .map_err(|e| self.error(format!("{what}: {}\n{}", e.message(), e.caret())))?;
-                Ok(e.eval_f64(&[]))
+                    .map_err(|e| {
+                        let message = format!("{label}: {}\n{}", e.message(), e.caret());
+                        match self.span_of(what) {
+                            Some(span) => self.error_at(&span, Some(e.column()), message),
+                            None => self.error(message),
+                        }
+                    })?;
+                e.eval_f64(&[])
             }
+        };
+        if !v.is_finite() {
+            return Err(self.error_key(
+                what,
+                format!("{label}: the value is {v:?}; expected a finite number"),
+            ));
         }
+        Ok(v)
     }
 
     /// An expression field, with errors pointing into case.toml.
@@ -166,10 +234,59 @@ impl Input {
     }
 }
 
+/// A key path as people write it: `points.bounds[1][0]` for `points.bounds.1.0`.
+pub(super) fn label(path: &str) -> String {
+    let mut out = String::new();
+    for part in path.split('.') {
+        if part.parse::<usize>().is_ok() {
+            out.push_str(&format!("[{part}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(part);
+        }
+    }
+    out
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, col)
+}
+
+/// `message` made safe and short for a terminal: control characters (other than line
+/// breaks) written as escapes, so that a name or expression from the file cannot drive
+/// the terminal, and numbers of more than 20 digits (`1e308` printed in full) written
+/// compactly (`1e308`).
+pub fn escape_controls(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let chars: Vec<char> = message.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_ascii_digit() {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+                i += 1;
+            }
+            let run: String = chars[start..i].iter().collect();
+            let digits = run.chars().filter(char::is_ascii_digit).count();
+            match run.parse::<f64>() {
+                Ok(v) if digits > 20 => out.push_str(&format!("{v:e}")),
+                _ => out.push_str(&run),
+            }
+            continue;
+        }
+        if c.is_control() && c != '\n' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+        i += 1;
+    }
+    out
 }

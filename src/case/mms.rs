@@ -91,10 +91,13 @@ pub(super) fn add_operators(
     let find = |name: &str, what: &str| {
         fields.iter().position(|b| b.name == name).ok_or_else(|| {
             let names: Vec<&str> = fields.iter().map(|b| b.name.as_str()).collect();
-            input.error(format!(
-                "mms.{what}: no field named '{name}'; fields are: {}",
-                names.join(", ")
-            ))
+            input.error_key(
+                &format!("mms.{what}"),
+                format!(
+                    "mms.{what}: no field named '{name}'; fields are: {}",
+                    names.join(", ")
+                ),
+            )
         })
     };
     let (u, p) = (
@@ -103,9 +106,12 @@ pub(super) fn add_operators(
     );
     let (mu, mp) = (fields[u].field.components(), fields[p].field.components());
     if mu != d || mp != 1 {
-        return Err(input.error(format!(
-            "mms: needs a velocity with {d} components and a scalar pressure, got {mu} and {mp}"
-        )));
+        return Err(input.error_key(
+            "mms",
+            format!(
+                "mms: needs a velocity with {d} components and a scalar pressure, got {mu} and {mp}"
+            ),
+        ));
     }
     for op in [Operator::Advection, Operator::Lap, Operator::Div] {
         if !fields[u].ops.contains(&op) {

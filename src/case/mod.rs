@@ -20,12 +20,23 @@
 //! 6. `run`: train the network if there is one, evaluate every field at every time
 //!    (with the `progress` bar), and write the VTK files;
 //! 7. `summary`: the rows with the errors against the exact answers, and the table.
+//!
+//! Every rejection of a value from `case.toml` names its line and column (the value's,
+//! or its table's when the value was left to its default); names that end up in files
+//! are checked when the case is read (`names`), so every file written is one VTK reads.
+//! Values that are not finite are counted per array, with the first point where one
+//! occurs, in the summary's warnings; with [`RunOptions::strict`] they are an error and
+//! nothing is written. Lattice values are computed at `origin + k·spacing`, the points
+//! every reader of the `.vti` file sees. The memory a run needs is estimated from the
+//! arrays it asks for before anything runs, and the points are refused when it does not
+//! fit.
 
 pub mod config;
 mod data;
 mod fields;
 mod load;
 mod mms;
+mod names;
 mod network;
 mod points;
 mod progress;
@@ -37,6 +48,7 @@ use std::time::Instant;
 
 use crate::error::Result;
 
+pub use load::escape_controls as clean_message;
 pub use run::RunOptions;
 pub use summary::{Row, Summary};
 
@@ -65,13 +77,20 @@ pub fn run(dir: &Path, opts: &RunOptions) -> Result<Summary> {
         data: &data,
     };
     let done = run::execute(&case, &inputs, &times, mms.as_ref(), opts)?;
+    let carried_values: usize = carried.iter().map(|a| a.components).sum();
+    let estimate = points::estimate_bytes(&case, points.len(), points.dim(), carried_values);
+    let mut notes = done.notes;
+    notes.push(format!(
+        "peak memory estimated before the run: {:.1} MiB",
+        estimate as f64 / 2f64.powi(20)
+    ));
     Ok(Summary {
         name: case.name,
         description: case.spec.description,
         points: points.len(),
         rows: done.rows,
         files: done.files,
-        notes: done.notes,
+        notes,
         seconds: start.elapsed().as_secs_f64(),
     })
 }

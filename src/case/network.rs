@@ -14,26 +14,35 @@ pub(super) fn check(case: &Case, cfg: &PinnConfig, d: usize) -> Result<Mlp> {
     let input = &case.input;
     let problem = cfg.problem().map_err(|e| input.pinn_error(e))?;
     if cfg.dim() != d {
-        return Err(input.error(format!(
-            "pinn.domain is {}-D but the points are {d}-D",
-            cfg.dim()
-        )));
+        return Err(input.error_key(
+            "pinn.domain",
+            format!("pinn.domain is {}-D but the points are {d}-D", cfg.dim()),
+        ));
     }
     let ns = cfg.outputs() > 1;
     let out = &case.spec.pinn_output;
     let m = if ns { d } else { 1 };
     for op in &out.operators {
-        op.components(m, d)
-            .map_err(|e| input.error(format!("pinn_output.operators: {e}")))?;
+        op.components(m, d).map_err(|e| {
+            input.error_key(
+                "pinn_output.operators",
+                format!("pinn_output.operators: {e}"),
+            )
+        })?;
     }
     if !ns && !out.pressure_operators.is_empty() {
-        return Err(
-            input.error("pinn_output.pressure_operators: a Poisson network has no pressure".into())
-        );
+        return Err(input.error_key(
+            "pinn_output.pressure_operators",
+            "pinn_output.pressure_operators: a Poisson network has no pressure".into(),
+        ));
     }
     for op in &out.pressure_operators {
-        op.components(1, d)
-            .map_err(|e| input.error(format!("pinn_output.pressure_operators: {e}")))?;
+        op.components(1, d).map_err(|e| {
+            input.error_key(
+                "pinn_output.pressure_operators",
+                format!("pinn_output.pressure_operators: {e}"),
+            )
+        })?;
     }
     Mlp::new(d, &cfg.network.hidden, cfg.outputs(), problem.activation, 0)
         .map_err(|e| input.pinn_error(e))

@@ -5,11 +5,10 @@ use std::path::Path;
 
 use rand::{Rng, SeedableRng};
 
-use super::config::{Number, PointsSpec};
+use super::config::{DataRef, Number, PointsSpec};
 use super::load::{Case, Input};
-use crate::autodiff::Tensor;
 use crate::error::{Error, Result};
-use crate::eval::Points;
+use crate::eval::{Operator, Points};
 use crate::io::{self, ImageGrid, Mesh, PointArray};
 
 /// Where the points live, which decides the output format.
@@ -32,11 +31,19 @@ pub(super) fn points(case: &Case) -> Result<(Geometry, Points, Vec<PointArray>)>
             seed,
         } => random(case, *count, bounds, *seed).map(none),
         PointsSpec::Mesh { file } => {
-            let (mut g, p) = mesh(&case.dir.join(file))?;
+            let path = case.dir.join(file);
+            let (mut g, p) = mesh(&path)?;
             let arrays = match &mut g {
                 Geometry::Mesh(m) => std::mem::take(&mut m.point_data),
                 _ => Vec::new(),
             };
+            if carries(case) {
+                super::names::check_carried(&path, &arrays)?;
+            }
+            if let Geometry::Mesh(m) = &g {
+                super::names::check_carried(&path, &m.cell_data)?;
+            }
+            check_memory(p.len(), p.dim(), carried_per_point(&arrays), case)?;
             Ok((g, p, arrays))
         }
         PointsSpec::Csv { file } => {
@@ -48,23 +55,46 @@ pub(super) fn points(case: &Case) -> Result<(Geometry, Points, Vec<PointArray>)>
                 column: None,
                 message: e.to_string(),
             })?;
+            if carries(case) {
+                super::names::check_carried(&path, &mesh.point_data)?;
+            }
+            check_memory(
+                points.len(),
+                points.dim(),
+                carried_per_point(&mesh.point_data),
+                case,
+            )?;
             Ok((Geometry::Cloud(mesh.points), points, mesh.point_data))
         }
         PointsSpec::List { points } => {
             let dim = points.first().map_or(0, Vec::len);
             check_dims(dim, "points", &case.input)?;
             if let Some(k) = points.iter().position(|p| p.len() != dim) {
-                return Err(case.input.error(format!(
-                    "points.points: point {k} has {} coordinates, point 0 has {dim}; expected \
+                return Err(case.input.error_key(
+                    &format!("points.points.{k}"),
+                    format!(
+                        "points.points: point {k} has {} coordinates, point 0 has {dim}; expected \
                      the same number for every point",
-                    points[k].len()
-                )));
+                        points[k].len()
+                    ),
+                ));
             }
             let rows: Vec<[f64; 3]> = points
                 .iter()
                 .map(|p| [p[0], p[1], p.get(2).copied().unwrap_or(0.0)])
                 .collect();
-            let pts = Points::from_rows(dim, &rows).map_err(|e| case.input.error(e.to_string()))?;
+            if let Some((k, p)) = points
+                .iter()
+                .enumerate()
+                .find(|(_, p)| p.iter().any(|c| !c.is_finite()))
+            {
+                return Err(case.input.error_key(
+                    &format!("points.points.{k}"),
+                    format!("points.points: point {k} is {p:?}; expected finite coordinates"),
+                ));
+            }
+            let pts = Points::from_rows(dim, &rows)
+                .map_err(|e| case.input.error_key("points.points", e.to_string()))?;
             Ok((Geometry::Cloud(rows), pts, Vec::new()))
         }
     }
@@ -76,41 +106,59 @@ fn lattice(case: &Case, counts: &[usize], bounds: &[[Number; 2]]) -> Result<(Geo
     check_dims(counts.len(), "counts", input)?;
     let b = numbers(bounds, input)?;
     if b.len() != counts.len() {
-        return Err(input.error(format!(
-            "points: {} counts but {} bounds; expected one [low, high] per axis",
-            counts.len(),
-            b.len()
-        )));
+        return Err(input.error_key(
+            "points.bounds",
+            format!(
+                "points: {} counts but {} bounds; expected one [low, high] per axis",
+                counts.len(),
+                b.len()
+            ),
+        ));
     }
-    if counts.contains(&0) {
-        return Err(input.error("points.counts: every axis needs at least 1 point".into()));
+    if let Some(k) = counts.iter().position(|&c| c == 0) {
+        return Err(input.error_key(
+            &format!("points.counts.{k}"),
+            format!("points.counts, axis {k}: 0 points; every axis needs at least 1 point"),
+        ));
     }
     let n = counts
         .iter()
         .try_fold(1usize, |a, &c| a.checked_mul(c))
         .unwrap_or(usize::MAX);
-    check_memory(n, case)?;
+    check_memory(n, counts.len(), 0, case)?;
     for (k, (&c, &[lo, hi])) in counts.iter().zip(&b).enumerate() {
         let spacing = (hi - lo) / (c.max(2) - 1) as f64;
-        if !(lo.is_finite() && hi.is_finite()) || (c > 1 && !(hi > lo && spacing > 0.0)) {
-            return Err(input.error(format!(
-                "points.bounds, axis {k}: [{lo}, {hi}] for {c} points; expected finite bounds with low < high (low = high only for 1 point)"
-            )));
+        if !(lo.is_finite() && hi.is_finite() && spacing.is_finite())
+            || (c > 1 && !(hi > lo && spacing > 0.0))
+        {
+            return Err(input.error_key(
+                &format!("points.bounds.{k}"),
+                format!(
+                    "points.bounds, axis {k}: [{lo:?}, {hi:?}] for {c} points; expected finite \
+                     bounds with low < high and a finite difference (low = high only for 1 \
+                     point)"
+                ),
+            ));
         }
     }
-    let points = Points::from_columns(lattice_columns(counts, &b, n))
-        .map_err(|e| input.error(e.to_string()))?;
-    Ok((Geometry::Lattice(image_grid(counts, &b)), points))
+    let grid = image_grid(counts, &b);
+    let points = Points::from_columns(lattice_columns(counts, &grid, n))
+        .map_err(|e| input.error_key("points", e.to_string()))?;
+    Ok((Geometry::Lattice(grid), points))
 }
 
 /// The coordinate columns of a lattice of `n` points: x fastest, then y, then z (VTK's
-/// order).
-fn lattice_columns(counts: &[usize], b: &[[f64; 2]], n: usize) -> Vec<Vec<f64>> {
+/// order). Point `k` of an axis is `origin + k·spacing`, computed exactly as VTK (and
+/// every reader of the `.vti` file) computes it from the file's origin and spacing, so
+/// the values written are those of the points the reader sees, bit for bit.
+fn lattice_columns(counts: &[usize], grid: &ImageGrid, n: usize) -> Vec<Vec<f64>> {
     let d = counts.len();
-    let axes: Vec<Vec<f64>> = counts
-        .iter()
-        .zip(b)
-        .map(|(&c, &[lo, hi])| Tensor::linspace(lo, hi, c).into_vec())
+    let axes: Vec<Vec<f64>> = (0..d)
+        .map(|k| {
+            (0..counts[k])
+                .map(|i| grid.origin[k] + i as f64 * grid.spacing[k])
+                .collect()
+        })
         .collect();
     let mut cols = vec![Vec::with_capacity(n); d];
     let nz = if d == 3 { counts[2] } else { 1 };
@@ -155,7 +203,24 @@ fn random(
     let input = &case.input;
     let b = numbers(bounds, input)?;
     check_dims(b.len(), "bounds", input)?;
-    check_memory(count, case)?;
+    if count == 0 {
+        return Err(input.error_key(
+            "points.count",
+            "points.count: 0 points; expected at least 1".into(),
+        ));
+    }
+    for (k, &[lo, hi]) in b.iter().enumerate() {
+        if !(lo <= hi && (hi - lo).is_finite()) {
+            return Err(input.error_key(
+                &format!("points.bounds.{k}"),
+                format!(
+                    "points.bounds, axis {k}: [{lo:?}, {hi:?}]; expected low <= high and a \
+                     finite difference"
+                ),
+            ));
+        }
+    }
+    check_memory(count, b.len(), 0, case)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let rows: Vec<[f64; 3]> = (0..count)
         .map(|_| {
@@ -166,7 +231,8 @@ fn random(
             p
         })
         .collect();
-    let points = Points::from_rows(b.len(), &rows).map_err(|e| input.error(e.to_string()))?;
+    let points =
+        Points::from_rows(b.len(), &rows).map_err(|e| input.error_key("points", e.to_string()))?;
     Ok((Geometry::Cloud(rows), points))
 }
 
@@ -186,10 +252,11 @@ fn mesh(file: &Path) -> Result<(Geometry, Points)> {
 fn numbers(bounds: &[[Number; 2]], input: &Input) -> Result<Vec<[f64; 2]>> {
     bounds
         .iter()
-        .map(|[lo, hi]| {
+        .enumerate()
+        .map(|(k, [lo, hi])| {
             Ok([
-                input.number(lo, "points.bounds")?,
-                input.number(hi, "points.bounds")?,
+                input.number(lo, &format!("points.bounds.{k}.0"))?,
+                input.number(hi, &format!("points.bounds.{k}.1"))?,
             ])
         })
         .collect()
@@ -200,23 +267,115 @@ fn check_dims(n: usize, what: &str, input: &Input) -> Result<()> {
     if (2..=3).contains(&n) {
         Ok(())
     } else {
-        Err(input.error(format!("points.{what}: expected 2 or 3 axes, got {n}")))
+        Err(input.error_key(
+            &format!("points.{what}"),
+            format!("points.{what}: expected 2 or 3 axes, got {n}"),
+        ))
     }
 }
 
-/// Refuses point sets whose arrays cannot fit in memory.
-fn check_memory(n: usize, case: &Case) -> Result<()> {
-    let per_point: usize = 3 + case.spec.fields.len() * 40; // coordinates + a generous share of arrays
-    let bytes = (n as u128) * (per_point as u128) * 8;
+/// Copies of every output array alive at the peak of a run, measured: the arrays of
+/// one time as evaluated, their copy in the writer's model, and the encoded file (base64
+/// text, then the finished XML) being assembled, with the allocator's slack.
+const COPIES_AT_PEAK: u64 = 7;
+
+/// Bytes per point besides the arrays: coordinates (as columns and as rows), the
+/// evaluator's per-chunk tapes averaged over the points, and the allocator's slack.
+const FIXED_PER_POINT: u64 = 96;
+
+/// Bytes a run over `n` points of dimension `d` needs at its peak, from the arrays the
+/// case asks for: every field's value, operators, error arrays against exact answers or
+/// compared arrays, the `[mms]` source terms, the network's fields, and `carried` values
+/// per point from the input file, and the coordinates of points that are not a lattice.
+/// Measured against real peaks (see the tests); the
+/// estimate is meant to be at or above them, never far below.
+pub(super) fn estimate_bytes(case: &Case, n: usize, d: usize, carried: usize) -> u128 {
+    let comps = |op: Operator, m: usize| op.components(m, d).unwrap_or(d * d * d) as u64;
+    // Points that are not a lattice are written as an array of coordinates too.
+    let coordinates = if matches!(case.spec.points, PointsSpec::Lattice { .. }) {
+        0
+    } else {
+        3
+    };
+    let mut per_point: u64 = (carried + coordinates) as u64;
+    let field_comps = |f: &super::config::FieldSpec| match (&f.value, &f.data) {
+        (Some(v), _) => v.get_ref().0.len(),
+        (None, Some(r)) => match r.get_ref() {
+            DataRef::Many(v) => v.len(),
+            DataRef::One(_) => d,
+        },
+        _ => 1,
+    };
+    for f in &case.spec.fields {
+        let m = field_comps(f);
+        let mut ops = vec![Operator::Value];
+        ops.extend(f.operators.iter().copied());
+        ops.extend(f.exact.keys().copied());
+        ops.extend(f.compare.keys().copied());
+        if let Some(mms) = &case.spec.mms {
+            if mms.velocity == f.name {
+                ops.extend([Operator::Advection, Operator::Lap, Operator::Div]);
+            }
+            if mms.pressure == f.name {
+                ops.push(Operator::Grad);
+            }
+        }
+        ops.sort_by_key(|o| o.name());
+        ops.dedup();
+        per_point += ops.iter().map(|&o| comps(o, m)).sum::<u64>();
+        per_point += f
+            .exact
+            .keys()
+            .chain(f.compare.keys())
+            .map(|&o| comps(o, m))
+            .sum::<u64>();
+    }
+    if let Some(mms) = &case.spec.mms {
+        let errors = mms.exact_momentum.as_ref().map_or(0, |_| d)
+            + mms.exact_continuity.as_ref().map_or(0, |_| 1);
+        per_point += (d + 1 + errors) as u64;
+    }
+    if let Some(cfg) = &case.spec.pinn {
+        let out = &case.spec.pinn_output;
+        let m = if cfg.outputs() > 1 { d } else { 1 };
+        per_point += (2 * m) as u64 + out.operators.iter().map(|&o| comps(o, m)).sum::<u64>();
+        if cfg.outputs() > 1 {
+            per_point += 1 + out
+                .pressure_operators
+                .iter()
+                .map(|&o| comps(o, 1))
+                .sum::<u64>();
+        }
+    }
+    (n as u128) * u128::from(FIXED_PER_POINT + 8 * COPIES_AT_PEAK * per_point)
+}
+
+/// Refuses point sets whose run cannot fit in memory (see [`estimate_bytes`]).
+fn check_memory(n: usize, d: usize, carried: usize, case: &Case) -> Result<()> {
+    let bytes = estimate_bytes(case, n, d, carried);
     let available = available_memory();
-    if bytes > available as u128 {
-        return Err(case.input.error(format!(
-            "points: {n} points need about {:.1} GiB for their arrays, but only {:.1} GiB of memory is available",
-            bytes as f64 / 2f64.powi(30),
-            available as f64 / 2f64.powi(30)
-        )));
+    if bytes > u128::from(available) {
+        return Err(case.input.error_key(
+            "points",
+            format!(
+                "points: {n} points need about {:.1} GiB for their arrays, but only {:.1} GiB \
+                 of memory is available",
+                bytes as f64 / 2f64.powi(30),
+                available as f64 / 2f64.powi(30)
+            ),
+        ));
     }
     Ok(())
+}
+
+/// Whether the arrays of the points' file are carried into the output (`[data] carry`).
+fn carries(case: &Case) -> bool {
+    case.spec.data.as_ref().and_then(|d| d.carry) != Some(false)
+}
+
+/// Values per point of the arrays carried from the input file.
+fn carried_per_point(arrays: &[PointArray]) -> usize {
+    arrays.iter().map(|a| a.components).sum()
 }
 
 /// Bytes of memory available, from /proc/meminfo (16 GiB where that cannot be read).

@@ -25,6 +25,8 @@ pub struct RunOptions {
     pub resume: bool,
     /// Physics-informed cases: no training; evaluate the network of `VTK/checkpoint.json`.
     pub evaluate_only: bool,
+    /// Any value that is not finite (NaN or infinite) is an error, and nothing is written.
+    pub strict: bool,
 }
 
 impl Default for RunOptions {
@@ -34,6 +36,7 @@ impl Default for RunOptions {
             chunk_size: EvalOptions::default().chunk_size,
             resume: false,
             evaluate_only: false,
+            strict: false,
         }
     }
 }
@@ -102,7 +105,7 @@ fn evaluate_and_write(
         opts.quiet,
         (n * (case.spec.fields.len() + network_fields).max(1) * times.len()) as u64,
     );
-    let mut rec = Recorder::new(points, opts.chunk_size);
+    let mut rec = Recorder::new(points, opts.chunk_size, opts.strict);
     let series = case.spec.times.is_some();
     for (k, &t) in times.iter().enumerate() {
         let mlp = trained.as_ref().map(|(_, tr)| &tr.mlp);

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::eval::{Array, EvalOptions, Operator, Points, evaluate};
 use crate::field::expr::ExprField;
 use crate::io::PointArray;
@@ -36,6 +36,28 @@ pub struct Row {
     pub seconds: Option<f64>,
     /// Points per second of that evaluation.
     pub points_per_second: Option<f64>,
+    /// Values of the array (and of its error array) that are NaN or infinite.
+    pub non_finite: usize,
+    /// The first of them: point index, its coordinates and the value.
+    pub first_non_finite: Option<(usize, [f64; 3], f64)>,
+}
+
+impl Row {
+    /// A line saying where the array has values that are not finite, if it has any.
+    pub fn non_finite_note(&self, points: usize) -> Option<String> {
+        let (i, p, v) = self.first_non_finite?;
+        Some(format!(
+            "{} at t = {:?}: {} of {} values are not finite (NaN or infinite); the first is {v:?} \
+             at point {i}, (x, y, z) = ({:?}, {:?}, {:?})",
+            self.array,
+            self.time,
+            self.non_finite,
+            points * self.components,
+            p[0],
+            p[1],
+            p[2]
+        ))
+    }
 }
 
 /// What a run did.
@@ -56,6 +78,17 @@ pub struct Summary {
     pub notes: Vec<String>,
     /// Wall time of the whole run.
     pub seconds: f64,
+}
+
+impl Summary {
+    /// One line for each array that has values that are not finite (NaN or infinite),
+    /// with the first of them; empty when every value written is finite.
+    pub fn warnings(&self) -> Vec<String> {
+        self.rows
+            .iter()
+            .filter_map(|r| r.non_finite_note(self.points))
+            .collect()
+    }
 }
 
 impl fmt::Display for Summary {
@@ -133,6 +166,9 @@ impl fmt::Display for Summary {
         for note in &self.notes {
             writeln!(f, "{note}")?;
         }
+        for w in self.warnings() {
+            writeln!(f, "warning: {w}")?;
+        }
         Ok(())
     }
 }
@@ -141,6 +177,8 @@ impl fmt::Display for Summary {
 pub(super) struct Recorder<'p> {
     points: &'p Points,
     chunk_size: usize,
+    /// `--strict`: a value that is not finite is an error, before anything is written.
+    strict: bool,
     /// The arrays of the current time, in output order.
     pub(super) arrays: Vec<Array>,
     /// The rows so far, in output order.
@@ -152,10 +190,11 @@ pub(super) struct Recorder<'p> {
 impl<'p> Recorder<'p> {
     /// A recorder for arrays over `points`; exact answers are evaluated in chunks of
     /// `chunk_size` points.
-    pub(super) fn new(points: &'p Points, chunk_size: usize) -> Self {
+    pub(super) fn new(points: &'p Points, chunk_size: usize, strict: bool) -> Self {
         Recorder {
             points,
             chunk_size,
+            strict,
             arrays: Vec::new(),
             rows: Vec::new(),
             notes: Vec::new(),
@@ -180,6 +219,8 @@ impl<'p> Recorder<'p> {
             rms_error: None,
             seconds: timing.map(|t| t.0),
             points_per_second: timing.map(|t| t.1),
+            non_finite: 0,
+            first_non_finite: None,
         };
         let err = match reference {
             None => None,
@@ -196,6 +237,27 @@ impl<'p> Recorder<'p> {
                 Some(err)
             }
         };
+        for arr in std::iter::once(&a).chain(err.as_ref()) {
+            let c = arr.components.max(1);
+            let mut bad = arr
+                .values
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| !v.is_finite());
+            if let Some((k, &v)) = bad.next() {
+                row.non_finite += 1 + bad.count();
+                if row.first_non_finite.is_none() {
+                    row.first_non_finite = Some((k / c, self.points.point(k / c), v));
+                }
+            }
+        }
+        if self.strict && row.non_finite > 0 {
+            let note = row.non_finite_note(self.points.len()).unwrap_or_default();
+            return Err(Error::Operator {
+                op: "--strict".into(),
+                message: format!("{note}; nothing is written"),
+            });
+        }
         self.arrays.push(a);
         if let Some(err) = err {
             (row.max_error, row.rms_error) = stats(&err.values);

@@ -26,6 +26,34 @@ pub struct NetworkConfig {
     pub seed: u64,
 }
 
+/// Checks that `field` is finite at every one of `points`: a NaN or infinite source or
+/// boundary value would make the loss NaN at the first step, which reads like a diverged
+/// training; named here as the setting it comes from, with the first such point.
+fn finite_at(setting: &str, field: &ExprField, points: &Points) -> Result<()> {
+    let values = crate::eval::evaluate(
+        field,
+        points,
+        &[crate::eval::Operator::Value],
+        &crate::eval::EvalOptions::default(),
+    )?;
+    let Some(a) = values.first() else {
+        return Ok(());
+    };
+    let c = a.components.max(1);
+    if let Some(k) = a.values.iter().position(|v| !v.is_finite()) {
+        let p = points.point(k / c);
+        return Err(Error::config(
+            setting,
+            format!(
+                "is {:?} at the sample point ({:?}, {:?}, {:?}); expected finite values \
+                 everywhere in the domain",
+                a.values[k], p[0], p[1], p[2]
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn default_activation() -> String {
     "tanh".into()
 }
@@ -321,7 +349,14 @@ impl PinnConfig {
             let e = Expr::parse(src).map_err(|e| bad(e.caret()))?;
             let consts: Vec<(&str, f64)> = out.iter().map(|(n, v)| (n.as_str(), *v)).collect();
             let b = e.bind_with(&[], &consts).map_err(|e| bad(e.caret()))?;
-            out.push((name.clone(), b.eval_f64(&[])));
+            let v = b.eval_f64(&[]);
+            if !v.is_finite() {
+                return Err(bad(format!(
+                    "`{src}` is {v:?}; expected a finite number (a NaN or infinite constant \
+                     makes every loss NaN)"
+                )));
+            }
+            out.push((name.clone(), v));
         }
         Ok(out)
     }
@@ -382,6 +417,19 @@ impl PinnConfig {
                 format!("the viscosity must be positive, got {nu}"),
             ));
         }
+        for (what, w) in [
+            ("weights.pde", self.weights.pde),
+            ("weights.continuity", self.weights.continuity),
+            ("weights.boundary", self.weights.boundary),
+        ] {
+            if !(w.is_finite() && w >= 0.0) {
+                return Err(Error::config(
+                    what,
+                    format!("must be finite and not negative, got {w:?}"),
+                ));
+            }
+        }
+        self.constants()?;
         let activation: Activation = self.network.activation.parse()?;
         // Checks the widths (the network itself is built by `train`).
         Mlp::new(d, &self.network.hidden, self.outputs(), activation, 0)?;
@@ -436,9 +484,11 @@ impl PinnConfig {
             self.points.boundary,
             self.points.seed.wrapping_add(1),
         )?;
+        finite_at("boundary", &bc, &boundary)?;
         let loss = match &self.pde {
             PdeConfig::Poisson { source } => {
                 let f = self.expr_field("pde.source", std::slice::from_ref(source))?;
+                finite_at("pde.source", &f, &interior)?;
                 PinnLoss::poisson(&f, interior, boundary, &bc, self.weights)?
             }
             PdeConfig::NavierStokes { nu } => {

@@ -102,7 +102,8 @@ fn seed_sin_case_writes_exactly_zero_errors() {
     assert!(array(&arrays, "error(grad(f))").2.iter().all(|&e| e == 0.0));
     assert!(array(&arrays, "error(lap(f))").2.iter().all(|&e| e == 0.0));
     for i in 0..1001 {
-        let x = if i == 1000 { 1.0 } else { i as f64 / 1000.0 };
+        // The points a reader of the .vti sees: origin + i·spacing (VTK's formula).
+        let x = 0.0 + i as f64 * (1.0 / 1000.0);
         assert_eq!(f.2[i], x.sin());
         assert_eq!(grad.2[3 * i], x.cos());
         assert_eq!(lap.2[i], -x.sin());

@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+mod input;
 mod library;
 mod output;
 mod resources;
