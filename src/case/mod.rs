@@ -94,3 +94,20 @@ pub fn run(dir: &Path, opts: &RunOptions) -> Result<Summary> {
         seconds: start.elapsed().as_secs_f64(),
     })
 }
+
+/// Checks the case in directory `dir` as [`run()`] does before it computes anything (stages
+/// 1 to 5: `case.toml`, the points, the data, the MMS terms, every field and its names),
+/// without training, evaluating or writing; returns the number of points.
+///
+/// # Errors
+/// Those of [`run()`] that come before any output.
+pub fn check(dir: &Path) -> Result<usize> {
+    let case = load::case(dir)?;
+    let (_, points, _) = points::points(&case)?;
+    let times = case.times()?;
+    let source = data::source(&case)?;
+    let data = data::build(&case, source.as_ref())?;
+    mms::Mms::new(&case, points.dim(), times[0])?;
+    fields::check(&case, points.dim(), times[0], &data)?;
+    Ok(points.len())
+}

@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+mod fuzz;
 mod input;
 mod library;
 mod output;
