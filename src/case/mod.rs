@@ -18,7 +18,8 @@
 //! 5. `fields` (with `network`): build every field and check it, and the names of all
 //!    arrays, once before any output exists;
 //! 6. `run`: train the network if there is one, evaluate every field at every time
-//!    (with the `progress` bar), and write the VTK files;
+//!    (with the `progress` bar), and write the VTK files into the staging folder that
+//!    `output` switches into place as `VTK/` in one step;
 //! 7. `summary`: the rows with the errors against the exact answers, and the table.
 //!
 //! Every rejection of a value from `case.toml` names its line and column (the value's,
@@ -38,6 +39,7 @@ mod load;
 mod mms;
 mod names;
 mod network;
+mod output;
 mod points;
 mod progress;
 mod run;

@@ -45,10 +45,12 @@
 mod appended;
 mod csv;
 mod legacy;
+mod mesh;
 mod read;
 mod write;
 
 pub use csv::read_csv;
-pub use read::{Cells, DEFAULT_MAX_INPUT_BYTES, Mesh, max_input_bytes, read_mesh};
+pub use mesh::{Cells, Mesh};
+pub use read::{DEFAULT_MAX_INPUT_BYTES, max_input_bytes, read_mesh};
 pub(crate) use write::write_atomically;
 pub use write::{ImageGrid, PointArray, write_pvd, write_vti, write_vtp, write_vtu};

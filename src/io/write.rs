@@ -12,7 +12,7 @@ use vtkio::model::{
 };
 use vtkio::xml::Compressor;
 
-use super::read::Mesh;
+use super::mesh::Mesh;
 use crate::{Error, Result};
 
 /// A named array with a fixed number of components at every point, written as `Float64`.

@@ -1,0 +1,140 @@
+//! What a mesh file holds: points, cells in VTK's XML layout, and point and cell arrays.
+
+use super::PointArray;
+
+/// The cells of a mesh in VTK's XML layout, which [`write_vtu`](super::write_vtu) writes back
+/// unchanged.
+///
+/// Cell `c` has type `types[c]` (a VTK cell type code: 10 tetrahedron, 12 hexahedron, …) and
+/// the points `connectivity[offsets[c - 1]..offsets[c]]` (from 0 for `c = 0`): `offsets`
+/// holds the end of each cell, without a leading zero.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Cells {
+    /// Point indices of all cells, one cell after the other.
+    pub connectivity: Vec<u64>,
+    /// End of each cell in `connectivity`.
+    pub offsets: Vec<u64>,
+    /// VTK cell type code of each cell.
+    pub types: Vec<u8>,
+}
+
+impl Cells {
+    /// Number of cells.
+    pub fn len(&self) -> usize {
+        self.types.len()
+    }
+
+    /// Whether there are no cells.
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty()
+    }
+
+    /// Checks that the three arrays describe `len()` cells over `num_points` points: one offset
+    /// per cell, offsets non-decreasing and ending at the end of `connectivity`, every point
+    /// index below `num_points`. Returns what is wrong otherwise.
+    pub(crate) fn check(&self, num_points: usize) -> std::result::Result<(), String> {
+        if self.offsets.len() != self.types.len() {
+            return Err(format!(
+                "{} cell offsets for {} cell types; expected one offset per cell",
+                self.offsets.len(),
+                self.types.len()
+            ));
+        }
+        let mut prev = 0;
+        for (c, &off) in self.offsets.iter().enumerate() {
+            if off < prev {
+                return Err(format!(
+                    "cell offsets decrease at cell {c} ({off} after {prev}); expected non-decreasing offsets"
+                ));
+            }
+            prev = off;
+        }
+        if prev != self.connectivity.len() as u64 {
+            return Err(format!(
+                "the last cell offset is {prev} but the connectivity has {} entries; expected them equal",
+                self.connectivity.len()
+            ));
+        }
+        if let Some((k, &p)) = self
+            .connectivity
+            .iter()
+            .enumerate()
+            .find(|&(_, &p)| p >= num_points as u64)
+        {
+            return Err(format!(
+                "connectivity entry {k} is point {p}, but there are {num_points} points"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The points of a VTK file, its cells where the file has them, and its data arrays.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Mesh {
+    /// Point coordinates, as read (float32 files are converted exactly).
+    pub points: Vec<[f64; 3]>,
+    /// The cells: those of an `UnstructuredGrid`, or the verts, lines, polys and strips of a
+    /// `PolyData` (in that order, typed as VTK types them); `None` for a structured grid.
+    pub cells: Option<Cells>,
+    /// The point-data arrays (one value per point and component; any numeric type,
+    /// converted to f64 exactly), in file order.
+    pub point_data: Vec<PointArray>,
+    /// The cell-data arrays (one value per cell and component), in file order.
+    pub cell_data: Vec<PointArray>,
+}
+
+impl Mesh {
+    /// Number of cells (0 without cells).
+    pub fn num_cells(&self) -> usize {
+        self.cells.as_ref().map_or(0, Cells::len)
+    }
+
+    /// Bounding box: `[[x_min, x_max], [y_min, y_max], [z_min, z_max]]`; infinite (min > max)
+    /// for a mesh without points.
+    pub fn bounds(&self) -> [[f64; 2]; 3] {
+        let mut b = [[f64::INFINITY, f64::NEG_INFINITY]; 3];
+        for p in &self.points {
+            for d in 0..3 {
+                b[d][0] = b[d][0].min(p[d]);
+                b[d][1] = b[d][1].max(p[d]);
+            }
+        }
+        b
+    }
+
+    /// The centroid of each cell: the mean of its points (where cell data lives, for a
+    /// finite-volume solver's cell values). Empty without cells.
+    pub fn cell_centroids(&self) -> Vec<[f64; 3]> {
+        let Some(cells) = &self.cells else {
+            return Vec::new();
+        };
+        let mut start = 0usize;
+        cells
+            .offsets
+            .iter()
+            .map(|&end| {
+                let end = end as usize;
+                let ids = cells.connectivity.get(start..end).unwrap_or(&[]);
+                start = end;
+                let mut c = [0.0; 3];
+                for &i in ids {
+                    let p = self.points.get(i as usize).copied().unwrap_or([0.0; 3]);
+                    (0..3).for_each(|d| c[d] += p[d]);
+                }
+                let n = ids.len().max(1) as f64;
+                c.map(|v| v / n)
+            })
+            .collect()
+    }
+
+    /// The point-data array called `name`, if there is one.
+    pub fn point_array(&self, name: &str) -> Option<&PointArray> {
+        self.point_data.iter().find(|a| a.name == name)
+    }
+
+    /// The cell-data array called `name`, if there is one.
+    pub fn cell_array(&self, name: &str) -> Option<&PointArray> {
+        self.cell_data.iter().find(|a| a.name == name)
+    }
+}
