@@ -33,3 +33,23 @@ pub fn print_only_panic_hook() {
         std::panic::set_hook(Box::new(|info| eprintln!("panic: {info}")));
     });
 }
+
+/// The mesh targets: `data` as the file `name` (its extension picks the reader), read with
+/// `nabla::io::read_mesh`, then the mesh's derived quantities.
+pub fn read_mesh_target(name: &str, data: &[u8]) {
+    print_only_panic_hook();
+    let path = scratch_file(name, data);
+    match nabla::io::read_mesh(&path) {
+        Err(e) => {
+            let _ = e.to_string();
+        }
+        Ok(mesh) => {
+            let _ = (
+                mesh.points.len(),
+                mesh.num_cells(),
+                mesh.bounds(),
+                mesh.cell_centroids(),
+            );
+        }
+    }
+}
