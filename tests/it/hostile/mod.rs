@@ -66,15 +66,22 @@ fn fnv(bytes: &[u8]) -> u64 {
 /// Runs the real binary on `dir` with `args` (and `--quiet`), with a time limit of
 /// `seconds`: a hang is a failure, not a stuck test.
 pub(crate) fn nabla_timed(dir: &Path, args: &[&str], seconds: u64) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nabla"))
-        .arg(dir)
+    nabla_env(dir, args, &[], seconds)
+}
+
+/// [`nabla_timed`] with extra environment variables.
+pub(crate) fn nabla_env(dir: &Path, args: &[&str], env: &[(&str, &str)], seconds: u64) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nabla"));
+    cmd.arg(dir)
         .arg("--quiet")
         .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("the binary runs");
     let start = std::time::Instant::now();
     loop {
         if child.try_wait().unwrap().is_some() {
@@ -84,7 +91,8 @@ pub(crate) fn nabla_timed(dir: &Path, args: &[&str], seconds: u64) -> Output {
             let _ = child.kill();
             let out = child.wait_with_output().unwrap();
             panic!(
-                "nabla {} {args:?} did not finish within {seconds} s (a hang); stderr:\n{}",
+                "nabla {} {args:?} with {env:?} did not finish within {seconds} s (a hang); \
+                 stderr:\n{}",
                 dir.display(),
                 String::from_utf8_lossy(&out.stderr)
             );

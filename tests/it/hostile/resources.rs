@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use nabla::operators::flow;
 use nalgebra::Matrix3;
 
-use super::{SMALL_CASE, assert_rejected, case_with, nabla_timed, snapshot};
+use super::{SMALL_CASE, assert_rejected, case_with, nabla_env, nabla_timed, snapshot};
 
 /// A case whose points are the mesh (or CSV) file `file`.
 fn mesh_case(kind: &str, file: &str) -> tempfile::TempDir {
@@ -20,36 +20,6 @@ fn mesh_case(kind: &str, file: &str) -> tempfile::TempDir {
         "[points]\nkind = \"{kind}\"\nfile = \"{file}\"\n\n[[field]]\nname = \"f\"\n\
          value = \"x\"\noperators = [\"grad\"]\n"
     ))
-}
-
-/// Runs the binary with extra environment variables and a time limit.
-fn nabla_env(dir: &Path, args: &[&str], env: &[(&str, &str)], seconds: u64) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nabla"));
-    cmd.arg(dir)
-        .arg("--quiet")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("the binary runs");
-    let start = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if start.elapsed().as_secs() >= seconds {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "nabla {args:?} with {env:?} did not finish within {seconds} s; stderr:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// [`assert_rejected`] with environment variables.
