@@ -17,11 +17,13 @@
 //! assert_eq!(ddy.item().unwrap(), -0.0); // −sin 0
 //! ```
 
+mod forward;
 mod grad;
 mod ops;
 mod tape;
 mod tensor;
 
+pub use forward::{Jet, SecondOrder, jets, jvp};
 pub use grad::{GradOptions, grad, grad_batched};
 pub use tape::{Tape, Var};
 pub use tensor::Tensor;

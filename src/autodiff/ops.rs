@@ -198,6 +198,61 @@ impl Unary {
         }
     }
 
+    /// `ẏ = f′(x)·ẋ`, the tangent rule. An elementwise op's Jacobian is diagonal, so it
+    /// is the VJP rule with the tangent in place of the cotangent (and shares its nodes:
+    /// the cos that sin's forward pass recorded, tanh's memoised `1 − y²`).
+    fn jvp<'t>(self, x: Var<'t>, y: Var<'t>, t: Var<'t>) -> Var<'t> {
+        self.vjp(x, y, t)
+    }
+
+    /// `f″(x)·q`, the second-order term of a jet (`q` = the quadratic form of the
+    /// input's tangents, `|∇x|²` for a Laplacian); `None` where f″ = 0.
+    fn curvature<'t>(self, x: Var<'t>, y: Var<'t>, q: Var<'t>) -> Option<Var<'t>> {
+        Some(match self {
+            Unary::Neg | Unary::Abs => return None, // linear (Abs: almost everywhere)
+            Unary::Sqrt => {
+                let fp = y.recip().scale(0.5); // f′ = 1/(2√x), f″ = −f′²/√x
+                -(fp * fp * q / y)
+            }
+            Unary::Exp | Unary::Sinh | Unary::Cosh => q * y, // f″ = f
+            Unary::Ln => -(q / (x * x)),                     // f″ = −1/x²
+            Unary::Sin | Unary::Cos => -(q * y),             // f″ = −f
+            Unary::Tan => (q * y * (y * y + 1.0)).scale(2.0), // f″ = 2 tan (1 + tan²)
+            Unary::Tanh => y.neg_two_mul(q) * y.tanh_deriv(), // f″ = −2 tanh (1 − tanh²)
+            Unary::TanhDeriv => q.scale(-2.0),               // (1 − x²)″ = −2
+            Unary::Recip => (q * y * y * y).scale(2.0),      // (1/x)″ = 2/x³
+            Unary::Softplus => {
+                let s = x.sigmoid(); // softplus″ = σ(1 − σ)
+                q * (s * (1.0 - s))
+            }
+            Unary::Sigmoid => q * (y * (1.0 - y)) * (1.0 - y.scale(2.0)), // σ″ = σ′(1 − 2σ)
+        })
+    }
+
+    /// The second-order part of a jet: `f′(x)·s + f″(x)·q` for the input's second-order
+    /// entry `s` and tangent form `q`. tanh, the usual activation, is written
+    /// `f′·(s − 2y·q)`: three nodes instead of five.
+    fn second<'t>(
+        self,
+        x: Var<'t>,
+        y: Var<'t>,
+        s: Option<Var<'t>>,
+        q: Option<Var<'t>>,
+    ) -> Option<Var<'t>> {
+        if self == Unary::Tanh {
+            let inner = match (s, q) {
+                (s, Some(q)) => s.map_or_else(|| y.neg_two_mul(q), |s| s + y.neg_two_mul(q)),
+                (Some(s), None) => s,
+                (None, None) => return None,
+            };
+            return Some(inner * y.tanh_deriv());
+        }
+        add_opt(
+            s.map(|s| self.jvp(x, y, s)),
+            q.and_then(|q| self.curvature(x, y, q)),
+        )
+    }
+
     /// The function whose values the forward pass computes alongside, because the VJP
     /// needs them: sin ↔ cos, sinh ↔ cosh.
     fn companion(self) -> Option<Unary> {
@@ -387,6 +442,77 @@ impl Binary {
             // y = −2ab: ∂y/∂a = −2b, ∂y/∂b = −2a.
             Binary::NegTwoMul => [na.then(|| b.neg_two_mul(g)), nb.then(|| a.neg_two_mul(g))],
         }
+    }
+}
+
+impl Binary {
+    /// `ẏ = ∂ₐf·ȧ + ∂_bf·ḃ`. Elementwise, so each term is the VJP rule with the tangent as
+    /// cotangent. Terms may have a broadcastable shape; the sweep expands the sum.
+    fn jvp<'t>(
+        self,
+        a: Var<'t>,
+        b: Var<'t>,
+        y: Var<'t>,
+        ta: Option<Var<'t>>,
+        tb: Option<Var<'t>>,
+    ) -> Option<Var<'t>> {
+        let from_a = ta.and_then(|t| self.vjp(a, b, y, t, [true, false])[0]);
+        let from_b = tb.and_then(|t| self.vjp(a, b, y, t, [false, true])[1]);
+        add_opt(from_a, from_b)
+    }
+
+    /// The second-order term `f_aa·Q(ȧ,ȧ) + f_ab·C(ȧ,ḃ) + f_bb·Q(ḃ,ḃ)`, given the quadratic
+    /// forms `qaa = Q(ȧ,ȧ)`, `cab = C(ȧ,ḃ)` (the symmetrised cross form, `2ȧ·ḃ` for a
+    /// Laplacian) and `qbb = Q(ḃ,ḃ)`; `None` for the linear ops.
+    fn curvature<'t>(
+        self,
+        a: Var<'t>,
+        b: Var<'t>,
+        y: Var<'t>,
+        [qaa, cab, qbb]: [Option<Var<'t>>; 3],
+    ) -> Option<Var<'t>> {
+        match self {
+            Binary::Add | Binary::Sub => None,
+            Binary::Mul => cab,                              // f_ab = 1
+            Binary::NegTwoMul => cab.map(|c| c.scale(-2.0)), // f_ab = −2
+            Binary::Div => {
+                // f_aa = 0, f_ab = −1/b², f_bb = 2a/b³ = 2y/b²
+                let num = add_opt(qbb.map(|q| (q * y).scale(2.0)), cab.map(|c| -c))?;
+                Some(num / (b * b))
+            }
+            Binary::Pow => {
+                // f_aa = b(b−1)a^(b−2), f_ab = a^(b−1)(1 + b ln a), f_bb = y ln²a
+                let faa = qaa.map(|q| q * b * (b - 1.0) * a.pow(b - 2.0));
+                let fab = cab.map(|c| c * a.pow(b - 1.0) * (b * a.ln() + 1.0));
+                let fbb = qbb.map(|q| {
+                    let l = a.ln();
+                    q * y * l * l
+                });
+                add_opt(add_opt(faa, fab), fbb)
+            }
+            Binary::Atan2 => {
+                // r² = a² + b²: f_aa = −2ab/r⁴, f_ab = (a² − b²)/r⁴, f_bb = 2ab/r⁴
+                let r2 = a * a + b * b;
+                let ab2 = (a * b).scale(2.0);
+                let diag = match (qaa, qbb) {
+                    (Some(qa), Some(qb)) => Some(ab2 * (qb - qa)),
+                    (Some(qa), None) => Some(-(ab2 * qa)),
+                    (None, Some(qb)) => Some(ab2 * qb),
+                    (None, None) => None,
+                };
+                let num = add_opt(diag, cab.map(|c| c * (a * a - b * b)))?;
+                Some(num / (r2 * r2))
+            }
+        }
+    }
+}
+
+/// `a + b` where either may be absent (a zero).
+pub(crate) fn add_opt<'t>(a: Option<Var<'t>>, b: Option<Var<'t>>) -> Option<Var<'t>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a + b),
+        (a, None) => a,
+        (None, b) => b,
     }
 }
 
@@ -942,6 +1068,182 @@ impl Op {
                 ga.into_iter().for_each(|c| emit(a, c));
                 gb.into_iter().for_each(|c| emit(b, c));
             }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The dispatchers used by forward mode (see `super::forward`): tangents and jets.
+
+/// The quadratic forms of one second-order entry of a jet: the entry is
+/// `Σ_{(p,r) ∈ pairs} ∂²/∂x_p∂x_r` (the Laplacian sums `(k, k)` over k; a Hessian entry is
+/// one pair), and `tan(node, k)` is node's tangent in direction k (`None` for zero).
+pub(crate) struct Forms<'a, 't> {
+    pub(crate) pairs: &'a [(usize, usize)],
+    pub(crate) tan: &'a dyn Fn(usize, usize) -> Option<Var<'t>>,
+}
+
+impl<'t> Forms<'_, 't> {
+    /// `Q(u, u) = Σ u_p·u_r` over the pairs, for the tangents `u` of node `a`.
+    fn sq(&self, a: usize, prod: &dyn Fn(Var<'t>, Var<'t>) -> Var<'t>) -> Option<Var<'t>> {
+        let mut acc = None;
+        for &(p, r) in self.pairs {
+            let term = match ((self.tan)(a, p), (self.tan)(a, r)) {
+                (Some(u), _) if p == r => prod(u, u),
+                (Some(u), Some(v)) => prod(u, v),
+                _ => continue,
+            };
+            acc = add_opt(acc, Some(term));
+        }
+        acc
+    }
+
+    /// `C(u, v) = Σ (u_p·v_r + u_r·v_p)` over the pairs (`2Σ u_k·v_k` for a Laplacian), for
+    /// the tangents `u` of node `a` and `v` of node `b`.
+    fn cross(
+        &self,
+        a: usize,
+        b: usize,
+        prod: &dyn Fn(Var<'t>, Var<'t>) -> Var<'t>,
+    ) -> Option<Var<'t>> {
+        let (mut diag, mut off) = (None, None);
+        let term = |p: usize, r: usize| match ((self.tan)(a, p), (self.tan)(b, r)) {
+            (Some(u), Some(v)) => Some(prod(u, v)),
+            _ => None,
+        };
+        for &(p, r) in self.pairs {
+            if p == r {
+                diag = add_opt(diag, term(p, p));
+            } else {
+                off = add_opt(off, add_opt(term(p, r), term(r, p)));
+            }
+        }
+        add_opt(diag.map(|d| d.scale(2.0)), off)
+    }
+}
+
+fn elementwise<'t>(u: Var<'t>, v: Var<'t>) -> Var<'t> {
+    u * v
+}
+
+impl Op {
+    /// The tangent of the node `y` (whose op this is), given its parents' tangents
+    /// `tan(parent)` (`None` for zero): the JVP rule, written with tape ops so that it can
+    /// be differentiated again in either mode. `None` when every parent's tangent is zero.
+    pub(crate) fn jvp<'t>(
+        self,
+        tape: &'t Tape,
+        y: Var<'t>,
+        tan: &dyn Fn(usize) -> Option<Var<'t>>,
+    ) -> Option<Var<'t>> {
+        let v = |id| Var { tape, id };
+        let (rows, cols) = y.shape();
+        match self {
+            Op::Leaf | Op::Const | Op::Invalid => None,
+            Op::Unary(f, a) => tan(a).map(|t| f.jvp(v(a), y, t)),
+            Op::Binary(f, a, b) => f.jvp(v(a), v(b), y, tan(a), tan(b)),
+            Op::AddScalar(a) => tan(a),
+            Op::MulScalar(a, c) => tan(a).map(|t| t.scale(c)),
+            Op::PowI(a, n) => tan(a).map(|t| vjp_powi(v(a), n, t)),
+            Op::PowF(a, p) => tan(a).map(|t| vjp_powf(v(a), p, t)),
+            Op::SumRows(a) => tan(a).map(Var::sum_rows),
+            Op::SumCols(a) => tan(a).map(Var::sum_cols),
+            Op::Expand(a) => tan(a).map(|t| t.expand(rows, cols)),
+            Op::Cols(a, start) => tan(a).map(|t| t.cols_range(start, cols)),
+            Op::Pad(a, start) => tan(a).map(|t| t.pad_cols(start, cols)),
+            Op::Stack { start, len } => {
+                let ids: Vec<usize> = tape.inner.borrow().arena[start..start + len].to_vec();
+                let tans: Vec<Option<Var<'t>>> = ids.iter().map(|&p| tan(p)).collect();
+                if tans.iter().all(Option::is_none) {
+                    return None;
+                }
+                let parts: Vec<Var<'t>> = ids
+                    .iter()
+                    .zip(tans)
+                    .map(|(&p, t)| {
+                        t.unwrap_or_else(|| {
+                            let (r, c) = tape.node(p).shape();
+                            tape.full(r, c, 0.0)
+                        })
+                    })
+                    .collect();
+                Some(tape.stack(&parts))
+            }
+            Op::MatMul(a, b, ta, tb) => add_opt(
+                tan(a).map(|t| t.matmul_t(v(b), ta, tb)),
+                tan(b).map(|t| v(a).matmul_t(t, ta, tb)),
+            ),
+        }
+    }
+
+    /// One second-order entry of the jet of node `y`: the linear part (the tangent rule
+    /// applied to the parents' entries `sec(parent)`) plus the op's curvature applied to the
+    /// quadratic forms of the parents' tangents. `None` when it is zero.
+    pub(crate) fn second<'t>(
+        self,
+        tape: &'t Tape,
+        y: Var<'t>,
+        forms: &Forms<'_, 't>,
+        sec: &dyn Fn(usize) -> Option<Var<'t>>,
+    ) -> Option<Var<'t>> {
+        let v = |id| Var { tape, id };
+        match self {
+            Op::Unary(f, a) => f.second(v(a), y, sec(a), forms.sq(a, &elementwise)),
+            Op::Binary(f, a, b) => {
+                let [qa, cab, qb] = f.forms_needed();
+                let q = [
+                    qa.then(|| forms.sq(a, &elementwise)).flatten(),
+                    cab.then(|| forms.cross(a, b, &elementwise)).flatten(),
+                    qb.then(|| forms.sq(b, &elementwise)).flatten(),
+                ];
+                let curvature = if q.iter().any(Option::is_some) {
+                    f.curvature(v(a), v(b), y, q)
+                } else {
+                    None
+                };
+                add_opt(f.jvp(v(a), v(b), y, sec(a), sec(b)), curvature)
+            }
+            Op::PowI(a, n) => {
+                // (xⁿ)″ = n(n − 1)·xⁿ⁻²
+                let curv = forms.sq(a, &elementwise).and_then(|q| {
+                    let k = n as f64 * (n as f64 - 1.0);
+                    (k != 0.0).then(|| {
+                        let d = match n.checked_sub(2) {
+                            Some(m) => v(a).powi(m),
+                            None => v(a).powf(n as f64 - 2.0),
+                        };
+                        (q * d).scale(k)
+                    })
+                });
+                add_opt(sec(a).map(|s| vjp_powi(v(a), n, s)), curv)
+            }
+            Op::PowF(a, p) => {
+                // (xᵖ)″ = p(p − 1)·xᵖ⁻²
+                let curv = forms.sq(a, &elementwise).and_then(|q| {
+                    let k = p * (p - 1.0);
+                    (k != 0.0).then(|| (q * v(a).powf(p - 2.0)).scale(k))
+                });
+                add_opt(sec(a).map(|s| vjp_powf(v(a), p, s)), curv)
+            }
+            Op::MatMul(a, b, ta, tb) => {
+                let lin = self.jvp(tape, y, sec);
+                let curv = forms.cross(a, b, &|u, w| u.matmul_t(w, ta, tb));
+                add_opt(lin, curv)
+            }
+            // Linear ops: the tangent rule on the second-order entries.
+            _ => self.jvp(tape, y, sec),
+        }
+    }
+}
+
+impl Binary {
+    /// Which quadratic forms the curvature uses: `[Q(ȧ,ȧ), C(ȧ,ḃ), Q(ḃ,ḃ)]`.
+    fn forms_needed(self) -> [bool; 3] {
+        match self {
+            Binary::Add | Binary::Sub => [false; 3],
+            Binary::Mul | Binary::NegTwoMul => [false, true, false],
+            Binary::Div => [false, true, true],
+            Binary::Pow | Binary::Atan2 => [true; 3],
         }
     }
 }

@@ -9,7 +9,7 @@ use num_dual::DualNum;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-fn vals(v: Var<'_>) -> Vec<f64> {
+pub(crate) fn vals(v: Var<'_>) -> Vec<f64> {
     v.value().unwrap().into_vec()
 }
 
@@ -127,12 +127,12 @@ fn dense_jacobian_of_a_batch_agrees_with_the_ones_cotangent_on_diagonal_jacobian
 
 // ---- dot-product tests of every op ------------------------------------------------------
 
-type OpFn = Box<dyn for<'t> Fn(&[Var<'t>]) -> Var<'t>>;
+pub(crate) type OpFn = Box<dyn for<'t> Fn(&[Var<'t>]) -> Var<'t>>;
 
-struct OpCase {
-    name: &'static str,
-    shapes: Vec<(usize, usize)>,
-    f: OpFn,
+pub(crate) struct OpCase {
+    pub(crate) name: &'static str,
+    pub(crate) shapes: Vec<(usize, usize)>,
+    pub(crate) f: OpFn,
 }
 
 fn case(
@@ -147,7 +147,7 @@ fn case(
     }
 }
 
-fn all_ops() -> Vec<OpCase> {
+pub(crate) fn all_ops() -> Vec<OpCase> {
     let s = (4, 3);
     vec![
         case("add", &[s, s], |v| v[0] + v[1]),
@@ -215,11 +215,11 @@ fn all_ops() -> Vec<OpCase> {
     ]
 }
 
-fn random(rng: &mut ChaCha8Rng, (r, c): (usize, usize), lo: f64, hi: f64) -> Tensor {
+pub(crate) fn random(rng: &mut ChaCha8Rng, (r, c): (usize, usize), lo: f64, hi: f64) -> Tensor {
     Tensor::from_col_major(r, c, (0..r * c).map(|_| rng.random_range(lo..hi)).collect()).unwrap()
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 

@@ -7,6 +7,7 @@ mod autodiff;
 mod cases;
 mod data;
 mod expr;
+mod forward;
 mod hostile;
 mod io;
 mod operators;

@@ -1,0 +1,390 @@
+//! Forward mode: Jacobian-vector products and second-order jets, by one sweep over the
+//! recorded graph.
+//!
+//! A field is written once, as tape ops. Forward mode does not re-run it: it walks the
+//! nodes the field recorded, in order, and for every node that depends on the inputs
+//! records its tangents (one per direction) with the op's tangent rule, and — for jets —
+//! its second-order entries with the op's second-order rule (both in the op table, beside
+//! the VJP rule). Every rule is written with tape ops, so the tangents and jets are
+//! ordinary nodes: reverse mode over them gives their gradients with respect to anything
+//! else on the tape (the weights of a network), and they can be swept again.
+//!
+//! The forward Laplacian (Li et al., 2023) is the jet `(u, ∇u, Δu)`: a linear op maps all
+//! three linearly, an elementwise `σ` gives `∇σ(h) = σ′(h)∇h` and
+//! `Δσ(h) = σ′(h)Δh + σ″(h)|∇h|²`. One sweep gives every first derivative of every output
+//! and its Laplacian, with far fewer nodes than reverse-over-reverse.
+
+use super::ops::Forms;
+use super::tape::{Tape, Var};
+use crate::error::{Error, Result};
+
+/// The second-order entries a [jet](jets) carries besides the value and gradient.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SecondOrder {
+    /// None: the jet is the value and the gradient (forward-mode first derivatives).
+    #[default]
+    None,
+    /// The Laplacian `Σₖ ∂²/∂xₖ²`: one entry (the forward Laplacian).
+    Laplacian,
+    /// The unmixed second derivatives `∂²/∂xₖ²`, one entry per input.
+    Diagonal,
+    /// Every second derivative `∂²/∂xₐ∂x_b` (`a ≤ b` computed, the rest by symmetry).
+    Hessian,
+}
+
+impl SecondOrder {
+    /// The entries as sums of pairs of directions, for `d` inputs.
+    fn entries(self, d: usize) -> Vec<Vec<(usize, usize)>> {
+        match self {
+            SecondOrder::None => Vec::new(),
+            SecondOrder::Laplacian => vec![(0..d).map(|k| (k, k)).collect()],
+            SecondOrder::Diagonal => (0..d).map(|k| vec![(k, k)]).collect(),
+            SecondOrder::Hessian => (0..d)
+                .flat_map(|a| (a..d).map(move |b| vec![(a, b)]))
+                .collect(),
+        }
+    }
+}
+
+/// The jet of one output: its value, its derivative along every input, and the
+/// second-order entries asked for.
+#[derive(Clone, Debug)]
+pub struct Jet<'t> {
+    /// The output itself.
+    pub value: Var<'t>,
+    /// `grad[k] = ∂value/∂inputs[k]` (with the ones tangent, so per point for a batch).
+    pub grad: Vec<Var<'t>>,
+    /// The second-order entries: `[Δ]` for [`SecondOrder::Laplacian`], `[∂²/∂xₖ²]` for
+    /// [`SecondOrder::Diagonal`], the `d × d` Hessian row-major for
+    /// [`SecondOrder::Hessian`], empty for [`SecondOrder::None`].
+    pub second: Vec<Var<'t>>,
+}
+
+/// Jacobian-vector products `J·v` of `outputs` with respect to `inputs`, for several
+/// tangents at once, in one forward sweep (`jax.jvp`, `torch.func.jvp`).
+///
+/// `tangents[k]` holds one tangent per input, of the input's shape; the result's entry
+/// `[k][o]` is output `o`'s tangent in direction `k`, of the output's shape — zeros where
+/// the output does not depend on the inputs. The tangents are recorded with tape ops, so
+/// they can be differentiated again, in either mode (forward-over-reverse Hessians are
+/// JVPs of a gradient recorded with `create_graph`).
+///
+/// Inputs are treated as independent: a tangent flows from an input only, not from the
+/// nodes it was computed from.
+///
+/// # Errors
+/// [`Error::Operator`] for a tangent list whose length is not the number of inputs or a
+/// tangent whose shape is not its input's; [`Error::ForeignVar`] for variables of several
+/// tapes; and the tape's first recorded misuse, if any.
+///
+/// # Example
+/// ```
+/// use nabla::autodiff::{Tape, Tensor, jvp};
+/// let tape = Tape::new();
+/// let x = tape.var(Tensor::column(vec![1.0, 2.0]));
+/// let y = tape.var(Tensor::column(vec![3.0, 4.0]));
+/// let f = x * x * y; // ∂f/∂x = 2xy, ∂f/∂y = x²
+/// let ones = tape.full(2, 1, 1.0);
+/// let zeros = tape.full(2, 1, 0.0);
+/// let t = jvp(&[f], &[x, y], &[vec![ones, zeros], vec![zeros, ones]]).unwrap();
+/// assert_eq!(t[0][0].value().unwrap().as_slice(), &[6.0, 16.0]);
+/// assert_eq!(t[1][0].value().unwrap().as_slice(), &[1.0, 4.0]);
+/// ```
+pub fn jvp<'t>(
+    outputs: &[Var<'t>],
+    inputs: &[Var<'t>],
+    tangents: &[Vec<Var<'t>>],
+) -> Result<Vec<Vec<Var<'t>>>> {
+    let Some(tape) = common_tape(outputs, inputs, tangents.iter().flatten())? else {
+        return Ok(vec![Vec::new(); tangents.len()]);
+    };
+    for (k, t) in tangents.iter().enumerate() {
+        if t.len() != inputs.len() {
+            return Err(Error::Operator {
+                op: "jvp".into(),
+                message: format!(
+                    "tangent {k} has {} entries for {} inputs",
+                    t.len(),
+                    inputs.len()
+                ),
+            });
+        }
+        for (i, (v, x)) in t.iter().zip(inputs).enumerate() {
+            if v.shape() != x.shape() {
+                return Err(Error::Operator {
+                    op: "jvp".into(),
+                    message: format!(
+                        "tangent {k} of input {i} has shape {:?}, the input has shape {:?}",
+                        v.shape(),
+                        x.shape()
+                    ),
+                });
+            }
+        }
+    }
+    let seeds: Vec<Vec<Option<Var<'t>>>> = (0..inputs.len())
+        .map(|i| tangents.iter().map(|t| Some(t[i])).collect())
+        .collect();
+    let table = sweep(tape, outputs, inputs, &seeds, &[])?;
+    Ok((0..tangents.len())
+        .map(|k| {
+            outputs
+                .iter()
+                .map(|o| table.tangent(o.id, k).unwrap_or_else(|| zeros_like(*o)))
+                .collect()
+        })
+        .collect())
+}
+
+/// The jets of `outputs` with respect to `inputs` in one forward sweep: every output's
+/// derivative along each input (seeded with the ones tangent, which over a batch of points
+/// gives every point's derivative at once, as the ones cotangent does in reverse mode) and
+/// the second-order entries `second` asks for.
+///
+/// With [`SecondOrder::Laplacian`] this is the forward Laplacian: the gradient and the
+/// Laplacian of every output from one sweep, recorded with tape ops so that reverse mode
+/// over the result gives, for example, a PDE residual's gradient with respect to a
+/// network's weights.
+///
+/// # Errors
+/// [`Error::ForeignVar`] for variables of several tapes, and the tape's first recorded
+/// misuse, if any.
+///
+/// # Example
+/// `f = x²y + sin y`: `∇f = (2xy, x² + cos y)`, `Δf = 2y − sin y`.
+/// ```
+/// use nabla::autodiff::{Tape, Tensor, jets, SecondOrder};
+/// let tape = Tape::new();
+/// let x = tape.var(Tensor::column(vec![1.5]));
+/// let y = tape.var(Tensor::column(vec![0.5]));
+/// let f = x * x * y + y.sin();
+/// let j = jets(&[f], &[x, y], SecondOrder::Laplacian).unwrap();
+/// assert_eq!(j[0].grad[0].item().unwrap(), 2.0 * 1.5 * 0.5);
+/// assert_eq!(j[0].grad[1].item().unwrap(), 1.5 * 1.5 + 0.5f64.cos());
+/// assert!((j[0].second[0].item().unwrap() - (1.0 - 0.5f64.sin())).abs() < 1e-15);
+/// ```
+pub fn jets<'t>(
+    outputs: &[Var<'t>],
+    inputs: &[Var<'t>],
+    second: SecondOrder,
+) -> Result<Vec<Jet<'t>>> {
+    let Some(tape) = common_tape(outputs, inputs, std::iter::empty())? else {
+        return Ok(Vec::new());
+    };
+    let d = inputs.len();
+    let seeds: Vec<Vec<Option<Var<'t>>>> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let (r, c) = x.shape();
+            let ones = tape.full(r, c, 1.0);
+            (0..d).map(|k| (k == i).then_some(ones)).collect()
+        })
+        .collect();
+    let entries = second.entries(d);
+    let table = sweep(tape, outputs, inputs, &seeds, &entries)?;
+    Ok(outputs
+        .iter()
+        .map(|&o| {
+            let grad = (0..d)
+                .map(|k| table.tangent(o.id, k).unwrap_or_else(|| zeros_like(o)))
+                .collect();
+            let sec = |e: usize| table.second(o.id, e).unwrap_or_else(|| zeros_like(o));
+            let second = match second {
+                SecondOrder::Hessian => {
+                    // Entry index of (a, b), a ≤ b, in the row-by-row upper triangle.
+                    let index = |a: usize, b: usize| a * d - a * (a + 1) / 2 + b;
+                    let upper: Vec<Var<'t>> = (0..entries.len()).map(sec).collect();
+                    (0..d * d)
+                        .map(|ab| {
+                            let (a, b) = (ab / d, ab % d);
+                            upper[index(a.min(b), a.max(b))]
+                        })
+                        .collect()
+                }
+                _ => (0..entries.len()).map(sec).collect(),
+            };
+            Jet {
+                value: o,
+                grad,
+                second,
+            }
+        })
+        .collect())
+}
+
+/// The tape all variables live on (`None` when there are none), after checking that it
+/// is one tape and has recorded no misuse.
+fn common_tape<'t, 'v>(
+    outputs: &'v [Var<'t>],
+    inputs: &'v [Var<'t>],
+    more: impl Iterator<Item = &'v Var<'t>>,
+) -> Result<Option<&'t Tape>> {
+    let Some(tape) = outputs.first().or(inputs.first()).map(|v| v.tape) else {
+        return Ok(None);
+    };
+    if outputs
+        .iter()
+        .chain(inputs)
+        .chain(more)
+        .any(|v| !std::ptr::eq(v.tape, tape))
+    {
+        return Err(Error::ForeignVar { op: "jvp" });
+    }
+    tape.check()?;
+    Ok(Some(tape))
+}
+
+fn zeros_like<'t>(v: Var<'t>) -> Var<'t> {
+    let (r, c) = v.shape();
+    v.tape.full(r, c, 0.0)
+}
+
+/// Tangents and second-order entries of the nodes `lo..=hi`, flat: slot
+/// `(node − lo)·width + k`.
+struct Table<'t> {
+    tape: &'t Tape,
+    lo: usize,
+    dirs: usize,
+    entries: usize,
+    tangents: Vec<Option<usize>>,
+    seconds: Vec<Option<usize>>,
+}
+
+impl<'t> Table<'t> {
+    fn tangent(&self, node: usize, k: usize) -> Option<Var<'t>> {
+        let i = node.checked_sub(self.lo)?;
+        let id = (*self.tangents.get(i * self.dirs + k)?)?;
+        Some(Var {
+            tape: self.tape,
+            id,
+        })
+    }
+
+    fn second(&self, node: usize, e: usize) -> Option<Var<'t>> {
+        let i = node.checked_sub(self.lo)?;
+        let id = (*self.seconds.get(i * self.entries + e)?)?;
+        Some(Var {
+            tape: self.tape,
+            id,
+        })
+    }
+}
+
+/// The forward sweep: `seeds[i][k]` is input i's tangent in direction k (`None` = zero);
+/// `entries[e]` lists the direction pairs summed in second-order entry e (inputs start
+/// with zero second-order entries).
+fn sweep<'t>(
+    tape: &'t Tape,
+    outputs: &[Var<'t>],
+    inputs: &[Var<'t>],
+    seeds: &[Vec<Option<Var<'t>>>],
+    entries: &[Vec<(usize, usize)>],
+) -> Result<Table<'t>> {
+    let dirs = seeds.first().map_or(0, Vec::len);
+    let n_entries = entries.len();
+    let lo = inputs.iter().map(|v| v.id).min().unwrap_or(0);
+    let hi = outputs.iter().map(|v| v.id).max().unwrap_or(0);
+    let mut table = Table {
+        tape,
+        lo,
+        dirs,
+        entries: n_entries,
+        tangents: Vec::new(),
+        seconds: Vec::new(),
+    };
+    if inputs.is_empty() || hi < lo || dirs == 0 {
+        return Ok(table);
+    }
+    let span = hi - lo + 1;
+    let too_large = || Error::Operator {
+        op: "jvp".into(),
+        message: format!("the tangents of {span} nodes do not fit in memory"),
+    };
+    let slots = |w: usize| span.checked_mul(w).ok_or_else(too_large);
+    let (nt, ns) = (slots(dirs)?, slots(n_entries)?);
+    table
+        .tangents
+        .try_reserve_exact(nt)
+        .map_err(|_| too_large())?;
+    table
+        .seconds
+        .try_reserve_exact(ns)
+        .map_err(|_| too_large())?;
+    table.tangents.resize(nt, None);
+    table.seconds.resize(ns, None);
+
+    // Which nodes to sweep: those that depend on an input (forward) and that an output
+    // depends on (backward). `seed_of[i]` is the input index of node lo + i.
+    let mut seed_of: Vec<Option<usize>> = vec![None; span];
+    for (k, x) in inputs.iter().enumerate() {
+        if x.id <= hi {
+            seed_of[x.id - lo].get_or_insert(k);
+        }
+    }
+    let mut live = vec![false; span];
+    {
+        let inner = tape.inner.borrow();
+        for i in 0..span {
+            live[i] = seed_of[i].is_some()
+                || inner.nodes[lo + i]
+                    .op
+                    .parents(&inner.arena)
+                    .any(|p| p >= lo && live[p - lo]);
+        }
+        let mut needed = vec![false; span];
+        for o in outputs {
+            if o.id >= lo {
+                needed[o.id - lo] = true;
+            }
+        }
+        for i in (0..span).rev() {
+            if needed[i] && live[i] && seed_of[i].is_none() {
+                for p in inner.nodes[lo + i].op.parents(&inner.arena) {
+                    if p >= lo {
+                        needed[p - lo] = true;
+                    }
+                }
+            }
+            live[i] &= needed[i];
+        }
+    }
+
+    for i in 0..span {
+        if !live[i] {
+            continue;
+        }
+        let id = lo + i;
+        if let Some(k) = seed_of[i] {
+            for (dir, seed) in seeds[k].iter().enumerate() {
+                table.tangents[i * dirs + dir] = seed.map(|v| v.id);
+            }
+            continue;
+        }
+        let node = tape.node(id);
+        let y = Var { tape, id };
+        for dir in 0..dirs {
+            let t = node.op.jvp(tape, y, &|p| table.tangent(p, dir));
+            table.tangents[i * dirs + dir] = fit(t, node.shape()).map(|v| v.id);
+        }
+        for (e, pairs) in entries.iter().enumerate() {
+            let tan = |p: usize, k: usize| table.tangent(p, k);
+            let forms = Forms { pairs, tan: &tan };
+            let s = node.op.second(tape, y, &forms, &|p| table.second(p, e));
+            table.seconds[i * n_entries + e] = fit(s, node.shape()).map(|v| v.id);
+        }
+    }
+    tape.check()?;
+    Ok(table)
+}
+
+/// A tangent brought to its node's shape (a rule may return a broadcastable one).
+fn fit<'t>(t: Option<Var<'t>>, (r, c): (usize, usize)) -> Option<Var<'t>> {
+    t.map(|t| {
+        if t.shape() == (r, c) {
+            t
+        } else {
+            t.expand(r, c)
+        }
+    })
+}

@@ -1,0 +1,338 @@
+//! Forward mode: JVPs of every op against the VJPs (dot-product tests), second-order jets
+//! against JVPs of JVPs and reverse-over-reverse, everything against num-dual, the seed's
+//! identities exactly, reverse mode over jets, and the error paths.
+
+use approx::assert_relative_eq;
+use nabla::Error;
+use nabla::autodiff::{GradOptions, SecondOrder, Tape, Tensor, Var, grad, jets, jvp};
+use num_dual::{Dual2_64, DualNum, HyperDual64};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::autodiff::{all_ops, dot, random, vals};
+
+/// `Σₖ ⟨aₖ, bₖ⟩` over lists of variables and tensors.
+fn dots(a: &[Var<'_>], b: &[Tensor]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| dot(&vals(*a), b.as_slice()))
+        .sum()
+}
+
+#[test]
+fn every_op_jvp_passes_the_dot_product_test_against_its_vjp() {
+    // ⟨J·v, w⟩ by forward mode = ⟨v, Jᵀ·w⟩ by reverse mode, to round-off, and the
+    // second order: ⟨w, D²f[v, v]⟩ by forward-over-forward = by reverse-over-reverse.
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for c in all_ops() {
+        let xs: Vec<Tensor> = c
+            .shapes
+            .iter()
+            .map(|&s| random(&mut rng, s, 0.3, 1.2))
+            .collect();
+        let v: Vec<Tensor> = c
+            .shapes
+            .iter()
+            .map(|&s| random(&mut rng, s, -1.0, 1.0))
+            .collect();
+        let tape = Tape::new();
+        let x: Vec<Var> = xs.iter().map(|t| tape.var(t.clone())).collect();
+        let y = (c.f)(&x);
+        let w = random(&mut rng, y.shape(), -1.0, 1.0);
+        let vt: Vec<Var> = v.iter().map(|t| tape.constant(t.clone())).collect();
+
+        let jv = jvp(&[y], &x, std::slice::from_ref(&vt)).unwrap()[0][0];
+        let forward = dot(&vals(jv), w.as_slice());
+        let wv = tape.constant(w.clone());
+        let jtw = grad(&[y], &x, &[wv], GradOptions::create_graph().allow_unused()).unwrap();
+        let reverse = dots(&jtw, &v);
+        assert_relative_eq!(forward, reverse, epsilon = 1e-13, max_relative = 1e-12);
+
+        let jjv = jvp(&[jv], &x, std::slice::from_ref(&vt)).unwrap()[0][0];
+        let forward2 = dot(&vals(jjv), w.as_slice());
+        let s = jtw
+            .iter()
+            .zip(&vt)
+            .map(|(g, v)| (*g * *v).sum())
+            .reduce(|a, b| a + b)
+            .unwrap();
+        let h = grad(&[s], &x, &[], GradOptions::default().allow_unused()).unwrap();
+        let reverse2 = dots(&h, &v);
+        assert_relative_eq!(forward2, reverse2, epsilon = 1e-12, max_relative = 1e-11);
+        println!(
+            "{:<28} jvp {forward:+.15e}  second {forward2:+.15e}",
+            c.name
+        );
+    }
+}
+
+#[test]
+fn every_op_second_order_jet_equals_the_jvp_of_its_jvp() {
+    // The jets' own second-order rules (curvature terms, not the tangent rules) against
+    // forward-over-forward: entry (a, b) of the Hessian jet is D²f[1ₐ, 1_b], and the
+    // Laplacian jet is the sum of the diagonal ones.
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    for c in all_ops() {
+        let xs: Vec<Tensor> = c
+            .shapes
+            .iter()
+            .map(|&s| random(&mut rng, s, 0.3, 1.2))
+            .collect();
+        let tape = Tape::new();
+        let x: Vec<Var> = xs.iter().map(|t| tape.var(t.clone())).collect();
+        let y = (c.f)(&x);
+        let d = x.len();
+        let dir = |k: usize| -> Vec<Var> {
+            x.iter()
+                .enumerate()
+                .map(|(i, xi)| {
+                    let (r, cc) = xi.shape();
+                    tape.full(r, cc, if i == k { 1.0 } else { 0.0 })
+                })
+                .collect()
+        };
+        let first = jvp(&[y], &x, &(0..d).map(dir).collect::<Vec<_>>()).unwrap();
+        let hj = &jets(&[y], &x, SecondOrder::Hessian).unwrap()[0];
+        let lj = &jets(&[y], &x, SecondOrder::Laplacian).unwrap()[0];
+        let dj = &jets(&[y], &x, SecondOrder::Diagonal).unwrap()[0];
+        let mut lap = vec![0.0; y.rows() * y.cols()];
+        for a in 0..d {
+            assert_eq!(
+                vals(hj.grad[a]),
+                vals(first[a][0]),
+                "{} tangent {a}",
+                c.name
+            );
+            for b in 0..d {
+                let fof = vals(jvp(&[first[a][0]], &x, &[dir(b)]).unwrap()[0][0]);
+                let jet = vals(hj.second[a * d + b]);
+                for (p, (&j, &f)) in jet.iter().zip(&fof).enumerate() {
+                    assert_relative_eq!(j, f, epsilon = 1e-13, max_relative = 1e-12);
+                    if a == b {
+                        lap[p] += f;
+                        assert_relative_eq!(
+                            vals(dj.second[a])[p],
+                            f,
+                            epsilon = 1e-13,
+                            max_relative = 1e-12
+                        );
+                    }
+                }
+            }
+        }
+        for (&j, &l) in vals(lj.second[0]).iter().zip(&lap) {
+            assert_relative_eq!(j, l, epsilon = 1e-12, max_relative = 1e-12);
+        }
+    }
+}
+
+fn f_dual<D: DualNum<Primitive = f64> + Copy>(x: D, y: D, z: D) -> D {
+    (x * y).exp() * (y + z).sin()
+        + z.atan2(x) * (x * x + y * y + 1.0).sqrt()
+        + (z * z + 1.0).ln() / y.cosh()
+        + (x * z).tanh() * y.powi(3)
+        + x.powf(2.5)
+        - x.recip() * z.sinh()
+        + (y / z).cos() * x.tan()
+}
+
+fn f_tape<'t>(x: Var<'t>, y: Var<'t>, z: Var<'t>) -> Var<'t> {
+    (x * y).exp() * (y + z).sin()
+        + z.atan2(x) * (x * x + y * y + 1.0).sqrt()
+        + (z * z + 1.0).ln() / y.cosh()
+        + (x * z).tanh() * y.powi(3)
+        + x.powf(2.5)
+        - x.recip() * z.sinh()
+        + (y / z).cos() * x.tan()
+}
+
+/// num-dual's value, gradient and Hessian of `f_dual` at `p`.
+fn num_dual_reference(p: [f64; 3]) -> ([f64; 3], [[f64; 3]; 3]) {
+    let at = |a: usize, t: Dual2_64| {
+        let mut v = p.map(Dual2_64::from_re);
+        v[a] = t;
+        f_dual(v[0], v[1], v[2])
+    };
+    let mut g = [0.0; 3];
+    let mut h = [[0.0; 3]; 3];
+    for a in 0..3 {
+        let (_, d1, d2) = num_dual::second_derivative(|t| at(a, t), p[a]);
+        g[a] = d1;
+        h[a][a] = d2;
+        for b in a + 1..3 {
+            let (_, _, _, dab) = num_dual::second_partial_derivative(
+                |(s, t): (HyperDual64, HyperDual64)| {
+                    let mut v = p.map(HyperDual64::from_re);
+                    v[a] = s;
+                    v[b] = t;
+                    f_dual(v[0], v[1], v[2])
+                },
+                (p[a], p[b]),
+            );
+            h[a][b] = dab;
+            h[b][a] = dab;
+        }
+    }
+    (g, h)
+}
+
+#[test]
+fn jets_jvps_and_forward_over_reverse_match_num_dual() {
+    let pts = [[0.7, -0.4, 1.3], [1.1, 0.9, -0.6], [0.35, 1.7, 0.8]];
+    let tape = Tape::new();
+    let x: Vec<Var> = (0..3)
+        .map(|k| tape.var(Tensor::column(pts.iter().map(|p| p[k]).collect())))
+        .collect();
+    let f = f_tape(x[0], x[1], x[2]);
+    let lap = &jets(&[f], &x, SecondOrder::Laplacian).unwrap()[0];
+    let hes = &jets(&[f], &x, SecondOrder::Hessian).unwrap()[0];
+    // Forward-over-reverse: the gradient recorded, then three JVPs of it.
+    let ones = tape.full(3, 1, 1.0);
+    let g = grad(&[f], &x, &[ones], GradOptions::create_graph()).unwrap();
+    let zero = tape.full(3, 1, 0.0);
+    let e: Vec<Vec<Var>> = (0..3)
+        .map(|b| (0..3).map(|k| if k == b { ones } else { zero }).collect())
+        .collect();
+    let for_h = jvp(&g, &x, &e).unwrap();
+    for (p, &pt) in pts.iter().enumerate() {
+        let (rg, rh) = num_dual_reference(pt);
+        let mut trace = 0.0;
+        for a in 0..3 {
+            assert_relative_eq!(vals(lap.grad[a])[p], rg[a], max_relative = 1e-13);
+            assert_relative_eq!(vals(g[a])[p], rg[a], max_relative = 1e-13);
+            trace += rh[a][a];
+            for b in 0..3 {
+                assert_relative_eq!(
+                    vals(hes.second[a * 3 + b])[p],
+                    rh[a][b],
+                    max_relative = 1e-12,
+                    epsilon = 1e-13
+                );
+                assert_relative_eq!(
+                    vals(for_h[b][a])[p],
+                    rh[a][b],
+                    max_relative = 1e-12,
+                    epsilon = 1e-13
+                );
+            }
+        }
+        assert_relative_eq!(vals(lap.second[0])[p], trace, max_relative = 1e-12);
+    }
+}
+
+// ---- the seed article, exactly, in forward mode ----------------------------------------
+
+#[test]
+fn seed_identities_are_exact_with_jets() {
+    let tape = Tape::new();
+    let xs = Tensor::linspace(0.0, 1.0, 1001);
+    let x = tape.var(xs.clone());
+    let j = &jets(&[x.sin()], &[x], SecondOrder::Diagonal).unwrap()[0];
+    for (i, &xi) in xs.as_slice().iter().enumerate() {
+        assert_eq!(vals(j.grad[0])[i], xi.cos());
+        assert_eq!(vals(j.second[0])[i], -xi.sin());
+    }
+
+    let tape = Tape::new();
+    let x = tape.var(Tensor::scalar(1.0));
+    let y = tape.var(Tensor::scalar(2.0));
+    let j = &jets(&[(x + y) * (y + 3.0)], &[x, y], SecondOrder::None).unwrap()[0];
+    assert_eq!(j.grad[0].item().unwrap(), 5.0);
+    assert_eq!(j.grad[1].item().unwrap(), 8.0);
+    assert!(j.second.is_empty());
+
+    // ∇·∇(x·x) = 6 at x = (1, 1, 1): the forward Laplacian of Σ xₖ².
+    let tape = Tape::new();
+    let x: Vec<Var> = (0..3).map(|_| tape.var(Tensor::scalar(1.0))).collect();
+    let f = x[0] * x[0] + x[1] * x[1] + x[2] * x[2];
+    let j = &jets(&[f], &x, SecondOrder::Laplacian).unwrap()[0];
+    assert_eq!(j.second[0].item().unwrap(), 6.0);
+}
+
+#[test]
+fn reverse_mode_over_a_forward_laplacian_gives_parameter_gradients() {
+    // u = tanh(x·w₀ + y·w₁) (a one-neuron network); d/dw of Σ Δu through the jets equals
+    // the same gradient through reverse-over-reverse.
+    let tape = Tape::new();
+    let x = tape.var(Tensor::column(vec![0.3, -0.8, 1.2]));
+    let y = tape.var(Tensor::column(vec![0.5, 0.1, -0.7]));
+    let w = tape.var(Tensor::from_col_major(2, 1, vec![0.9, -1.3]).unwrap());
+    let h = tape.stack(&[x, y]).matmul(w).tanh();
+    let jet = &jets(&[h], &[x, y], SecondOrder::Laplacian).unwrap()[0];
+    let by_jets = grad(
+        &[jet.second[0].sum()],
+        &[w],
+        &[],
+        GradOptions::retain_graph(),
+    )
+    .unwrap()[0];
+
+    let ones = tape.full(3, 1, 1.0);
+    let g = grad(&[h], &[x, y], &[ones], GradOptions::create_graph()).unwrap();
+    let hxx = grad(&[g[0]], &[x], &[ones], GradOptions::create_graph()).unwrap()[0];
+    let hyy = grad(&[g[1]], &[y], &[ones], GradOptions::create_graph()).unwrap()[0];
+    let lap = hxx + hyy;
+    for (a, b) in vals(jet.second[0]).iter().zip(vals(lap)) {
+        assert_relative_eq!(*a, b, max_relative = 1e-14, epsilon = 1e-15);
+    }
+    let by_reverse = grad(&[lap.sum()], &[w], &[], GradOptions::default()).unwrap()[0];
+    for (a, b) in vals(by_jets).iter().zip(vals(by_reverse)) {
+        assert_relative_eq!(*a, b, max_relative = 1e-13);
+    }
+}
+
+#[test]
+fn jets_of_outputs_that_do_not_depend_on_the_inputs_are_zero() {
+    let tape = Tape::new();
+    let c = tape.constant(Tensor::column(vec![2.0, 3.0]));
+    let x = tape.var(Tensor::column(vec![1.0, 1.0]));
+    let k = tape.var(Tensor::column(vec![4.0, 5.0])); // a leaf that is not an input
+    let j = jets(&[c, k * k, x * k], &[x], SecondOrder::Laplacian).unwrap();
+    assert_eq!(vals(j[0].grad[0]), vec![0.0, 0.0]);
+    assert_eq!(vals(j[1].grad[0]), vec![0.0, 0.0]);
+    assert_eq!(vals(j[1].second[0]), vec![0.0, 0.0]);
+    assert_eq!(vals(j[2].grad[0]), vec![4.0, 5.0]);
+    assert_eq!(vals(j[2].second[0]), vec![0.0, 0.0]);
+}
+
+#[test]
+fn jvp_errors_are_typed_not_panics() {
+    let tape = Tape::new();
+    let x = tape.var(Tensor::column(vec![1.0, 2.0]));
+    let y = x.sin();
+    let ones = tape.full(2, 1, 1.0);
+    // A tangent list of the wrong length.
+    let e = jvp(&[y], &[x], &[vec![ones, ones]]).unwrap_err();
+    assert!(
+        matches!(e, Error::Operator { ref op, .. } if op == "jvp"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("2 entries for 1 inputs"), "{e}");
+    // A tangent of the wrong shape.
+    let row = tape.full(1, 2, 1.0);
+    let e = jvp(&[y], &[x], &[vec![row]]).unwrap_err();
+    assert!(e.to_string().contains("shape (1, 2)"), "{e}");
+    // A variable of another tape.
+    let other = Tape::new();
+    let z = other.var(Tensor::column(vec![1.0, 2.0]));
+    assert!(matches!(
+        jvp(&[y], &[z], &[vec![ones]]).unwrap_err(),
+        Error::ForeignVar { .. }
+    ));
+    assert!(matches!(
+        jets(&[y], &[z], SecondOrder::Laplacian).unwrap_err(),
+        Error::ForeignVar { .. }
+    ));
+    // A tape that recorded a misuse reports it.
+    let bad = x + tape.full(3, 1, 1.0);
+    let e = jets(&[bad], &[x], SecondOrder::Laplacian).unwrap_err();
+    assert!(matches!(e, Error::ShapeMismatch { .. }), "{e}");
+    // Nothing to differentiate: empty results, no panic.
+    let tape = Tape::new();
+    let x = tape.var(Tensor::column(vec![1.0, 2.0]));
+    let y = x.sin();
+    assert!(jvp(&[], &[], &[]).unwrap().is_empty());
+    assert!(jets(&[], &[], SecondOrder::Hessian).unwrap().is_empty());
+    let none = jvp(&[y], &[], &[vec![]]).unwrap();
+    assert_eq!(vals(none[0][0]), vec![0.0, 0.0]);
+}
