@@ -213,6 +213,31 @@ pub fn jets<'t>(
         .collect())
 }
 
+/// Tangents of `outputs` along input `dir` alone (the ones tangent on it, zero on the
+/// others, which are never recorded): one column of a Jacobian by forward mode.
+pub(crate) fn jvp_along<'t>(
+    outputs: &[Var<'t>],
+    inputs: &[Var<'t>],
+    dir: usize,
+) -> Result<Vec<Var<'t>>> {
+    let Some(tape) = common_tape(outputs, inputs, std::iter::empty())? else {
+        return Ok(Vec::new());
+    };
+    let seeds: Vec<Vec<Option<Var<'t>>>> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let (r, c) = x.shape();
+            vec![(i == dir).then(|| tape.full(r, c, 1.0))]
+        })
+        .collect();
+    let table = sweep(tape, outputs, inputs, &seeds, &[])?;
+    Ok(outputs
+        .iter()
+        .map(|&o| table.tangent(o.id, 0).unwrap_or_else(|| zeros_like(o)))
+        .collect())
+}
+
 /// The tape all variables live on (`None` when there are none), after checking that it
 /// is one tape and has recorded no misuse.
 fn common_tape<'t, 'v>(

@@ -23,6 +23,7 @@ mod ops;
 mod tape;
 mod tensor;
 
+pub(crate) use forward::jvp_along;
 pub use forward::{Jet, SecondOrder, jets, jvp};
 pub use grad::{GradOptions, grad, grad_batched};
 pub use tape::{Tape, Var};

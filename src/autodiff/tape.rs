@@ -199,6 +199,19 @@ impl Tape {
         self.inner.borrow().nodes.len()
     }
 
+    /// Number of values (`rows × cols`, summed) of the nodes recorded since node `start`:
+    /// the size of a computation, which is what the evaluator compares between plans.
+    pub fn values_since(&self, start: usize) -> usize {
+        let inner = self.inner.borrow();
+        inner
+            .nodes
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .map(|n| n.rows.saturating_mul(n.cols))
+            .fold(0, usize::saturating_add)
+    }
+
     /// Whether nothing has been recorded.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

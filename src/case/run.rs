@@ -116,6 +116,7 @@ fn evaluate_and_write(
                 chunk_size: opts.chunk_size,
                 progress: Some(&|c| bar.inc(c)),
                 field_name: &b.name,
+                ..EvalOptions::default()
             };
             let t0 = Instant::now();
             let out = evaluate(b.field.as_ref(), points, &b.ops, &eo)?;

@@ -278,6 +278,7 @@ impl<'p> Recorder<'p> {
             chunk_size: self.chunk_size,
             progress: None,
             field_name: "exact",
+            ..EvalOptions::default()
         };
         let ex = evaluate(exact, self.points, &[Operator::Value], &eo)?.remove(0);
         Ok(difference(a, &ex.values))

@@ -23,16 +23,20 @@
 use nalgebra::{Matrix3, Vector3};
 use rayon::prelude::*;
 
-use crate::autodiff::{self, GradOptions, Tape, Var};
+use crate::autodiff::{Tape, Var};
 use crate::error::{Error, Result};
 use crate::field::Field;
 use crate::operators::flow;
 
 mod operator;
+mod plan;
 mod points;
 
 pub use operator::Operator;
+pub use plan::Derivatives;
 pub use points::Points;
+
+use plan::{Plan, Sink};
 
 /// One output array: `values[p * components + c]` is component c at point p.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,6 +58,8 @@ pub struct EvalOptions<'a> {
     pub progress: Option<&'a (dyn Fn(usize) + Sync)>,
     /// Name of the field in array names.
     pub field_name: &'a str,
+    /// How derivatives are computed (default: the cheapest plan for the request).
+    pub derivatives: Derivatives,
 }
 
 impl Default for EvalOptions<'_> {
@@ -62,19 +68,9 @@ impl Default for EvalOptions<'_> {
             chunk_size: 2048,
             progress: None,
             field_name: "U",
+            derivatives: Derivatives::Auto,
         }
     }
-}
-
-/// What the backward passes must deliver for a request.
-#[derive(Clone, Copy, Debug)]
-struct Plan {
-    m: usize,
-    d: usize,
-    first: bool,
-    second: bool,
-    /// Full Hessian rows (all coordinates) rather than only the diagonal.
-    full_hessian: bool,
 }
 
 /// Evaluates `field` and the operators `ops` at every point, in parallel. Returns one
@@ -94,6 +90,45 @@ pub fn evaluate(
     let mut arrays = Vec::new();
     evaluate_into(field, points, ops, opts, &mut arrays)?;
     Ok(arrays)
+}
+
+/// What each plan records for this request, in values per chunk of `chunk_size` points
+/// (the first chunk of `points`): the measure [`Derivatives::Auto`] minimises, for reports
+/// and benches. The field is evaluated once more on that chunk.
+///
+/// # Errors
+/// As [`evaluate`].
+pub fn plan_costs(
+    field: &dyn Field,
+    points: &Points,
+    ops: &[Operator],
+    chunk_size: usize,
+) -> Result<Vec<(Derivatives, usize)>> {
+    let (m, d) = (field.components(), points.dim());
+    let len = chunk_size.clamp(1, points.len());
+    for op in ops {
+        op.components(m, d)?;
+    }
+    let plan = Plan {
+        m,
+        d,
+        first: true,
+        second: ops.iter().any(|o| o.needs_second()),
+        full_hessian: ops.contains(&Operator::Hessian),
+    };
+    let tape = Tape::new();
+    let x: Vec<Var> = (0..d)
+        .map(|k| tape.var_from_slice(len, 1, &points.col(k)[..len]))
+        .collect();
+    let u = field.eval(&tape, &x);
+    tape.check()?;
+    if u.len() != m {
+        return Err(Error::Operator {
+            op: "field".into(),
+            message: format!("declared {m} components but returned {}", u.len()),
+        });
+    }
+    plan::cheapest(&tape, &x, &u, plan, &mut Vec::new())
 }
 
 /// [`evaluate`] into arrays the caller keeps: `arrays` is reshaped to the request
@@ -180,7 +215,31 @@ pub fn evaluate_into(
         }
     }
 
-    slices.into_par_iter().enumerate().try_for_each_init(
+    // With `Auto`, the first chunk records every candidate plan and picks the cheapest;
+    // the other chunks then use that plan.
+    let mut chunks = slices.into_iter().enumerate();
+    let mut method = opts.derivatives;
+    if method == Derivatives::Auto
+        && let Some((c, mut outs)) = chunks.next()
+    {
+        let (mut tape, mut scratch) = (Tape::new(), Scratch::default());
+        method = eval_chunk(
+            &mut tape,
+            &mut scratch,
+            field,
+            points,
+            c * cs..((c + 1) * cs).min(n),
+            ops,
+            plan,
+            method,
+            &mut outs,
+        )?;
+        if let Some(p) = opts.progress {
+            p(cs.min(n));
+        }
+    }
+    let rest: Vec<_> = chunks.collect();
+    rest.into_par_iter().try_for_each_init(
         || (Tape::new(), Scratch::default()),
         |(tape, scratch), (c, mut outs)| {
             // c < n_chunks = ⌈n / cs⌉, so start < n and start + cs < n + cs ≤ 2n.
@@ -194,6 +253,7 @@ pub fn evaluate_into(
                 start..end,
                 ops,
                 plan,
+                method,
                 &mut outs,
             )?;
             if let Some(p) = opts.progress {
@@ -212,11 +272,12 @@ struct Scratch {
     u: Vec<f64>,
     /// Jacobian values, `[(i * d + j)][p]`.
     jac: Vec<f64>,
-    /// Second derivatives, `[(i * d + a) * d + b][p]` (only diagonal entries when only
-    /// Laplacians were asked for).
+    /// Hessians, `[(i * d + a) * d + b][p]` (only when a Hessian was asked for).
     hess: Vec<f64>,
-    /// One column being summed (Laplacians).
-    acc: Vec<f64>,
+    /// Laplacians, `[i][p]`.
+    lap: Vec<f64>,
+    /// Where `Auto` records the plans it compares.
+    probe: Vec<f64>,
 }
 
 fn copy_into(v: Var<'_>, dst: &mut [f64]) -> Result<()> {
@@ -238,16 +299,25 @@ fn eval_chunk(
     range: std::ops::Range<usize>,
     ops: &[Operator],
     plan: Plan,
+    method: Derivatives,
     outs: &mut [&mut [f64]],
-) -> Result<()> {
+) -> Result<Derivatives> {
     let Plan { m, d, .. } = plan;
     let len = range.len();
     tape.clear();
     // m·d·d·len fits (checked by `evaluate_into`; len ≤ its chunk size).
     s.u.resize(m * len, 0.0);
     s.jac.resize(if plan.first { m * d * len } else { 0 }, 0.0);
-    s.hess
-        .resize(if plan.second { m * d * d * len } else { 0 }, 0.0);
+    s.hess.resize(
+        if plan.full_hessian {
+            m * d * d * len
+        } else {
+            0
+        },
+        0.0,
+    );
+    s.lap.resize(if plan.second { m * len } else { 0 }, 0.0);
+    let mut method = method;
     {
         let tape = &*tape;
         let x: Vec<Var> = (0..d)
@@ -273,45 +343,30 @@ fn eval_chunk(
             }
             copy_into(ui, &mut s.u[i * len..(i + 1) * len])?;
         }
-        if plan.first {
-            let ones = tape.full(len, 1, 1.0);
-            let opts = GradOptions {
-                retain_graph: Some(true),
-                create_graph: plan.second,
-                allow_unused: true,
-            };
-            for (i, &ui) in u.iter().enumerate() {
-                let ui = ui.expand(len, 1);
-                let row = autodiff::grad(&[ui], &x, &[ones], opts)?;
-                for (j, &g) in row.iter().enumerate() {
-                    copy_into(g, &mut s.jac[(i * d + j) * len..(i * d + j + 1) * len])?;
-                }
-                if plan.second {
-                    let second = GradOptions {
-                        create_graph: false,
-                        ..opts
-                    };
-                    for (a, &g) in row.iter().enumerate() {
-                        let g = g.expand(len, 1);
-                        if plan.full_hessian {
-                            let h = autodiff::grad(&[g], &x, &[ones], second)?;
-                            for (b, &hb) in h.iter().enumerate() {
-                                copy_into(hb, &mut s.hess[((i * d + a) * d + b) * len..][..len])?;
-                            }
-                        } else {
-                            let h = autodiff::grad(&[g], &[x[a]], &[ones], second)?;
-                            copy_into(h[0], &mut s.hess[((i * d + a) * d + a) * len..][..len])?;
-                        }
-                    }
-                }
-            }
+        if method == Derivatives::Auto && plan.first {
+            let costs = plan::cheapest(tape, &x, &u, plan, &mut s.probe)?;
+            method = costs
+                .iter()
+                .fold(None::<(Derivatives, usize)>, |best, &(p, c)| match best {
+                    Some((_, b)) if b <= c => best,
+                    _ => Some((p, c)),
+                })
+                .map_or(Derivatives::Reverse, |(p, _)| p);
         }
+        let mut sink = Sink {
+            len,
+            jac: &mut s.jac,
+            hess: &mut s.hess,
+            lap: &mut s.lap,
+        };
+        plan::derive(tape, &x, &u, plan, method, &mut sink)?;
     }
 
     // Assembly: derivative columns are copied entry by entry (contiguous reads); the flow
     // quantities are computed point by point from one 3 × 3 Jacobian.
-    let Scratch { u, jac, hess, acc } = s;
-    acc.resize(len, 0.0);
+    let Scratch {
+        u, jac, hess, lap, ..
+    } = s;
     let column = |src: &[f64], out: &mut [f64], k: usize, c: usize| {
         for (p, &v) in src.iter().enumerate() {
             out[p * k + c] = v;
@@ -334,15 +389,7 @@ fn eval_chunk(
                 }
             }
             Operator::Div => trace(out, (0..d).map(|i| &jac[(i * d + i) * len..][..len])),
-            Operator::Lap => {
-                for i in 0..m {
-                    trace(
-                        acc,
-                        (0..d).map(|a| &hess[((i * d + a) * d + a) * len..][..len]),
-                    );
-                    column(acc, out, k, i);
-                }
-            }
+            Operator::Lap => (0..m).for_each(|i| column(&lap[i * len..][..len], out, k, i)),
             Operator::Hessian => {
                 (0..d * d).for_each(|ab| column(&hess[ab * len..][..len], out, k, ab))
             }
@@ -364,7 +411,7 @@ fn eval_chunk(
             }
         }
     }
-    Ok(())
+    Ok(method)
 }
 
 /// `out[p] = 0 + t₀[p] + t₁[p] + …`, summing the terms in order.

@@ -336,3 +336,180 @@ fn jvp_errors_are_typed_not_panics() {
     let none = jvp(&[y], &[], &[vec![]]).unwrap();
     assert_eq!(vals(none[0][0]), vec![0.0, 0.0]);
 }
+
+// ---- the evaluator's plans ---------------------------------------------------------------
+
+use nabla::eval::{Array, Derivatives, EvalOptions, Operator, Points, evaluate, plan_costs};
+use nabla::field::FnField;
+use rand::Rng;
+
+fn random_points(dim: usize, n: usize, seed: u64) -> Points {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    Points::from_columns(
+        (0..dim)
+            .map(|_| (0..n).map(|_| rng.random_range(-2.0..2.0)).collect())
+            .collect(),
+    )
+    .unwrap()
+}
+
+fn with_plan(
+    field: &dyn nabla::field::Field,
+    pts: &Points,
+    ops: &[Operator],
+    derivatives: Derivatives,
+) -> Vec<Array> {
+    let opts = EvalOptions {
+        chunk_size: 97,
+        derivatives,
+        ..Default::default()
+    };
+    evaluate(field, pts, ops, &opts).unwrap()
+}
+
+/// Every plan's arrays against the reverse plan's, to round-off relative to the array's
+/// largest value (λ2 and λci come from eigenvalues of the same Jacobian: no looser).
+fn assert_plans_agree(field: &dyn nabla::field::Field, pts: &Points, ops: &[Operator]) {
+    let reference = with_plan(field, pts, ops, Derivatives::Reverse);
+    for plan in [
+        Derivatives::Jets,
+        Derivatives::ForwardOverReverse,
+        Derivatives::Auto,
+    ] {
+        let got = with_plan(field, pts, ops, plan);
+        for (a, r) in got.iter().zip(&reference) {
+            assert_eq!(a.name, r.name);
+            let scale = r.values.iter().fold(1.0f64, |s, v| s.max(v.abs()));
+            for (p, (x, y)) in a.values.iter().zip(&r.values).enumerate() {
+                assert!(
+                    (x - y).abs() <= 1e-13 * scale,
+                    "{plan:?} {} value {p}: {x} vs reverse {y}",
+                    a.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_operator_agrees_across_plans_on_taylor_green() {
+    let tg = FnField::new(3, |x| {
+        let (sx, cx) = (x[0].sin(), x[0].cos());
+        let (sy, cy) = (x[1].sin(), x[1].cos());
+        let cz = x[2].cos();
+        vec![sx * cy * cz, -(cx * sy * cz), x[0] * 0.0]
+    });
+    let ops: Vec<Operator> = Operator::ALL
+        .into_iter()
+        .filter(|&o| o != Operator::Hessian)
+        .collect();
+    assert_plans_agree(&tg, &random_points(3, 500, 1), &ops);
+    // A 2-D vector field with mixed partials in every component.
+    let v2 = FnField::new(2, |x| {
+        vec![
+            (x[0] * x[1]).sin() + x[1].powi(3),
+            (x[0] - x[1] * x[1]).exp() * x[0].cos(),
+        ]
+    });
+    assert_plans_agree(&v2, &random_points(2, 300, 2), &ops);
+}
+
+#[test]
+fn scalar_hessian_and_laplacian_agree_across_plans_and_with_the_closed_form() {
+    // f = sin(xy)·eᶻ + x²y³: mixed partials everywhere.
+    let f = FnField::new(1, |x| {
+        vec![(x[0] * x[1]).sin() * x[2].exp() + x[0] * x[0] * x[1].powi(3)]
+    });
+    let pts = random_points(3, 400, 3);
+    let ops = [
+        Operator::Value,
+        Operator::Grad,
+        Operator::Lap,
+        Operator::Hessian,
+    ];
+    assert_plans_agree(&f, &pts, &ops);
+    assert_plans_agree(&f, &pts, &[Operator::Lap]);
+    for plan in Derivatives::PLANS {
+        let out = with_plan(&f, &pts, &ops, plan);
+        for p in 0..pts.len() {
+            let [x, y, z] = pts.point(p);
+            let (s, c, e) = ((x * y).sin(), (x * y).cos(), z.exp());
+            let h = [
+                [
+                    -y * y * s * e + 2.0 * y.powi(3),
+                    (c - x * y * s) * e + 6.0 * x * y * y,
+                    y * c * e,
+                ],
+                [
+                    (c - x * y * s) * e + 6.0 * x * y * y,
+                    -x * x * s * e + 6.0 * x * x * y,
+                    x * c * e,
+                ],
+                [y * c * e, x * c * e, s * e],
+            ];
+            for a in 0..3 {
+                for b in 0..3 {
+                    let got = out[3].values[p * 9 + a * 3 + b];
+                    assert_relative_eq!(got, h[a][b], epsilon = 1e-11, max_relative = 1e-12);
+                }
+            }
+            let lap = h[0][0] + h[1][1] + h[2][2];
+            assert_relative_eq!(out[2].values[p], lap, epsilon = 1e-11, max_relative = 1e-12);
+        }
+    }
+}
+
+#[test]
+fn the_seed_identity_div_grad_of_x_dot_x_is_exactly_six_in_every_plan() {
+    let f = FnField::new(1, |x| vec![x[0] * x[0] + x[1] * x[1] + x[2] * x[2]]);
+    let pts = random_points(3, 50, 4);
+    for plan in Derivatives::PLANS {
+        let out = with_plan(&f, &pts, &[Operator::Lap, Operator::Hessian], plan);
+        assert!(out[0].values.iter().all(|&v| v == 6.0), "{plan:?}");
+        for p in 0..pts.len() {
+            for ab in 0..9 {
+                let want = if ab % 4 == 0 { 2.0 } else { 0.0 };
+                assert_eq!(out[1].values[p * 9 + ab], want, "{plan:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn auto_uses_the_plan_that_records_the_fewest_values() {
+    let tg = FnField::new(3, |x| {
+        vec![
+            x[0].sin() * x[1].cos(),
+            -(x[0].cos() * x[1].sin()),
+            x[2].tanh(),
+        ]
+    });
+    let pts = random_points(3, 300, 5);
+    for ops in [
+        vec![Operator::Jacobian],
+        vec![Operator::Jacobian, Operator::Lap],
+        vec![Operator::Q, Operator::Lap, Operator::Advection],
+    ] {
+        let costs = plan_costs(&tg, &pts, &ops, 97).unwrap();
+        let (best, _) = costs
+            .iter()
+            .fold(None::<(Derivatives, usize)>, |b, &(p, c)| match b {
+                Some((_, bc)) if bc <= c => b,
+                _ => Some((p, c)),
+            })
+            .unwrap();
+        println!("{ops:?}: {costs:?} → {best:?}");
+        assert_eq!(
+            with_plan(&tg, &pts, &ops, Derivatives::Auto),
+            with_plan(&tg, &pts, &ops, best)
+        );
+        if ops.contains(&Operator::Lap) {
+            // The forward Laplacian records less than reverse-over-reverse.
+            let cost = |p| costs.iter().find(|c| c.0 == p).unwrap().1;
+            assert!(
+                cost(Derivatives::Jets) < cost(Derivatives::Reverse),
+                "{costs:?}"
+            );
+        }
+    }
+}

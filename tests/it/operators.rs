@@ -628,6 +628,7 @@ fn progress_reports_every_point_once() {
         chunk_size: 64,
         progress: Some(&progress),
         field_name: "T",
+        ..Default::default()
     };
     let out = evaluate(
         &FnField::new(1, |x| vec![x[0] * x[1]]),
