@@ -1,13 +1,17 @@
 //! Taylor–Green vortex at 10⁶ points: our operators against the same quantities from
 //! hand-written closed-form derivatives, in the same run; and a scalar field's grad and
-//! Laplacian at 10⁶ random points against hand-written.
+//! Laplacian at 10⁶ random points against hand-written. Then each derivative plan
+//! (reverse-over-reverse, forward jets, forward-over-reverse) on the same points: its
+//! ratio to hand-written, and the jets' ratio to reverse.
 
 mod common;
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput};
-use nabla::eval::{EvalOptions, Operator, Points, evaluate, evaluate_into};
+use nabla::eval::{
+    Derivatives, EvalOptions, Operator, Points, evaluate, evaluate_into, plan_costs,
+};
 use nabla::field::FnField;
 use nabla::operators::flow;
 use nalgebra::{Matrix3, Vector3};
@@ -232,6 +236,67 @@ fn main() {
         || evaluate_into(&tg, &pts, &FULL, &opts, &mut kept).unwrap(),
         || taylor_green_by_hand_into(&pts, true, black_box(&mut hand)),
     );
+    // The plans side by side (Auto picks one of them; these force each).
+    let plan = |derivatives| EvalOptions {
+        derivatives,
+        ..opts
+    };
+    let scalar_ops = [Operator::Grad, Operator::Lap];
+    for (what, field, points, ops, by_hand) in [
+        (
+            "scalar grad + lap",
+            &sf as &dyn nabla::field::Field,
+            &rp,
+            &scalar_ops[..],
+            0,
+        ),
+        (
+            "taylor_green full set",
+            &tg as &dyn nabla::field::Field,
+            &pts,
+            &FULL[..],
+            1,
+        ),
+        (
+            "taylor_green jacobian+div+curl+Q+lap",
+            &tg as &dyn nabla::field::Field,
+            &pts,
+            &FULL[..5],
+            2,
+        ),
+    ] {
+        let costs = plan_costs(field, points, ops, chunk).unwrap();
+        println!("PLANS {what}: values recorded per chunk of {chunk} points: {costs:?}");
+        let reference = |i: usize| match i {
+            0 => drop(black_box(scalar_by_hand(points))),
+            1 => drop(black_box(taylor_green_by_hand(points, true))),
+            _ => drop(black_box(taylor_green_by_hand(points, false))),
+        };
+        for p in Derivatives::PLANS {
+            common::ratio(
+                &format!("{what} [{}] / hand-written", p.name()),
+                points.len(),
+                reps,
+                || drop(black_box(evaluate(field, points, ops, &plan(p)).unwrap())),
+                || reference(by_hand),
+            );
+        }
+        common::ratio(
+            &format!("{what}: jets / reverse-over-reverse"),
+            points.len(),
+            reps,
+            || {
+                drop(black_box(
+                    evaluate(field, points, ops, &plan(Derivatives::Jets)).unwrap(),
+                ))
+            },
+            || {
+                drop(black_box(
+                    evaluate(field, points, ops, &plan(Derivatives::Reverse)).unwrap(),
+                ))
+            },
+        );
+    }
     let threads = rayon::current_num_threads().min(2);
     if threads >= 2 {
         common::ratio(

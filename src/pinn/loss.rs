@@ -7,10 +7,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::mlp::Mlp;
-use super::residual::{navier_stokes_residuals, poisson_residual};
+use super::residual::{navier_stokes_residuals_by, poisson_residual_by};
 use crate::autodiff::{self, GradOptions, Tape, Var};
 use crate::error::{Error, Result};
-use crate::eval::{EvalOptions, Operator, Points, evaluate};
+use crate::eval::{Derivatives, EvalOptions, Operator, Points, evaluate};
 use crate::field::Field;
 
 /// Which PDE the interior residual enforces.
@@ -89,6 +89,7 @@ pub struct PinnLoss {
     targets: Vec<Vec<f64>>,
     weights: LossWeights,
     chunk_size: usize,
+    derivatives: Derivatives,
 }
 
 /// Samples a field's components at every point, as columns.
@@ -221,6 +222,7 @@ impl PinnLoss {
             targets,
             weights,
             chunk_size: 256,
+            derivatives: Derivatives::Auto,
         })
     }
 
@@ -234,6 +236,34 @@ impl PinnLoss {
         }
         self.chunk_size = n;
         Ok(self)
+    }
+
+    /// The same loss with the residuals' derivatives computed by `plan`: `Auto` (the
+    /// default) and `Jets` use forward-Laplacian jets, `Reverse` the reverse-over-reverse
+    /// passes, `ForwardOverReverse` the Jacobian by reverse mode and the Laplacians as its
+    /// forward tangents. The plans give the same loss and gradient to round-off.
+    pub fn with_derivatives(mut self, plan: Derivatives) -> PinnLoss {
+        self.derivatives = plan;
+        self
+    }
+
+    /// How the residuals' derivatives are computed.
+    pub fn derivatives(&self) -> Derivatives {
+        self.derivatives
+    }
+
+    /// The number of nodes one interior chunk records for the loss and its parameter
+    /// gradient (the work of a chunk, for reports and benches), and the values they hold.
+    ///
+    /// # Errors
+    /// As [`PinnLoss::value`].
+    pub fn chunk_nodes(&self, mlp: &Mlp) -> Result<(usize, usize)> {
+        self.check_network(mlp)?;
+        let tape = Tape::new();
+        let end = self.chunk_size.min(self.interior.len());
+        let coef = [1.0, 1.0, 0.0];
+        self.chunk(&tape, mlp, true, 0, end, coef, true)?;
+        Ok((tape.len(), tape.values_since(0)))
     }
 
     /// Points per chunk.
@@ -418,11 +448,11 @@ impl PinnLoss {
             match self.pde {
                 Pde::Poisson => {
                     let f = tape.constant_from_slice(n, 1, &self.source[s..e]);
-                    let r = poisson_residual(out[0], &x, f)?;
+                    let r = poisson_residual_by(out[0], &x, f, self.derivatives)?;
                     terms.push((0, sq(r)));
                 }
                 Pde::NavierStokes { nu } => {
-                    let r = navier_stokes_residuals(&out, &x, nu)?;
+                    let r = navier_stokes_residuals_by(&out, &x, nu, self.derivatives)?;
                     let d = x.len();
                     let mom = r[..d]
                         .iter()

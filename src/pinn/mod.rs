@@ -62,7 +62,9 @@ pub use fit::{FitOptions, fit};
 pub use history::{LossRecord, history_csv, plot_history};
 pub use loss::{LossTerms, LossWeights, Pde, PinnLoss};
 pub use mlp::{Activation, Layer, Mlp, MlpVars};
-pub use residual::{navier_stokes_residuals, poisson_residual};
+pub use residual::{
+    navier_stokes_residuals, navier_stokes_residuals_by, poisson_residual, poisson_residual_by,
+};
 pub use sample::{sample_box, sample_faces};
 pub use train::{FieldError, TrainOptions, TrainReport, evaluate, relative_l2, train, train_from};
 
