@@ -1,7 +1,7 @@
 //! How the evaluator differentiates: the plans, what each records, and the choice of the
 //! cheapest.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::autodiff::{self, GradOptions, SecondOrder, Tape, Var};
 use crate::error::Result;
@@ -18,7 +18,7 @@ use crate::error::Result;
 /// `Auto` (the default) records every candidate on the first chunk and keeps, for the
 /// whole evaluation, the one that recorded the fewest values; the choice is made once, so
 /// every point is computed by the same plan whatever the number of threads.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Derivatives {
     /// The plan that records the fewest values, chosen on the first chunk.

@@ -299,6 +299,16 @@ pub struct PinnConfig {
     /// Where to measure the error against `exact`; requires `exact`.
     #[serde(default)]
     pub validation: Option<ValidationConfig>,
+    /// How the residuals' derivatives are computed: `"auto"` (default) and `"jets"` use
+    /// forward-Laplacian jets; `"reverse"` the reverse-over-reverse passes (the reference);
+    /// `"forward_over_reverse"` the Jacobian by reverse mode and Laplacians by forward
+    /// tangents. Same results to round-off.
+    #[serde(default, skip_serializing_if = "is_auto")]
+    pub derivatives: crate::eval::Derivatives,
+}
+
+fn is_auto(d: &crate::eval::Derivatives) -> bool {
+    *d == crate::eval::Derivatives::Auto
 }
 
 /// The problem a validated [`PinnConfig`] describes, ready to train.
@@ -496,7 +506,8 @@ impl PinnConfig {
             }
         }
         .with_chunk_size(self.points.chunk_size)
-        .map_err(|_| Error::config("points.chunk_size", "must be at least 1"))?;
+        .map_err(|_| Error::config("points.chunk_size", "must be at least 1"))?
+        .with_derivatives(self.derivatives);
         let output_names = match self.pde {
             PdeConfig::Poisson { .. } => vec!["u".to_owned()],
             PdeConfig::NavierStokes { .. } => ["u", "v", "w"][..d]

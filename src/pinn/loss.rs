@@ -79,7 +79,9 @@ pub struct LossTerms {
 /// * for a fixed chunk size the loss and gradient are bit-identical for any number of
 ///   threads;
 /// * different chunk sizes give the same mathematics (the sums are only regrouped) and
-///   agree to rounding, not bitwise.
+///   agree to rounding, not bitwise;
+/// * so do different [derivative plans](PinnLoss::with_derivatives).
+#[derive(Clone)]
 pub struct PinnLoss {
     pde: Pde,
     interior: Points,
@@ -245,6 +247,11 @@ impl PinnLoss {
     pub fn with_derivatives(mut self, plan: Derivatives) -> PinnLoss {
         self.derivatives = plan;
         self
+    }
+
+    /// A copy of this loss with the residuals' derivatives computed by `plan`.
+    pub fn clone_with(&self, plan: Derivatives) -> PinnLoss {
+        self.clone().with_derivatives(plan)
     }
 
     /// How the residuals' derivatives are computed.

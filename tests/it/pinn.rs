@@ -5,12 +5,12 @@
 use approx::assert_relative_eq;
 use nabla::Error;
 use nabla::autodiff::{Tape, Tensor};
-use nabla::eval::{EvalOptions, Operator, Points, evaluate};
+use nabla::eval::{Derivatives, EvalOptions, Operator, Points, evaluate};
 use nabla::field::{Field, FnField};
 use nabla::pinn::{
     Activation, Adam, AdamConfig, Checkpoint, FitOptions, LossWeights, Mlp, PinnConfig, PinnLoss,
-    Schedule, TrainOptions, fit, navier_stokes_residuals, poisson_residual, sample_box,
-    sample_faces, train,
+    Schedule, TrainOptions, fit, navier_stokes_residuals, navier_stokes_residuals_by,
+    poisson_residual, poisson_residual_by, sample_box, sample_faces, train,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -144,6 +144,55 @@ fn navier_stokes_3d_parameter_gradient_matches_finite_differences() {
     assert!(err < 1e-6, "relative error {err:e}");
 }
 
+#[test]
+fn reverse_plan_parameter_gradient_matches_finite_differences() {
+    // The default plan (jets) is checked above; the reference plan keeps its own check.
+    let net = random_net(2, &[6, 6], 3, Activation::Tanh, 12);
+    let loss = ns_loss(2, 20, 8).with_derivatives(Derivatives::Reverse);
+    let err = fd_relative_error(&loss, &net, 1e-5);
+    assert!(err < 1e-6, "relative error {err:e}");
+}
+
+#[test]
+fn every_plan_gives_the_same_loss_and_parameter_gradient() {
+    let cases: Vec<(PinnLoss, Mlp)> = Activation::ALL
+        .into_iter()
+        .map(|a| (poisson_loss(7), random_net(2, &[6, 5], 1, a, 21)))
+        .chain([
+            (ns_loss(2, 40, 9), random_net(2, &[7, 6], 3, Activation::Tanh, 22)),
+            (ns_loss(3, 30, 8), random_net(3, &[6, 6], 4, Activation::Sin, 23)),
+            (ns_loss(3, 30, 8), random_net(3, &[6, 6], 4, Activation::Softplus, 24)),
+        ])
+        .collect();
+    for (loss, net) in cases {
+        let (lr, gr) = loss
+            .clone_with(Derivatives::Reverse)
+            .value_and_grad(&net)
+            .unwrap();
+        for plan in [Derivatives::Jets, Derivatives::ForwardOverReverse, Derivatives::Auto] {
+            let (l, g) = loss.clone_with(plan).value_and_grad(&net).unwrap();
+            assert_relative_eq!(l.total, lr.total, max_relative = 1e-13);
+            assert_relative_eq!(l.pde, lr.pde, max_relative = 1e-13);
+            assert_relative_eq!(l.continuity, lr.continuity, max_relative = 1e-12, epsilon = 1e-300);
+            let scale = gr.iter().fold(0.0f64, |s, v| s.max(v.abs()));
+            for (a, b) in g.iter().zip(&gr) {
+                assert!((a - b).abs() <= 1e-12 * scale, "{plan:?}: {a} vs {b}");
+            }
+        }
+    }
+}
+
+#[test]
+fn jets_record_far_fewer_nodes_than_reverse_over_reverse() {
+    let net = random_net(3, &[16, 16, 16], 4, Activation::Tanh, 25);
+    let loss = ns_loss(3, 64, 32);
+    let (jets, jv) = loss.chunk_nodes(&net).unwrap();
+    let (rev, rv) = loss.clone_with(Derivatives::Reverse).chunk_nodes(&net).unwrap();
+    println!("nodes per chunk: jets {jets} ({jv} values), reverse {rev} ({rv} values)");
+    assert!(2 * jets < rev, "jets {jets} nodes, reverse {rev}");
+    assert!(2 * jv < rv, "jets {jv} values, reverse {rv}");
+}
+
 fn on_threads<R: Send>(k: usize, f: impl FnOnce() -> R + Send) -> R {
     rayon::ThreadPoolBuilder::new()
         .num_threads(k)
@@ -197,6 +246,12 @@ fn residuals_of_exact_solutions_vanish() {
     for v in r.value().unwrap().as_slice() {
         assert!(v.abs() < 1e-12, "{v}");
     }
+    for plan in Derivatives::PLANS {
+        let r = poisson_residual_by(u, &x, u.scale(2.0 * pi * pi), plan).unwrap();
+        for v in r.value().unwrap().as_slice() {
+            assert!(v.abs() < 1e-12, "{plan:?}: {v}");
+        }
+    }
     // Kovasznay flow at Re = 20 solves steady Navier–Stokes with ν = 1/Re.
     let re = 20.0;
     let lam = re / 2.0 - (re * re / 4.0 + 4.0 * pi * pi).sqrt();
@@ -207,6 +262,12 @@ fn residuals_of_exact_solutions_vanish() {
         (e * s).scale(lam / (2.0 * pi)),
         (1.0 - (x[0] * (2.0 * lam)).exp()).scale(0.5),
     ];
+    for plan in Derivatives::PLANS {
+        let r = navier_stokes_residuals_by(&flow, &x, 1.0 / re, plan).unwrap();
+        for v in r.iter().flat_map(|ri| ri.value().unwrap().into_vec()) {
+            assert!(v.abs() < 1e-11, "{plan:?}: {v}");
+        }
+    }
     let r = navier_stokes_residuals(&flow, &x, 1.0 / re).unwrap();
     assert_eq!(r.len(), 3);
     for ri in r {
@@ -756,4 +817,29 @@ fn data_fields_serve_as_source_and_boundary_target() {
         assert!((x - y).abs() <= 1e-10 * (1.0 + y.abs()), "{x} vs {y}");
     }
     assert!(f_data.stats().points > 0 && g_data.stats().points > 0);
+}
+
+#[test]
+fn the_derivative_plan_is_a_pinn_setting() {
+    // `derivatives = "reverse"` in [pinn] trains the reference plan: the same losses as
+    // the default jets to round-off, step by step.
+    let text = poisson();
+    let jets = PinnConfig::from_toml(&text).unwrap();
+    assert_eq!(jets.derivatives, Derivatives::Auto);
+    let reverse = PinnConfig::from_toml(&format!("derivatives = \"reverse\"\n{text}")).unwrap();
+    assert_eq!(reverse.derivatives, Derivatives::Reverse);
+    let (a, b) = (jets.problem().unwrap(), reverse.problem().unwrap());
+    assert_eq!(a.loss.derivatives(), Derivatives::Auto);
+    assert_eq!(b.loss.derivatives(), Derivatives::Reverse);
+    let net = random_net(2, &jets.network.hidden, 1, Activation::Tanh, 5);
+    let (la, ga) = a.loss.value_and_grad(&net).unwrap();
+    let (lb, gb) = b.loss.value_and_grad(&net).unwrap();
+    assert_relative_eq!(la.total, lb.total, max_relative = 1e-12);
+    for (x, y) in ga.iter().zip(&gb) {
+        assert_relative_eq!(*x, *y, max_relative = 1e-9, epsilon = 1e-12);
+    }
+    // An unknown plan is refused with the valid names.
+    let e = PinnConfig::from_toml(&format!("derivatives = \"symbolic\"\n{text}")).unwrap_err();
+    let m = e.to_string();
+    assert!(m.contains("symbolic") && m.contains("jets") && m.contains("reverse"), "{m}");
 }
