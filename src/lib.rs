@@ -1,8 +1,10 @@
 //! nabla: exact differential operators of fields on point clouds and meshes, by batched
-//! reverse-mode automatic differentiation.
+//! automatic differentiation, reverse and forward mode.
 //!
 //! Every operator is a vector-Jacobian product `vᵀJ` with a chosen cotangent `v`: the
 //! derivatives are exact, and second derivatives come from differentiating the first.
+//! Forward-mode jets (value, gradient, Laplacian in one sweep) compute the same
+//! derivatives with fewer recorded nodes; the evaluator picks the cheaper plan.
 //!
 //! # A tour
 //!

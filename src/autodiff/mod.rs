@@ -6,6 +6,13 @@
 //! ops, so with [`GradOptions::create_graph`] a derivative can be differentiated again,
 //! to any order.
 //!
+//! Forward mode sweeps the recorded graph instead: [`jvp`] gives Jacobian-vector products
+//! `J·v` for several tangents at once, and [`jets`] carries value, gradient and Laplacian
+//! (or Hessian) of every node in one sweep — the forward Laplacian. Each op's tangent and
+//! second-order rules sit beside its VJP rule and are tape ops too, so forward results can
+//! be differentiated again in either mode (reverse over jets gives a PDE residual's
+//! gradient with respect to network weights).
+//!
 //! ```
 //! use nabla::autodiff::{Tape, Tensor, grad, GradOptions};
 //! let tape = Tape::new();

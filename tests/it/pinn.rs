@@ -159,9 +159,18 @@ fn every_plan_gives_the_same_loss_and_parameter_gradient() {
         .into_iter()
         .map(|a| (poisson_loss(7), random_net(2, &[6, 5], 1, a, 21)))
         .chain([
-            (ns_loss(2, 40, 9), random_net(2, &[7, 6], 3, Activation::Tanh, 22)),
-            (ns_loss(3, 30, 8), random_net(3, &[6, 6], 4, Activation::Sin, 23)),
-            (ns_loss(3, 30, 8), random_net(3, &[6, 6], 4, Activation::Softplus, 24)),
+            (
+                ns_loss(2, 40, 9),
+                random_net(2, &[7, 6], 3, Activation::Tanh, 22),
+            ),
+            (
+                ns_loss(3, 30, 8),
+                random_net(3, &[6, 6], 4, Activation::Sin, 23),
+            ),
+            (
+                ns_loss(3, 30, 8),
+                random_net(3, &[6, 6], 4, Activation::Softplus, 24),
+            ),
         ])
         .collect();
     for (loss, net) in cases {
@@ -169,11 +178,20 @@ fn every_plan_gives_the_same_loss_and_parameter_gradient() {
             .clone_with(Derivatives::Reverse)
             .value_and_grad(&net)
             .unwrap();
-        for plan in [Derivatives::Jets, Derivatives::ForwardOverReverse, Derivatives::Auto] {
+        for plan in [
+            Derivatives::Jets,
+            Derivatives::ForwardOverReverse,
+            Derivatives::Auto,
+        ] {
             let (l, g) = loss.clone_with(plan).value_and_grad(&net).unwrap();
             assert_relative_eq!(l.total, lr.total, max_relative = 1e-13);
             assert_relative_eq!(l.pde, lr.pde, max_relative = 1e-13);
-            assert_relative_eq!(l.continuity, lr.continuity, max_relative = 1e-12, epsilon = 1e-300);
+            assert_relative_eq!(
+                l.continuity,
+                lr.continuity,
+                max_relative = 1e-12,
+                epsilon = 1e-300
+            );
             let scale = gr.iter().fold(0.0f64, |s, v| s.max(v.abs()));
             for (a, b) in g.iter().zip(&gr) {
                 assert!((a - b).abs() <= 1e-12 * scale, "{plan:?}: {a} vs {b}");
@@ -187,7 +205,10 @@ fn jets_record_far_fewer_nodes_than_reverse_over_reverse() {
     let net = random_net(3, &[16, 16, 16], 4, Activation::Tanh, 25);
     let loss = ns_loss(3, 64, 32);
     let (jets, jv) = loss.chunk_nodes(&net).unwrap();
-    let (rev, rv) = loss.clone_with(Derivatives::Reverse).chunk_nodes(&net).unwrap();
+    let (rev, rv) = loss
+        .clone_with(Derivatives::Reverse)
+        .chunk_nodes(&net)
+        .unwrap();
     println!("nodes per chunk: jets {jets} ({jv} values), reverse {rev} ({rv} values)");
     assert!(2 * jets < rev, "jets {jets} nodes, reverse {rev}");
     assert!(2 * jv < rv, "jets {jv} values, reverse {rv}");
@@ -841,5 +862,8 @@ fn the_derivative_plan_is_a_pinn_setting() {
     // An unknown plan is refused with the valid names.
     let e = PinnConfig::from_toml(&format!("derivatives = \"symbolic\"\n{text}")).unwrap_err();
     let m = e.to_string();
-    assert!(m.contains("symbolic") && m.contains("jets") && m.contains("reverse"), "{m}");
+    assert!(
+        m.contains("symbolic") && m.contains("jets") && m.contains("reverse"),
+        "{m}"
+    );
 }
