@@ -172,13 +172,13 @@ pub fn jets<'t>(
         return Ok(Vec::new());
     };
     let d = inputs.len();
+    let mut ones = OnesCache::default();
     let seeds: Vec<Vec<Option<Var<'t>>>> = inputs
         .iter()
         .enumerate()
         .map(|(i, x)| {
-            let (r, c) = x.shape();
-            let ones = tape.full(r, c, 1.0);
-            (0..d).map(|k| (k == i).then_some(ones)).collect()
+            let one = ones.get(*x);
+            (0..d).map(|k| (k == i).then_some(one)).collect()
         })
         .collect();
     let entries = second.entries(d);
@@ -236,6 +236,24 @@ pub(crate) fn jvp_along<'t>(
         .iter()
         .map(|&o| table.tangent(o.id, 0).unwrap_or_else(|| zeros_like(o)))
         .collect())
+}
+
+/// One ones tensor per shape, shared by the seeds of every input of that shape.
+#[derive(Default)]
+struct OnesCache<'t> {
+    made: Vec<Var<'t>>,
+}
+
+impl<'t> OnesCache<'t> {
+    fn get(&mut self, like: Var<'t>) -> Var<'t> {
+        let shape = like.shape();
+        if let Some(v) = self.made.iter().find(|v| v.shape() == shape) {
+            return *v;
+        }
+        let v = like.tape.full(shape.0, shape.1, 1.0);
+        self.made.push(v);
+        v
+    }
 }
 
 /// The tape all variables live on (`None` when there are none), after checking that it

@@ -591,9 +591,15 @@ impl<'t> Var<'t> {
             return same;
         }
         let (ia, ib) = (self.id, other.id);
-        self.tape.record(Op::Binary(f, ia, ib), s.0, s.1, |v, out| {
+        let tape = self.tape;
+        if let Some(id) = tape.memo2_get(f as u32, ia, ib) {
+            return Var { tape, id };
+        }
+        let y = tape.record(Op::Binary(f, ia, ib), s.0, s.1, |v, out| {
             f.forward(&v[ia], sa, &v[ib], sb, s, out)
-        })
+        });
+        tape.memo2_put(f as u32, ia, ib, y.id);
+        y
     }
 
     /// `a · 1 = a` exactly, so a product with a constant of ones (the usual cotangent) is

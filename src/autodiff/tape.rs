@@ -46,6 +46,9 @@ pub(crate) struct Inner {
     /// Common subexpressions of unary ops: `(op key, input) → node`. This is how the
     /// VJP of `sin` finds the `cos` that the forward pass computed beside it.
     memo: HashMap<(u32, usize), usize>,
+    /// Common subexpressions of binary ops: `(op key, a, b) → node` (a jet's tangent and
+    /// its second-order entry often need the same product).
+    memo2: HashMap<(u32, usize, usize), usize>,
     pub(crate) grad_enabled: bool,
     pub(crate) error: Option<Error>,
     /// Scratch for backward passes, kept to avoid allocating per pass.
@@ -236,6 +239,7 @@ impl Tape {
             values,
             pool,
             memo,
+            memo2,
             arena,
             error,
             ..
@@ -243,6 +247,7 @@ impl Tape {
         nodes.clear();
         arena.clear();
         memo.clear();
+        memo2.clear();
         *error = None;
         pool.extend(values.drain(..).map(|mut v| {
             v.clear();
@@ -348,6 +353,20 @@ impl Tape {
 
     pub(crate) fn memo_put(&self, key: u32, input: usize, out: usize) {
         self.inner.borrow_mut().memo.insert((key, input), out);
+    }
+
+    /// Looks up a memoised binary result of `(a, b)`, valid for the current grad mode.
+    pub(crate) fn memo2_get(&self, key: u32, a: usize, b: usize) -> Option<usize> {
+        let inner = self.inner.borrow();
+        let &id = inner.memo2.get(&(key, a, b))?;
+        let n = &inner.nodes[id];
+        let tracked = inner.nodes[a].requires_grad || inner.nodes[b].requires_grad;
+        let tracked_ok = !inner.grad_enabled || n.requires_grad == tracked;
+        (tracked_ok && !n.freed).then_some(id)
+    }
+
+    pub(crate) fn memo2_put(&self, key: u32, a: usize, b: usize, out: usize) {
+        self.inner.borrow_mut().memo2.insert((key, a, b), out);
     }
 
     pub(crate) fn grad_enabled(&self) -> bool {
