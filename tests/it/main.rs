@@ -10,4 +10,5 @@ mod expr;
 mod hostile;
 mod io;
 mod operators;
+mod output;
 mod pinn;
