@@ -2,8 +2,10 @@
 //! operators, compare with exact answers, write VTK for ParaView, summarise.
 //!
 //! A case is a directory holding `case.toml` (schema in [`config`]); results go to its
-//! `VTK/` folder: `.vti` for a lattice, `.vtp` for a random cloud, `.vtu` keeping the
-//! cells of an input mesh, one file per time and a `.pvd` collection for a series.
+//! `VTK/` folder (or the folder of [`RunOptions::output`]): `.vti` for a lattice, `.vtp`
+//! for a random cloud, `.vtu` keeping the cells of an input mesh, one file per time and a
+//! `.pvd` collection for a series. 2-D vectors and tensors are written in 3-D (z = 0), as
+//! ParaView expects planar data (`arrays`).
 //! Everything is checked before anything is written; the run's files are written into a
 //! staging folder inside the case and switched into place in one step, so that a run
 //! that fails or is killed part-way leaves `VTK/` as it was (see the README, "After a

@@ -52,6 +52,9 @@ pub(super) struct Output {
     write: io::WriteOptions,
     /// Names of the files written into the staging folder, in order.
     pub(super) names: Vec<String>,
+    /// The VTK files written so far: their bytes and the seconds spent encoding and
+    /// writing them.
+    pub(super) written: (u64, f64),
     /// The time and file name of each VTK file of the series.
     series: Vec<(f64, String)>,
     /// Whether the staging folder has been switched into place.
@@ -113,6 +116,7 @@ impl Output {
             previous,
             write,
             names: Vec::new(),
+            written: (0, 0.0),
             series: Vec::new(),
             committed: false,
             _lock: (lock, parent_lock),
@@ -128,6 +132,7 @@ impl Output {
         arrays: Vec<Array>,
     ) -> Result<()> {
         let path = self.stage.join(&fname);
+        let start = std::time::Instant::now();
         let arrays: Vec<io::PointArray> = arrays
             .into_iter()
             .map(|a| io::PointArray::new(a.name, a.components, a.values))
@@ -137,6 +142,8 @@ impl Output {
             Geometry::Cloud(pts) => io::write_vtp_with(&path, pts, &arrays, &self.write)?,
             Geometry::Mesh(mesh) => io::write_vtu_with(&path, mesh, &arrays, &self.write)?,
         }
+        self.written.0 += std::fs::metadata(&path).map_or(0, |m| m.len());
+        self.written.1 += start.elapsed().as_secs_f64();
         self.names.push(fname.clone());
         self.series.push((t, fname));
         Ok(())

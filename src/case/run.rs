@@ -161,6 +161,14 @@ fn evaluate_and_write(
         output.pvd(&case.name)?;
     }
     let mut notes = std::mem::take(&mut rec.notes);
+    let (bytes, secs) = output.written;
+    let o = &case.spec.output;
+    notes.push(format!(
+        "VTK files: {:.1} MB ({}, compression {}), written in {secs:.2} s",
+        bytes as f64 / 1e6,
+        format!("{:?}", o.precision).to_lowercase(),
+        format!("{:?}", o.compression).to_lowercase()
+    ));
     for b in inputs.data {
         let s = b.field.stats();
         notes.push(format!(
