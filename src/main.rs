@@ -26,12 +26,13 @@ struct Cli {
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
-    /// Physics-informed cases: continue training from CASE_DIR/VTK/checkpoint.json, up to the
-    /// configured number of iterations.
+    /// Physics-informed cases: continue training from CASE_DIR/VTK/checkpoint.json (or
+    /// DIR/checkpoint.json with --output DIR), up to the configured number of iterations.
     #[arg(long, conflicts_with = "evaluate_only")]
     resume: bool,
     /// Physics-informed cases: no training; evaluate the network saved in
-    /// CASE_DIR/VTK/checkpoint.json and write its fields.
+    /// CASE_DIR/VTK/checkpoint.json (or DIR/checkpoint.json with --output DIR) and write its
+    /// fields.
     #[arg(long)]
     evaluate_only: bool,
     /// Any value that is not finite (NaN or infinite) in an output array is an error:

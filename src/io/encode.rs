@@ -249,3 +249,36 @@ fn compressed_base64(data: &[u8], compression: Compression) -> String {
     BASE64.encode_string(&body, &mut out);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The header of a compressed array: (blocks, block size, last block size, sizes).
+    fn header(encoded: &str, blocks: usize) -> Vec<u64> {
+        let n = (3 + blocks) * 8;
+        let len = n.div_ceil(3) * 4;
+        let raw = BASE64.decode(&encoded[..len]).unwrap();
+        raw.chunks(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn an_array_of_whole_blocks_has_no_empty_last_block() {
+        // vtkio writes 3 blocks, the last one empty, for 2 × 32 KiB; VTK reads that as 3
+        // full blocks and fails. VTK's layout: 2 blocks, last-block size 0 (= full).
+        let data = vec![7u8; 2 * BLOCK];
+        for c in [Compression::Lz4, Compression::Zlib] {
+            let h = header(&compressed_base64(&data, c), 2);
+            assert_eq!(h[..3], [2, BLOCK as u64, 0], "{c:?}");
+            assert!(h[3] > 0 && h[4] > 0 && h[3] < BLOCK as u64, "{c:?}: {h:?}");
+        }
+        // A partial last block is declared with its size.
+        let h = header(&compressed_base64(&data[..BLOCK + 5], Compression::Lz4), 2);
+        assert_eq!(h[..3], [2, BLOCK as u64, 5]);
+        // An empty array has no blocks.
+        let h = header(&compressed_base64(&[], Compression::Zlib), 0);
+        assert_eq!(h, [0, BLOCK as u64, 0]);
+    }
+}

@@ -389,3 +389,35 @@ fn output_option_writes_the_run_into_another_folder_as_one_switch() {
     assert!(dir.join("case.toml").is_file() && !dir.join("VTK").exists());
     assert_eq!(std::fs::read(out.join("planar.vti")).unwrap(), before);
 }
+
+#[test]
+fn compressed_float32_files_keep_names_that_need_escaping() {
+    use nabla::io::{Compression, Precision, WriteOptions, write_vtp_with};
+    let dir = tempfile::tempdir().unwrap();
+    let points: Vec<[f64; 3]> = (0..5000).map(|i| [i as f64, 0.5, -1.0 / 3.0]).collect();
+    let name = "a > b & <c> \"d\" 'e'";
+    let written: Vec<f64> = (0..5000).map(|i| (i as f64).sqrt()).collect();
+    let arrays = [nabla::io::PointArray::new(name, 1, written.clone())];
+    let opts = WriteOptions {
+        precision: Precision::Float32,
+        compression: Compression::Lz4,
+    };
+    let path = dir.path().join("names.vtp");
+    write_vtp_with(&path, &points, &arrays, &opts).unwrap();
+    let Some(json) = vtk_check(&[&path]) else {
+        return;
+    };
+    let file = &json[path.to_str().unwrap()];
+    assert_eq!(names(file), [name]);
+    assert_eq!(file["arrays"][name]["type"], "float");
+    let want: Vec<f64> = written[..64]
+        .iter()
+        .chain(&written[5000 - 64..])
+        .map(|&v| v as f32 as f64)
+        .collect();
+    assert_eq!(values(file, name), want);
+    assert_eq!(
+        file["last_point"],
+        serde_json::json!([4999.0, 0.5, -1.0 / 3.0])
+    );
+}
