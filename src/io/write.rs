@@ -178,7 +178,7 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 ///
 /// # Errors
 ///
-/// [`Error::Io`], naming the file, when the name does not end in `.vti`, the lattice is
+/// [`Error::Io`](crate::Error::Io), naming the file, when the name does not end in `.vti`, the lattice is
 /// degenerate (a zero dimension, a non-positive or non-finite spacing, a non-finite origin),
 /// an array is empty-named, named twice or of the wrong length, or the file cannot be
 /// written. Nothing is left on disk then.
@@ -277,7 +277,7 @@ fn points_buffer(points: &[[f64; 3]]) -> IOBuffer {
 ///
 /// # Errors
 ///
-/// [`Error::Io`], naming the file, when the name does not end in `.vtp`, an array is
+/// [`Error::Io`](crate::Error::Io), naming the file, when the name does not end in `.vtp`, an array is
 /// empty-named, named twice or of the wrong length, or the file cannot be written. Nothing
 /// is left on disk then.
 pub fn write_vtp(path: &Path, points: &[[f64; 3]], arrays: &[PointArray]) -> Result<()> {
@@ -319,7 +319,7 @@ pub fn write_vtp_with(
 ///
 /// # Errors
 ///
-/// [`Error::Io`], naming the file, when the name does not end in `.vtu`, the cells do not
+/// [`Error::Io`](crate::Error::Io), naming the file, when the name does not end in `.vtu`, the cells do not
 /// fit the points or have a cell type VTK does not know, an array is empty-named, named twice
 /// or of the wrong length, or the file cannot be written. Nothing is left on disk then.
 pub fn write_vtu(path: &Path, mesh: &Mesh, arrays: &[PointArray]) -> Result<()> {
@@ -426,7 +426,7 @@ fn xml_escape(s: &str) -> String {
 ///
 /// # Errors
 ///
-/// [`Error::Io`], naming the `.pvd`, when its name does not end in `.pvd`, a time is not
+/// [`Error::Io`](crate::Error::Io), naming the `.pvd`, when its name does not end in `.pvd`, a time is not
 /// finite, a file name is absolute, empty or not UTF-8, or the file cannot be written.
 /// Nothing is left on disk then.
 pub fn write_pvd<P: AsRef<Path>>(path: &Path, entries: &[(f64, P)]) -> Result<()> {
