@@ -11,7 +11,7 @@ use nabla::case::{RunOptions, clean_message, run};
 ///
 /// Runs the case in CASE_DIR: reads CASE_DIR/case.toml, evaluates its fields and their
 /// operators at every point, compares with the exact answers the case gives, writes VTK
-/// files for ParaView to CASE_DIR/VTK/ and prints a summary table.
+/// files for ParaView to CASE_DIR/VTK/ (or --output DIR) and prints a summary table.
 #[derive(Parser, Debug)]
 #[command(version, about, long_about)]
 struct Cli {
@@ -26,12 +26,13 @@ struct Cli {
     /// No progress bar.
     #[arg(short, long)]
     quiet: bool,
-    /// Physics-informed cases: continue training from CASE_DIR/VTK/checkpoint.json, up to the
-    /// configured number of iterations.
+    /// Physics-informed cases: continue training from CASE_DIR/VTK/checkpoint.json (or
+    /// DIR/checkpoint.json with --output DIR), up to the configured number of iterations.
     #[arg(long, conflicts_with = "evaluate_only")]
     resume: bool,
     /// Physics-informed cases: no training; evaluate the network saved in
-    /// CASE_DIR/VTK/checkpoint.json and write its fields.
+    /// CASE_DIR/VTK/checkpoint.json (or DIR/checkpoint.json with --output DIR) and write its
+    /// fields.
     #[arg(long)]
     evaluate_only: bool,
     /// Any value that is not finite (NaN or infinite) in an output array is an error:
@@ -39,6 +40,11 @@ struct Cli {
     /// warned about on stderr.
     #[arg(long)]
     strict: bool,
+    /// Write the results to DIR instead of CASE_DIR/VTK/. DIR is replaced as a whole when
+    /// the run completes, as VTK/ is (files of the old DIR that the run does not write are
+    /// kept); the run stages its files in a hidden folder beside DIR.
+    #[arg(short, long, value_name = "DIR")]
+    output: Option<PathBuf>,
 }
 
 /// The most threads `--threads` (or `RAYON_NUM_THREADS`) may ask for: starting each costs
@@ -83,6 +89,7 @@ fn main() -> ExitCode {
         resume: cli.resume,
         evaluate_only: cli.evaluate_only,
         strict: cli.strict,
+        output: cli.output,
     };
     match run(&cli.case_dir, &opts) {
         Ok(summary) => {

@@ -334,4 +334,13 @@ pub struct OutputSpec {
     /// Base name of the output files (default: the case directory's name).
     #[serde(default)]
     pub name: Option<String>,
+    /// `float64` (default) or `float32`: the precision of the written arrays.
+    #[serde(default)]
+    pub precision: crate::io::Precision,
+    /// `none` (default), `lz4` or `zlib`: the compression of the written arrays.
+    #[serde(default)]
+    pub compression: crate::io::Compression,
+    /// The names of the arrays to write (`["U", "Q(U)"]`); default: all of them.
+    #[serde(default)]
+    pub arrays: Option<Vec<String>>,
 }

@@ -45,7 +45,7 @@ impl Field for Select<'_> {
 /// any output exists: expressions, operators against shapes, exact answers, the `[mms]`
 /// fields, the network's settings, and the names of all arrays. `d` is the dimension of
 /// the points and `t` the first time.
-pub(super) fn check(case: &Case, d: usize, t: f64, data: &[data::Built]) -> Result<()> {
+pub(super) fn check(case: &Case, d: usize, t: f64, data: &[data::Built]) -> Result<Vec<String>> {
     let untrained = match &case.spec.pinn {
         Some(cfg) => Some(network::check(case, cfg, d)?),
         None => None,
@@ -262,7 +262,7 @@ fn network_fields<'a>(
 
 /// Checks that every array the run will write has a name of its own, and that the
 /// output name is a plain file name.
-fn check_names(case: &Case, built: &[BuiltField<'_>]) -> Result<()> {
+fn check_names(case: &Case, built: &[BuiltField<'_>]) -> Result<Vec<String>> {
     let input = &case.input;
     let bad_output = |n: &str| {
         n.is_empty()
@@ -287,15 +287,17 @@ fn check_names(case: &Case, built: &[BuiltField<'_>]) -> Result<()> {
         }
         for op in &b.ops {
             let a = op.array_name(&b.name);
-            if b.exact.contains_key(op) || b.compare.contains_key(op) {
+            let error = b.exact.contains_key(op) || b.compare.contains_key(op);
+            names.push(a.clone());
+            if error {
                 names.push(format!("error({a})"));
             }
-            names.push(a);
         }
     }
     if let Some(m) = &case.spec.mms {
         names.extend(mms::array_names(m));
     }
+    let in_order = names.clone();
     names.sort();
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
         // Point at the last field of the file whose arrays include the name.
@@ -317,5 +319,5 @@ fn check_names(case: &Case, built: &[BuiltField<'_>]) -> Result<()> {
             None => input.error(message),
         });
     }
-    Ok(())
+    Ok(in_order)
 }

@@ -2,8 +2,10 @@
 //! operators, compare with exact answers, write VTK for ParaView, summarise.
 //!
 //! A case is a directory holding `case.toml` (schema in [`config`]); results go to its
-//! `VTK/` folder: `.vti` for a lattice, `.vtp` for a random cloud, `.vtu` keeping the
-//! cells of an input mesh, one file per time and a `.pvd` collection for a series.
+//! `VTK/` folder (or the folder of [`RunOptions::output`]): `.vti` for a lattice, `.vtp`
+//! for a random cloud, `.vtu` keeping the cells of an input mesh, one file per time and a
+//! `.pvd` collection for a series. 2-D vectors and tensors are written in 3-D (z = 0), as
+//! ParaView expects planar data (`arrays`).
 //! Everything is checked before anything is written; the run's files are written into a
 //! staging folder inside the case and switched into place in one step, so that a run
 //! that fails or is killed part-way leaves `VTK/` as it was (see the README, "After a
@@ -32,6 +34,7 @@
 //! arrays it asks for before anything runs, and the points are refused when it does not
 //! fit.
 
+mod arrays;
 pub mod config;
 mod data;
 mod fields;
@@ -70,7 +73,8 @@ pub fn run(dir: &Path, opts: &RunOptions) -> Result<Summary> {
     let source = data::source(&case)?;
     let data = data::build(&case, source.as_ref())?;
     let mms = mms::Mms::new(&case, points.dim(), times[0])?;
-    fields::check(&case, points.dim(), times[0], &data)?;
+    let names = fields::check(&case, points.dim(), times[0], &data)?;
+    arrays::check_selection(&case, &names, carried_if(&case, &carried))?;
     let inputs = run::Inputs {
         geometry: &geometry,
         points: &points,
@@ -105,11 +109,24 @@ pub fn run(dir: &Path, opts: &RunOptions) -> Result<Summary> {
 /// Those of [`run()`] that come before any output.
 pub fn check(dir: &Path) -> Result<usize> {
     let case = load::case(dir)?;
-    let (_, points, _) = points::points(&case)?;
+    let (_, points, carried) = points::points(&case)?;
     let times = case.times()?;
     let source = data::source(&case)?;
     let data = data::build(&case, source.as_ref())?;
     mms::Mms::new(&case, points.dim(), times[0])?;
-    fields::check(&case, points.dim(), times[0], &data)?;
+    let names = fields::check(&case, points.dim(), times[0], &data)?;
+    arrays::check_selection(&case, &names, carried_if(&case, &carried))?;
     Ok(points.len())
+}
+
+/// The input arrays the output carries: none when `[data] carry = false`.
+fn carried_if<'a>(
+    case: &load::Case,
+    carried: &'a [crate::io::PointArray],
+) -> &'a [crate::io::PointArray] {
+    if case.spec.data.as_ref().and_then(|d| d.carry) == Some(false) {
+        &[]
+    } else {
+        carried
+    }
 }

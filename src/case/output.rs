@@ -1,7 +1,7 @@
 //! The output set of a run: a staging folder inside the case, switched into place as
 //! `VTK/` in one step, and the clean-up of what killed runs left.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use super::points::Geometry;
 use crate::error::{Error, Result};
@@ -42,16 +42,26 @@ pub(super) struct Output {
     pub(super) vtk: PathBuf,
     /// The staging folder, where this run writes.
     pub(super) stage: PathBuf,
-    /// The case directory.
+    /// The folder holding the output folder and the staging folder: the case directory,
+    /// or the parent of `--output DIR`.
     case_dir: PathBuf,
+    /// The name prefix of this output folder's previous copy during a switch without
+    /// `RENAME_EXCHANGE`.
+    previous: String,
+    /// The precision and compression of the arrays.
+    write: io::WriteOptions,
     /// Names of the files written into the staging folder, in order.
     pub(super) names: Vec<String>,
+    /// The VTK files written so far: their bytes and the seconds spent encoding and
+    /// writing them.
+    pub(super) written: (u64, f64),
     /// The time and file name of each VTK file of the series.
     series: Vec<(f64, String)>,
     /// Whether the staging folder has been switched into place.
     committed: bool,
-    /// The open case directory, locked (`flock`) while the run lasts.
-    _lock: Option<std::fs::File>,
+    /// The open case directory and output parent folder, locked (`flock`) while the run
+    /// lasts.
+    _lock: (Option<std::fs::File>, Option<std::fs::File>),
 }
 
 /// The prefix of staging folders.
@@ -69,13 +79,31 @@ fn io_err(path: &Path, message: impl Into<String>) -> Error {
 
 impl Output {
     /// Locks the case, removes what killed runs left and makes a fresh staging folder.
-    pub(super) fn new(case_dir: &Path) -> Result<Output> {
-        let vtk = case_dir.join("VTK");
+    /// The output folder is `target` (`--output DIR`), or the case's `VTK/`; the staging
+    /// folder is made beside it, in its parent folder, which is locked too.
+    pub(super) fn new(
+        case_dir: &Path,
+        target: Option<&Path>,
+        write: io::WriteOptions,
+    ) -> Result<Output> {
+        let (vtk, parent, previous) = match target {
+            None => (
+                case_dir.join("VTK"),
+                case_dir.to_path_buf(),
+                PREVIOUS.into(),
+            ),
+            Some(dir) => chosen_target(case_dir, dir)?,
+        };
         let lock = lock_case(case_dir)?;
+        let parent_lock = if same_file(&parent, case_dir) {
+            None
+        } else {
+            lock_case(&parent)?
+        };
         check_vtk(&vtk)?;
-        clean_stale(case_dir, &vtk)?;
-        let stage = fresh_dir(case_dir, STAGING)?;
-        // The new VTK/ keeps the old one's permissions.
+        clean_stale(&parent, &vtk, &previous)?;
+        let stage = fresh_dir(&parent, STAGING)?;
+        // The new output folder keeps the old one's permissions.
         if let Ok(m) = std::fs::symlink_metadata(&vtk)
             && m.is_dir()
         {
@@ -84,11 +112,14 @@ impl Output {
         Ok(Output {
             vtk,
             stage,
-            case_dir: case_dir.to_path_buf(),
+            case_dir: parent,
+            previous,
+            write,
             names: Vec::new(),
+            written: (0, 0.0),
             series: Vec::new(),
             committed: false,
-            _lock: lock,
+            _lock: (lock, parent_lock),
         })
     }
 
@@ -101,15 +132,18 @@ impl Output {
         arrays: Vec<Array>,
     ) -> Result<()> {
         let path = self.stage.join(&fname);
+        let start = std::time::Instant::now();
         let arrays: Vec<io::PointArray> = arrays
             .into_iter()
             .map(|a| io::PointArray::new(a.name, a.components, a.values))
             .collect();
         match geometry {
-            Geometry::Lattice(grid) => io::write_vti(&path, grid, &arrays)?,
-            Geometry::Cloud(pts) => io::write_vtp(&path, pts, &arrays)?,
-            Geometry::Mesh(mesh) => io::write_vtu(&path, mesh, &arrays)?,
+            Geometry::Lattice(grid) => io::write_vti_with(&path, grid, &arrays, &self.write)?,
+            Geometry::Cloud(pts) => io::write_vtp_with(&path, pts, &arrays, &self.write)?,
+            Geometry::Mesh(mesh) => io::write_vtu_with(&path, mesh, &arrays, &self.write)?,
         }
+        self.written.0 += std::fs::metadata(&path).map_or(0, |m| m.len());
+        self.written.1 += start.elapsed().as_secs_f64();
         self.names.push(fname.clone());
         self.series.push((t, fname));
         Ok(())
@@ -152,7 +186,7 @@ impl Output {
             }
         }
         sync_dir(&self.stage)?;
-        switch(&self.case_dir, &self.stage, &self.vtk)?;
+        switch(&self.case_dir, &self.previous, &self.stage, &self.vtk)?;
         self.committed = true;
         let _ = sync_dir(&self.case_dir);
         Ok(self.names.iter().map(|n| self.vtk.join(n)).collect())
@@ -210,11 +244,48 @@ fn check_vtk(vtk: &Path) -> Result<()> {
     }
 }
 
+/// The output folder `dir` of `--output DIR`, its parent folder (where the staging folder
+/// is made) and the name prefix of its previous copy. `dir` must end in a folder name, its
+/// parent must exist, and it must not be the case directory or hold it.
+fn chosen_target(case_dir: &Path, dir: &Path) -> Result<(PathBuf, PathBuf, String)> {
+    let bad = |why: &str| io_err(dir, format!("cannot write the output here: {why}"));
+    let Some(Component::Normal(name)) = dir.components().next_back() else {
+        return Err(bad("expected a path that ends in a folder name"));
+    };
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !parent.is_dir() {
+        return Err(bad(&format!(
+            "its parent folder {} does not exist; expected an existing folder (or a new \
+             folder in one)",
+            parent.display()
+        )));
+    }
+    let target = parent.join(name);
+    if let (Ok(t), Ok(c)) = (target.canonicalize(), case_dir.canonicalize())
+        && c.starts_with(&t)
+    {
+        return Err(bad(
+            "it is the case directory or holds it, and the output folder is replaced as a \
+             whole; expected a folder of its own",
+        ));
+    }
+    let previous = format!("{PREVIOUS}{}-", name.to_string_lossy());
+    Ok((target, parent, previous))
+}
+
+/// Whether `a` and `b` are the same folder.
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
 /// Removes what killed runs left: staging folders in the case directory, a previous
 /// `VTK/` (renamed back if the kill came between the two renames of a switch without
 /// `RENAME_EXCHANGE`), and the hidden temporary files of older versions of nabla in
 /// `VTK/`. Nothing is followed through a symlink.
-fn clean_stale(case_dir: &Path, vtk: &Path) -> Result<()> {
+fn clean_stale(case_dir: &Path, vtk: &Path, previous_prefix: &str) -> Result<()> {
     let Ok(rd) = std::fs::read_dir(case_dir) else {
         return Ok(());
     };
@@ -224,7 +295,11 @@ fn clean_stale(case_dir: &Path, vtk: &Path) -> Result<()> {
         let Some(name) = name.to_str() else { continue };
         if name.starts_with(STAGING) {
             remove_entry(&entry.path())?;
-        } else if name.starts_with(PREVIOUS) {
+        } else if name
+            .strip_prefix(previous_prefix)
+            .is_some_and(|rest| rest.len() == 16 && rest.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            // Another output folder's previous copy (`--output` beside it) is left alone.
             previous.push(entry.path());
         }
     }
@@ -360,7 +435,7 @@ fn sync_dir(dir: &Path) -> Result<()> {
 }
 
 /// Puts the staging folder `stage` in place of `vtk`, in one step where the system can.
-fn switch(case_dir: &Path, stage: &Path, vtk: &Path) -> Result<()> {
+fn switch(case_dir: &Path, previous_prefix: &str, stage: &Path, vtk: &Path) -> Result<()> {
     let fail = |e: std::io::Error| {
         io_err(
             vtk,
@@ -378,7 +453,7 @@ fn switch(case_dir: &Path, stage: &Path, vtk: &Path) -> Result<()> {
         let _ = std::fs::remove_dir_all(stage);
         return Ok(());
     }
-    let previous = fresh_dir(case_dir, PREVIOUS)?;
+    let previous = fresh_dir(case_dir, previous_prefix)?;
     std::fs::remove_dir(&previous).map_err(fail)?;
     std::fs::rename(vtk, &previous).map_err(fail)?;
     if let Err(e) = std::fs::rename(stage, vtk) {

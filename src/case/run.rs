@@ -10,7 +10,7 @@ use super::output::{Output, extension};
 use super::points::Geometry;
 use super::progress::Bar;
 use super::summary::{Recorder, Reference, Row};
-use super::{data, fields, network};
+use super::{arrays, data, fields, network};
 use crate::error::Result;
 use crate::eval::{Array, EvalOptions, Points, evaluate};
 use crate::io;
@@ -28,6 +28,9 @@ pub struct RunOptions {
     pub evaluate_only: bool,
     /// Any value that is not finite (NaN or infinite) is an error, and nothing is written.
     pub strict: bool,
+    /// The output folder, instead of the case's `VTK/` (`--output DIR`); it is replaced as
+    /// a whole, like `VTK/`, with the staging folder beside it.
+    pub output: Option<PathBuf>,
 }
 
 impl Default for RunOptions {
@@ -38,6 +41,7 @@ impl Default for RunOptions {
             resume: false,
             evaluate_only: false,
             strict: false,
+            output: None,
         }
     }
 }
@@ -75,7 +79,12 @@ pub(super) fn execute(
     mms: Option<&Mms<'_>>,
     opts: &RunOptions,
 ) -> Result<Done> {
-    let mut output = Output::new(&case.dir)?;
+    let target = opts.output.as_deref();
+    let write = io::WriteOptions {
+        precision: case.spec.output.precision,
+        compression: case.spec.output.compression,
+    };
+    let mut output = Output::new(&case.dir, target, write)?;
     let (rows, notes) = evaluate_and_write(case, inputs, times, mms, opts, &mut output)?;
     let files = output.commit()?;
     Ok(Done { rows, notes, files })
@@ -111,6 +120,7 @@ fn evaluate_and_write(
     for (k, &t) in times.iter().enumerate() {
         let mlp = trained.as_ref().map(|(_, tr)| &tr.mlp);
         let built = fields::build(case, d, t, mlp, inputs.data)?;
+        let shapes = arrays::planar_shapes(&built, d);
         for b in &built {
             let eo = EvalOptions {
                 chunk_size: opts.chunk_size,
@@ -139,17 +149,27 @@ fn evaluate_and_write(
         } else {
             format!("{}.{ext}", case.name)
         };
-        let mut arrays = rec.take_arrays();
+        let mut written = rec.take_arrays();
+        arrays::embed(&mut written, &shapes);
         if case.spec.data.as_ref().and_then(|d| d.carry) != Some(false) {
-            carry(&mut arrays, inputs.carried);
+            arrays::carry(&mut written, inputs.carried, d);
         }
-        output.stage(geometry, t, fname, arrays)?;
+        arrays::select(case, &mut written);
+        output.stage(geometry, t, fname, written)?;
     }
     bar.finish();
     if series {
         output.pvd(&case.name)?;
     }
     let mut notes = std::mem::take(&mut rec.notes);
+    let (bytes, secs) = output.written;
+    let o = &case.spec.output;
+    notes.push(format!(
+        "VTK files: {:.1} MB ({}, compression {}), written in {secs:.2} s",
+        bytes as f64 / 1e6,
+        format!("{:?}", o.precision).to_lowercase(),
+        format!("{:?}", o.compression).to_lowercase()
+    ));
     for b in inputs.data {
         let s = b.field.stats();
         notes.push(format!(
@@ -199,20 +219,4 @@ fn compared<'a>(case: &Case, inputs: &Inputs<'a>, name: &str, a: &Array) -> Resu
         )));
     }
     Ok(Reference::Array(r))
-}
-
-/// Appends the input arrays; one whose name a result already has is written as
-/// `NAME (input)`.
-fn carry(arrays: &mut Vec<Array>, carried: &[io::PointArray]) {
-    for c in carried {
-        let mut name = c.name.clone();
-        while arrays.iter().any(|a| a.name == name) {
-            name += " (input)";
-        }
-        arrays.push(Array {
-            name,
-            components: c.components,
-            values: c.values.clone(),
-        });
-    }
 }

@@ -13,8 +13,12 @@
 //! fit in the file. So the memory a reader allocates is bounded by the limit whatever the
 //! file claims.
 //!
-//! Writing: every file is binary XML (inline base64, no compression), every array is
-//! `Float64` and named by the caller (`grad(U)`, `curl(U)`):
+//! Writing: every file is binary XML (inline base64), every array is named by the caller
+//! (`grad(U)`, `curl(U)`) and written as `Float64`, uncompressed; the `_with` variants take
+//! [`WriteOptions`]: `Float32` values, LZ4 or zlib compression. The first array of 1, 3
+//! and 9 components is marked as the active scalars, vectors and tensors, which ParaView's
+//! Glyph and Stream Tracer use by default (they list only 3-component arrays as vectors:
+//! write planar vectors with z = 0).
 //!
 //! | function | VTK data set | for |
 //! |---|---|---|
@@ -44,13 +48,18 @@
 
 mod appended;
 mod csv;
+mod encode;
 mod legacy;
 mod mesh;
 mod read;
 mod write;
 
 pub use csv::read_csv;
+pub use encode::{Compression, Precision, WriteOptions};
 pub use mesh::{Cells, Mesh};
 pub use read::{DEFAULT_MAX_INPUT_BYTES, max_input_bytes, read_mesh};
 pub(crate) use write::write_atomically;
-pub use write::{ImageGrid, PointArray, write_pvd, write_vti, write_vtp, write_vtu};
+pub use write::{
+    ImageGrid, PointArray, write_pvd, write_vti, write_vti_with, write_vtp, write_vtp_with,
+    write_vtu, write_vtu_with,
+};

@@ -1,21 +1,20 @@
 //! Writing binary XML VTK files, atomically.
 
-use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Component, Path};
 
 use num_traits::FromPrimitive;
-use vtkio::Vtk;
 use vtkio::model::{
-    Attribute, Attributes, ByteOrder, CellType, DataArray, DataSet, ElementType, Extent, IOBuffer,
-    ImageDataPiece, PolyDataPiece, UnstructuredGridPiece, Version, VertexNumbers,
+    Attributes, CellType, DataSet, Extent, IOBuffer, ImageDataPiece, PolyDataPiece,
+    UnstructuredGridPiece, VertexNumbers,
 };
-use vtkio::xml::Compressor;
 
+use super::encode::{Precision, WriteOptions, attribute_list, io_error, xml_bytes};
 use super::mesh::Mesh;
-use crate::{Error, Result};
+use crate::Result;
 
-/// A named array with a fixed number of components at every point, written as `Float64`.
+/// A named array with a fixed number of components at every point, written as `Float64`
+/// (or `Float32`, see [`WriteOptions`]).
 ///
 /// `values` is point-major: the `components` values of point 0, then those of point 1, and so
 /// on; its length must be `components × number of points`. VTK reads 1 component as a
@@ -93,14 +92,6 @@ impl ImageGrid {
     }
 }
 
-/// An `Error::Io` about `path`.
-fn io_error(path: &Path, message: impl Into<String>) -> Error {
-    Error::Io {
-        path: path.into(),
-        message: message.into(),
-    }
-}
-
 /// Checks that `path` ends in `.ext`.
 fn check_extension(path: &Path, ext: &str, what: &str) -> Result<()> {
     let actual = path.extension().and_then(|e| e.to_str());
@@ -118,80 +109,16 @@ fn check_extension(path: &Path, ext: &str, what: &str) -> Result<()> {
 }
 
 /// Checks the arrays against `num_points` and turns them into vtkio point attributes.
-fn point_attributes(path: &Path, arrays: &[PointArray], num_points: usize) -> Result<Attributes> {
-    Ok(Attributes {
-        point: attribute_list(path, arrays, num_points, "points")?,
-        cell: Vec::new(),
-    })
-}
-
-/// The arrays as VTK attributes over `n` points or cells (`what`), checked: non-empty
-/// distinct names, `components × n` values each.
-fn attribute_list(
+fn point_attributes(
     path: &Path,
     arrays: &[PointArray],
     num_points: usize,
-    what: &str,
-) -> Result<Vec<Attribute>> {
-    let mut names = HashSet::new();
-    let mut point = Vec::with_capacity(arrays.len());
-    for a in arrays {
-        if a.name.is_empty() {
-            return Err(io_error(
-                path,
-                "an array has an empty name; expected a name",
-            ));
-        }
-        if !names.insert(a.name.as_str()) {
-            return Err(io_error(
-                path,
-                format!("two arrays are named `{}`; expected distinct names", a.name),
-            ));
-        }
-        let expected = a.components.checked_mul(num_points);
-        if a.components == 0 || expected != Some(a.values.len()) {
-            return Err(io_error(
-                path,
-                format!(
-                    "array `{}` has {} values; expected {} components × {num_points} {what}{}",
-                    a.name,
-                    a.values.len(),
-                    a.components,
-                    if a.components == 0 {
-                        " with at least 1 component".to_string()
-                    } else {
-                        format!(" = {}", a.components.saturating_mul(num_points))
-                    }
-                ),
-            ));
-        }
-        let components = u32::try_from(a.components)
-            .map_err(|_| io_error(path, format!("array `{}` has too many components", a.name)))?;
-        point.push(Attribute::DataArray(DataArray {
-            name: a.name.clone(),
-            elem: ElementType::Generic(components),
-            data: IOBuffer::F64(a.values.clone()),
-        }));
-    }
-    Ok(point)
-}
-
-/// Serializes a data set as binary XML (inline base64, uncompressed, little-endian).
-fn xml_bytes(path: &Path, data: DataSet) -> Result<Vec<u8>> {
-    let vtk = Vtk {
-        version: Version::new_xml(1, 0),
-        byte_order: ByteOrder::LittleEndian,
-        title: String::new(),
-        file_path: None,
-        data,
-    };
-    let file = vtk
-        .try_into_xml_format(Compressor::None, 0)
-        .map_err(|e| io_error(path, format!("cannot encode the data set as VTK XML: {e}")))?;
-    let mut bytes = Vec::new();
-    file.write(&mut bytes)
-        .map_err(|e| io_error(path, format!("cannot encode the data set as VTK XML: {e}")))?;
-    Ok(bytes)
+    precision: Precision,
+) -> Result<Attributes> {
+    Ok(Attributes {
+        point: attribute_list(path, arrays, num_points, "points", precision)?,
+        cell: Vec::new(),
+    })
 }
 
 /// Writes `bytes` to a temporary file next to `path` and renames it to `path`. On any
@@ -251,11 +178,24 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 ///
 /// # Errors
 ///
-/// [`Error::Io`], naming the file, when the name does not end in `.vti`, the lattice is
+/// [`Error::Io`](crate::Error::Io), naming the file, when the name does not end in `.vti`, the lattice is
 /// degenerate (a zero dimension, a non-positive or non-finite spacing, a non-finite origin),
 /// an array is empty-named, named twice or of the wrong length, or the file cannot be
 /// written. Nothing is left on disk then.
 pub fn write_vti(path: &Path, grid: &ImageGrid, arrays: &[PointArray]) -> Result<()> {
+    write_vti_with(path, grid, arrays, &WriteOptions::default())
+}
+
+/// [`write_vti`] with the arrays' precision and compression chosen by `opts`.
+///
+/// # Errors
+/// Those of [`write_vti`].
+pub fn write_vti_with(
+    path: &Path,
+    grid: &ImageGrid,
+    arrays: &[PointArray],
+    opts: &WriteOptions,
+) -> Result<()> {
     check_extension(path, "vti", "ImageData")?;
     if grid.dims.contains(&0) || grid.dims.iter().any(|&d| d - 1 > i32::MAX as usize) {
         return Err(io_error(
@@ -282,7 +222,7 @@ pub fn write_vti(path: &Path, grid: &ImageGrid, arrays: &[PointArray]) -> Result
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
         .ok_or_else(|| io_error(path, format!("lattice {:?} has too many points", grid.dims)))?;
-    let data = point_attributes(path, arrays, num_points)?;
+    let data = point_attributes(path, arrays, num_points, opts.precision)?;
     let extent = Extent::Ranges(grid.dims.map(|d| 0..=(d as i32 - 1)));
     let data_set = DataSet::ImageData {
         extent: extent.clone(),
@@ -295,7 +235,7 @@ pub fn write_vti(path: &Path, grid: &ImageGrid, arrays: &[PointArray]) -> Result
             data,
         }))],
     };
-    let bytes = xml_bytes(path, data_set)?;
+    let bytes = xml_bytes(path, data_set, opts.compression)?;
     let bytes = set_image_geometry(path, bytes, grid)?;
     write_atomically(path, &bytes)
 }
@@ -337,12 +277,25 @@ fn points_buffer(points: &[[f64; 3]]) -> IOBuffer {
 ///
 /// # Errors
 ///
-/// [`Error::Io`], naming the file, when the name does not end in `.vtp`, an array is
+/// [`Error::Io`](crate::Error::Io), naming the file, when the name does not end in `.vtp`, an array is
 /// empty-named, named twice or of the wrong length, or the file cannot be written. Nothing
 /// is left on disk then.
 pub fn write_vtp(path: &Path, points: &[[f64; 3]], arrays: &[PointArray]) -> Result<()> {
+    write_vtp_with(path, points, arrays, &WriteOptions::default())
+}
+
+/// [`write_vtp`] with the arrays' precision and compression chosen by `opts`.
+///
+/// # Errors
+/// Those of [`write_vtp`].
+pub fn write_vtp_with(
+    path: &Path,
+    points: &[[f64; 3]],
+    arrays: &[PointArray],
+    opts: &WriteOptions,
+) -> Result<()> {
     check_extension(path, "vtp", "PolyData")?;
-    let data = point_attributes(path, arrays, points.len())?;
+    let data = point_attributes(path, arrays, points.len(), opts.precision)?;
     let n = points.len() as u64;
     let piece = PolyDataPiece {
         points: points_buffer(points),
@@ -353,7 +306,10 @@ pub fn write_vtp(path: &Path, points: &[[f64; 3]], arrays: &[PointArray]) -> Res
         data,
         ..Default::default()
     };
-    write_atomically(path, &xml_bytes(path, DataSet::inline(piece))?)
+    write_atomically(
+        path,
+        &xml_bytes(path, DataSet::inline(piece), opts.compression)?,
+    )
 }
 
 /// Writes a mesh and its point arrays as VTK `UnstructuredGrid` (`.vtu`), keeping the mesh's
@@ -363,14 +319,34 @@ pub fn write_vtp(path: &Path, points: &[[f64; 3]], arrays: &[PointArray]) -> Res
 ///
 /// # Errors
 ///
-/// [`Error::Io`], naming the file, when the name does not end in `.vtu`, the cells do not
+/// [`Error::Io`](crate::Error::Io), naming the file, when the name does not end in `.vtu`, the cells do not
 /// fit the points or have a cell type VTK does not know, an array is empty-named, named twice
 /// or of the wrong length, or the file cannot be written. Nothing is left on disk then.
 pub fn write_vtu(path: &Path, mesh: &Mesh, arrays: &[PointArray]) -> Result<()> {
+    write_vtu_with(path, mesh, arrays, &WriteOptions::default())
+}
+
+/// [`write_vtu`] with the arrays' precision and compression chosen by `opts` (the cell
+/// arrays carried from the mesh too).
+///
+/// # Errors
+/// Those of [`write_vtu`].
+pub fn write_vtu_with(
+    path: &Path,
+    mesh: &Mesh,
+    arrays: &[PointArray],
+    opts: &WriteOptions,
+) -> Result<()> {
     check_extension(path, "vtu", "an UnstructuredGrid")?;
-    let mut data = point_attributes(path, arrays, mesh.points.len())?;
+    let mut data = point_attributes(path, arrays, mesh.points.len(), opts.precision)?;
     if mesh.cells.is_some() {
-        data.cell = attribute_list(path, &mesh.cell_data, mesh.num_cells(), "cells")?;
+        data.cell = attribute_list(
+            path,
+            &mesh.cell_data,
+            mesh.num_cells(),
+            "cells",
+            opts.precision,
+        )?;
     }
     let cells = match &mesh.cells {
         Some(cells) => {
@@ -410,7 +386,10 @@ pub fn write_vtu(path: &Path, mesh: &Mesh, arrays: &[PointArray]) -> Result<()> 
         cells,
         data,
     };
-    write_atomically(path, &xml_bytes(path, DataSet::inline(piece))?)
+    write_atomically(
+        path,
+        &xml_bytes(path, DataSet::inline(piece), opts.compression)?,
+    )
 }
 
 /// Escapes the five XML special characters for an attribute value.
@@ -447,7 +426,7 @@ fn xml_escape(s: &str) -> String {
 ///
 /// # Errors
 ///
-/// [`Error::Io`], naming the `.pvd`, when its name does not end in `.pvd`, a time is not
+/// [`Error::Io`](crate::Error::Io), naming the `.pvd`, when its name does not end in `.pvd`, a time is not
 /// finite, a file name is absolute, empty or not UTF-8, or the file cannot be written.
 /// Nothing is left on disk then.
 pub fn write_pvd<P: AsRef<Path>>(path: &Path, entries: &[(f64, P)]) -> Result<()> {

@@ -605,7 +605,9 @@ fn pinn_poisson_case_trains_and_writes_the_network_with_its_operators() {
     let arrays = vtkio_point_arrays(&short.path().join("VTK/pinn_poisson.vti"));
     let u = &array(&arrays, "u").2;
     assert_eq!(u.len(), 101 * 101);
-    assert_eq!(array(&arrays, "grad(u)").1, 2);
+    // A 2-D gradient is written as a 3-D vector with z = 0, as ParaView expects.
+    assert_eq!(array(&arrays, "grad(u)").1, 3);
+    assert!(array(&arrays, "grad(u)").2.chunks(3).all(|g| g[2] == 0.0));
     // The error array is the network minus the exact solution: its RMS relative to the
     // solution's is the printed relative L2 error, up to the different points.
     let err = &array(&arrays, "error(u)").2;
@@ -665,10 +667,13 @@ fn pinn_kovasznay_case_reports_u_v_p_and_writes_velocity_and_pressure() {
         assert!(relative_l2(&summary, f).is_finite());
     }
     let arrays = vtkio_point_arrays(&short.path().join("VTK/pinn_kovasznay.vti"));
-    assert_eq!(array(&arrays, "U").1, 2);
+    // Planar vectors are written with z = 0, as ParaView's Stream Tracer and Glyph need.
+    assert_eq!(array(&arrays, "U").1, 3);
+    assert!(array(&arrays, "U").2.chunks(3).all(|u| u[2] == 0.0));
     assert_eq!(array(&arrays, "curl(U)").1, 1);
-    assert_eq!(array(&arrays, "grad(p)").1, 2);
-    assert_eq!(array(&arrays, "error(U)").1, 2);
+    assert_eq!(array(&arrays, "grad(p)").1, 3);
+    assert_eq!(array(&arrays, "error(U)").1, 3);
+    assert_eq!(array(&arrays, "advection(U)").1, 3);
     assert_eq!(array(&arrays, "p").2.len(), 151 * 201);
 }
 

@@ -11,4 +11,5 @@ mod forward;
 mod hostile;
 mod io;
 mod operators;
+mod output;
 mod pinn;
