@@ -58,10 +58,11 @@ pub(super) struct Trained {
 }
 
 /// The trained network: trained now (or resumed from the checkpoint in `vtk_dir`) with
-/// its files written into the staging folder `stage`, or read from the checkpoint in
-/// `vtk_dir` with `evaluate_only`.
+/// its files written into the staging folder `stage` (the loss plot titled with the case
+/// `name`), or read from the checkpoint in `vtk_dir` with `evaluate_only`.
 pub(super) fn train(
     input: &Input,
+    name: &str,
     cfg: &PinnConfig,
     vtk_dir: &Path,
     stage: &Path,
@@ -80,6 +81,7 @@ pub(super) fn train(
     let topts = TrainOptions {
         quiet: opts.quiet,
         resume: opts.resume,
+        name: name.to_owned(),
     };
     let from = opts.resume.then_some(ckpt.as_path());
     let report = pinn::train_from(cfg, &topts, from, stage).map_err(|e| input.pinn_error(e))?;

@@ -97,7 +97,14 @@ fn evaluate_and_write(
     let trained = match &case.spec.pinn {
         Some(cfg) => Some((
             cfg,
-            network::train(&case.input, cfg, &output.vtk, &output.stage, opts)?,
+            network::train(
+                &case.input,
+                &case.name,
+                cfg,
+                &output.vtk,
+                &output.stage,
+                opts,
+            )?,
         )),
         None => None,
     };

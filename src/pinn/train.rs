@@ -10,19 +10,22 @@ use super::adam::Adam;
 use super::checkpoint::Checkpoint;
 use super::config::{PinnConfig, Problem};
 use super::fit::{FitOptions, fit};
-use super::history::{LossRecord, history_csv, plot_history};
+use super::history::{LossRecord, history_csv};
 use super::io_error;
 use super::loss::{LossTerms, sample};
 use super::mlp::Mlp;
+use super::plot::plot_history;
 use crate::error::{Error, Result};
 
 /// How [`train`] runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrainOptions {
     /// Hide the progress bar.
     pub quiet: bool,
     /// Continue from `checkpoint.json` in the output directory if it exists.
     pub resume: bool,
+    /// The name the loss plot's title carries (a case's name); empty for none.
+    pub name: String,
 }
 
 /// The relative L2 error of one output against the exact solution.
@@ -48,12 +51,13 @@ pub struct TrainReport {
     pub final_loss: LossTerms,
     /// Wall-clock seconds of this call's training.
     pub seconds: f64,
-    /// The files written: `loss.csv`, `loss.png`, `checkpoint.json`.
+    /// The files written: `checkpoint.json`, `loss.csv`, `loss.png`, `loss.svg`.
     pub files: Vec<PathBuf>,
 }
 
 /// Trains the network a [`PinnConfig`] describes and writes into `out_dir`:
-/// `checkpoint.json` (network, optimiser state, history), `loss.csv` and `loss.png`.
+/// `checkpoint.json` (network, optimiser state, history), `loss.csv`, and the plot of
+/// the history as `loss.png` and `loss.svg` (see [`plot_history`]).
 ///
 /// # Errors
 /// [`Error::Config`] for every setting that cannot be used (see [`PinnConfig::problem`]),
@@ -154,8 +158,8 @@ pub fn train_from(
     .save_with(&ckpt, Some(config))?;
     let csv = out_dir.join("loss.csv");
     crate::io::write_atomically(&csv, history_csv(&history).as_bytes())?;
-    let png = out_dir.join("loss.png");
-    plot_history(&history, &png)?;
+    let (png, svg) = (out_dir.join("loss.png"), out_dir.join("loss.svg"));
+    plot_history(&history, &opts.name, &png, &svg)?;
     let errors = problem.errors(&mlp)?;
     Ok(TrainReport {
         mlp,
@@ -163,7 +167,7 @@ pub fn train_from(
         errors,
         final_loss,
         seconds,
-        files: vec![ckpt, csv, png],
+        files: vec![ckpt, csv, png, svg],
     })
 }
 

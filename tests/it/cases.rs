@@ -597,11 +597,15 @@ fn pinn_poisson_case_trains_and_writes_the_network_with_its_operators() {
             "checkpoint.json",
             "loss.csv",
             "loss.png",
+            "loss.svg",
             "pinn_poisson.vti"
         ]
     );
     let csv = std::fs::read_to_string(short.path().join("VTK/loss.csv")).unwrap();
     assert_eq!(csv.lines().count(), 301, "a header and one line per step");
+    // The plot's title names the case.
+    let svg = std::fs::read_to_string(short.path().join("VTK/loss.svg")).unwrap();
+    assert!(svg.contains("pinn_poisson: training loss"), "{svg}");
     let arrays = vtkio_point_arrays(&short.path().join("VTK/pinn_poisson.vti"));
     let u = &array(&arrays, "u").2;
     assert_eq!(u.len(), 101 * 101);

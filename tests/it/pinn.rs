@@ -371,6 +371,7 @@ fn train_writes_history_plot_checkpoint_and_resumes() {
     let opts = TrainOptions {
         quiet: true,
         resume: false,
+        ..Default::default()
     };
     let rep = train(&cfg, &opts, dir.path()).unwrap();
     assert_eq!(rep.history.len(), 40);
@@ -383,6 +384,11 @@ fn train_writes_history_plot_checkpoint_and_resumes() {
     assert!(csv.starts_with("iteration,learning_rate,loss,pde,continuity,boundary,seconds"));
     let png = std::fs::read(dir.path().join("loss.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
+    let svg = std::fs::read_to_string(dir.path().join("loss.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("training loss"),
+        "{svg}"
+    );
 
     // Resuming to 60 iterations continues from step 40 with the saved optimiser state.
     cfg.optimizer.iterations = 60;
@@ -391,6 +397,7 @@ fn train_writes_history_plot_checkpoint_and_resumes() {
         &TrainOptions {
             quiet: true,
             resume: true,
+            ..Default::default()
         },
         dir.path(),
     )
@@ -411,6 +418,7 @@ fn resumed_run_equals_uninterrupted_run() {
     let quiet = TrainOptions {
         quiet: true,
         resume: true,
+        ..Default::default()
     };
     let a = tempfile::tempdir().unwrap();
     let full = train(&cfg, &quiet, a.path()).unwrap();
