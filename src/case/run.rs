@@ -26,7 +26,8 @@ pub struct RunOptions {
     pub resume: bool,
     /// Physics-informed cases: no training; evaluate the network of `VTK/checkpoint.json`.
     pub evaluate_only: bool,
-    /// Any value that is not finite (NaN or infinite) is an error, and nothing is written.
+    /// Every warning is an error, and nothing is written: a value that is not finite (NaN
+    /// or infinite), or a training that did not reduce its loss by `min_loss_reduction`.
     pub strict: bool,
 }
 
@@ -50,6 +51,8 @@ pub(super) struct Done {
     pub(super) notes: Vec<String>,
     /// Files written, in order: VTK files, `.pvd`, the training's files.
     pub(super) files: Vec<PathBuf>,
+    /// Warnings about the run itself: a training that did not learn.
+    pub(super) warnings: Vec<String>,
 }
 
 /// What a run evaluates on and with, prepared by the earlier stages.
@@ -76,9 +79,14 @@ pub(super) fn execute(
     opts: &RunOptions,
 ) -> Result<Done> {
     let mut output = Output::new(&case.dir)?;
-    let (rows, notes) = evaluate_and_write(case, inputs, times, mms, opts, &mut output)?;
+    let (rows, notes, warnings) = evaluate_and_write(case, inputs, times, mms, opts, &mut output)?;
     let files = output.commit()?;
-    Ok(Done { rows, notes, files })
+    Ok(Done {
+        rows,
+        notes,
+        files,
+        warnings,
+    })
 }
 
 /// [`execute`] up to the switch: everything is written into the staging folder.
@@ -89,7 +97,7 @@ fn evaluate_and_write(
     mms: Option<&Mms<'_>>,
     opts: &RunOptions,
     output: &mut Output,
-) -> Result<(Vec<Row>, Vec<String>)> {
+) -> Result<(Vec<Row>, Vec<String>, Vec<String>)> {
     let Inputs {
         geometry, points, ..
     } = *inputs;
@@ -164,11 +172,13 @@ fn evaluate_and_write(
             b.what, s.extrapolated, s.points, s.grown, s.lowered
         ));
     }
+    let mut warnings = Vec::new();
     if let Some((_, tr)) = trained {
         output.names.extend(tr.files);
         notes.extend(tr.notes);
+        warnings = tr.warnings;
     }
-    Ok((rec.rows, notes))
+    Ok((rec.rows, notes, warnings))
 }
 
 /// The array `name` of the data file to compare the computed array `a` with: it must be

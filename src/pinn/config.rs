@@ -299,6 +299,10 @@ pub struct PinnConfig {
     /// Where to measure the error against `exact`; requires `exact`.
     #[serde(default)]
     pub validation: Option<ValidationConfig>,
+    /// The factor by which the final loss must fall below the first, or the run ends
+    /// with a warning (an error under `--strict`); default 10, 0 turns the check off.
+    #[serde(default = "super::history::default_min_loss_reduction")]
+    pub min_loss_reduction: f64,
 }
 
 /// The problem a validated [`PinnConfig`] describes, ready to train.
@@ -382,7 +386,7 @@ impl PinnConfig {
     /// width, an unknown activation); a bad optimiser (non-positive learning rate, β
     /// outside `[0, 1)`, zero iterations, a bad schedule); a wrong number of boundary or
     /// exact expressions; expressions that do not parse; a validation without an exact
-    /// solution; bad weights.
+    /// solution; bad weights or `min_loss_reduction`.
     pub fn problem(&self) -> Result<Problem> {
         let d = self.dim();
         self.domain.validate()?;
@@ -430,6 +434,7 @@ impl PinnConfig {
             }
         }
         self.constants()?;
+        super::history::check_min_loss_reduction(self.min_loss_reduction)?;
         let activation: Activation = self.network.activation.parse()?;
         // Checks the widths (the network itself is built by `train`).
         Mlp::new(d, &self.network.hidden, self.outputs(), activation, 0)?;

@@ -18,7 +18,8 @@
 //! * [`fit`], the loop, which records a [`LossRecord`] per step and saves
 //!   [`Checkpoint`]s.
 //! * [`history_csv`] and [`plot_history`] — the loss history as CSV and as a plot (PNG
-//!   and SVG, log axis, legend, title; drawn with a font shipped in the crate).
+//!   and SVG, log axis, legend, title; drawn with a font shipped in the crate), and
+//!   [`learning_warning`] when a training did not reduce its loss as the case asks.
 //! * [`train`] and [`evaluate`] — the entry points a case runner calls, with the
 //!   [`FieldError`]s against an exact solution.
 //!
@@ -61,7 +62,7 @@ pub use config::{
     ValidationConfig,
 };
 pub use fit::{FitOptions, fit};
-pub use history::{LossRecord, history_csv};
+pub use history::{DEFAULT_MIN_LOSS_REDUCTION, LossRecord, history_csv, learning_warning};
 pub use loss::{LossTerms, LossWeights, Pde, PinnLoss};
 pub use mlp::{Activation, Layer, Mlp, MlpVars};
 pub use plot::plot_history;

@@ -9,8 +9,8 @@ use nabla::eval::{EvalOptions, Operator, Points, evaluate};
 use nabla::field::{Field, FnField};
 use nabla::pinn::{
     Activation, Adam, AdamConfig, Checkpoint, FitOptions, LossWeights, Mlp, PinnConfig, PinnLoss,
-    Schedule, TrainOptions, fit, navier_stokes_residuals, poisson_residual, sample_box,
-    sample_faces, train,
+    Schedule, TrainOptions, fit, learning_warning, navier_stokes_residuals, poisson_residual,
+    sample_box, sample_faces, train,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -764,4 +764,105 @@ fn data_fields_serve_as_source_and_boundary_target() {
         assert!((x - y).abs() <= 1e-10 * (1.0 + y.abs()), "{x} vs {y}");
     }
     assert!(f_data.stats().points > 0 && g_data.stats().points > 0);
+}
+
+/// A history of two steps with the totals `first` and `second`.
+fn two_steps(first: f64, second: f64) -> Vec<nabla::pinn::LossRecord> {
+    [first, second]
+        .iter()
+        .enumerate()
+        .map(|(k, &total)| nabla::pinn::LossRecord {
+            iteration: k,
+            learning_rate: 1e-3,
+            loss: nabla::pinn::LossTerms {
+                total,
+                pde: total,
+                continuity: 0.0,
+                boundary: 0.0,
+            },
+            seconds: 0.0,
+        })
+        .collect()
+}
+
+#[test]
+fn learning_warning_names_a_loss_that_did_not_fall_by_the_factor() {
+    let history = two_steps(10.0, 5.0);
+    // 10 → 1.5 is a factor 6.667 < 10: a warning; 10 → 0.5 is 20: none.
+    let w = learning_warning(&history, 1.5, 10.0).expect("a warning");
+    assert!(w.contains("did not learn") && w.contains("6.667"), "{w}");
+    assert!(w.contains("min_loss_reduction = 10"), "{w}");
+    assert_eq!(learning_warning(&history, 0.5, 10.0), None);
+    // A loss that grew says so (the learning rate 1e3, final loss 127).
+    let w = learning_warning(&history, 127.0, 10.0).unwrap();
+    assert!(w.contains("rose from 1.000e1 to 1.270e2"), "{w}");
+    // Exactly the factor is not enough: the loss must fall below first / factor.
+    assert!(learning_warning(&history, 1.0, 10.0).is_some());
+    // 0 turns the check off; an empty history or a first loss of 0 has nothing to compare.
+    assert_eq!(learning_warning(&history, 127.0, 0.0), None);
+    assert_eq!(learning_warning(&[], 127.0, 10.0), None);
+    assert_eq!(learning_warning(&two_steps(0.0, 0.0), 0.0, 10.0), None);
+}
+
+#[test]
+fn train_reports_a_training_that_did_not_learn() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = small_poisson();
+    let opts = TrainOptions {
+        quiet: true,
+        ..Default::default()
+    };
+    // 40 steps take the loss from 87.7 to 38.1, a factor 2.3: no warning when the case
+    // asks for 2, one for the default 10 and for 10¹², and one for a learning rate of 10³.
+    cfg.min_loss_reduction = 2.0;
+    let rep = train(&cfg, &opts, dir.path()).unwrap();
+    assert_eq!(rep.warnings, Vec::<String>::new());
+    cfg.min_loss_reduction = 10.0;
+    let rep = train(&cfg, &opts, dir.path()).unwrap();
+    assert!(
+        rep.warnings[0].contains("by a factor 2.301"),
+        "{:?}",
+        rep.warnings
+    );
+    cfg.min_loss_reduction = 1e12;
+    let rep = train(&cfg, &opts, dir.path()).unwrap();
+    assert_eq!(rep.warnings.len(), 1, "{:?}", rep.warnings);
+    assert!(rep.warnings[0].contains("min_loss_reduction = 1000000000000"));
+    // The factor may change when a run is resumed (it is saved, but not compared).
+    cfg.min_loss_reduction = 10.0;
+    cfg.optimizer.iterations = 45;
+    let resume = TrainOptions {
+        quiet: true,
+        resume: true,
+        ..Default::default()
+    };
+    assert_eq!(train(&cfg, &resume, dir.path()).unwrap().history.len(), 45);
+    cfg.optimizer.learning_rate = 1e3;
+    let rep = train(&cfg, &opts, dir.path()).unwrap();
+    assert!(
+        rep.warnings[0].contains("did not learn"),
+        "{:?}",
+        rep.warnings
+    );
+}
+
+#[test]
+fn min_loss_reduction_must_be_finite_and_not_negative() {
+    for bad in [-1.0, f64::NAN, f64::INFINITY] {
+        let mut cfg = small_poisson();
+        cfg.min_loss_reduction = bad;
+        let (setting, message) = config_error(cfg.problem().err().unwrap());
+        assert_eq!(setting, "min_loss_reduction");
+        assert!(message.contains("0 turns the check off"), "{message}");
+    }
+    let mut cfg = small_poisson();
+    cfg.min_loss_reduction = 0.0;
+    assert!(cfg.problem().is_ok());
+    // The default is 10.
+    assert_eq!(
+        PinnConfig::from_toml(&poisson())
+            .unwrap()
+            .min_loss_reduction,
+        10.0
+    );
 }
