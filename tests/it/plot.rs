@@ -247,3 +247,47 @@ fn loss_plot_of_one_step_or_none_or_nothing_positive_still_draws() {
             .any(|t| t == "no positive finite loss to plot")
     );
 }
+
+#[test]
+fn a_long_history_is_thinned_to_its_envelope_in_the_svg() {
+    // 20 000 steps of a loss that falls from 1 to 10⁻⁴ with a spike to 10² at step 12 345
+    // and a dip to 10⁻⁶ at step 17 000: the SVG holds far fewer points than the steps, and
+    // its y range still reaches both.
+    let history: Vec<LossRecord> = (0..20_000)
+        .map(|k| {
+            let mut t = 10f64.powf(-4.0 * k as f64 / 19_999.0);
+            if k == 12_345 {
+                t = 1e2;
+            }
+            if k == 17_000 {
+                t = 1e-6;
+            }
+            record(k, [t, t, 0.0, 0.0])
+        })
+        .collect();
+    let (_dir, _, svg) = plot(&history, "long");
+    assert!(svg.len() < 200_000, "{} bytes", svg.len());
+    let texts = svg_texts(&svg);
+    assert!(
+        texts.iter().any(|t| t == "10²") && texts.iter().any(|t| t == "10⁻⁶"),
+        "{texts:?}"
+    );
+    // The polylines of the total and the PDE term: at most two points per column.
+    let points: Vec<usize> = svg
+        .lines()
+        .filter(|l| l.starts_with("<polyline") && l.contains("stroke-width=\"2\""))
+        .map(|l| {
+            l.split("points=\"")
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .filter(|p| p.contains(','))
+                .count()
+        })
+        .collect();
+    assert!(
+        points.iter().filter(|&&n| n > 1000).count() >= 2,
+        "{points:?}"
+    );
+    assert!(points.iter().all(|&n| n <= 2 * 1024), "{points:?}");
+}
