@@ -149,7 +149,7 @@ impl Curve {
         for r in history {
             let v = (term.value)(r);
             if v > 0.0 && v.is_finite() {
-                run.push((r.iteration as i64, v.log10()));
+                run.push((step(r), v.log10()));
             } else {
                 skipped += 1;
                 if !run.is_empty() {
@@ -160,7 +160,12 @@ impl Curve {
         if !run.is_empty() {
             runs.push(run);
         }
-        let span = history.iter().map(|r| r.iteration).max().unwrap_or(0) + 1;
+        let span = history
+            .iter()
+            .map(step)
+            .max()
+            .unwrap_or(0)
+            .saturating_add(1);
         Curve {
             term,
             runs: runs.into_iter().map(|r| thin(r, span)).collect(),
@@ -181,6 +186,12 @@ impl Curve {
     }
 }
 
+/// The step of a record as an x coordinate (a history read from a file may hold any
+/// number; beyond `i64::MAX` it is drawn at `i64::MAX`).
+fn step(r: &LossRecord) -> i64 {
+    i64::try_from(r.iteration).unwrap_or(i64::MAX)
+}
+
 /// Columns of steps that [`thin`] keeps two points of: more than the plot's width in
 /// pixels, so that thinning changes no pixel's extent.
 const COLUMNS: usize = 1024;
@@ -189,11 +200,11 @@ const COLUMNS: usize = 1024;
 /// `span / COLUMNS` steps, when it has more than `2 · COLUMNS` points: the curve's
 /// envelope, drawn pixel for pixel as before, in a bounded SVG (20 000 steps of a
 /// Kovasznay run would otherwise write 80 000 points).
-fn thin(run: Vec<(i64, f64)>, span: usize) -> Vec<(i64, f64)> {
+fn thin(run: Vec<(i64, f64)>, span: i64) -> Vec<(i64, f64)> {
     if run.len() <= 2 * COLUMNS {
         return run;
     }
-    let column = |p: &(i64, f64)| p.0 as usize * COLUMNS / span.max(1);
+    let column = |p: &(i64, f64)| i128::from(p.0) * COLUMNS as i128 / i128::from(span.max(1));
     let mut out: Vec<(i64, f64)> = Vec::with_capacity(2 * COLUMNS + 2);
     for chunk in run.chunk_by(|a, b| column(a) == column(b)) {
         let lowest = chunk.iter().min_by(|a, b| a.1.total_cmp(&b.1));
@@ -237,9 +248,9 @@ fn draw<DB: DrawingBackend>(
         (0.0, 1.0)
     };
     // Whole steps on the x axis (integer coordinates give integer labels).
-    let first = history.iter().map(|r| r.iteration).min().unwrap_or(0) as i64;
-    let last = history.iter().map(|r| r.iteration).max().unwrap_or(0) as i64;
-    let (x0, x1) = (first, last.max(first + 1));
+    let first = history.iter().map(step).min().unwrap_or(0);
+    let last = history.iter().map(step).max().unwrap_or(0);
+    let (x0, x1) = (first.min(i64::MAX - 1), last.max(first.saturating_add(1)));
     // A label at every decade, or at every n-th when there are more than 12.
     let n = (hi - lo) as i64;
     let every = (n / 12 + 1).max(1);

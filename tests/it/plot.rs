@@ -246,6 +246,12 @@ fn loss_plot_of_one_step_or_none_or_nothing_positive_still_draws() {
             .iter()
             .any(|t| t == "no positive finite loss to plot")
     );
+    // Steps far beyond any training (a hand-edited checkpoint's history).
+    for last in [usize::MAX, i64::MAX as usize, 1 << 62] {
+        let history = [record(0, [1.0; 4]), record(last, [0.5; 4])];
+        let (_d, png, _) = plot(&history, "huge");
+        assert_eq!(decode(&png).1, 900);
+    }
 }
 
 #[test]
