@@ -35,9 +35,10 @@ struct Cli {
     /// fields.
     #[arg(long)]
     evaluate_only: bool,
-    /// Any value that is not finite (NaN or infinite) in an output array is an error:
-    /// nothing is written. Without it such values are written, counted in the summary and
-    /// warned about on stderr.
+    /// Every warning is an error, and nothing is written: a value that is not finite (NaN or
+    /// infinite) in an output array, or a training whose final loss did not fall below its
+    /// first by the case's pinn.min_loss_reduction (default 10). Without it such values are
+    /// written and counted in the summary, and both are warned about on stderr.
     #[arg(long)]
     strict: bool,
     /// Write the results to DIR instead of CASE_DIR/VTK/. DIR is replaced as a whole when

@@ -28,7 +28,8 @@
 //! or its table's when the value was left to its default); names that end up in files
 //! are checked when the case is read (`names`), so every file written is one VTK reads.
 //! Values that are not finite are counted per array, with the first point where one
-//! occurs, in the summary's warnings; with [`RunOptions::strict`] they are an error and
+//! occurs, in the summary's warnings, and so is a training whose loss did not fall by
+//! the case's `min_loss_reduction`; with [`RunOptions::strict`] either is an error and
 //! nothing is written. Lattice values are computed at `origin + k·spacing`, the points
 //! every reader of the `.vti` file sees. The memory a run needs is estimated from the
 //! arrays it asks for before anything runs, and the points are refused when it does not
@@ -97,6 +98,7 @@ pub fn run(dir: &Path, opts: &RunOptions) -> Result<Summary> {
         rows: done.rows,
         files: done.files,
         notes,
+        run_warnings: done.warnings,
         seconds: start.elapsed().as_secs_f64(),
     })
 }

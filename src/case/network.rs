@@ -55,13 +55,18 @@ pub(super) struct Trained {
     pub(super) notes: Vec<String>,
     /// The names of the training's files, written into the staging folder.
     pub(super) files: Vec<String>,
+    /// Warnings for the summary and stderr: a training that did not learn.
+    pub(super) warnings: Vec<String>,
 }
 
 /// The trained network: trained now (or resumed from the checkpoint in `vtk_dir`) with
-/// its files written into the staging folder `stage`, or read from the checkpoint in
-/// `vtk_dir` with `evaluate_only`.
+/// its files written into the staging folder `stage` (the loss plot titled with the case
+/// `name`), or read from the checkpoint in `vtk_dir` with `evaluate_only`. A training
+/// whose loss did not fall by `min_loss_reduction` is a warning, and with `--strict` an
+/// error (so that nothing is written).
 pub(super) fn train(
     input: &Input,
+    name: &str,
     cfg: &PinnConfig,
     vtk_dir: &Path,
     stage: &Path,
@@ -80,9 +85,18 @@ pub(super) fn train(
     let topts = TrainOptions {
         quiet: opts.quiet,
         resume: opts.resume,
+        name: name.to_owned(),
     };
     let from = opts.resume.then_some(ckpt.as_path());
     let report = pinn::train_from(cfg, &topts, from, stage).map_err(|e| input.pinn_error(e))?;
+    if opts.strict
+        && let Some(w) = report.warnings.first()
+    {
+        return Err(Error::Operator {
+            op: "--strict".into(),
+            message: format!("{w}; nothing is written (run without --strict to keep the files)"),
+        });
+    }
     let mut notes = vec![format!(
         "trained {} Adam steps in {:.1} s, final loss {:.3e}",
         cfg.optimizer.iterations, report.seconds, report.final_loss.total
@@ -96,6 +110,7 @@ pub(super) fn train(
             .iter()
             .filter_map(|f| Some(f.file_name()?.to_str()?.to_owned()))
             .collect(),
+        warnings: report.warnings,
     })
 }
 
@@ -152,6 +167,7 @@ fn from_checkpoint(input: &Input, cfg: &PinnConfig, ckpt: PathBuf) -> Result<Tra
         mlp,
         notes,
         files: Vec::new(),
+        warnings: Vec::new(),
     })
 }
 

@@ -26,7 +26,8 @@ pub struct RunOptions {
     pub resume: bool,
     /// Physics-informed cases: no training; evaluate the network of `VTK/checkpoint.json`.
     pub evaluate_only: bool,
-    /// Any value that is not finite (NaN or infinite) is an error, and nothing is written.
+    /// Every warning is an error, and nothing is written: a value that is not finite (NaN
+    /// or infinite), or a training that did not reduce its loss by `min_loss_reduction`.
     pub strict: bool,
     /// The output folder, instead of the case's `VTK/` (`--output DIR`); it is replaced as
     /// a whole, like `VTK/`, with the staging folder beside it.
@@ -54,6 +55,8 @@ pub(super) struct Done {
     pub(super) notes: Vec<String>,
     /// Files written, in order: VTK files, `.pvd`, the training's files.
     pub(super) files: Vec<PathBuf>,
+    /// Warnings about the run itself: a training that did not learn.
+    pub(super) warnings: Vec<String>,
 }
 
 /// What a run evaluates on and with, prepared by the earlier stages.
@@ -85,9 +88,14 @@ pub(super) fn execute(
         compression: case.spec.output.compression,
     };
     let mut output = Output::new(&case.dir, target, write)?;
-    let (rows, notes) = evaluate_and_write(case, inputs, times, mms, opts, &mut output)?;
+    let (rows, notes, warnings) = evaluate_and_write(case, inputs, times, mms, opts, &mut output)?;
     let files = output.commit()?;
-    Ok(Done { rows, notes, files })
+    Ok(Done {
+        rows,
+        notes,
+        files,
+        warnings,
+    })
 }
 
 /// [`execute`] up to the switch: everything is written into the staging folder.
@@ -98,7 +106,7 @@ fn evaluate_and_write(
     mms: Option<&Mms<'_>>,
     opts: &RunOptions,
     output: &mut Output,
-) -> Result<(Vec<Row>, Vec<String>)> {
+) -> Result<(Vec<Row>, Vec<String>, Vec<String>)> {
     let Inputs {
         geometry, points, ..
     } = *inputs;
@@ -106,7 +114,14 @@ fn evaluate_and_write(
     let trained = match &case.spec.pinn {
         Some(cfg) => Some((
             cfg,
-            network::train(&case.input, cfg, &output.vtk, &output.stage, opts)?,
+            network::train(
+                &case.input,
+                &case.name,
+                cfg,
+                &output.vtk,
+                &output.stage,
+                opts,
+            )?,
         )),
         None => None,
     };
@@ -178,11 +193,13 @@ fn evaluate_and_write(
             b.what, s.extrapolated, s.points, s.grown, s.lowered
         ));
     }
+    let mut warnings = Vec::new();
     if let Some((_, tr)) = trained {
         output.names.extend(tr.files);
         notes.extend(tr.notes);
+        warnings = tr.warnings;
     }
-    Ok((rec.rows, notes))
+    Ok((rec.rows, notes, warnings))
 }
 
 /// The array `name` of the data file to compare the computed array `a` with: it must be

@@ -72,21 +72,26 @@ pub struct Summary {
     /// The rows, in output order.
     pub rows: Vec<Row>,
     /// Files written (VTK and `.pvd`; for a physics-informed case also the checkpoint,
-    /// `loss.csv` and `loss.png`).
+    /// `loss.csv`, `loss.png` and `loss.svg`).
     pub files: Vec<PathBuf>,
     /// Lines printed after the table: the training and its relative L2 errors.
     pub notes: Vec<String>,
+    /// Warnings about the run itself rather than an array: a training whose loss did not
+    /// fall by the case's `min_loss_reduction`.
+    pub run_warnings: Vec<String>,
     /// Wall time of the whole run.
     pub seconds: f64,
 }
 
 impl Summary {
     /// One line for each array that has values that are not finite (NaN or infinite),
-    /// with the first of them; empty when every value written is finite.
+    /// with the first of them, then the [`Summary::run_warnings`]; empty when every value
+    /// written is finite and the run has nothing to warn about.
     pub fn warnings(&self) -> Vec<String> {
         self.rows
             .iter()
             .filter_map(|r| r.non_finite_note(self.points))
+            .chain(self.run_warnings.iter().cloned())
             .collect()
     }
 }

@@ -305,6 +305,10 @@ pub struct PinnConfig {
     /// tangents. Same results to round-off.
     #[serde(default, skip_serializing_if = "is_auto")]
     pub derivatives: crate::eval::Derivatives,
+    /// The factor by which the final loss must fall below the first, or the run ends
+    /// with a warning (an error under `--strict`); default 10, 0 turns the check off.
+    #[serde(default = "super::history::default_min_loss_reduction")]
+    pub min_loss_reduction: f64,
 }
 
 fn is_auto(d: &crate::eval::Derivatives) -> bool {
@@ -392,7 +396,7 @@ impl PinnConfig {
     /// width, an unknown activation); a bad optimiser (non-positive learning rate, β
     /// outside `[0, 1)`, zero iterations, a bad schedule); a wrong number of boundary or
     /// exact expressions; expressions that do not parse; a validation without an exact
-    /// solution; bad weights.
+    /// solution; bad weights or `min_loss_reduction`.
     pub fn problem(&self) -> Result<Problem> {
         let d = self.dim();
         self.domain.validate()?;
@@ -440,6 +444,7 @@ impl PinnConfig {
             }
         }
         self.constants()?;
+        super::history::check_min_loss_reduction(self.min_loss_reduction)?;
         let activation: Activation = self.network.activation.parse()?;
         // Checks the widths (the network itself is built by `train`).
         Mlp::new(d, &self.network.hidden, self.outputs(), activation, 0)?;

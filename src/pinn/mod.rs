@@ -17,7 +17,9 @@
 //!   [`Problem`] on points drawn by [`sample_box`] and [`sample_faces`].
 //! * [`fit`], the loop, which records a [`LossRecord`] per step and saves
 //!   [`Checkpoint`]s.
-//! * [`history_csv`] and [`plot_history`] — the loss history as CSV and as a PNG.
+//! * [`history_csv`] and [`plot_history`] — the loss history as CSV and as a plot (PNG
+//!   and SVG, log axis, legend, title; drawn with a font shipped in the crate), and
+//!   [`learning_warning`] when a training did not reduce its loss as the case asks.
 //! * [`train`] and [`evaluate`] — the entry points a case runner calls, with the
 //!   [`FieldError`]s against an exact solution.
 //!
@@ -48,6 +50,7 @@ mod fit;
 mod history;
 mod loss;
 mod mlp;
+mod plot;
 mod residual;
 mod sample;
 mod train;
@@ -59,9 +62,10 @@ pub use config::{
     ValidationConfig,
 };
 pub use fit::{FitOptions, fit};
-pub use history::{LossRecord, history_csv, plot_history};
+pub use history::{DEFAULT_MIN_LOSS_REDUCTION, LossRecord, history_csv, learning_warning};
 pub use loss::{LossTerms, LossWeights, Pde, PinnLoss};
 pub use mlp::{Activation, Layer, Mlp, MlpVars};
+pub use plot::plot_history;
 pub use residual::{
     navier_stokes_residuals, navier_stokes_residuals_by, poisson_residual, poisson_residual_by,
 };

@@ -10,19 +10,22 @@ use super::adam::Adam;
 use super::checkpoint::Checkpoint;
 use super::config::{PinnConfig, Problem};
 use super::fit::{FitOptions, fit};
-use super::history::{LossRecord, history_csv, plot_history};
+use super::history::{LossRecord, history_csv, learning_warning};
 use super::io_error;
 use super::loss::{LossTerms, sample};
 use super::mlp::Mlp;
+use super::plot::plot_history;
 use crate::error::{Error, Result};
 
 /// How [`train`] runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrainOptions {
     /// Hide the progress bar.
     pub quiet: bool,
     /// Continue from `checkpoint.json` in the output directory if it exists.
     pub resume: bool,
+    /// The name the loss plot's title carries (a case's name); empty for none.
+    pub name: String,
 }
 
 /// The relative L2 error of one output against the exact solution.
@@ -48,12 +51,17 @@ pub struct TrainReport {
     pub final_loss: LossTerms,
     /// Wall-clock seconds of this call's training.
     pub seconds: f64,
-    /// The files written: `loss.csv`, `loss.png`, `checkpoint.json`.
+    /// The files written: `checkpoint.json`, `loss.csv`, `loss.png`, `loss.svg`.
     pub files: Vec<PathBuf>,
+    /// What the caller should warn about: a training whose final loss did not fall below
+    /// its first by the factor `min_loss_reduction` (see [`learning_warning`]).
+    pub warnings: Vec<String>,
 }
 
 /// Trains the network a [`PinnConfig`] describes and writes into `out_dir`:
-/// `checkpoint.json` (network, optimiser state, history), `loss.csv` and `loss.png`.
+/// `checkpoint.json` (network, optimiser state, history), `loss.csv`, and the plot of
+/// the history as `loss.png` and `loss.svg` (see [`plot_history`]). Prints nothing: a
+/// training that did not learn is reported in [`TrainReport::warnings`].
 ///
 /// # Errors
 /// [`Error::Config`] for every setting that cannot be used (see [`PinnConfig::problem`]),
@@ -69,8 +77,8 @@ pub fn train(config: &PinnConfig, opts: &TrainOptions, out_dir: &Path) -> Result
 /// `out_dir`: a case stages its new files apart from its previous ones) and writing the
 /// files into `out_dir`. The checkpoint must hold the network, the optimiser settings and
 /// (when it records them) the `[pinn]` settings of `config`, except the number of
-/// iterations, the checkpoint interval and the validation; otherwise it is refused with
-/// every difference named.
+/// iterations, the checkpoint interval, the validation and `min_loss_reduction`;
+/// otherwise it is refused with every difference named.
 ///
 /// # Errors
 /// As [`train`]; [`Error::Config`] naming the differences when the checkpoint was
@@ -154,16 +162,20 @@ pub fn train_from(
     .save_with(&ckpt, Some(config))?;
     let csv = out_dir.join("loss.csv");
     crate::io::write_atomically(&csv, history_csv(&history).as_bytes())?;
-    let png = out_dir.join("loss.png");
-    plot_history(&history, &png)?;
+    let (png, svg) = (out_dir.join("loss.png"), out_dir.join("loss.svg"));
+    plot_history(&history, &opts.name, &png, &svg)?;
     let errors = problem.errors(&mlp)?;
+    let warnings = learning_warning(&history, final_loss.total, config.min_loss_reduction)
+        .into_iter()
+        .collect();
     Ok(TrainReport {
         mlp,
         history,
         errors,
         final_loss,
         seconds,
-        files: vec![ckpt, csv, png],
+        files: vec![ckpt, csv, png, svg],
+        warnings,
     })
 }
 
@@ -226,7 +238,8 @@ pub fn relative_l2(a: &[f64], b: &[f64], centred: bool) -> f64 {
 
 /// What differs between the checkpoint `c` (with its saved `settings`, if any) and the
 /// configuration `config` (whose untrained network is `fresh`), one line per difference;
-/// the number of iterations, the checkpoint interval and the validation may differ.
+/// the number of iterations, the checkpoint interval, the validation and
+/// `min_loss_reduction` may differ.
 fn resume_differences(
     config: &PinnConfig,
     c: &Checkpoint,
@@ -298,6 +311,7 @@ fn json_differences(
         "optimizer.iterations",
         "optimizer.checkpoint_every",
         "validation",
+        "min_loss_reduction",
     ]
     .contains(&path)
     {

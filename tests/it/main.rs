@@ -13,3 +13,4 @@ mod io;
 mod operators;
 mod output;
 mod pinn;
+mod plot;

@@ -9,8 +9,9 @@ use nabla::eval::{Derivatives, EvalOptions, Operator, Points, evaluate};
 use nabla::field::{Field, FnField};
 use nabla::pinn::{
     Activation, Adam, AdamConfig, Checkpoint, FitOptions, LossWeights, Mlp, PinnConfig, PinnLoss,
-    Schedule, TrainOptions, fit, navier_stokes_residuals, navier_stokes_residuals_by,
-    poisson_residual, poisson_residual_by, sample_box, sample_faces, train,
+    Schedule, TrainOptions, fit, learning_warning, navier_stokes_residuals,
+    navier_stokes_residuals_by, poisson_residual, poisson_residual_by, sample_box, sample_faces,
+    train,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -453,6 +454,7 @@ fn train_writes_history_plot_checkpoint_and_resumes() {
     let opts = TrainOptions {
         quiet: true,
         resume: false,
+        ..Default::default()
     };
     let rep = train(&cfg, &opts, dir.path()).unwrap();
     assert_eq!(rep.history.len(), 40);
@@ -465,6 +467,11 @@ fn train_writes_history_plot_checkpoint_and_resumes() {
     assert!(csv.starts_with("iteration,learning_rate,loss,pde,continuity,boundary,seconds"));
     let png = std::fs::read(dir.path().join("loss.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
+    let svg = std::fs::read_to_string(dir.path().join("loss.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("training loss"),
+        "{svg}"
+    );
 
     // Resuming to 60 iterations continues from step 40 with the saved optimiser state.
     cfg.optimizer.iterations = 60;
@@ -473,6 +480,7 @@ fn train_writes_history_plot_checkpoint_and_resumes() {
         &TrainOptions {
             quiet: true,
             resume: true,
+            ..Default::default()
         },
         dir.path(),
     )
@@ -493,6 +501,7 @@ fn resumed_run_equals_uninterrupted_run() {
     let quiet = TrainOptions {
         quiet: true,
         resume: true,
+        ..Default::default()
     };
     let a = tempfile::tempdir().unwrap();
     let full = train(&cfg, &quiet, a.path()).unwrap();
@@ -865,5 +874,106 @@ fn the_derivative_plan_is_a_pinn_setting() {
     assert!(
         m.contains("symbolic") && m.contains("jets") && m.contains("reverse"),
         "{m}"
+    );
+}
+
+/// A history of two steps with the totals `first` and `second`.
+fn two_steps(first: f64, second: f64) -> Vec<nabla::pinn::LossRecord> {
+    [first, second]
+        .iter()
+        .enumerate()
+        .map(|(k, &total)| nabla::pinn::LossRecord {
+            iteration: k,
+            learning_rate: 1e-3,
+            loss: nabla::pinn::LossTerms {
+                total,
+                pde: total,
+                continuity: 0.0,
+                boundary: 0.0,
+            },
+            seconds: 0.0,
+        })
+        .collect()
+}
+
+#[test]
+fn learning_warning_names_a_loss_that_did_not_fall_by_the_factor() {
+    let history = two_steps(10.0, 5.0);
+    // 10 → 1.5 is a factor 6.667 < 10: a warning; 10 → 0.5 is 20: none.
+    let w = learning_warning(&history, 1.5, 10.0).expect("a warning");
+    assert!(w.contains("did not learn") && w.contains("6.667"), "{w}");
+    assert!(w.contains("min_loss_reduction = 10"), "{w}");
+    assert_eq!(learning_warning(&history, 0.5, 10.0), None);
+    // A loss that grew says so (the learning rate 1e3, final loss 127).
+    let w = learning_warning(&history, 127.0, 10.0).unwrap();
+    assert!(w.contains("rose from 1.000e1 to 1.270e2"), "{w}");
+    // Exactly the factor is not enough: the loss must fall below first / factor.
+    assert!(learning_warning(&history, 1.0, 10.0).is_some());
+    // 0 turns the check off; an empty history or a first loss of 0 has nothing to compare.
+    assert_eq!(learning_warning(&history, 127.0, 0.0), None);
+    assert_eq!(learning_warning(&[], 127.0, 10.0), None);
+    assert_eq!(learning_warning(&two_steps(0.0, 0.0), 0.0, 10.0), None);
+}
+
+#[test]
+fn train_reports_a_training_that_did_not_learn() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = small_poisson();
+    let opts = TrainOptions {
+        quiet: true,
+        ..Default::default()
+    };
+    // 40 steps take the loss from 87.7 to 38.1, a factor 2.3: no warning when the case
+    // asks for 2, one for the default 10 and for 10¹², and one for a learning rate of 10³.
+    cfg.min_loss_reduction = 2.0;
+    let rep = train(&cfg, &opts, dir.path()).unwrap();
+    assert_eq!(rep.warnings, Vec::<String>::new());
+    cfg.min_loss_reduction = 10.0;
+    let rep = train(&cfg, &opts, dir.path()).unwrap();
+    assert!(
+        rep.warnings[0].contains("by a factor 2.301"),
+        "{:?}",
+        rep.warnings
+    );
+    cfg.min_loss_reduction = 1e12;
+    let rep = train(&cfg, &opts, dir.path()).unwrap();
+    assert_eq!(rep.warnings.len(), 1, "{:?}", rep.warnings);
+    assert!(rep.warnings[0].contains("min_loss_reduction = 1000000000000"));
+    // The factor may change when a run is resumed (it is saved, but not compared).
+    cfg.min_loss_reduction = 10.0;
+    cfg.optimizer.iterations = 45;
+    let resume = TrainOptions {
+        quiet: true,
+        resume: true,
+        ..Default::default()
+    };
+    assert_eq!(train(&cfg, &resume, dir.path()).unwrap().history.len(), 45);
+    cfg.optimizer.learning_rate = 1e3;
+    let rep = train(&cfg, &opts, dir.path()).unwrap();
+    assert!(
+        rep.warnings[0].contains("did not learn"),
+        "{:?}",
+        rep.warnings
+    );
+}
+
+#[test]
+fn min_loss_reduction_must_be_finite_and_not_negative() {
+    for bad in [-1.0, f64::NAN, f64::INFINITY] {
+        let mut cfg = small_poisson();
+        cfg.min_loss_reduction = bad;
+        let (setting, message) = config_error(cfg.problem().err().unwrap());
+        assert_eq!(setting, "min_loss_reduction");
+        assert!(message.contains("0 turns the check off"), "{message}");
+    }
+    let mut cfg = small_poisson();
+    cfg.min_loss_reduction = 0.0;
+    assert!(cfg.problem().is_ok());
+    // The default is 10.
+    assert_eq!(
+        PinnConfig::from_toml(&poisson())
+            .unwrap()
+            .min_loss_reduction,
+        10.0
     );
 }

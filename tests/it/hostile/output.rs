@@ -268,7 +268,8 @@ fn the_loss_plot_is_not_written_through_a_planted_temporary_name() {
             seconds: 0.0,
         })
         .collect();
-    nabla::pinn::plot_history(&history, &dir.path().join("loss.png")).unwrap();
+    let (png, svg) = (dir.path().join("loss.png"), dir.path().join("loss.svg"));
+    nabla::pinn::plot_history(&history, "planted", &png, &svg).unwrap();
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious");
     let png = std::fs::read(dir.path().join("loss.png")).unwrap();
     assert_eq!(&png[1..4], b"PNG");
@@ -276,7 +277,7 @@ fn the_loss_plot_is_not_written_through_a_planted_temporary_name() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names.len(), 2, "{names:?}"); // the plot and the planted link
+    assert_eq!(names.len(), 3, "{names:?}"); // the PNG, the SVG and the planted link
 }
 
 #[test]
