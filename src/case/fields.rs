@@ -51,6 +51,13 @@ pub(super) fn check(case: &Case, d: usize, t: f64, data: &[data::Built]) -> Resu
         None => None,
     };
     let built = build(case, d, t, untrained.as_ref(), data)?;
+    if built.is_empty() {
+        return Err(case.input.error(
+            "nothing to compute: the case has no fields; add a [[field]] with `name` and \
+             `value` (expressions) or `data` (arrays of a data file), or a [pinn] table"
+                .into(),
+        ));
+    }
     check_names(case, &built)
 }
 

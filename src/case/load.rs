@@ -29,9 +29,25 @@ pub(super) struct Input {
     constants: Vec<(String, f64)>,
 }
 
-/// Reads and parses `dir/case.toml`.
-pub(super) fn case(dir: &Path) -> Result<Case> {
-    let file = dir.join("case.toml");
+/// The case directory and its case file, from what the user named: a directory (its
+/// `case.toml`) or a file (the case file itself, whose folder is the case directory).
+fn locate(path: &Path) -> (PathBuf, PathBuf) {
+    if path.is_file() {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        (dir, path.to_path_buf())
+    } else {
+        (path.to_path_buf(), path.join("case.toml"))
+    }
+}
+
+/// Reads and parses the case at `path`: a case directory holding `case.toml`, or the
+/// path of the case file itself (`cases/x/case.toml`).
+pub(super) fn case(path: &Path) -> Result<Case> {
+    let (dir, file) = locate(path);
+    let dir = dir.as_path();
     let text = std::fs::read_to_string(&file).map_err(|e| Error::Io {
         path: file.clone(),
         message: format!("cannot read the case file: {e}"),

@@ -54,7 +54,8 @@ pub use load::escape_controls as clean_message;
 pub use run::RunOptions;
 pub use summary::{Row, Summary};
 
-/// Runs the case in directory `dir`. See the module docs.
+/// Runs the case in directory `dir` (or of the case file `dir`, such as
+/// `cases/x/case.toml`, whose folder is the case directory). See the module docs.
 ///
 /// # Errors
 /// [`Error::Io`](crate::error::Error::Io) for a missing or unreadable `case.toml` or
@@ -97,7 +98,7 @@ pub fn run(dir: &Path, opts: &RunOptions) -> Result<Summary> {
     })
 }
 
-/// Checks the case in directory `dir` as [`run()`] does before it computes anything (stages
+/// Checks the case in directory `dir` (or of the case file `dir`) as [`run()`] does before it computes anything (stages
 /// 1 to 5: `case.toml`, the points, the data, the MMS terms, every field and its names),
 /// without training, evaluating or writing; returns the number of points.
 ///

@@ -11,3 +11,4 @@ mod hostile;
 mod io;
 mod operators;
 mod pinn;
+mod usability;
