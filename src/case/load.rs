@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::config::{CaseFile, Expressions, Number};
 use crate::error::{Error, Result};
-use crate::field::expr::{Expr, ExprField, ExprFieldError};
+use crate::field::expr::{Definitions, ExprField, ExprFieldError};
 
 /// A read case.
 pub(super) struct Case {
@@ -27,6 +27,7 @@ pub(super) struct Input {
     file: PathBuf,
     text: String,
     constants: Vec<(String, f64)>,
+    definitions: Definitions,
 }
 
 /// The case directory and its case file, from what the user named: a directory (its
@@ -56,6 +57,7 @@ pub(super) fn case(path: &Path) -> Result<Case> {
         file,
         text,
         constants: Vec::new(),
+        definitions: Definitions::default(),
     };
     let spec: CaseFile = toml::from_str(&input.text).map_err(|e| {
         let message = e.message().trim().to_string();
@@ -64,14 +66,8 @@ pub(super) fn case(path: &Path) -> Result<Case> {
             None => input.error(message),
         }
     })?;
-    for (k, v) in &spec.constants {
-        if !v.is_finite() {
-            return Err(input.error_key(
-                &format!("constants.{k}"),
-                format!("constants.{k}: the value is {v:?}; expected a finite number"),
-            ));
-        }
-    }
+    let constants = super::constants::constants(&input, &spec)?;
+    let definitions = super::constants::definitions(&input, &spec, &constants)?;
     super::names::check(&input, &spec)?;
     let name = match &spec.output.name {
         Some(n) => n.clone(),
@@ -81,16 +77,15 @@ pub(super) fn case(path: &Path) -> Result<Case> {
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "case".into()),
     };
-    let constants = spec
-        .constants
-        .iter()
-        .map(|(k, v)| (k.clone(), *v))
-        .collect();
     Ok(Case {
         dir: dir.to_path_buf(),
         name,
         spec,
-        input: Input { constants, ..input },
+        input: Input {
+            constants,
+            definitions,
+            ..input
+        },
     })
 }
 
@@ -197,29 +192,37 @@ impl Input {
     /// A number, or a constant expression such as `"2*pi"`, at the key path `what`
     /// (see [`Input::error_key`]); it must be finite.
     pub(super) fn number(&self, n: &Number, what: &str) -> Result<f64> {
+        self.number_with(n, what, &self.constants())
+    }
+
+    /// [`Input::number`] with the given constants.
+    pub(super) fn number_with(
+        &self,
+        n: &Number,
+        what: &str,
+        constants: &[(&str, f64)],
+    ) -> Result<f64> {
         let label = label(what);
-        let v = match n {
-            Number::Value(v) => *v,
-            Number::Expr(s) => {
-                let e = Expr::parse(s)
-                    .and_then(|e| e.bind_with(&[], &self.constants()))
-                    .map_err(|e| {
-                        let message = format!("{label}: {}\n{}", e.message(), e.caret());
-                        match self.span_of(what) {
-                            Some(span) => self.error_at(&span, Some(e.column()), message),
-                            None => self.error(message),
-                        }
-                    })?;
-                e.eval_f64(&[])
+        let v = n.value(constants).map_err(|e| {
+            let message = format!("{label}: {}\n{}", e.message(), e.caret());
+            match self.span_of(what) {
+                Some(span) => self.error_at(&span, Some(e.column()), message),
+                None => self.error(message),
             }
-        };
+        })?;
         if !v.is_finite() {
-            return Err(self.error_key(
-                what,
-                format!("{label}: the value is {v:?}; expected a finite number"),
-            ));
+            let shown = match n {
+                Number::Expr(s) => format!("`{s}` is {v:?}"),
+                Number::Value(_) => format!("the value is {v:?}"),
+            };
+            return Err(self.error_key(what, format!("{label}: {shown}; expected a finite number")));
         }
         Ok(v)
+    }
+
+    /// The 1-based line of a byte offset of the file.
+    pub(super) fn line_of(&self, offset: usize) -> usize {
+        line_col(&self.text, offset).0
     }
 
     /// An expression field, with errors pointing into case.toml.
@@ -232,21 +235,23 @@ impl Input {
     ) -> Result<ExprField> {
         let sources = &exprs.get_ref().0;
         let texts: Vec<&str> = sources.iter().map(|s| s.text.as_str()).collect();
-        ExprField::new(&texts, dim, t, &self.constants()).map_err(|e| match &e {
-            ExprFieldError::Component { index, error } => {
-                let span = sources[*index].span.clone().unwrap_or_else(|| exprs.span());
-                self.error_at(
-                    &span,
-                    Some(error.column()),
-                    format!(
-                        "{what}, component {index}: {}\n{}",
-                        error.message(),
-                        error.caret()
-                    ),
-                )
-            }
-            _ => self.error_at(&exprs.span(), None, format!("{what}: {e}")),
-        })
+        ExprField::with_definitions(&texts, dim, t, &self.constants(), &self.definitions).map_err(
+            |e| match &e {
+                ExprFieldError::Component { index, error } => {
+                    let span = sources[*index].span.clone().unwrap_or_else(|| exprs.span());
+                    self.error_at(
+                        &span,
+                        Some(error.column()),
+                        format!(
+                            "{what}, component {index}: {}\n{}",
+                            error.message(),
+                            error.caret()
+                        ),
+                    )
+                }
+                _ => self.error_at(&exprs.span(), None, format!("{what}: {e}")),
+            },
+        )
     }
 }
 

@@ -33,6 +33,7 @@
 //! fit.
 
 pub mod config;
+mod constants;
 mod data;
 mod fields;
 mod load;

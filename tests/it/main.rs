@@ -6,6 +6,7 @@
 mod autodiff;
 mod cases;
 mod data;
+mod definitions;
 mod expr;
 mod hostile;
 mod io;
