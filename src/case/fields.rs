@@ -226,11 +226,12 @@ fn network_fields<'a>(
     let out = &case.spec.pinn_output;
     let consts = cfg.constants().map_err(|e| input.pinn_error(e))?;
     let consts: Vec<(&str, f64)> = consts.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let defs = cfg.definitions().map_err(|e| input.pinn_error(e))?;
     let exact = |comps: std::ops::Range<usize>| -> Result<BTreeMap<Operator, ExprField>> {
         let Some(ex) = &cfg.exact else {
             return Ok(BTreeMap::new());
         };
-        let f = ExprField::new(&ex[comps], d, 0.0, &consts)
+        let f = ExprField::with_definitions(&ex[comps], d, 0.0, &consts, &defs)
             .map_err(|e| input.error_key("pinn.exact", format!("pinn.exact: {e}")))?;
         Ok(BTreeMap::from([(Operator::Value, f)]))
     };

@@ -44,6 +44,7 @@ use crate::error::Error;
 mod adam;
 mod checkpoint;
 mod config;
+mod exprs;
 mod fit;
 mod history;
 mod loss;

@@ -285,6 +285,79 @@ fn a_definition_using_a_coordinate_the_points_lack_is_named_in_the_field() {
     );
 }
 
+// ---- the physics-informed table ----------------------------------------------------
+
+/// The `[pinn]` table of a case file.
+fn pinn_table(case_toml: &str) -> nabla::pinn::PinnConfig {
+    let t: toml::Table = toml::from_str(case_toml).unwrap();
+    t["pinn"].clone().try_into().unwrap()
+}
+
+#[test]
+fn the_pinn_viscosity_is_an_expression_of_its_constants() {
+    let shipped = std::fs::read_to_string(case_dir("pinn_kovasznay").join("case.toml")).unwrap();
+    assert!(
+        shipped.contains("nu = \"1/Re\""),
+        "the shipped case says nu = 1/Re"
+    );
+    let cfg = pinn_table(&shipped);
+    assert_eq!(cfg.nu().unwrap(), Some(0.05));
+    assert_eq!(
+        pinn_table(&shipped.replace("nu = \"1/Re\"", "nu = 0.05"))
+            .nu()
+            .unwrap(),
+        Some(0.05),
+        "numbers stay accepted"
+    );
+    // A name that is not a constant, and a viscosity that is not positive, at their line.
+    let line = 1 + shipped[..shipped.find("nu = \"1/Re\"").unwrap()]
+        .matches('\n')
+        .count();
+    for (bad, needles) in [
+        ("\"1/Rey\"", vec!["pinn.pde.nu", "unknown variable 'Rey'"]),
+        ("\"-1/Re\"", vec!["pinn.pde.nu", "must be positive"]),
+    ] {
+        fails(
+            &shipped.replace("nu = \"1/Re\"", &format!("nu = {bad}")),
+            &[&[format!("case.toml:{line}:6").as_str()], &needles[..]].concat(),
+        );
+    }
+}
+
+#[test]
+fn pinn_definitions_are_written_out_in_boundary_values_and_the_exact_solution() {
+    let shipped = std::fs::read_to_string(case_dir("pinn_kovasznay").join("case.toml")).unwrap();
+    let long = pinn_table(&shipped).problem().unwrap();
+    let with = shipped
+        .replace(
+            "boundary = [",
+            "definitions = [[\"v\", \"lambda/(2*pi)*e*s\"], [\"e\", \"exp(lambda*x)\"],              [\"s\", \"sin(2*pi*y)\"]]\nboundary = [",
+        )
+        .replace("lambda/(2*pi)*exp(lambda*x)*sin(2*pi*y)", "v");
+    assert_eq!(
+        with.matches("\"v\",").count(),
+        3,
+        "defined, and used in boundary and exact"
+    );
+    let short = pinn_table(&with).problem().unwrap();
+    let (a, b) = (short.exact.unwrap(), long.exact.unwrap());
+    assert_eq!(a.bound(), b.bound(), "the same trees once written out");
+    // A circle among them, reported at the [name, expression] pair that closes it.
+    let circle = with.replace("\"exp(lambda*x)\"", "\"exp(lambda*v)\"");
+    let line = 1 + circle[..circle.find("definitions = ").unwrap()]
+        .matches('\n')
+        .count();
+    fails(
+        &circle,
+        &[
+            &format!("case.toml:{line}:"),
+            "pinn.definitions.",
+            "in a circle",
+            "v -> e -> v",
+        ],
+    );
+}
+
 // ---- the expression API ----------------------------------------------------------------
 
 #[test]
