@@ -31,10 +31,10 @@ pub struct CaseFile {
     /// uses itself; each is written out where it is used.
     #[serde(default)]
     pub definitions: BTreeMap<String, toml::Spanned<String>>,
-    /// Times of a series: one output file per time and a `.pvd` collection. Without
-    /// times, one file at `t = 0`.
+    /// Times of a series (numbers or constant expressions such as `"1/nu"`): one
+    /// output file per time and a `.pvd` collection. Without times, one file at `t = 0`.
     #[serde(default)]
-    pub times: Option<Vec<f64>>,
+    pub times: Option<Vec<Number>>,
     /// The fields and what to compute from them.
     #[serde(default, rename = "field")]
     pub fields: Vec<FieldSpec>,

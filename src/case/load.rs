@@ -90,23 +90,34 @@ pub(super) fn case(path: &Path) -> Result<Case> {
 }
 
 impl Case {
-    /// The times to evaluate at: `times`, or just `t = 0`.
+    /// The times to evaluate at: `times` (numbers or constant expressions), or just
+    /// `t = 0`.
     pub(super) fn times(&self) -> Result<Vec<f64>> {
-        let times = self.spec.times.clone().unwrap_or_else(|| vec![0.0]);
-        if times.is_empty() {
+        let given = match &self.spec.times {
+            Some(t) => t.as_slice(),
+            None => &[Number::Value(0.0)],
+        };
+        if given.is_empty() {
             return Err(self.input.error_key(
                 "times",
                 "times: expected a non-empty list of finite numbers".into(),
             ));
         }
-        if let Some(k) = times.iter().position(|t| !t.is_finite()) {
-            return Err(self.input.error_key(
-                &format!("times.{k}"),
-                format!(
-                    "times: time {k} is {:?}; expected a non-empty list of finite numbers",
-                    times[k]
-                ),
-            ));
+        let mut times = Vec::with_capacity(given.len());
+        for (k, n) in given.iter().enumerate() {
+            let t = match n {
+                Number::Value(v) => *v,
+                Number::Expr(_) => self.input.number(n, &format!("times.{k}"))?,
+            };
+            if !t.is_finite() {
+                return Err(self.input.error_key(
+                    &format!("times.{k}"),
+                    format!(
+                        "times: time {k} is {t:?}; expected a non-empty list of finite numbers"
+                    ),
+                ));
+            }
+            times.push(t);
         }
         Ok(times)
     }

@@ -1,7 +1,8 @@
 //! Case directories: read `case.toml`, build the points, evaluate the fields and their
 //! operators, compare with exact answers, write VTK for ParaView, summarise.
 //!
-//! A case is a directory holding `case.toml` (schema in [`config`]); results go to its
+//! A case is a directory holding `case.toml` (schema in [`config`]; [`run()`] takes the
+//! directory or the path of its `case.toml`); results go to its
 //! `VTK/` folder: `.vti` for a lattice, `.vtp` for a random cloud, `.vtu` keeping the
 //! cells of an input mesh, one file per time and a `.pvd` collection for a series.
 //! Everything is checked before anything is written; the run's files are written into a
@@ -10,7 +11,8 @@
 //! failure or a kill").
 //!
 //! [`run()`] goes through the stages in order, one file each:
-//! 1. `load`: read and parse `case.toml`; its errors give line and column;
+//! 1. `load`: read and parse `case.toml`; its errors give line and column; `constants`
+//!    evaluates the constants in the order of the file and checks the definitions;
 //! 2. `points`: the lattice, random points, mesh, CSV file or list of points, and the
 //!    output format they decide;
 //! 3. `data`: the data file and the fields reconstructed from its arrays, built once;

@@ -180,6 +180,31 @@ fn constants_are_expressions_of_the_constants_above_them() {
     assert_eq!(u.2[0], (0.04 + 4.0 * (1.0 / 20.0)) / 2.0);
 }
 
+#[test]
+fn times_are_numbers_or_expressions_of_the_constants() {
+    let (_tmp, dir, files) = run_in(
+        "s",
+        &format!(
+            "times = [0, \"T/2\", \"T\"]\n{POINTS}[constants]\nT = \"2*pi\"\n\
+             [[field]]\nname = \"f\"\nvalue = \"t + 0*x\"\n"
+        ),
+    );
+    assert_eq!(files.len(), 4, "three times and a .pvd");
+    let pi = std::f64::consts::PI;
+    for (k, t) in [0.0, 2.0 * pi / 2.0, 2.0 * pi].into_iter().enumerate() {
+        let arrays = vtkio_point_arrays(&dir.join("VTK").join(format!("s_{k}.vti")));
+        assert!(arrays[0].2.iter().all(|&v| v == t), "time {k}");
+    }
+    fails(
+        &format!("times = [0, \"1/zero\"]\n{POINTS}[constants]\nzero = 0\n"),
+        &["case.toml:1:13", "times[1]", "`1/zero` is inf"],
+    );
+    fails(
+        &format!("times = [0, \"T\"]\n{POINTS}"),
+        &["case.toml:1:14", "unknown variable 'T'"],
+    );
+}
+
 // ---- errors at their line and column ---------------------------------------------------
 
 #[test]
