@@ -352,33 +352,49 @@ fn the_pinn_viscosity_is_an_expression_of_its_constants() {
 #[test]
 fn pinn_definitions_are_written_out_in_boundary_values_and_the_exact_solution() {
     let shipped = std::fs::read_to_string(case_dir("pinn_kovasznay").join("case.toml")).unwrap();
-    let long = pinn_table(&shipped).problem().unwrap();
-    let with = shipped
+    // The shipped case says the exact velocity once, as definitions; long-hand, each
+    // use is the definition's text.
+    let defs = [
+        ("u", "1 - e*cos(2*pi*y)"),
+        ("v", "lambda/(2*pi)*e*sin(2*pi*y)"),
+        ("e", "exp(lambda*x)"),
+    ];
+    let (u, v) = (expand("u", &defs), expand("v", &defs));
+    let start = shipped.find("definitions = [").unwrap();
+    let end = shipped[start..].find("\n]\n").unwrap() + start + 3;
+    let long = format!("{}{}", &shipped[..start], &shipped[end..])
         .replace(
-            "boundary = [",
-            "definitions = [[\"v\", \"lambda/(2*pi)*e*s\"], [\"e\", \"exp(lambda*x)\"],              [\"s\", \"sin(2*pi*y)\"]]\nboundary = [",
+            "boundary = [\"u\", \"v\"]",
+            &format!("boundary = [\"{u}\", \"{v}\"]"),
         )
-        .replace("lambda/(2*pi)*exp(lambda*x)*sin(2*pi*y)", "v");
+        .replace(
+            "exact = [\"u\", \"v\",",
+            &format!("exact = [\"{u}\", \"{v}\","),
+        );
+    assert!(long.contains(
+        "\"(1 - (exp(lambda*x))*cos(2*pi*y))\", \"(lambda/(2*pi)*(exp(lambda*x))*sin(2*pi*y))\""
+    ));
+    let (short, long) = (pinn_table(&shipped), pinn_table(&long));
+    assert!(long.definitions.is_empty() && short.definitions.len() == 3);
+    let (a, b) = (short.problem().unwrap(), long.problem().unwrap());
     assert_eq!(
-        with.matches("\"v\",").count(),
-        3,
-        "defined, and used in boundary and exact"
+        a.exact.unwrap().bound(),
+        b.exact.unwrap().bound(),
+        "the same trees once written out"
     );
-    let short = pinn_table(&with).problem().unwrap();
-    let (a, b) = (short.exact.unwrap(), long.exact.unwrap());
-    assert_eq!(a.bound(), b.bound(), "the same trees once written out");
     // A circle among them, reported at the [name, expression] pair that closes it.
-    let circle = with.replace("\"exp(lambda*x)\"", "\"exp(lambda*v)\"");
-    let line = 1 + circle[..circle.find("definitions = ").unwrap()]
+    let circle = shipped.replace("\"exp(lambda*x)\"", "\"exp(lambda*v)\"");
+    // u uses e, e uses v, v uses e: the circle closes at v's use of e.
+    let line = 1 + circle[..circle.find("[\"v\", ").unwrap()]
         .matches('\n')
         .count();
     fails(
         &circle,
         &[
-            &format!("case.toml:{line}:"),
-            "pinn.definitions.",
+            &format!("case.toml:{line}:5"),
+            "pinn.definitions.1",
             "in a circle",
-            "v -> e -> v",
+            "e -> v -> e",
         ],
     );
 }
