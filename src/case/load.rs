@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::config::{CaseFile, Expressions, Number};
 use crate::error::{Error, Result};
-use crate::field::expr::{Definitions, ExprField, ExprFieldError};
+use crate::field::expr::{Definitions, Expr, ExprField, ExprFieldError};
 
 /// A read case.
 pub(super) struct Case {
@@ -214,6 +214,22 @@ impl Input {
         constants: &[(&str, f64)],
     ) -> Result<f64> {
         let label = label(what);
+        if let Number::Expr(src) = n
+            && let Ok(e) = Expr::parse(src)
+            && let Some((name, col)) = e
+                .names()
+                .into_iter()
+                .find(|(name, _)| self.definitions.names().any(|d| d == name))
+        {
+            let message = format!(
+                "{label}: '{name}' is a definition (of x, y, z and t); a number here can use \
+                 only numbers and constants"
+            );
+            return Err(match self.span_of(what) {
+                Some(span) => self.error_at(&span, Some(col), message),
+                None => self.error(message),
+            });
+        }
         let v = n.value(constants).map_err(|e| {
             let message = format!("{label}: {}\n{}", e.message(), e.caret());
             match self.span_of(what) {

@@ -281,6 +281,16 @@ fn unknown_names_in_definitions_and_constants_are_pointed_at() {
             "finite",
         ],
     );
+    // A definition where a number is needed.
+    fails(
+        "[points]\nkind = \"lattice\"\ncounts = [4, 4]\nbounds = [[0, \"L\"], [0, 1]]\n\
+         [definitions]\nL = \"2*x\"\n[[field]]\nname = \"f\"\nvalue = \"L\"\n",
+        &[
+            "case.toml:4:16",
+            "points.bounds[0][1]",
+            "'L' is a definition",
+        ],
+    );
     // Names that cannot be defined.
     fails(
         &format!("{POINTS}[constants]\nk = 2\n[definitions]\nk = \"x\"\n"),
