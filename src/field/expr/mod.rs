@@ -18,7 +18,8 @@
 //! 2. **parse** (`parse.rs`): the tokens become an AST by precedence climbing, checking
 //!    function names and arities (the function table is in `func.rs`) and the nesting
 //!    depth against [`MAX_DEPTH`]; the result is an [`Expr`];
-//! 3. **bind** (`bind.rs`): names become variable slots or constant values and constant
+//! 3. **bind** (`bind.rs`): names become variable slots or constant values, the names of
+//!    [`Definitions`] (`define.rs`) are replaced by their own trees, and constant
 //!    sub-expressions are folded, giving a [`Bound`];
 //! 4. **eval** (`eval.rs`): a [`Bound`] is evaluated in plain f64 or compiled onto the
 //!    autodiff tape.
