@@ -12,10 +12,12 @@ use nabla::case::{RunOptions, clean_message, run};
 /// Runs the case in CASE_DIR: reads CASE_DIR/case.toml, evaluates its fields and their
 /// operators at every point, compares with the exact answers the case gives, writes VTK
 /// files for ParaView to CASE_DIR/VTK/ (or --output DIR) and prints a summary table.
+/// CASE_DIR may also be the path of the case file itself (cases/NAME/case.toml).
 #[derive(Parser, Debug)]
 #[command(version, about, long_about)]
 struct Cli {
-    /// The case directory (holding case.toml), e.g. cases/taylor_green.
+    /// The case directory (holding case.toml), e.g. cases/taylor_green, or the path of its
+    /// case.toml.
     case_dir: PathBuf,
     /// Number of threads, at most 1024 (default: all cores; RAYON_NUM_THREADS also works).
     #[arg(short = 'j', long)]

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 
 use crate::eval::Operator;
+pub use crate::field::expr::Number;
 
 /// The whole `case.toml`.
 #[derive(Debug, Deserialize)]
@@ -20,13 +21,20 @@ pub struct CaseFile {
     pub description: Option<String>,
     /// Where the fields are evaluated.
     pub points: PointsSpec,
-    /// Named constants usable in every expression (and in lattice bounds).
+    /// Named constants usable in every expression (and in lattice bounds): numbers, or
+    /// expressions of the constants above them (`nu = "1/Re"`), evaluated in the order
+    /// of the file (the spans give it).
     #[serde(default)]
-    pub constants: BTreeMap<String, f64>,
-    /// Times of a series: one output file per time and a `.pvd` collection. Without
-    /// times, one file at `t = 0`.
+    pub constants: BTreeMap<String, toml::Spanned<Number>>,
+    /// Named sub-expressions of `x, y, z, t` and the constants (`r2 = "x^2 + y^2"`),
+    /// usable in every field, exact answer and source term, in any order as long as none
+    /// uses itself; each is written out where it is used.
     #[serde(default)]
-    pub times: Option<Vec<f64>>,
+    pub definitions: BTreeMap<String, toml::Spanned<String>>,
+    /// Times of a series (numbers or constant expressions such as `"1/nu"`): one
+    /// output file per time and a `.pvd` collection. Without times, one file at `t = 0`.
+    #[serde(default)]
+    pub times: Option<Vec<Number>>,
     /// The fields and what to compute from them.
     #[serde(default, rename = "field")]
     pub fields: Vec<FieldSpec>,
@@ -156,41 +164,6 @@ pub enum PointsSpec {
         /// The points.
         points: Vec<Vec<f64>>,
     },
-}
-
-/// A number, or a constant expression (`"2*pi"`, `"1/nu"`) evaluated with the case's
-/// constants.
-#[derive(Debug, Clone)]
-pub enum Number {
-    /// A literal.
-    Value(f64),
-    /// An expression.
-    Expr(String),
-}
-
-impl<'de> Deserialize<'de> for Number {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Number;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a number or a constant expression in quotes")
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {
-                Ok(Number::Value(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Number, E> {
-                Ok(Number::Value(v as f64))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Number, E> {
-                Ok(Number::Value(v as f64))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Number, E> {
-                Ok(Number::Expr(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
-    }
 }
 
 /// One expression and the byte range of its string in the file, when known.

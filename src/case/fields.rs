@@ -51,6 +51,13 @@ pub(super) fn check(case: &Case, d: usize, t: f64, data: &[data::Built]) -> Resu
         None => None,
     };
     let built = build(case, d, t, untrained.as_ref(), data)?;
+    if built.is_empty() {
+        return Err(case.input.error(
+            "nothing to compute: the case has no fields; add a [[field]] with `name` and \
+             `value` (expressions) or `data` (arrays of a data file), or a [pinn] table"
+                .into(),
+        ));
+    }
     check_names(case, &built)
 }
 
@@ -219,11 +226,12 @@ fn network_fields<'a>(
     let out = &case.spec.pinn_output;
     let consts = cfg.constants().map_err(|e| input.pinn_error(e))?;
     let consts: Vec<(&str, f64)> = consts.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let defs = cfg.definitions().map_err(|e| input.pinn_error(e))?;
     let exact = |comps: std::ops::Range<usize>| -> Result<BTreeMap<Operator, ExprField>> {
         let Some(ex) = &cfg.exact else {
             return Ok(BTreeMap::new());
         };
-        let f = ExprField::new(&ex[comps], d, 0.0, &consts)
+        let f = ExprField::with_definitions(&ex[comps], d, 0.0, &consts, &defs)
             .map_err(|e| input.error_key("pinn.exact", format!("pinn.exact: {e}")))?;
         Ok(BTreeMap::from([(Operator::Value, f)]))
     };

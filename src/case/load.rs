@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::config::{CaseFile, Expressions, Number};
 use crate::error::{Error, Result};
-use crate::field::expr::{Expr, ExprField, ExprFieldError};
+use crate::field::expr::{Definitions, Expr, ExprField, ExprFieldError};
 
 /// A read case.
 pub(super) struct Case {
@@ -27,11 +27,28 @@ pub(super) struct Input {
     file: PathBuf,
     text: String,
     constants: Vec<(String, f64)>,
+    definitions: Definitions,
 }
 
-/// Reads and parses `dir/case.toml`.
-pub(super) fn case(dir: &Path) -> Result<Case> {
-    let file = dir.join("case.toml");
+/// The case directory and its case file, from what the user named: a directory (its
+/// `case.toml`) or a file (the case file itself, whose folder is the case directory).
+fn locate(path: &Path) -> (PathBuf, PathBuf) {
+    if path.is_file() {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        (dir, path.to_path_buf())
+    } else {
+        (path.to_path_buf(), path.join("case.toml"))
+    }
+}
+
+/// Reads and parses the case at `path`: a case directory holding `case.toml`, or the
+/// path of the case file itself (`cases/x/case.toml`).
+pub(super) fn case(path: &Path) -> Result<Case> {
+    let (dir, file) = locate(path);
+    let dir = dir.as_path();
     let text = std::fs::read_to_string(&file).map_err(|e| Error::Io {
         path: file.clone(),
         message: format!("cannot read the case file: {e}"),
@@ -40,6 +57,7 @@ pub(super) fn case(dir: &Path) -> Result<Case> {
         file,
         text,
         constants: Vec::new(),
+        definitions: Definitions::default(),
     };
     let spec: CaseFile = toml::from_str(&input.text).map_err(|e| {
         let message = e.message().trim().to_string();
@@ -48,14 +66,8 @@ pub(super) fn case(dir: &Path) -> Result<Case> {
             None => input.error(message),
         }
     })?;
-    for (k, v) in &spec.constants {
-        if !v.is_finite() {
-            return Err(input.error_key(
-                &format!("constants.{k}"),
-                format!("constants.{k}: the value is {v:?}; expected a finite number"),
-            ));
-        }
-    }
+    let constants = super::constants::constants(&input, &spec)?;
+    let definitions = super::constants::definitions(&input, &spec, &constants)?;
     super::names::check(&input, &spec)?;
     let name = match &spec.output.name {
         Some(n) => n.clone(),
@@ -65,37 +77,47 @@ pub(super) fn case(dir: &Path) -> Result<Case> {
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "case".into()),
     };
-    let constants = spec
-        .constants
-        .iter()
-        .map(|(k, v)| (k.clone(), *v))
-        .collect();
     Ok(Case {
         dir: dir.to_path_buf(),
         name,
         spec,
-        input: Input { constants, ..input },
+        input: Input {
+            constants,
+            definitions,
+            ..input
+        },
     })
 }
 
 impl Case {
-    /// The times to evaluate at: `times`, or just `t = 0`.
+    /// The times to evaluate at: `times` (numbers or constant expressions), or just
+    /// `t = 0`.
     pub(super) fn times(&self) -> Result<Vec<f64>> {
-        let times = self.spec.times.clone().unwrap_or_else(|| vec![0.0]);
-        if times.is_empty() {
+        let given = match &self.spec.times {
+            Some(t) => t.as_slice(),
+            None => &[Number::Value(0.0)],
+        };
+        if given.is_empty() {
             return Err(self.input.error_key(
                 "times",
                 "times: expected a non-empty list of finite numbers".into(),
             ));
         }
-        if let Some(k) = times.iter().position(|t| !t.is_finite()) {
-            return Err(self.input.error_key(
-                &format!("times.{k}"),
-                format!(
-                    "times: time {k} is {:?}; expected a non-empty list of finite numbers",
-                    times[k]
-                ),
-            ));
+        let mut times = Vec::with_capacity(given.len());
+        for (k, n) in given.iter().enumerate() {
+            let t = match n {
+                Number::Value(v) => *v,
+                Number::Expr(_) => self.input.number(n, &format!("times.{k}"))?,
+            };
+            if !t.is_finite() {
+                return Err(self.input.error_key(
+                    &format!("times.{k}"),
+                    format!(
+                        "times: time {k} is {t:?}; expected a non-empty list of finite numbers"
+                    ),
+                ));
+            }
+            times.push(t);
         }
         Ok(times)
     }
@@ -181,29 +203,53 @@ impl Input {
     /// A number, or a constant expression such as `"2*pi"`, at the key path `what`
     /// (see [`Input::error_key`]); it must be finite.
     pub(super) fn number(&self, n: &Number, what: &str) -> Result<f64> {
+        self.number_with(n, what, &self.constants())
+    }
+
+    /// [`Input::number`] with the given constants.
+    pub(super) fn number_with(
+        &self,
+        n: &Number,
+        what: &str,
+        constants: &[(&str, f64)],
+    ) -> Result<f64> {
         let label = label(what);
-        let v = match n {
-            Number::Value(v) => *v,
-            Number::Expr(s) => {
-                let e = Expr::parse(s)
-                    .and_then(|e| e.bind_with(&[], &self.constants()))
-                    .map_err(|e| {
-                        let message = format!("{label}: {}\n{}", e.message(), e.caret());
-                        match self.span_of(what) {
-                            Some(span) => self.error_at(&span, Some(e.column()), message),
-                            None => self.error(message),
-                        }
-                    })?;
-                e.eval_f64(&[])
+        if let Number::Expr(src) = n
+            && let Ok(e) = Expr::parse(src)
+            && let Some((name, col)) = e
+                .names()
+                .into_iter()
+                .find(|(name, _)| self.definitions.names().any(|d| d == name))
+        {
+            let message = format!(
+                "{label}: '{name}' is a definition (of x, y, z and t); a number here can use \
+                 only numbers and constants"
+            );
+            return Err(match self.span_of(what) {
+                Some(span) => self.error_at(&span, Some(col), message),
+                None => self.error(message),
+            });
+        }
+        let v = n.value(constants).map_err(|e| {
+            let message = format!("{label}: {}\n{}", e.message(), e.caret());
+            match self.span_of(what) {
+                Some(span) => self.error_at(&span, Some(e.column()), message),
+                None => self.error(message),
             }
-        };
+        })?;
         if !v.is_finite() {
-            return Err(self.error_key(
-                what,
-                format!("{label}: the value is {v:?}; expected a finite number"),
-            ));
+            let shown = match n {
+                Number::Expr(s) => format!("`{s}` is {v:?}"),
+                Number::Value(_) => format!("the value is {v:?}"),
+            };
+            return Err(self.error_key(what, format!("{label}: {shown}; expected a finite number")));
         }
         Ok(v)
+    }
+
+    /// The 1-based line of a byte offset of the file.
+    pub(super) fn line_of(&self, offset: usize) -> usize {
+        line_col(&self.text, offset).0
     }
 
     /// An expression field, with errors pointing into case.toml.
@@ -216,21 +262,23 @@ impl Input {
     ) -> Result<ExprField> {
         let sources = &exprs.get_ref().0;
         let texts: Vec<&str> = sources.iter().map(|s| s.text.as_str()).collect();
-        ExprField::new(&texts, dim, t, &self.constants()).map_err(|e| match &e {
-            ExprFieldError::Component { index, error } => {
-                let span = sources[*index].span.clone().unwrap_or_else(|| exprs.span());
-                self.error_at(
-                    &span,
-                    Some(error.column()),
-                    format!(
-                        "{what}, component {index}: {}\n{}",
-                        error.message(),
-                        error.caret()
-                    ),
-                )
-            }
-            _ => self.error_at(&exprs.span(), None, format!("{what}: {e}")),
-        })
+        ExprField::with_definitions(&texts, dim, t, &self.constants(), &self.definitions).map_err(
+            |e| match &e {
+                ExprFieldError::Component { index, error } => {
+                    let span = sources[*index].span.clone().unwrap_or_else(|| exprs.span());
+                    self.error_at(
+                        &span,
+                        Some(error.column()),
+                        format!(
+                            "{what}, component {index}: {}\n{}",
+                            error.message(),
+                            error.caret()
+                        ),
+                    )
+                }
+                _ => self.error_at(&exprs.span(), None, format!("{what}: {e}")),
+            },
+        )
     }
 }
 

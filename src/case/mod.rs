@@ -1,18 +1,20 @@
 //! Case directories: read `case.toml`, build the points, evaluate the fields and their
 //! operators, compare with exact answers, write VTK for ParaView, summarise.
 //!
-//! A case is a directory holding `case.toml` (schema in [`config`]); results go to its
-//! `VTK/` folder (or the folder of [`RunOptions::output`]): `.vti` for a lattice, `.vtp`
-//! for a random cloud, `.vtu` keeping the cells of an input mesh, one file per time and a
-//! `.pvd` collection for a series. 2-D vectors and tensors are written in 3-D (z = 0), as
-//! ParaView expects planar data (`arrays`).
+//! A case is a directory holding `case.toml` (schema in [`config`]; [`run()`] takes the
+//! directory or the path of its `case.toml`); results go to its `VTK/` folder (or the
+//! folder of [`RunOptions::output`]): `.vti` for a lattice, `.vtp` for a random cloud,
+//! `.vtu` keeping the cells of an input mesh, one file per time and a `.pvd` collection
+//! for a series. 2-D vectors and tensors are written in 3-D (z = 0), as ParaView expects
+//! planar data (`arrays`).
 //! Everything is checked before anything is written; the run's files are written into a
 //! staging folder inside the case and switched into place in one step, so that a run
 //! that fails or is killed part-way leaves `VTK/` as it was (see the README, "After a
 //! failure or a kill").
 //!
 //! [`run()`] goes through the stages in order, one file each:
-//! 1. `load`: read and parse `case.toml`; its errors give line and column;
+//! 1. `load`: read and parse `case.toml`; its errors give line and column; `constants`
+//!    evaluates the constants in the order of the file and checks the definitions;
 //! 2. `points`: the lattice, random points, mesh, CSV file or list of points, and the
 //!    output format they decide;
 //! 3. `data`: the data file and the fields reconstructed from its arrays, built once;
@@ -37,6 +39,7 @@
 
 mod arrays;
 pub mod config;
+mod constants;
 mod data;
 mod fields;
 mod load;
@@ -58,7 +61,8 @@ pub use load::escape_controls as clean_message;
 pub use run::RunOptions;
 pub use summary::{Row, Summary};
 
-/// Runs the case in directory `dir`. See the module docs.
+/// Runs the case in directory `dir` (or of the case file `dir`, such as
+/// `cases/x/case.toml`, whose folder is the case directory). See the module docs.
 ///
 /// # Errors
 /// [`Error::Io`](crate::error::Error::Io) for a missing or unreadable `case.toml` or
@@ -103,7 +107,7 @@ pub fn run(dir: &Path, opts: &RunOptions) -> Result<Summary> {
     })
 }
 
-/// Checks the case in directory `dir` as [`run()`] does before it computes anything (stages
+/// Checks the case in directory `dir` (or of the case file `dir`) as [`run()`] does before it computes anything (stages
 /// 1 to 5: `case.toml`, the points, the data, the MMS terms, every field and its names),
 /// without training, evaluating or writing; returns the number of points.
 ///

@@ -262,16 +262,25 @@ fn numbers(bounds: &[[Number; 2]], input: &Input) -> Result<Vec<[f64; 2]>> {
         .collect()
 }
 
-/// Only 2 or 3 axes.
+/// Only 2 or 3 axes. A line of points is a 2-D set whose second axis has one point (or
+/// zero width), which the message of a 1-axis set says.
 fn check_dims(n: usize, what: &str, input: &Input) -> Result<()> {
     if (2..=3).contains(&n) {
-        Ok(())
-    } else {
-        Err(input.error_key(
-            &format!("points.{what}"),
-            format!("points.{what}: expected 2 or 3 axes, got {n}"),
-        ))
+        return Ok(());
     }
+    let hint = match (n, what) {
+        (1, "counts") => {
+            "; for a line of N points write counts = [N, 1] (or [N, 1, 1]) with a second \
+             bound such as [0, 0]"
+        }
+        (1, "bounds") => "; for points on a line give a second axis of zero width, [0, 0]",
+        (1, _) => "; for points on a line write them as [x, 0]",
+        _ => "",
+    };
+    Err(input.error_key(
+        &format!("points.{what}"),
+        format!("points.{what}: expected 2 or 3 axes, got {n}{hint}"),
+    ))
 }
 
 /// Copies of every output array alive at the peak of a run, measured: the arrays of

@@ -29,6 +29,11 @@ impl Bar {
         }
     }
 
+    /// Changes the total, once the amount of work is known.
+    pub(super) fn set_total(&self, total: u64) {
+        self.bar.set_length(total);
+    }
+
     pub(super) fn inc(&self, k: usize) {
         if !self.quiet
             && self.start.elapsed() > Duration::from_secs(1)

@@ -125,17 +125,18 @@ fn evaluate_and_write(
         )),
         None => None,
     };
-    let network_fields = trained.as_ref().map_or(0, |(cfg, _)| cfg.outputs().min(2));
-    let bar = Bar::new(
-        opts.quiet,
-        (n * (case.spec.fields.len() + network_fields).max(1) * times.len()) as u64,
-    );
+    // The total is known once the fields are built: one evaluation per array.
+    let bar = Bar::new(opts.quiet, 0);
     let mut rec = Recorder::new(points, opts.chunk_size, opts.strict);
     let series = case.spec.times.is_some();
     for (k, &t) in times.iter().enumerate() {
         let mlp = trained.as_ref().map(|(_, tr)| &tr.mlp);
         let built = fields::build(case, d, t, mlp, inputs.data)?;
         let shapes = arrays::planar_shapes(&built, d);
+        if k == 0 {
+            let arrays: usize = built.iter().map(|b| b.ops.len()).sum();
+            bar.set_total((n * arrays * times.len()) as u64);
+        }
         for b in &built {
             let eo = EvalOptions {
                 chunk_size: opts.chunk_size,
@@ -143,16 +144,19 @@ fn evaluate_and_write(
                 field_name: &b.name,
                 ..EvalOptions::default()
             };
+            // One evaluation per field: its operators share their derivative passes. Its
+            // time goes on the field's first row; the others say they are part of it.
             let t0 = Instant::now();
             let out = evaluate(b.field.as_ref(), points, &b.ops, &eo)?;
             let secs = t0.elapsed().as_secs_f64();
-            for (op, a) in b.ops.iter().zip(out) {
+            for (i, (a, op)) in out.into_iter().zip(&b.ops).enumerate() {
                 let reference = match (b.exact.get(op), b.compare.get(op)) {
                     (Some(ex), _) => Some(Reference::Exact(ex)),
                     (None, Some(name)) => Some(compared(case, inputs, name, &a)?),
                     (None, None) => None,
                 };
-                rec.record(a, reference, t, Some((secs, n as f64 / secs)))?;
+                let timing = (i == 0).then_some((secs, n as f64 / secs));
+                rec.record(a, reference, t, timing)?;
             }
         }
         if let Some(mms) = mms {

@@ -31,8 +31,8 @@ pub struct Row {
     pub max_error: Option<f64>,
     /// Root-mean-square error over all points and components.
     pub rms_error: Option<f64>,
-    /// Seconds spent evaluating the field and all its operators (they share passes);
-    /// `None` for arrays combined from others (source terms).
+    /// Seconds spent evaluating this array: the field's forward pass and the backward
+    /// passes its operator needs; `None` for arrays combined from others (source terms).
     pub seconds: Option<f64>,
     /// Points per second of that evaluation.
     pub points_per_second: Option<f64>,
@@ -163,7 +163,8 @@ impl fmt::Display for Summary {
         }
         writeln!(
             f,
-            "(the operators of one field share their backward passes; time is for all of them)"
+            "(time: per field, on its first row: the field and all its operators, which share \
+             their derivative passes; \"-\" = included there)"
         )?;
         for file in &self.files {
             writeln!(f, "wrote {}", file.display())?;

@@ -4,12 +4,13 @@
 use serde::{Deserialize, Serialize};
 
 use super::adam::{AdamConfig, Schedule};
+use super::exprs::finite_at;
 use super::loss::{LossWeights, PinnLoss};
 use super::mlp::{Activation, Mlp};
 use super::sample::{MAX_POINTS, sample_box, sample_faces};
 use crate::error::{Error, Result};
 use crate::eval::Points;
-use crate::field::expr::{Expr, ExprField};
+use crate::field::expr::{ExprField, Number};
 
 /// The network of a [`PinnConfig`]: `d` inputs (from the domain), hidden widths, and as
 /// many outputs as the PDE needs.
@@ -24,34 +25,6 @@ pub struct NetworkConfig {
     /// Seed of the Glorot initialisation.
     #[serde(default)]
     pub seed: u64,
-}
-
-/// Checks that `field` is finite at every one of `points`: a NaN or infinite source or
-/// boundary value would make the loss NaN at the first step, which reads like a diverged
-/// training; named here as the setting it comes from, with the first such point.
-fn finite_at(setting: &str, field: &ExprField, points: &Points) -> Result<()> {
-    let values = crate::eval::evaluate(
-        field,
-        points,
-        &[crate::eval::Operator::Value],
-        &crate::eval::EvalOptions::default(),
-    )?;
-    let Some(a) = values.first() else {
-        return Ok(());
-    };
-    let c = a.components.max(1);
-    if let Some(k) = a.values.iter().position(|v| !v.is_finite()) {
-        let p = points.point(k / c);
-        return Err(Error::config(
-            setting,
-            format!(
-                "is {:?} at the sample point ({:?}, {:?}, {:?}); expected finite values \
-                 everywhere in the domain",
-                a.values[k], p[0], p[1], p[2]
-            ),
-        ));
-    }
-    Ok(())
 }
 
 fn default_activation() -> String {
@@ -69,8 +42,9 @@ pub enum PdeConfig {
     },
     /// Steady incompressible Navier–Stokes, outputs `(u, v, [w], p)`.
     NavierStokes {
-        /// Kinematic viscosity ν > 0.
-        nu: f64,
+        /// Kinematic viscosity ν > 0: a number, or an expression of the constants
+        /// (`"1/Re"`).
+        nu: Number,
     },
 }
 
@@ -233,12 +207,15 @@ fn default_validation_seed() -> u64 {
 
 /// Everything a physics-informed training needs, as read from a case file (TOML).
 ///
-/// Expressions are over `x, y, [z]`, `pi` and the `constants`, which are evaluated in
-/// order (each may use the ones before it). Top-level keys come before the tables:
+/// Expressions are over `x, y, [z]`, `pi`, the `constants`, which are evaluated in
+/// order (each may use the ones before it), and the `definitions`, named sub-expressions
+/// in any order that are written out where they are used. Top-level keys come before the
+/// tables:
 ///
 /// ```toml
 /// constants = [["k", "pi"]]
-/// boundary = ["sin(k*x)*sin(k*y)"]       # Dirichlet values of the first outputs
+/// definitions = [["s", "sin(k*x)*sin(k*y)"]]
+/// boundary = ["s"]                       # Dirichlet values of the first outputs
 /// exact = ["sin(k*x)*sin(k*y)"]          # optional, one per output
 ///
 /// [network]
@@ -248,7 +225,7 @@ fn default_validation_seed() -> u64 {
 ///
 /// [pde]
 /// kind = "poisson"
-/// source = "2*k^2*sin(k*x)*sin(k*y)"
+/// source = "2*k^2*s"
 ///
 /// [domain]
 /// min = [0.0, 0.0]
@@ -277,6 +254,11 @@ pub struct PinnConfig {
     /// Named constants `[name, expression]`, evaluated in order.
     #[serde(default)]
     pub constants: Vec<[String; 2]>,
+    /// Named sub-expressions `[name, expression]` of `x, y, [z]` and the constants, in
+    /// any order as long as none uses itself; usable in the boundary values, the exact
+    /// solution and the source.
+    #[serde(default)]
+    pub definitions: Vec<[String; 2]>,
     /// Dirichlet values on the boundary: expressions for the first outputs (Poisson: `u`;
     /// Navier–Stokes: `u, v, [w]`, optionally followed by `p`).
     pub boundary: Vec<String>,
@@ -352,41 +334,6 @@ impl PinnConfig {
         }
     }
 
-    /// The constants, evaluated in order.
-    ///
-    /// # Errors
-    /// [`Error::Config`] for an expression that does not parse or uses an unknown name.
-    pub fn constants(&self) -> Result<Vec<(String, f64)>> {
-        let mut out: Vec<(String, f64)> = Vec::new();
-        for [name, src] in &self.constants {
-            let bad = |m: String| Error::config(format!("constants.{name}"), m);
-            let e = Expr::parse(src).map_err(|e| bad(e.caret()))?;
-            let consts: Vec<(&str, f64)> = out.iter().map(|(n, v)| (n.as_str(), *v)).collect();
-            let b = e.bind_with(&[], &consts).map_err(|e| bad(e.caret()))?;
-            let v = b.eval_f64(&[]);
-            if !v.is_finite() {
-                return Err(bad(format!(
-                    "`{src}` is {v:?}; expected a finite number (a NaN or infinite constant \
-                     makes every loss NaN)"
-                )));
-            }
-            out.push((name.clone(), v));
-        }
-        Ok(out)
-    }
-
-    fn expr_field(&self, setting: &str, exprs: &[String]) -> Result<ExprField> {
-        let consts = self.constants()?;
-        let c: Vec<(&str, f64)> = consts.iter().map(|(n, v)| (n.as_str(), *v)).collect();
-        ExprField::new(exprs, self.dim(), 0.0, &c).map_err(|e| {
-            let m = match e.caret() {
-                Some(c) => format!("{e}\n{c}"),
-                None => e.to_string(),
-            };
-            Error::config(setting, m)
-        })
-    }
-
     /// Checks every setting and builds the problem: samples the points and the source
     /// and boundary values.
     ///
@@ -423,14 +370,7 @@ impl PinnConfig {
                 ));
             }
         }
-        if let PdeConfig::NavierStokes { nu } = self.pde
-            && !(nu.is_finite() && nu > 0.0)
-        {
-            return Err(Error::config(
-                "pde.nu",
-                format!("the viscosity must be positive, got {nu}"),
-            ));
-        }
+        let nu = self.nu()?;
         for (what, w) in [
             ("weights.pde", self.weights.pde),
             ("weights.continuity", self.weights.continuity),
@@ -445,6 +385,7 @@ impl PinnConfig {
         }
         self.constants()?;
         super::history::check_min_loss_reduction(self.min_loss_reduction)?;
+        self.definitions()?;
         let activation: Activation = self.network.activation.parse()?;
         // Checks the widths (the network itself is built by `train`).
         Mlp::new(d, &self.network.hidden, self.outputs(), activation, 0)?;
@@ -506,9 +447,13 @@ impl PinnConfig {
                 finite_at("pde.source", &f, &interior)?;
                 PinnLoss::poisson(&f, interior, boundary, &bc, self.weights)?
             }
-            PdeConfig::NavierStokes { nu } => {
-                PinnLoss::navier_stokes(*nu, interior, boundary, &bc, self.weights)?
-            }
+            PdeConfig::NavierStokes { .. } => PinnLoss::navier_stokes(
+                nu.expect("internal: a Navier-Stokes problem has a viscosity"),
+                interior,
+                boundary,
+                &bc,
+                self.weights,
+            )?,
         }
         .with_chunk_size(self.points.chunk_size)
         .map_err(|_| Error::config("points.chunk_size", "must be at least 1"))?

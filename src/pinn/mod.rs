@@ -46,6 +46,7 @@ use crate::error::Error;
 mod adam;
 mod checkpoint;
 mod config;
+mod exprs;
 mod fit;
 mod history;
 mod loss;

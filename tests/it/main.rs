@@ -6,6 +6,7 @@
 mod autodiff;
 mod cases;
 mod data;
+mod definitions;
 mod expr;
 mod forward;
 mod hostile;
@@ -14,3 +15,4 @@ mod operators;
 mod output;
 mod pinn;
 mod plot;
+mod usability;

@@ -767,7 +767,11 @@ fn every_config_error() {
         "unexpected end",
     );
     check(
-        &|c| c.pde = nabla::pinn::PdeConfig::NavierStokes { nu: 0.0 },
+        &|c| {
+            c.pde = nabla::pinn::PdeConfig::NavierStokes {
+                nu: nabla::field::expr::Number::Value(0.0),
+            }
+        },
         "pde.nu",
         "positive",
     );

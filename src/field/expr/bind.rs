@@ -1,6 +1,7 @@
 //! Binding: names to variable slots or constants, constant parts folded, into a [`Bound`].
 
 use super::ExprError;
+use super::define::Definitions;
 use super::eval::integer_exponent;
 use super::func::{Func, Func1};
 use super::lex::is_ident;
@@ -46,17 +47,23 @@ impl Node {
 }
 
 /// Binds `ast`, parsed from `source`, as [`super::Expr::bind_with`] describes: a name is
-/// looked up in `names` (its slot) first, then in `constants`, then `pi`.
+/// looked up in `names` (its slot) first, then in `constants`, then in `definitions`
+/// (whose expression is bound in its place), then `pi`.
 pub(super) fn bind(
     source: &str,
     ast: &Ast,
     names: &[&str],
     constants: &[(&str, f64)],
+    definitions: &Definitions,
 ) -> Result<Bound, ExprError> {
+    if !definitions.is_empty() {
+        definitions.check_size(source, ast)?;
+    }
     let binder = Binder {
         source,
         names,
         constants,
+        definitions,
     };
     Ok(Bound {
         root: binder.node(ast)?,
@@ -69,6 +76,7 @@ struct Binder<'a> {
     source: &'a str,
     names: &'a [&'a str],
     constants: &'a [(&'a str, f64)],
+    definitions: &'a Definitions,
 }
 
 impl Binder<'_> {
@@ -82,6 +90,22 @@ impl Binder<'_> {
                     Node::Var(i)
                 } else if let Some(&(_, v)) = constants.iter().find(|(n, _)| n == name) {
                     Node::Const(v)
+                } else if let Some(def) = self.definitions.get(name) {
+                    // Written out in place: the same tree as the definition's text in
+                    // parentheses, so the same numbers and exact derivatives.
+                    let inner = Binder {
+                        source: def.source(),
+                        ..*self
+                    };
+                    inner.node(def.ast()).map_err(|e| {
+                        let msg = format!(
+                            "in the definition {name} = \"{}\", column {}: {}",
+                            def.source(),
+                            e.column(),
+                            e.message()
+                        );
+                        ExprError::new(self.source, ast.col, msg)
+                    })?
                 } else if name == "pi" {
                     Node::Const(std::f64::consts::PI)
                 } else if Func::lookup(name).is_some() {
@@ -91,10 +115,12 @@ impl Binder<'_> {
                     let mut valid: Vec<&str> = Vec::new();
                     for n in names
                         .iter()
-                        .chain(constants.iter().map(|(n, _)| n))
-                        .chain(&["pi"])
+                        .copied()
+                        .chain(constants.iter().map(|&(n, _)| n))
+                        .chain(self.definitions.names())
+                        .chain(["pi"])
                     {
-                        if !valid.contains(n) {
+                        if !valid.contains(&n) {
                             valid.push(n);
                         }
                     }

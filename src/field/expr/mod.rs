@@ -18,7 +18,8 @@
 //! 2. **parse** (`parse.rs`): the tokens become an AST by precedence climbing, checking
 //!    function names and arities (the function table is in `func.rs`) and the nesting
 //!    depth against [`MAX_DEPTH`]; the result is an [`Expr`];
-//! 3. **bind** (`bind.rs`): names become variable slots or constant values and constant
+//! 3. **bind** (`bind.rs`): names become variable slots or constant values, the names of
+//!    [`Definitions`] (`define.rs`) are replaced by their own trees, and constant
 //!    sub-expressions are folded, giving a [`Bound`];
 //! 4. **eval** (`eval.rs`): a [`Bound`] is evaluated in plain f64 or compiled onto the
 //!    autodiff tape.
@@ -77,15 +78,19 @@
 //! ```
 
 mod bind;
+mod define;
 mod error;
 mod eval;
 mod func;
 mod lex;
+mod number;
 mod parse;
 
 pub use bind::Bound;
+pub use define::{DefinitionError, Definitions, MAX_WRITTEN_OUT};
 pub use error::{ExprError, ExprFieldError};
 pub use func::function_names;
+pub use number::Number;
 
 use super::Field;
 use crate::autodiff::{Tape, Var};
@@ -98,6 +103,19 @@ use parse::Ast;
 /// of risking the stack: binding and evaluation recurse once per level, and evaluation
 /// may run on rayon's worker threads with their 2 MiB stacks.
 pub const MAX_DEPTH: usize = 1024;
+
+/// Checks a name for a constant or a definition: an identifier (a letter or `_`, then
+/// letters, digits and `_`) that is not a coordinate, `t`, `pi` or a function. The error
+/// says why the name cannot be used.
+///
+/// ```
+/// use nabla::field::expr::check_name;
+/// assert!(check_name("nu").is_ok());
+/// assert!(check_name("sin").is_err() && check_name("2a").is_err() && check_name("t").is_err());
+/// ```
+pub fn check_name(name: &str) -> Result<(), &'static str> {
+    check_constant_name(name, &[])
+}
 
 // ---------------------------------------------------------------------------------------
 // Expr: a parsed expression
@@ -159,7 +177,39 @@ impl Expr {
     /// # Errors
     /// As [`Expr::bind`]; the list of valid names includes the constants.
     pub fn bind_with(&self, names: &[&str], constants: &[(&str, f64)]) -> Result<Bound, ExprError> {
-        bind::bind(&self.source, &self.ast, names, constants)
+        self.bind_defined(names, constants, &Definitions::default())
+    }
+
+    /// Like [`Expr::bind_with`], with [`Definitions`] looked up after the constants: each
+    /// one used is written out in place (its tree bound where its name stands).
+    ///
+    /// ```
+    /// use nabla::field::expr::{Definitions, Expr};
+    /// let defs = Definitions::new(&[("r2", "x^2 + y^2")], &[]).unwrap();
+    /// let b = Expr::parse("exp(-r2)").unwrap().bind_defined(&["x", "y"], &[], &defs).unwrap();
+    /// assert_eq!(b.eval_f64(&[0.5, 1.0]), (-(0.5f64.powi(2) + 1.0f64.powi(2))).exp());
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Expr::bind`], also for a name unknown inside a definition (at the column of
+    /// the definition's name, quoting the definition), and for an expression whose
+    /// definitions written out nest deeper than [`MAX_DEPTH`] or hold more than
+    /// [`MAX_WRITTEN_OUT`] operations.
+    pub fn bind_defined(
+        &self,
+        names: &[&str],
+        constants: &[(&str, f64)],
+        definitions: &Definitions,
+    ) -> Result<Bound, ExprError> {
+        bind::bind(&self.source, &self.ast, names, constants, definitions)
+    }
+
+    /// Every name the expression uses (variables, constants, definitions, `pi`), with
+    /// its 1-based column, in the order written; function names are not included.
+    pub fn names(&self) -> Vec<(String, usize)> {
+        let mut out = Vec::new();
+        define::identifiers(&self.ast, &mut |n, col| out.push((n.to_owned(), col)));
+        out
     }
 }
 
@@ -208,6 +258,7 @@ pub struct ExprField {
     dim: usize,
     t: f64,
     constants: Vec<(String, f64)>,
+    definitions: Definitions,
 }
 
 impl ExprField {
@@ -225,6 +276,23 @@ impl ExprField {
         t: f64,
         constants: &[(&str, f64)],
     ) -> Result<ExprField, ExprFieldError> {
+        Self::with_definitions(components, dim, t, constants, &Definitions::default())
+    }
+
+    /// Like [`ExprField::new`], with [`Definitions`] the expressions may use (of the
+    /// coordinates, `t` and the constants); each one used is written out in place.
+    ///
+    /// # Errors
+    /// As [`ExprField::new`]; also [`ExprFieldError::Constant`] for a constant named
+    /// like a definition, and [`ExprFieldError::Component`] for a definition that uses a
+    /// coordinate the field does not have (`z` in 2-D).
+    pub fn with_definitions<S: AsRef<str>>(
+        components: &[S],
+        dim: usize,
+        t: f64,
+        constants: &[(&str, f64)],
+        definitions: &Definitions,
+    ) -> Result<ExprField, ExprFieldError> {
         if !(1..=3).contains(&dim) {
             return Err(ExprFieldError::Dimension(dim));
         }
@@ -238,6 +306,12 @@ impl ExprField {
                     reason: reason.to_owned(),
                 }
             })?;
+            if definitions.names().any(|d| d == name) {
+                return Err(ExprFieldError::Constant {
+                    name: name.to_owned(),
+                    reason: "the name is taken by a definition".to_owned(),
+                });
+            }
         }
         let exprs = components
             .iter()
@@ -253,6 +327,7 @@ impl ExprField {
             dim,
             t,
             constants,
+            definitions: definitions.clone(),
         };
         field.bound = field.bind_all()?;
         Ok(field)
@@ -266,7 +341,7 @@ impl ExprField {
             .iter()
             .enumerate()
             .map(|(index, e)| {
-                e.bind_with(names, &consts)
+                e.bind_defined(names, &consts, &self.definitions)
                     .map_err(|error| ExprFieldError::Component { index, error })
             })
             .collect()
