@@ -513,3 +513,55 @@ fn auto_uses_the_plan_that_records_the_fewest_values() {
         }
     }
 }
+
+#[test]
+fn expression_network_and_data_fields_are_written_once_and_agree_in_every_plan() {
+    // The jets path needs no second implementation of a field: expressions, networks and
+    // data reconstructions go through it as recorded, and agree with reverse-over-reverse.
+    use nabla::field::data::{DataField, Reconstruction};
+    use nabla::field::expr::ExprField;
+    use nabla::pinn::{Activation, Mlp};
+    let ops: Vec<Operator> = Operator::ALL
+        .into_iter()
+        .filter(|&o| o != Operator::Hessian)
+        .collect();
+    let pts = random_points(3, 200, 6);
+
+    let expr = ExprField::new(
+        &[
+            "sin(x*y) + z^3/(1 + x^2)",
+            "atan2(y, x + 3) * exp(-z^2)",
+            "sqrt(x^2 + y^2 + 1) * cos(z)",
+        ],
+        3,
+        0.5,
+        &[],
+    )
+    .unwrap();
+    assert_plans_agree(&expr, &pts, &ops);
+    let scalar = ExprField::new(&["x^2 * tanh(y) + ln(2 + z) * y^3"], 3, 0.0, &[]).unwrap();
+    assert_plans_agree(
+        &scalar,
+        &pts,
+        &[Operator::Grad, Operator::Lap, Operator::Hessian],
+    );
+
+    let net = Mlp::new(3, &[12, 12], 3, Activation::Tanh, 9).unwrap();
+    assert_plans_agree(&net, &pts, &ops);
+    let net = Mlp::new(3, &[10], 1, Activation::Softplus, 10).unwrap();
+    assert_plans_agree(
+        &net,
+        &pts,
+        &[Operator::Grad, Operator::Lap, Operator::Hessian],
+    );
+
+    // A data field: samples of a smooth function, reconstructed by local polynomials.
+    let samples: Vec<[f64; 3]> = (0..pts.len()).map(|i| pts.point(i)).collect();
+    let values: Vec<f64> = samples
+        .iter()
+        .flat_map(|p| [(p[0] * p[1]).sin(), p[2] * p[0], (p[1] - p[2]).exp()])
+        .collect();
+    let data = DataField::new(&samples, 3, values, 3, &Reconstruction::default()).unwrap();
+    let at = random_points(3, 150, 7);
+    assert_plans_agree(&data, &at, &ops);
+}
