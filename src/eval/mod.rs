@@ -36,7 +36,7 @@ pub use operator::Operator;
 pub use plan::Derivatives;
 pub use points::Points;
 
-use plan::{Plan, Sink};
+use plan::{Derived, Plan};
 
 /// One output array: `values[p * components + c]` is component c at point p.
 #[derive(Clone, Debug, PartialEq)]
@@ -128,7 +128,7 @@ pub fn plan_costs(
             message: format!("declared {m} components but returned {}", u.len()),
         });
     }
-    plan::cheapest(&tape, &x, &u, plan, &mut Vec::new())
+    plan::cheapest(&tape, &x, &u, plan)
 }
 
 /// [`evaluate`] into arrays the caller keeps: `arrays` is reshaped to the request
@@ -268,26 +268,39 @@ pub fn evaluate_into(
 /// Per-worker buffers, reused from chunk to chunk.
 #[derive(Default)]
 struct Scratch {
-    /// Field values, `[i][p]`.
+    /// Field values, `[i][p]` (only for flow quantities).
     u: Vec<f64>,
-    /// Jacobian values, `[(i * d + j)][p]`.
+    /// Jacobian values, `[(i * d + j)][p]` (only for flow quantities).
     jac: Vec<f64>,
-    /// Hessians, `[(i * d + a) * d + b][p]` (only when a Hessian was asked for).
-    hess: Vec<f64>,
-    /// Laplacians, `[i][p]`.
-    lap: Vec<f64>,
-    /// Where `Auto` records the plans it compares.
-    probe: Vec<f64>,
+    /// One column being summed (divergence, Laplacians).
+    acc: Vec<f64>,
 }
 
-fn copy_into(v: Var<'_>, dst: &mut [f64]) -> Result<()> {
-    v.with_values(|r, c, src| {
-        if r * c == 1 {
-            dst.fill(src[0]);
+/// `out[p·k + c] = v[p]` for every point p (a `1 × 1` value is broadcast).
+fn column(v: Var<'_>, out: &mut [f64], len: usize, k: usize, c: usize) -> Result<()> {
+    let dst = out[c..].iter_mut().step_by(k).take(len);
+    v.with_values(|r, cc, src| {
+        if r * cc == 1 {
+            dst.for_each(|o| *o = src[0]);
         } else {
-            dst.copy_from_slice(src);
+            dst.zip(src).for_each(|(o, &x)| *o = x);
         }
     })
+}
+
+/// `acc = 0 + t₀ + t₁ + …`, summing the terms in order.
+fn sum_into(acc: &mut [f64], terms: &[Var<'_>]) -> Result<()> {
+    acc.fill(0.0);
+    for t in terms {
+        t.with_values(|r, c, v| {
+            if r * c == 1 {
+                acc.iter_mut().for_each(|o| *o += v[0]);
+            } else {
+                acc.iter_mut().zip(v).for_each(|(o, &x)| *o += x);
+            }
+        })?;
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -302,126 +315,132 @@ fn eval_chunk(
     method: Derivatives,
     outs: &mut [&mut [f64]],
 ) -> Result<Derivatives> {
-    let Plan { m, d, .. } = plan;
+    let Plan { d, .. } = plan;
+    let m = plan.m;
     let len = range.len();
     tape.clear();
-    // m·d·d·len fits (checked by `evaluate_into`; len ≤ its chunk size).
-    s.u.resize(m * len, 0.0);
-    s.jac.resize(if plan.first { m * d * len } else { 0 }, 0.0);
-    s.hess.resize(
-        if plan.full_hessian {
-            m * d * d * len
-        } else {
-            0
-        },
-        0.0,
-    );
-    s.lap.resize(if plan.second { m * len } else { 0 }, 0.0);
-    let mut method = method;
-    {
-        let tape = &*tape;
-        let x: Vec<Var> = (0..d)
-            .map(|k| tape.var_from_slice(len, 1, &points.col(k)[range.clone()]))
-            .collect();
-        let u = field.eval(tape, &x);
-        if u.len() != m {
+    let tape = &*tape;
+    let x: Vec<Var> = (0..d)
+        .map(|k| tape.var_from_slice(len, 1, &points.col(k)[range.clone()]))
+        .collect();
+    let u = field.eval(tape, &x);
+    if u.len() != m {
+        return Err(Error::Operator {
+            op: "field".into(),
+            message: format!("declared {m} components but returned {}", u.len()),
+        });
+    }
+    tape.check()?;
+    for (i, &ui) in u.iter().enumerate() {
+        if ui.cols() != 1 || (ui.rows() != len && ui.rows() != 1) {
             return Err(Error::Operator {
                 op: "field".into(),
-                message: format!("declared {m} components but returned {}", u.len()),
+                message: format!(
+                    "component {i} has shape {:?}, expected ({len}, 1)",
+                    ui.shape()
+                ),
             });
         }
-        tape.check()?;
-        for (i, &ui) in u.iter().enumerate() {
-            if ui.cols() != 1 || (ui.rows() != len && ui.rows() != 1) {
-                return Err(Error::Operator {
-                    op: "field".into(),
-                    message: format!(
-                        "component {i} has shape {:?}, expected ({len}, 1)",
-                        ui.shape()
-                    ),
-                });
-            }
-            copy_into(ui, &mut s.u[i * len..(i + 1) * len])?;
-        }
-        if method == Derivatives::Auto && plan.first {
-            let costs = plan::cheapest(tape, &x, &u, plan, &mut s.probe)?;
-            method = costs
-                .iter()
-                .fold(None::<(Derivatives, usize)>, |best, &(p, c)| match best {
-                    Some((_, b)) if b <= c => best,
-                    _ => Some((p, c)),
-                })
-                .map_or(Derivatives::Reverse, |(p, _)| p);
-        }
-        let mut sink = Sink {
-            len,
-            jac: &mut s.jac,
-            hess: &mut s.hess,
-            lap: &mut s.lap,
-        };
-        plan::derive(tape, &x, &u, plan, method, &mut sink)?;
     }
+    let mut method = method;
+    if method == Derivatives::Auto && plan.first {
+        let costs = plan::cheapest(tape, &x, &u, plan)?;
+        method = costs
+            .iter()
+            .fold(None::<(Derivatives, usize)>, |best, &(p, c)| match best {
+                Some((_, b)) if b <= c => best,
+                _ => Some((p, c)),
+            })
+            .map_or(Derivatives::Reverse, |(p, _)| p);
+    }
+    let dv = plan::derive(tape, &x, &u, plan, method)?;
+    assemble(s, ops, plan, len, &u, &dv, outs)?;
+    Ok(method)
+}
 
-    // Assembly: derivative columns are copied entry by entry (contiguous reads); the flow
-    // quantities are computed point by point from one 3 × 3 Jacobian.
-    let Scratch {
-        u, jac, hess, lap, ..
-    } = s;
-    let column = |src: &[f64], out: &mut [f64], k: usize, c: usize| {
-        for (p, &v) in src.iter().enumerate() {
-            out[p * k + c] = v;
-        }
-    };
+/// Assembly: every output straight from the tape's columns (contiguous reads, one strided
+/// write each); the flow quantities point by point from one 3 × 3 Jacobian.
+fn assemble(
+    s: &mut Scratch,
+    ops: &[Operator],
+    plan: Plan,
+    len: usize,
+    u: &[Var<'_>],
+    dv: &Derived<'_>,
+    outs: &mut [&mut [f64]],
+) -> Result<()> {
+    let Plan { m, d, .. } = plan;
     let mut flow_ops = Vec::new();
     for (&op, out) in ops.iter().zip(outs.iter_mut()) {
         let k = out.len() / len;
         match op {
-            Operator::Value => (0..m).for_each(|i| column(&u[i * len..][..len], out, k, i)),
+            Operator::Value => {
+                for (i, &ui) in u.iter().enumerate() {
+                    column(ui, out, len, k, i)?;
+                }
+            }
             Operator::Jacobian => {
-                (0..m * d).for_each(|ij| column(&jac[ij * len..][..len], out, k, ij))
+                for (ij, &g) in dv.jac.iter().enumerate() {
+                    column(g, out, len, k, ij)?;
+                }
             }
             // OpenFOAM order: (∇U)ᵢⱼ = ∂uⱼ/∂xᵢ; for a scalar field just ∇f.
             Operator::Grad => {
                 for i in 0..m {
                     for j in 0..d {
-                        column(&jac[(i * d + j) * len..][..len], out, k, j * m + i);
+                        column(dv.jac[i * d + j], out, len, k, j * m + i)?;
                     }
                 }
             }
-            Operator::Div => trace(out, (0..d).map(|i| &jac[(i * d + i) * len..][..len])),
-            Operator::Lap => (0..m).for_each(|i| column(&lap[i * len..][..len], out, k, i)),
+            Operator::Div => {
+                let diag: Vec<Var<'_>> = (0..d).map(|i| dv.jac[i * d + i]).collect();
+                sum_into(out, &diag)?;
+            }
+            Operator::Lap if m == 1 => sum_into(out, &dv.lap[0])?,
+            Operator::Lap => {
+                s.acc.resize(len, 0.0);
+                for (i, terms) in dv.lap.iter().enumerate() {
+                    sum_into(&mut s.acc, terms)?;
+                    for (o, &v) in out[i..].iter_mut().step_by(k).zip(&s.acc) {
+                        *o = v;
+                    }
+                }
+            }
             Operator::Hessian => {
-                (0..d * d).for_each(|ab| column(&hess[ab * len..][..len], out, k, ab))
+                for (ab, &h) in dv.hess.iter().enumerate() {
+                    column(h, out, len, k, ab)?;
+                }
             }
             _ => flow_ops.push((op, k, out)),
         }
     }
-    if !flow_ops.is_empty() {
-        for p in 0..len {
-            let mut j3 = Matrix3::zeros();
-            let mut u3 = Vector3::zeros();
-            for i in 0..d {
-                u3[i] = u[i * len + p];
-                for j in 0..d {
-                    j3[(i, j)] = jac[(i * d + j) * len + p];
-                }
-            }
-            for (op, k, out) in flow_ops.iter_mut() {
-                flow_quantity(*op, d, &u3, &j3, &mut out[p * *k..(p + 1) * *k]);
+    if flow_ops.is_empty() {
+        return Ok(());
+    }
+    // The flow quantities read u and J point by point: gathered into columns first.
+    s.u.resize(m * len, 0.0);
+    s.jac.resize(m * d * len, 0.0);
+    for (i, &ui) in u.iter().enumerate() {
+        column(ui, &mut s.u[i * len..(i + 1) * len], len, 1, 0)?;
+    }
+    for (ij, &g) in dv.jac.iter().enumerate() {
+        column(g, &mut s.jac[ij * len..(ij + 1) * len], len, 1, 0)?;
+    }
+    let (uc, jac) = (&s.u, &s.jac);
+    for p in 0..len {
+        let mut j3 = Matrix3::zeros();
+        let mut u3 = Vector3::zeros();
+        for i in 0..d {
+            u3[i] = uc[i * len + p];
+            for j in 0..d {
+                j3[(i, j)] = jac[(i * d + j) * len + p];
             }
         }
-    }
-    Ok(method)
-}
-
-/// `out[p] = 0 + t₀[p] + t₁[p] + …`, summing the terms in order.
-fn trace<'a>(out: &mut [f64], terms: impl Iterator<Item = &'a [f64]>) {
-    out.fill(0.0);
-    for t in terms {
-        for (o, &v) in out.iter_mut().zip(t) {
-            *o += v;
+        for (op, k, out) in flow_ops.iter_mut() {
+            flow_quantity(*op, d, &u3, &j3, &mut out[p * *k..(p + 1) * *k]);
         }
     }
+    Ok(())
 }
 
 /// The flow quantities, pointwise from the Jacobian.

@@ -63,40 +63,14 @@ pub(super) struct Plan {
     pub(super) full_hessian: bool,
 }
 
-/// Where a chunk's derivatives go: column-major blocks of `len` values.
-pub(super) struct Sink<'a> {
-    pub(super) len: usize,
-    /// Jacobian, block `i·d + j` = `∂uᵢ/∂xⱼ`.
-    pub(super) jac: &'a mut [f64],
-    /// Hessians, block `(i·d + a)·d + b` (only with `full_hessian`).
-    pub(super) hess: &'a mut [f64],
-    /// Laplacians, block `i`.
-    pub(super) lap: &'a mut [f64],
-}
-
-fn copy_into(v: Var<'_>, dst: &mut [f64]) -> Result<()> {
-    v.with_values(|r, c, src| {
-        if r * c == 1 {
-            dst.fill(src[0]);
-        } else {
-            dst.copy_from_slice(src);
-        }
-    })
-}
-
-/// `out = 0 + t₀ + t₁ + …`, summing the terms in order.
-fn trace(out: &mut [f64], terms: &[Var<'_>]) -> Result<()> {
-    out.fill(0.0);
-    for t in terms {
-        t.with_values(|r, c, v| {
-            if r * c == 1 {
-                out.iter_mut().for_each(|o| *o += v[0]);
-            } else {
-                out.iter_mut().zip(v).for_each(|(o, &x)| *o += x);
-            }
-        })?;
-    }
-    Ok(())
+/// A chunk's derivatives, as nodes of its tape (read straight into the outputs).
+pub(super) struct Derived<'t> {
+    /// Jacobian: entry `i·d + j` is `∂uᵢ/∂xⱼ`.
+    pub(super) jac: Vec<Var<'t>>,
+    /// Hessians: entry `(i·d + a)·d + b` (only with `full_hessian`).
+    pub(super) hess: Vec<Var<'t>>,
+    /// Laplacians: `lap[i]` holds the terms whose sum (in order, from 0) is `∇²uᵢ`.
+    pub(super) lap: Vec<Vec<Var<'t>>>,
 }
 
 /// The plan `Auto` picks for this request: each candidate recorded on `tape` (after the
@@ -107,60 +81,38 @@ pub(super) fn cheapest(
     x: &[Var<'_>],
     u: &[Var<'_>],
     plan: Plan,
-    scratch: &mut Vec<f64>,
 ) -> Result<Vec<(Derivatives, usize)>> {
-    let len = x.first().map_or(0, |v| v.rows());
-    let (m, d) = (plan.m, plan.d);
-    let too_large = || crate::error::Error::Operator {
-        op: "evaluate".into(),
-        message: format!("the derivatives of {m} components for {len} points do not fit in memory"),
-    };
-    // m·d + m·d·d + m = m·(d + 1)² − m·d ≤ m·(d + 1)², values per point.
-    let per_point = m
-        .checked_mul((d + 1) * (d + 1))
-        .and_then(|v| v.checked_mul(len))
-        .filter(|&v| v <= isize::MAX as usize / 8)
-        .ok_or_else(too_large)?;
-    scratch.clear();
-    scratch.try_reserve(per_point).map_err(|_| too_large())?;
     let mut costs = Vec::new();
     for method in Derivatives::PLANS {
         if !plan.second && method == Derivatives::ForwardOverReverse {
             continue; // the same as Reverse without second derivatives
         }
         let start = tape.len();
-        scratch.clear();
-        scratch.resize(len * (m * d + m * d * d + m), 0.0);
-        let (jac, rest) = scratch.split_at_mut(len * m * d);
-        let (hess, lap) = rest.split_at_mut(len * m * d * d);
-        let mut sink = Sink {
-            len,
-            jac,
-            hess,
-            lap,
-        };
-        derive(tape, x, u, plan, method, &mut sink)?;
+        derive(tape, x, u, plan, method)?;
         costs.push((method, tape.values_since(start)));
     }
     Ok(costs)
 }
 
-/// Records the derivatives `plan` asks for by `method` (not `Auto`) and copies them into
-/// `sink`.
-pub(super) fn derive(
-    tape: &Tape,
-    x: &[Var<'_>],
-    u: &[Var<'_>],
+/// Records the derivatives `plan` asks for by `method` (not `Auto`).
+pub(super) fn derive<'t>(
+    tape: &'t Tape,
+    x: &[Var<'t>],
+    u: &[Var<'t>],
     plan: Plan,
     method: Derivatives,
-    sink: &mut Sink<'_>,
-) -> Result<()> {
+) -> Result<Derived<'t>> {
+    let mut out = Derived {
+        jac: Vec::new(),
+        hess: Vec::new(),
+        lap: Vec::new(),
+    };
     if !plan.first {
-        return Ok(());
+        return Ok(out);
     }
     let Plan { d, .. } = plan;
-    let len = sink.len;
-    let u: Vec<Var<'_>> = u.iter().map(|ui| ui.expand(len, 1)).collect();
+    let len = x.first().map_or(1, |v| v.rows());
+    let u: Vec<Var<'t>> = u.iter().map(|ui| ui.expand(len, 1)).collect();
     match method {
         Derivatives::Jets => {
             let second = if plan.full_hessian {
@@ -170,21 +122,14 @@ pub(super) fn derive(
             } else {
                 SecondOrder::None
             };
-            let jets = autodiff::jets(&u, x, second)?;
-            for (i, jet) in jets.iter().enumerate() {
-                for (j, &g) in jet.grad.iter().enumerate() {
-                    copy_into(g, &mut sink.jac[(i * d + j) * len..][..len])?;
-                }
+            for jet in autodiff::jets(&u, x, second)? {
+                out.jac.extend_from_slice(&jet.grad);
                 match second {
-                    SecondOrder::Laplacian => {
-                        copy_into(jet.second[0], &mut sink.lap[i * len..][..len])?
-                    }
+                    SecondOrder::Laplacian => out.lap.push(vec![jet.second[0]]),
                     SecondOrder::Hessian => {
-                        for (ab, &h) in jet.second.iter().enumerate() {
-                            copy_into(h, &mut sink.hess[(i * d * d + ab) * len..][..len])?;
-                        }
-                        let diag: Vec<Var<'_>> = (0..d).map(|a| jet.second[a * d + a]).collect();
-                        trace(&mut sink.lap[i * len..][..len], &diag)?;
+                        out.lap
+                            .push((0..d).map(|a| jet.second[a * d + a]).collect());
+                        out.hess.extend_from_slice(&jet.second);
                     }
                     _ => {}
                 }
@@ -202,11 +147,9 @@ pub(super) fn derive(
                 ..opts
             };
             let forward = method == Derivatives::ForwardOverReverse;
-            for (i, &ui) in u.iter().enumerate() {
+            for &ui in &u {
                 let row = autodiff::grad(&[ui], x, &[ones], opts)?;
-                for (j, &g) in row.iter().enumerate() {
-                    copy_into(g, &mut sink.jac[(i * d + j) * len..][..len])?;
-                }
+                out.jac.extend_from_slice(&row);
                 if !plan.second {
                     continue;
                 }
@@ -224,17 +167,15 @@ pub(super) fn derive(
                         }
                     };
                     if plan.full_hessian {
-                        for (b, &hb) in h.iter().enumerate() {
-                            copy_into(hb, &mut sink.hess[((i * d + a) * d + b) * len..][..len])?;
-                        }
                         diag.push(h[a]);
+                        out.hess.extend_from_slice(&h);
                     } else {
                         diag.push(h[0]);
                     }
                 }
-                trace(&mut sink.lap[i * len..][..len], &diag)?;
+                out.lap.push(diag);
             }
         }
     }
-    Ok(())
+    Ok(out)
 }
