@@ -215,6 +215,30 @@ pub fn evaluate_into(
         }
     }
 
+    // One chunk by `method`, reporting progress; returns the plan it used.
+    let run = |tape: &mut Tape,
+               scratch: &mut Scratch,
+               c: usize,
+               outs: &mut Vec<&mut [f64]>,
+               method: Derivatives| {
+        // c < n_chunks = ⌈n / cs⌉, so start < n and start + cs < n + cs ≤ 2n.
+        let (start, end) = (c * cs, ((c + 1) * cs).min(n));
+        let used = eval_chunk(
+            tape,
+            scratch,
+            field,
+            points,
+            start..end,
+            ops,
+            plan,
+            method,
+            outs,
+        )?;
+        if let Some(p) = opts.progress {
+            p(end - start);
+        }
+        Ok::<_, Error>(used)
+    };
     // With `Auto`, the first chunk records every candidate plan and picks the cheapest;
     // the other chunks then use that plan.
     let mut chunks = slices.into_iter().enumerate();
@@ -222,45 +246,18 @@ pub fn evaluate_into(
     if method == Derivatives::Auto
         && let Some((c, mut outs)) = chunks.next()
     {
-        let (mut tape, mut scratch) = (Tape::new(), Scratch::default());
-        method = eval_chunk(
-            &mut tape,
-            &mut scratch,
-            field,
-            points,
-            c * cs..((c + 1) * cs).min(n),
-            ops,
-            plan,
-            method,
+        method = run(
+            &mut Tape::new(),
+            &mut Scratch::default(),
+            c,
             &mut outs,
+            method,
         )?;
-        if let Some(p) = opts.progress {
-            p(cs.min(n));
-        }
     }
     let rest: Vec<_> = chunks.collect();
     rest.into_par_iter().try_for_each_init(
         || (Tape::new(), Scratch::default()),
-        |(tape, scratch), (c, mut outs)| {
-            // c < n_chunks = ⌈n / cs⌉, so start < n and start + cs < n + cs ≤ 2n.
-            let start = c * cs;
-            let end = (start + cs).min(n);
-            eval_chunk(
-                tape,
-                scratch,
-                field,
-                points,
-                start..end,
-                ops,
-                plan,
-                method,
-                &mut outs,
-            )?;
-            if let Some(p) = opts.progress {
-                p(end - start);
-            }
-            Ok(())
-        },
+        |(tape, scratch), (c, mut outs)| run(tape, scratch, c, &mut outs, method).map(drop),
     )?;
     Ok(())
 }

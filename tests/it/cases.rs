@@ -46,7 +46,7 @@ fn case_with(case_toml: &str) -> tempfile::TempDir {
     tmp
 }
 
-fn nabla(dir: &Path, extra: &[&str]) -> Output {
+pub(crate) fn nabla(dir: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nabla"))
         .arg(dir)
         .arg("--quiet")
@@ -59,7 +59,7 @@ fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 

@@ -3,37 +3,17 @@
 //! files, in the physics-informed configuration and in the expression API.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use nabla::field::expr::{DefinitionError, Definitions, Expr, ExprField, MAX_WRITTEN_OUT};
 
+use crate::cases::{nabla, stderr};
 use crate::io::vtkio_point_arrays;
+use crate::usability::case_named;
 
 fn case_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("cases")
         .join(name)
-}
-
-/// A temporary case folder named `name` holding only `case_toml`.
-fn case_named(name: &str, case_toml: &str) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join(name);
-    std::fs::create_dir(&dir).unwrap();
-    std::fs::write(dir.join("case.toml"), case_toml).unwrap();
-    (tmp, dir)
-}
-
-fn nabla(dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nabla"))
-        .arg(dir)
-        .arg("--quiet")
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// `src` with every name of `defs` replaced by its own expansion in parentheses: the
@@ -70,7 +50,7 @@ fn run_ok(name: &str, case_toml: &str) -> Vec<(String, Vec<u8>)> {
 /// [`run_ok`], keeping the case folder.
 fn run_in(name: &str, case_toml: &str) -> (tempfile::TempDir, PathBuf, Vec<(String, Vec<u8>)>) {
     let (tmp, dir) = case_named(name, case_toml);
-    let out = nabla(&dir);
+    let out = nabla(&dir, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.join("VTK"))
         .unwrap()
@@ -89,7 +69,7 @@ fn run_in(name: &str, case_toml: &str) -> (tempfile::TempDir, PathBuf, Vec<(Stri
 /// Runs a bad case: exit status 1, an `error:` line holding every needle, no output.
 fn fails(case_toml: &str, needles: &[&str]) -> String {
     let (_tmp, dir) = case_named("bad", case_toml);
-    let out = nabla(&dir);
+    let out = nabla(&dir, &[]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "expected a failure: {err}");
     assert!(err.starts_with("error: "), "{err}");
@@ -148,7 +128,7 @@ fn lamb_oseen_with_definitions_writes_the_long_hand_results_bit_for_bit() {
     }
     // And the numbers are right: the vorticity and Q against their closed forms.
     let (_tmp, dir) = case_named("lamb_oseen", &shipped);
-    let out = nabla(&dir);
+    let out = nabla(&dir, &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     for row in ["curl(U)", "Q(U)"] {
         let line = stdout.lines().find(|l| l.starts_with(row)).unwrap();

@@ -3,7 +3,6 @@
 //! selection (every combination read back by VTK's readers), and `--output DIR`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
@@ -21,14 +20,7 @@ fn case_with(name: &str, case_toml: &str) -> (tempfile::TempDir, PathBuf) {
     (tmp, dir)
 }
 
-fn nabla(dir: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nabla"))
-        .arg(dir)
-        .arg("--quiet")
-        .args(extra)
-        .output()
-        .expect("the binary runs")
-}
+use crate::cases::nabla;
 
 fn ok(dir: &Path, extra: &[&str]) -> String {
     let out = nabla(dir, extra);

@@ -3,31 +3,20 @@
 //! column, and the README's first commands.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use nabla::case::{RunOptions, run};
 
+use crate::cases::{nabla, stderr};
 use crate::io::vtkio_point_arrays;
 
 /// A temporary case folder named `name` holding only `case_toml`.
-fn case_named(name: &str, case_toml: &str) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn case_named(name: &str, case_toml: &str) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join(name);
     std::fs::create_dir(&dir).unwrap();
     std::fs::write(dir.join("case.toml"), case_toml).unwrap();
     (tmp, dir)
-}
-
-fn nabla(arg: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nabla"))
-        .arg(arg)
-        .arg("--quiet")
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 const LINE: &str = "[points]\nkind = \"lattice\"\ncounts = [11, 1]\nbounds = [[0, 1], [0, 0]]\n\n\
@@ -37,7 +26,7 @@ const LINE: &str = "[points]\nkind = \"lattice\"\ncounts = [11, 1]\nbounds = [[0
 #[test]
 fn the_path_of_case_toml_runs_like_its_folder() {
     let (_tmp, dir) = case_named("line", LINE);
-    let out = nabla(&dir.join("case.toml"));
+    let out = nabla(&dir.join("case.toml"), &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     // The output goes to the case folder, named after it, as for the folder itself.
     assert!(dir.join("VTK").join("line.vti").is_file());
@@ -60,7 +49,7 @@ fn a_one_axis_lattice_says_how_to_write_a_line_of_points() {
         "[points]\nkind = \"lattice\"\ncounts = [11]\nbounds = [[0, 1]]\n\n\
          [[field]]\nname = \"f\"\nvalue = \"x\"\n",
     );
-    let out = nabla(&dir);
+    let out = nabla(&dir, &[]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("case.toml:3:10"), "{err}");
@@ -73,7 +62,7 @@ fn a_one_axis_lattice_says_how_to_write_a_line_of_points() {
 fn a_line_of_points_is_a_lattice_with_one_point_across() {
     // What the message of a 1-axis lattice says to write: 11 points on [0, 1] × {0}.
     let (_tmp, dir) = case_named("line", LINE);
-    let out = nabla(&dir);
+    let out = nabla(&dir, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let arrays = vtkio_point_arrays(&dir.join("VTK").join("line.vti"));
     let get = |n: &str| arrays.iter().find(|a| a.0 == n).unwrap().clone();
@@ -95,7 +84,7 @@ fn a_case_with_no_fields_is_an_error_not_an_empty_file() {
         "empty",
         "[points]\nkind = \"lattice\"\ncounts = [4, 4]\nbounds = [[0, 1], [0, 1]]\n",
     );
-    let out = nabla(&dir);
+    let out = nabla(&dir, &[]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("case.toml"), "{err}");
