@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
-/// An operator that [`evaluate`] can compute. In case files they are written in
+/// An operator that [`evaluate`](super::evaluate) can compute. In case files they are written in
 /// lower case (`grad`, `div`, `lambda2`, …); output arrays are named `name(U)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]

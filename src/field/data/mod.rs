@@ -9,8 +9,8 @@
 //! the Jacobian, Laplacian, Hessian, Q and λ2 are the exact derivatives of the
 //! reconstruction, and a polynomial of degree ≤ p is reproduced to round-off.
 //!
-//! The stages: [`samples`] (checks, the thin axis of 2-D data, coincident samples, the tree),
-//! then per chunk of evaluation points the stencils and [`fit`]s, then the tape.
+//! The stages: `samples` (checks, the thin axis of 2-D data, coincident samples, the tree),
+//! then per chunk of evaluation points the stencils and `fit`s, then the tape.
 //!
 //! Where the field knows the cells of the mesh the samples came from
 //! ([`DataField::with_cells`]), stencils are whole rings of mesh neighbours around the
