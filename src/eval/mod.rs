@@ -244,6 +244,7 @@ pub fn evaluate_into(
     let mut chunks = slices.into_iter().enumerate();
     let mut method = opts.derivatives;
     if method == Derivatives::Auto
+        && plan.first
         && let Some((c, mut outs)) = chunks.next()
     {
         method = run(
