@@ -203,14 +203,27 @@ impl Tape {
     }
 
     /// Number of values (`rows × cols`, summed) of the nodes recorded since node `start`:
-    /// the size of a computation, which is what the evaluator compares between plans.
+    /// the size of a computation.
     pub fn values_since(&self, start: usize) -> usize {
+        self.values_since_where(start, |_| true)
+    }
+
+    /// Number of values of the nodes recorded since `start` that have `rows` rows: over a
+    /// batch of `rows` points, the per-point work, which grows exactly in proportion to the
+    /// batch (what the evaluator compares between plans, so that its choice does not
+    /// depend on the chunk size).
+    pub fn batch_values_since(&self, start: usize, rows: usize) -> usize {
+        self.values_since_where(start, |n| n.rows == rows)
+    }
+
+    fn values_since_where(&self, start: usize, keep: impl Fn(&Node) -> bool) -> usize {
         let inner = self.inner.borrow();
         inner
             .nodes
             .get(start..)
             .unwrap_or_default()
             .iter()
+            .filter(|n| keep(n))
             .map(|n| n.rows.saturating_mul(n.cols))
             .fold(0, usize::saturating_add)
     }

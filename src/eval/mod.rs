@@ -92,9 +92,10 @@ pub fn evaluate(
     Ok(arrays)
 }
 
-/// What each plan records for this request, in values per chunk of `chunk_size` points
-/// (the first chunk of `points`): the measure [`Derivatives::Auto`] minimises, for reports
-/// and benches. The field is evaluated once more on that chunk.
+/// What each plan records for this request, in per-point values (of nodes as long as the
+/// chunk) per chunk of `chunk_size` points (the first chunk of `points`): the measure
+/// [`Derivatives::Auto`] minimises, for reports and benches. The field is evaluated once
+/// more on that chunk.
 ///
 /// # Errors
 /// As [`evaluate`].

@@ -16,8 +16,10 @@ use crate::error::Result;
 /// | `ForwardOverReverse` | m backward passes | d forward sweeps of the gradient | d forward sweeps |
 ///
 /// `Auto` (the default) records every candidate on the first chunk and keeps, for the
-/// whole evaluation, the one that recorded the fewest values; the choice is made once, so
-/// every point is computed by the same plan whatever the number of threads.
+/// whole evaluation, the one that recorded the fewest per-point values (values of nodes as
+/// long as the chunk, which grow in proportion to it); the choice is made once, so every
+/// point is computed by the same plan whatever the number of threads, and the same plan
+/// for any chunk size of at least 2 points.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Derivatives {
@@ -82,6 +84,7 @@ pub(super) fn cheapest(
     u: &[Var<'_>],
     plan: Plan,
 ) -> Result<Vec<(Derivatives, usize)>> {
+    let len = x.first().map_or(1, |v| v.rows());
     let mut costs = Vec::new();
     for method in Derivatives::PLANS {
         if !plan.second && method == Derivatives::ForwardOverReverse {
@@ -89,7 +92,7 @@ pub(super) fn cheapest(
         }
         let start = tape.len();
         derive(tape, x, u, plan, method)?;
-        costs.push((method, tape.values_since(start)));
+        costs.push((method, tape.batch_values_since(start, len)));
     }
     Ok(costs)
 }

@@ -565,3 +565,47 @@ fn expression_network_and_data_fields_are_written_once_and_agree_in_every_plan()
     let at = random_points(3, 150, 7);
     assert_plans_agree(&data, &at, &ops);
 }
+
+#[test]
+fn auto_chooses_the_same_plan_for_every_chunk_size_and_thread_count() {
+    // The choice is made once, from per-point counts: any chunk of at least 2 points and
+    // any number of threads give bit-identical results.
+    use nabla::pinn::{Activation, Mlp};
+    let net = Mlp::new(3, &[8, 8], 3, Activation::Tanh, 3).unwrap();
+    let pts = random_points(3, 700, 8);
+    let ops = [Operator::Jacobian, Operator::Lap, Operator::Q];
+    let run = |threads: usize, chunk_size: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let opts = EvalOptions {
+                chunk_size,
+                ..Default::default()
+            };
+            let out = evaluate(&net, &pts, &ops, &opts).unwrap();
+            out.iter()
+                .flat_map(|a| a.values.iter().map(|v| v.to_bits()))
+                .collect::<Vec<u64>>()
+        })
+    };
+    let reference = run(1, 256);
+    for (threads, chunk) in [(2, 256), (2, 2), (1, 3), (2, 700), (3, 97)] {
+        assert_eq!(
+            run(threads, chunk),
+            reference,
+            "{threads} threads, chunk {chunk}"
+        );
+    }
+    let costs = plan_costs(&net, &pts, &ops, 2).unwrap();
+    let scaled = plan_costs(&net, &pts, &ops, 64).unwrap();
+    for ((p, a), (q, b)) in costs.iter().zip(&scaled) {
+        assert_eq!(p, q);
+        assert_eq!(
+            a * 32,
+            *b,
+            "{p:?}: per-point counts grow in proportion to the chunk"
+        );
+    }
+}
