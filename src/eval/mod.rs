@@ -287,8 +287,11 @@ fn column(v: Var<'_>, out: &mut [f64], len: usize, k: usize, c: usize) -> Result
     })
 }
 
-/// `acc = 0 + t₀ + t₁ + …`, summing the terms in order.
+/// `acc = 0 + t₀ + t₁ + …`, summing the terms in order (one term is copied as it is).
 fn sum_into(acc: &mut [f64], terms: &[Var<'_>]) -> Result<()> {
+    if let [t] = terms {
+        return column(*t, acc, acc.len(), 1, 0);
+    }
     acc.fill(0.0);
     for t in terms {
         t.with_values(|r, c, v| {
