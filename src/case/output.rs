@@ -248,8 +248,12 @@ impl Output {
         Ok(())
     }
 
-    /// Writes `<name>.pvd`, the collection of the series, into the staging folder.
+    /// Writes `<name>.pvd`, the collection of the series, into the staging folder (rank
+    /// 0 alone, which lists the parallel files of all ranks' pieces).
     pub(super) fn pvd(&mut self, name: &str) -> Result<()> {
+        if self.rank.0 != 0 {
+            return Ok(());
+        }
         let fname = format!("{name}.pvd");
         io::write_pvd(&self.stage.join(&fname), &self.series)?;
         self.names.push(fname);
