@@ -91,7 +91,10 @@ fn taylor_green_on_1_2_and_3_ranks_equals_the_plain_run() {
             if ranks == 1 {
                 // One rank writes the plain files, byte for byte.
                 let other = got.join(format!("taylor_green_{k}.vti"));
-                assert_eq!(std::fs::read(&single).unwrap(), std::fs::read(&other).unwrap());
+                assert_eq!(
+                    std::fs::read(&single).unwrap(),
+                    std::fs::read(&other).unwrap()
+                );
                 continue;
             }
             for r in 0..ranks {
