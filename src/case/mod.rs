@@ -92,7 +92,8 @@ pub fn run_on(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Summary> {
     let start = Instant::now();
     let prepared = ranks.agree(prepare(dir, opts, ranks))?;
     let (case, piece, times, source, data) = prepared;
-    let mms = mms::Mms::new(&case, piece.points.dim(), times[0])?;
+    // Checked in `prepare` already; agreed anyway, so that no rank leaves alone.
+    let mms = ranks.agree(mms::Mms::new(&case, piece.points.dim(), times[0]))?;
     let inputs = run::Inputs {
         geometry: &piece.geometry,
         points: &piece.points,
