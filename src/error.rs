@@ -111,6 +111,26 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// Another MPI rank failed first; that rank reports its error (see
+    /// [`Ranks::agree`](crate::parallel::Ranks::agree)). Nothing was written.
+    #[error("rank {rank} of {size} failed (it reports its error); nothing was written")]
+    OtherRank {
+        /// The lowest rank that failed.
+        rank: usize,
+        /// The number of ranks.
+        size: usize,
+    },
+    /// Something about the ranks of an MPI run itself: MPI cannot start, or the ranks do
+    /// not fit the case.
+    #[error("rank {rank} of {size}: {message}")]
+    Ranks {
+        /// The rank that found it.
+        rank: usize,
+        /// The number of ranks.
+        size: usize,
+        /// What went wrong and what was expected.
+        message: String,
+    },
     /// Bad input in a file, with a position where one is known.
     #[error("{}{}: {message}", path.display(), location(*line, *column))]
     Input {

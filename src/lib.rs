@@ -67,6 +67,7 @@ pub mod eval;
 pub mod field;
 pub mod io;
 pub mod operators;
+pub mod parallel;
 pub mod pinn;
 
 pub use error::{Error, Result};

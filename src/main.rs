@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use nabla::case::{RunOptions, clean_message, run};
+use nabla::Error;
+use nabla::case::{RunOptions, clean_message, run_on};
+use nabla::parallel::Ranks;
 
 /// Exact differential operators (grad, div, curl, Laplacian, Hessian, Q, λ2, …) of fields on
 /// point clouds and meshes, by batched reverse-mode automatic differentiation.
@@ -56,6 +58,15 @@ const MAX_THREADS: usize = 1024;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Under `mpirun` (with the `mpi` feature) every rank runs this; otherwise one rank.
+    let ranks = match Ranks::from_env() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {}", clean_message(&e.to_string()));
+            return ExitCode::FAILURE;
+        }
+    };
+    let threads = cli.threads.or_else(|| shared_cores(&ranks));
     if cli.threads.is_none()
         && let Some(t) = std::env::var("RAYON_NUM_THREADS")
             .ok()
@@ -65,7 +76,7 @@ fn main() -> ExitCode {
         eprintln!("error: RAYON_NUM_THREADS={t} is more than the limit of {MAX_THREADS}");
         return ExitCode::FAILURE;
     }
-    if let Some(t) = cli.threads {
+    if let Some(t) = threads {
         if t == 0 {
             eprintln!("error: --threads must be at least 1");
             return ExitCode::FAILURE;
@@ -94,17 +105,38 @@ fn main() -> ExitCode {
         strict: cli.strict,
         output: cli.output,
     };
-    match run(&cli.case_dir, &opts) {
+    match run_on(&cli.case_dir, &opts, &ranks) {
         Ok(summary) => {
-            print!("{summary}");
-            for w in summary.warnings() {
-                eprintln!("warning: {}", clean_message(&w));
+            if ranks.is_root() {
+                print!("{summary}");
+                for w in summary.warnings() {
+                    eprintln!("warning: {}", clean_message(&w));
+                }
             }
             ExitCode::SUCCESS
         }
+        // The rank that failed first reports it; the others stay quiet.
+        Err(Error::OtherRank { .. }) => ExitCode::FAILURE,
         Err(e) => {
-            eprintln!("error: {}", clean_message(&e.to_string()));
+            // An error about the ranks names its rank already.
+            let who = if ranks.size() > 1 && !matches!(e, Error::Ranks { .. }) {
+                format!(" (rank {} of {})", ranks.rank(), ranks.size())
+            } else {
+                String::new()
+            };
+            eprintln!("error{who}: {}", clean_message(&e.to_string()));
             ExitCode::FAILURE
         }
     }
+}
+
+/// With several ranks on this machine and no thread count given (`--threads`,
+/// `RAYON_NUM_THREADS`), the cores shared among them, so that ranks × threads = cores.
+fn shared_cores(ranks: &Ranks) -> Option<usize> {
+    if ranks.size() == 1 || std::env::var_os("RAYON_NUM_THREADS").is_some() {
+        return None;
+    }
+    let local = nabla::parallel::local_ranks()?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Some((cores / local).max(1))
 }

@@ -47,6 +47,7 @@ mod mms;
 mod names;
 mod network;
 mod output;
+mod pieces;
 mod points;
 mod progress;
 mod run;
@@ -56,6 +57,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::error::Result;
+use crate::parallel::Ranks;
 
 pub use load::escape_controls as clean_message;
 pub use run::RunOptions;
@@ -71,40 +73,91 @@ pub use summary::{Row, Summary};
 /// expressions, operators that do not fit a field, wrong numbers of exact expressions,
 /// and a point set too large for memory. Nothing is left in `VTK/` after an error.
 pub fn run(dir: &Path, opts: &RunOptions) -> Result<Summary> {
+    run_on(dir, opts, &Ranks::single())
+}
+
+/// [`run()`] over the ranks of an MPI run (every rank calls it): each rank evaluates a
+/// contiguous share of the points and writes its piece (`NAME_r.vti` with its extent, or
+/// `NAME_r.vtp`) into rank 0's staging folder; rank 0 writes the `.pvti` / `.pvtp` that
+/// lists them (and the `.pvd` of a series) and switches the folder into place only when
+/// every rank succeeded. The summary is reduced over the ranks, the same on every rank.
+/// With [`Ranks::single`] this is [`run()`] exactly.
+///
+/// # Errors
+/// Those of [`run()`], on the lowest rank that failed; every other rank gets
+/// [`Error::OtherRank`](crate::Error::OtherRank) naming it. [`Error::Ranks`](crate::Error::Ranks)
+/// for a case the ranks cannot share yet: a mesh, a physics-informed case, a comparison
+/// with the data file's arrays, a lattice with fewer planes than ranks.
+pub fn run_on(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Summary> {
     let start = Instant::now();
-    let case = load::case(dir)?;
-    let (geometry, points, carried) = points::points(&case)?;
-    let times = case.times()?;
-    let source = data::source(&case)?;
-    let data = data::build(&case, source.as_ref())?;
-    let mms = mms::Mms::new(&case, points.dim(), times[0])?;
-    let names = fields::check(&case, points.dim(), times[0], &data)?;
-    arrays::check_selection(&case, &names, carried_if(&case, &carried))?;
+    let prepared = ranks.agree(prepare(dir, opts, ranks))?;
+    let (case, piece, times, source, data) = prepared;
+    // Checked in `prepare` already; agreed anyway, so that no rank leaves alone.
+    let mms = ranks.agree(mms::Mms::new(&case, piece.points.dim(), times[0]))?;
     let inputs = run::Inputs {
-        geometry: &geometry,
-        points: &points,
-        carried: &carried,
+        geometry: &piece.geometry,
+        points: &piece.points,
+        carried: &piece.carried,
         source: source.as_ref(),
         data: &data,
+        owned: piece.owned,
+        slabs: piece
+            .lattice
+            .clone()
+            .map(|s| (s.clone(), s.pieces[ranks.rank()].0)),
     };
-    let done = run::execute(&case, &inputs, &times, mms.as_ref(), opts)?;
-    let carried_values: usize = carried.iter().map(|a| a.components).sum();
-    let estimate = points::estimate_bytes(&case, points.len(), points.dim(), carried_values);
+    let done = run::execute(&case, &inputs, &times, mms.as_ref(), opts, ranks)?;
+    let rows = pieces::reduce_rows(ranks, done.rows, &piece)?;
+    let carried_values: usize = piece.carried.iter().map(|a| a.components).sum();
+    let dim = piece.points.dim();
+    let estimate = points::estimate_bytes(&case, piece.points.len(), dim, carried_values);
     let mut notes = done.notes;
     notes.push(format!(
-        "peak memory estimated before the run: {:.1} MiB",
-        estimate as f64 / 2f64.powi(20)
+        "peak memory estimated before the run: {:.1} MiB{}",
+        estimate as f64 / 2f64.powi(20),
+        if ranks.size() > 1 { " per rank" } else { "" }
     ));
+    if ranks.size() > 1 {
+        notes.push(format!(
+            "{} ranks, {} thread(s) on rank 0; times are the slowest rank's",
+            ranks.size(),
+            rayon::current_num_threads()
+        ));
+    }
     Ok(Summary {
         name: case.name,
         description: case.spec.description,
-        points: points.len(),
-        rows: done.rows,
+        points: piece.total,
+        rows,
         files: done.files,
         notes,
         run_warnings: done.warnings,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// What a run needs before it evaluates anything: the case, this rank's piece of the
+/// points, the times, the data file and its fields, all checked (stages 1 to 5).
+type Prepared = (
+    load::Case,
+    pieces::Piece,
+    Vec<f64>,
+    Option<data::Source>,
+    Vec<data::Built>,
+);
+
+/// Stages 1 to 5 on this rank (no collectives: every rank does the same, alone).
+fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
+    let case = load::case(dir)?;
+    let (geometry, points, carried) = points::points(&case)?;
+    let times = case.times()?;
+    let source = data::source(&case)?;
+    let data = data::build(&case, source.as_ref())?;
+    mms::Mms::new(&case, points.dim(), times[0])?;
+    let names = fields::check(&case, points.dim(), times[0], &data)?;
+    arrays::check_selection(&case, &names, carried_if(&case, &carried))?;
+    let piece = pieces::piece(&case, geometry, points, carried, ranks, opts.chunk_size)?;
+    Ok((case, piece, times, source, data))
 }
 
 /// Checks the case in directory `dir` (or of the case file `dir`) as [`run()`] does before it computes anything (stages

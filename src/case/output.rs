@@ -3,6 +3,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use super::pieces::Slabs;
 use super::points::Geometry;
 use crate::error::{Error, Result};
 use crate::eval::Array;
@@ -59,6 +60,14 @@ pub(super) struct Output {
     series: Vec<(f64, String)>,
     /// Whether the staging folder has been switched into place.
     committed: bool,
+    /// Whether this process made the staging folder (and removes it after a failure);
+    /// ranks other than 0 write into rank 0's.
+    owner: bool,
+    /// This rank and the number of ranks; with several, each writes its piece
+    /// `NAME_r.EXT` and rank 0 also the parallel file `NAME.pEXT` that lists them.
+    rank: (usize, usize),
+    /// For a lattice cut into pieces: every rank's piece, and this one's first index.
+    slabs: Option<(Slabs, [usize; 3])>,
     /// The open case directory and output parent folder, locked (`flock`) while the run
     /// lasts.
     _lock: (Option<std::fs::File>, Option<std::fs::File>),
@@ -119,8 +128,49 @@ impl Output {
             written: (0, 0.0),
             series: Vec::new(),
             committed: false,
+            owner: true,
+            rank: (0, 1),
+            slabs: None,
             _lock: (lock, parent_lock),
         })
+    }
+
+    /// The output of a rank other than 0: it writes into rank 0's staging folder `stage`
+    /// (made by [`Output::new`] there), never removes it, and never switches it.
+    pub(super) fn joined(vtk: PathBuf, stage: PathBuf, write: io::WriteOptions) -> Output {
+        let case_dir = stage.parent().map(Path::to_path_buf).unwrap_or_default();
+        Output {
+            vtk,
+            stage,
+            case_dir,
+            previous: PREVIOUS.into(),
+            write,
+            names: Vec::new(),
+            written: (0, 0.0),
+            series: Vec::new(),
+            committed: false,
+            owner: false,
+            rank: (0, 1),
+            slabs: None,
+            _lock: (None, None),
+        }
+    }
+
+    /// Whether several ranks write into this staging folder.
+    pub(super) fn stage_is_shared(&self) -> bool {
+        self.rank.1 > 1
+    }
+
+    /// Makes this the output of `rank` of `size` ranks, writing pieces; `slabs` are a
+    /// lattice's pieces and this rank's first point index.
+    pub(super) fn set_ranks(
+        &mut self,
+        rank: usize,
+        size: usize,
+        slabs: Option<(Slabs, [usize; 3])>,
+    ) {
+        self.rank = (rank, size);
+        self.slabs = slabs;
     }
 
     /// Writes the arrays of time `t` as `fname` into the staging folder.
@@ -131,26 +181,79 @@ impl Output {
         fname: String,
         arrays: Vec<Array>,
     ) -> Result<()> {
-        let path = self.stage.join(&fname);
+        let (rank, size) = self.rank;
         let start = std::time::Instant::now();
+        let meta: Vec<(String, usize)> = arrays
+            .iter()
+            .map(|a| (a.name.clone(), a.components))
+            .collect();
         let arrays: Vec<io::PointArray> = arrays
             .into_iter()
             .map(|a| io::PointArray::new(a.name, a.components, a.values))
             .collect();
+        let (stem, ext) = fname.rsplit_once('.').unwrap_or((&fname, ""));
+        let piece_name = |r: usize| {
+            if size == 1 {
+                fname.clone()
+            } else {
+                format!("{stem}_{r}.{ext}")
+            }
+        };
+        let path = self.stage.join(piece_name(rank));
         match geometry {
-            Geometry::Lattice(grid) => io::write_vti_with(&path, grid, &arrays, &self.write)?,
+            Geometry::Lattice(grid) => {
+                let first = self.slabs.as_ref().map_or([0; 3], |s| s.1);
+                io::write_vti_piece_with(&path, grid, first, &arrays, &self.write)?;
+            }
             Geometry::Cloud(pts) => io::write_vtp_with(&path, pts, &arrays, &self.write)?,
             Geometry::Mesh(mesh) => io::write_vtu_with(&path, mesh, &arrays, &self.write)?,
         }
         self.written.0 += std::fs::metadata(&path).map_or(0, |m| m.len());
+        if size == 1 {
+            self.written.1 += start.elapsed().as_secs_f64();
+            self.names.push(fname.clone());
+            self.series.push((t, fname));
+            return Ok(());
+        }
+        if rank == 0 {
+            let parallel = format!("{stem}.p{ext}");
+            let ppath = self.stage.join(&parallel);
+            let names: Vec<String> = (0..size).map(piece_name).collect();
+            match (geometry, &self.slabs) {
+                (Geometry::Lattice(_), Some((slabs, _))) => {
+                    let pieces: Vec<_> = slabs
+                        .pieces
+                        .iter()
+                        .zip(&names)
+                        .map(|(&(s, d), n)| (s, d, n.clone()))
+                        .collect();
+                    io::write_pvti(&ppath, &slabs.whole, &pieces, &meta, self.write.precision)?;
+                }
+                (Geometry::Cloud(_), _) => {
+                    io::write_pvtp(&ppath, &names, &meta, self.write.precision)?;
+                }
+                _ => {
+                    return Err(io_err(
+                        &ppath,
+                        "internal: only lattices and point clouds are written in pieces",
+                    ));
+                }
+            }
+            self.written.0 += std::fs::metadata(&ppath).map_or(0, |m| m.len());
+            self.names.extend(names);
+            self.names.push(parallel.clone());
+            self.series.push((t, parallel));
+        }
         self.written.1 += start.elapsed().as_secs_f64();
-        self.names.push(fname.clone());
-        self.series.push((t, fname));
         Ok(())
     }
 
-    /// Writes `<name>.pvd`, the collection of the series, into the staging folder.
+    /// Writes `<name>.pvd`, the collection of the series, into the staging folder (rank
+    /// 0 alone, which lists the parallel files of all ranks' pieces).
     pub(super) fn pvd(&mut self, name: &str) -> Result<()> {
+        if self.rank.0 != 0 {
+            return Ok(());
+        }
         let fname = format!("{name}.pvd");
         io::write_pvd(&self.stage.join(&fname), &self.series)?;
         self.names.push(fname);
@@ -197,7 +300,7 @@ impl Drop for Output {
     /// A run that did not switch removes its staging folder (after an error or a panic;
     /// after a kill, the next run does).
     fn drop(&mut self) {
-        if !self.committed {
+        if self.owner && !self.committed {
             let _ = std::fs::remove_dir_all(&self.stage);
         }
     }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use super::load::Case;
 use super::mms::Mms;
 use super::output::{Output, extension};
+use super::pieces::Slabs;
 use super::points::Geometry;
 use super::progress::Bar;
 use super::summary::{Recorder, Reference, Row};
@@ -14,6 +15,7 @@ use super::{arrays, data, fields, network};
 use crate::error::Result;
 use crate::eval::{Array, EvalOptions, Points, evaluate};
 use crate::io;
+use crate::parallel::Ranks;
 
 /// How to run a case.
 #[derive(Clone, Debug)]
@@ -68,6 +70,11 @@ pub(super) struct Inputs<'a> {
     /// The data file of the data fields.
     pub(super) source: Option<&'a data::Source>,
     pub(super) data: &'a [data::Built],
+    /// How many of the points (the first ones) this rank owns: all of them with one rank.
+    pub(super) owned: usize,
+    /// For a lattice cut into pieces: every rank's piece, and this rank's first point
+    /// index along each axis.
+    pub(super) slabs: Option<(Slabs, [usize; 3])>,
 }
 
 /// Trains the network if the case has one, evaluates every field at every time, and
@@ -81,15 +88,48 @@ pub(super) fn execute(
     times: &[f64],
     mms: Option<&Mms<'_>>,
     opts: &RunOptions,
+    ranks: &Ranks,
 ) -> Result<Done> {
     let target = opts.output.as_deref();
     let write = io::WriteOptions {
         precision: case.spec.output.precision,
         compression: case.spec.output.compression,
     };
-    let mut output = Output::new(&case.dir, target, write)?;
-    let (rows, notes, warnings) = evaluate_and_write(case, inputs, times, mms, opts, &mut output)?;
-    let files = output.commit()?;
+    // Rank 0 locks the case and makes the staging folder; the others write into it.
+    let made = if ranks.is_root() {
+        Output::new(&case.dir, target, write).map(Some)
+    } else {
+        Ok(None)
+    };
+    let made = ranks.agree(made)?;
+    let stage = ranks.broadcast(
+        made.as_ref()
+            .map(|o| o.stage.as_os_str().as_encoded_bytes().to_vec())
+            .unwrap_or_default(),
+    );
+    let mut output = match made {
+        Some(o) => o,
+        None => {
+            let vtk = target.map_or_else(|| case.dir.join("VTK"), PathBuf::from);
+            // SAFETY: the bytes are rank 0's `as_encoded_bytes` of a path, on the same
+            // platform (ranks run the same binary).
+            let stage = unsafe { std::ffi::OsString::from_encoded_bytes_unchecked(stage) };
+            Output::joined(vtk, PathBuf::from(stage), write)
+        }
+    };
+    output.set_ranks(ranks.rank(), ranks.size(), inputs.slabs.clone());
+    let mut local_opts = opts.clone();
+    local_opts.quiet = opts.quiet || !ranks.is_root();
+    let local = evaluate_and_write(case, inputs, times, mms, &local_opts, &mut output)
+        .and_then(|done| injected_failure(ranks).map(|()| done));
+    // The switch happens only when every rank has written its pieces; otherwise rank 0's
+    // `Output` removes the staging folder with every rank's pieces when dropped.
+    let (rows, notes, warnings) = ranks.agree(local)?;
+    let files = if ranks.is_root() {
+        ranks.agree(output.commit())?
+    } else {
+        ranks.agree(Ok(Vec::new()))?
+    };
     Ok(Done {
         rows,
         notes,
@@ -127,7 +167,7 @@ fn evaluate_and_write(
     };
     // The total is known once the fields are built: one evaluation per array.
     let bar = Bar::new(opts.quiet, 0);
-    let mut rec = Recorder::new(points, opts.chunk_size, opts.strict);
+    let mut rec = Recorder::new(points, opts.chunk_size, opts.strict, inputs.owned);
     let series = case.spec.times.is_some();
     for (k, &t) in times.iter().enumerate() {
         let mlp = trained.as_ref().map(|(_, tr)| &tr.mlp);
@@ -183,8 +223,13 @@ fn evaluate_and_write(
     let mut notes = std::mem::take(&mut rec.notes);
     let (bytes, secs) = output.written;
     let o = &case.spec.output;
+    let whose = if output.stage_is_shared() {
+        " by rank 0 (its pieces and the parallel files)"
+    } else {
+        ""
+    };
     notes.push(format!(
-        "VTK files: {:.1} MB ({}, compression {}), written in {secs:.2} s",
+        "VTK files{whose}: {:.1} MB ({}, compression {}), written in {secs:.2} s",
         bytes as f64 / 1e6,
         format!("{:?}", o.precision).to_lowercase(),
         format!("{:?}", o.compression).to_lowercase()
@@ -204,6 +249,23 @@ fn evaluate_and_write(
         warnings = tr.warnings;
     }
     Ok((rec.rows, notes, warnings))
+}
+
+/// A failure injected on one rank, for the tests of the collective switch: with the `mpi`
+/// feature, the rank named by the environment variable `NABLA_FAIL_RANK` fails after
+/// writing its pieces, before the ranks agree on the switch (a documented test hook).
+fn injected_failure(ranks: &Ranks) -> Result<()> {
+    if cfg!(feature = "mpi")
+        && let Ok(v) = std::env::var("NABLA_FAIL_RANK")
+        && v.trim().parse::<usize>() == Ok(ranks.rank())
+    {
+        return Err(crate::Error::Ranks {
+            rank: ranks.rank(),
+            size: ranks.size(),
+            message: "failure injected by NABLA_FAIL_RANK (a test hook)".into(),
+        });
+    }
+    Ok(())
 }
 
 /// The array `name` of the data file to compare the computed array `a` with: it must be

@@ -185,6 +185,9 @@ pub(super) struct Recorder<'p> {
     chunk_size: usize,
     /// `--strict`: a value that is not finite is an error, before anything is written.
     strict: bool,
+    /// The points (the first ones) whose values count in the errors and non-finite
+    /// counts: all, or a rank's own when its piece also holds the next piece's first plane.
+    owned: usize,
     /// The arrays of the current time, in output order.
     pub(super) arrays: Vec<Array>,
     /// The rows so far, in output order.
@@ -196,11 +199,13 @@ pub(super) struct Recorder<'p> {
 impl<'p> Recorder<'p> {
     /// A recorder for arrays over `points`; exact answers are evaluated in chunks of
     /// `chunk_size` points.
-    pub(super) fn new(points: &'p Points, chunk_size: usize, strict: bool) -> Self {
+    /// Only the first `owned` points count in the errors (a rank's own points).
+    pub(super) fn new(points: &'p Points, chunk_size: usize, strict: bool, owned: usize) -> Self {
         Recorder {
             points,
             chunk_size,
             strict,
+            owned: owned.min(points.len()),
             arrays: Vec::new(),
             rows: Vec::new(),
             notes: Vec::new(),
@@ -245,8 +250,7 @@ impl<'p> Recorder<'p> {
         };
         for arr in std::iter::once(&a).chain(err.as_ref()) {
             let c = arr.components.max(1);
-            let mut bad = arr
-                .values
+            let mut bad = arr.values[..self.owned * arr.components]
                 .iter()
                 .enumerate()
                 .filter(|(_, v)| !v.is_finite());
@@ -266,7 +270,7 @@ impl<'p> Recorder<'p> {
         }
         self.arrays.push(a);
         if let Some(err) = err {
-            (row.max_error, row.rms_error) = stats(&err.values);
+            (row.max_error, row.rms_error) = stats(&err.values[..self.owned * err.components]);
             self.arrays.push(err);
         }
         self.rows.push(row);
@@ -308,7 +312,7 @@ fn stats(v: &[f64]) -> (Option<f64>, Option<f64>) {
 }
 
 /// The larger of two numbers, NaN if either is (`f64::max` would drop a NaN).
-fn nan_max(a: f64, b: f64) -> f64 {
+pub(super) fn nan_max(a: f64, b: f64) -> f64 {
     if a.is_nan() || b.is_nan() {
         f64::NAN
     } else {

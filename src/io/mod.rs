@@ -51,15 +51,17 @@ mod csv;
 mod encode;
 mod legacy;
 mod mesh;
+mod parallel;
 mod read;
 mod write;
 
 pub use csv::read_csv;
 pub use encode::{Compression, Precision, WriteOptions};
 pub use mesh::{Cells, Mesh};
+pub use parallel::{write_pvti, write_pvtp};
 pub use read::{DEFAULT_MAX_INPUT_BYTES, max_input_bytes, read_mesh};
 pub(crate) use write::write_atomically;
 pub use write::{
-    ImageGrid, PointArray, write_pvd, write_vti, write_vti_with, write_vtp, write_vtp_with,
-    write_vtu, write_vtu_with,
+    ImageGrid, PointArray, write_pvd, write_vti, write_vti_piece_with, write_vti_with, write_vtp,
+    write_vtp_with, write_vtu, write_vtu_with,
 };

@@ -196,7 +196,34 @@ pub fn write_vti_with(
     arrays: &[PointArray],
     opts: &WriteOptions,
 ) -> Result<()> {
+    write_vti_piece_with(path, grid, [0; 3], arrays, opts)
+}
+
+/// A piece of a larger lattice as `ImageData` (`.vti`), for ParaView's parallel
+/// `.pvti`: the points of `grid.dims` starting at index `start` of the whole lattice,
+/// whose point 0 is at `grid.origin` (the whole lattice's origin, not the piece's first
+/// point). The file's extent is `start[d] ..= start[d] + dims[d] - 1`, as VTK's
+/// `.pvti` reader expects of a piece. `start = [0; 3]` is [`write_vti_with`].
+///
+/// # Errors
+/// Those of [`write_vti`].
+pub fn write_vti_piece_with(
+    path: &Path,
+    grid: &ImageGrid,
+    start: [usize; 3],
+    arrays: &[PointArray],
+    opts: &WriteOptions,
+) -> Result<()> {
     check_extension(path, "vti", "ImageData")?;
+    if (0..3).any(|d| start[d].saturating_add(grid.dims[d]) > i32::MAX as usize) {
+        return Err(io_error(
+            path,
+            format!(
+                "lattice piece at {start:?} of dimensions {:?} is beyond VTK's extents",
+                grid.dims
+            ),
+        ));
+    }
     if grid.dims.contains(&0) || grid.dims.iter().any(|&d| d - 1 > i32::MAX as usize) {
         return Err(io_error(
             path,
@@ -223,7 +250,9 @@ pub fn write_vti_with(
         .try_fold(1usize, |n, &d| n.checked_mul(d))
         .ok_or_else(|| io_error(path, format!("lattice {:?} has too many points", grid.dims)))?;
     let data = point_attributes(path, arrays, num_points, opts.precision)?;
-    let extent = Extent::Ranges(grid.dims.map(|d| 0..=(d as i32 - 1)));
+    let extent = Extent::Ranges(std::array::from_fn(|d| {
+        start[d] as i32..=(start[d] + grid.dims[d]) as i32 - 1
+    }));
     let data_set = DataSet::ImageData {
         extent: extent.clone(),
         // vtkio stores origin and spacing as f32; full precision is restored below.
@@ -393,7 +422,7 @@ pub fn write_vtu_with(
 }
 
 /// Escapes the five XML special characters for an attribute value.
-fn xml_escape(s: &str) -> String {
+pub(super) fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -15,18 +15,18 @@ fn case_dir(name: &str) -> PathBuf {
 
 /// A temporary copy of a shipped case (without any VTK output), in a folder of the same
 /// name, so that output files get the case's name.
-struct CaseCopy {
+pub(crate) struct CaseCopy {
     _tmp: tempfile::TempDir,
     dir: PathBuf,
 }
 
 impl CaseCopy {
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.dir
     }
 }
 
-fn copy_case(name: &str) -> CaseCopy {
+pub(crate) fn copy_case(name: &str) -> CaseCopy {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join(name);
     std::fs::create_dir(&dir).unwrap();
@@ -55,7 +55,7 @@ pub(crate) fn nabla(dir: &Path, extra: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
-fn stdout(o: &Output) -> String {
+pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 

@@ -951,3 +951,86 @@ fn vtk_reads_what_nabla_writes() {
     assert_eq!(steps[1]["data"]["cells"], 400);
     assert_vtk_arrays(&steps[1]["data"], &mesh_arrays[..1]);
 }
+
+// ---------------------------------------------------------------------------------------
+// ParaView's parallel files: pieces written one per rank, merged by VTK's own readers.
+
+#[test]
+fn lattice_pieces_with_their_extents_merge_into_the_whole_lattice_in_vtk() {
+    use nabla::io::{Precision, WriteOptions, write_pvti, write_vti_piece_with};
+    let dir = tempfile::tempdir().unwrap();
+    let whole = ImageGrid {
+        origin: [0.5, -1.0, 2.0],
+        spacing: [0.25, 0.5, 0.125],
+        dims: [4, 3, 5],
+    };
+    let values: Vec<f64> = (0..whole.num_points())
+        .map(|i| {
+            let p = whole.point(i);
+            10.0 * p[0] + p[1] * p[2]
+        })
+        .collect();
+    let single = dir.path().join("u.vti");
+    write_vti(&single, &whole, &[PointArray::new("f", 1, values.clone())]).unwrap();
+    // Two slabs along z that share plane 2, as ParaView's pieces do: planes 0..=2, 2..=4.
+    let plane = 4 * 3;
+    let mut pieces = Vec::new();
+    for (r, z0) in [0usize, 2].into_iter().enumerate() {
+        let grid = ImageGrid {
+            dims: [4, 3, 3],
+            ..whole
+        };
+        let v = values[z0 * plane..(z0 + 3) * plane].to_vec();
+        let name = format!("u_{r}.vti");
+        let arrays = [PointArray::new("f", 1, v)];
+        let opts = WriteOptions::default();
+        write_vti_piece_with(&dir.path().join(&name), &grid, [0, 0, z0], &arrays, &opts).unwrap();
+        pieces.push(([0, 0, z0], [4, 3, 3], name));
+    }
+    let parallel = dir.path().join("u.pvti");
+    let arrays = [("f".to_string(), 1)];
+    write_pvti(&parallel, &whole, &pieces, &arrays, Precision::Float64).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("u_1.vti")).unwrap();
+    assert!(text.contains("WholeExtent=\"0 3 0 2 2 4\""), "{text}");
+    let args = [single.as_os_str(), parallel.as_os_str()];
+    if let Some(o) = run_vtk_python("vtk_pieces.py", &args, "the VTK pieces check") {
+        let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(json["points"], 60);
+        assert_eq!(json["arrays"], 1);
+    }
+    // A piece named outside the parallel file's folder is refused, and nothing written.
+    let bad = [([0, 0, 0], [4, 3, 5], "../u_0.vti".to_string())];
+    let err = write_pvti(
+        &dir.path().join("v.pvti"),
+        &whole,
+        &bad,
+        &arrays,
+        Precision::Float64,
+    );
+    assert!(matches!(err, Err(Error::Io { .. })), "{err:?}");
+    assert!(!dir.path().join("v.pvti").exists());
+}
+
+#[test]
+fn cloud_pieces_merge_into_the_whole_cloud_in_vtk() {
+    use nabla::io::{Precision, write_pvtp};
+    let dir = tempfile::tempdir().unwrap();
+    let pts: Vec<[f64; 3]> = (0..7).map(|i| [i as f64, (i * i) as f64, -0.5]).collect();
+    let g: Vec<f64> = pts.iter().flat_map(|p| [p[0], p[1], 1.0]).collect();
+    let single = dir.path().join("c.vtp");
+    write_vtp(&single, &pts, &[PointArray::new("g", 3, g.clone())]).unwrap();
+    let mut names = Vec::new();
+    for (r, range) in [0..3, 3..7].into_iter().enumerate() {
+        let name = format!("c_{r}.vtp");
+        let arr = PointArray::new("g", 3, g[range.start * 3..range.end * 3].to_vec());
+        write_vtp(&dir.path().join(&name), &pts[range], &[arr]).unwrap();
+        names.push(name);
+    }
+    let parallel = dir.path().join("c.pvtp");
+    write_pvtp(&parallel, &names, &[("g".into(), 3)], Precision::Float64).unwrap();
+    let args = [single.as_os_str(), parallel.as_os_str()];
+    if let Some(o) = run_vtk_python("vtk_pieces.py", &args, "the VTK pieces check") {
+        let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(json["points"], 7);
+    }
+}

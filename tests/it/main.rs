@@ -11,6 +11,8 @@ mod expr;
 mod forward;
 mod hostile;
 mod io;
+#[cfg(feature = "mpi")]
+mod mpi;
 mod operators;
 mod output;
 mod pinn;

@@ -1,0 +1,144 @@
+//! ParaView's parallel files: a `.pvti` or `.pvtp` that lists the pieces one file per
+//! rank holds, with the names, types and components of their point arrays.
+//!
+//! ```xml
+//! <VTKFile type="PImageData" version="1.0" byte_order="LittleEndian" header_type="UInt64">
+//!   <PImageData WholeExtent="0 63 0 63 0 63" GhostLevel="0" Origin="0 0 0" Spacing="…">
+//!     <PPointData><PDataArray type="Float64" Name="curl(U)" NumberOfComponents="3"/></PPointData>
+//!     <Piece Extent="0 63 0 63 0 32" Source="u_0.vti"/>
+//!   </PImageData>
+//! </VTKFile>
+//! ```
+
+use std::path::Path;
+
+use super::encode::{Precision, io_error};
+use super::write::{ImageGrid, xml_escape};
+use crate::error::Result;
+
+/// The VTK type name of values written at `precision`.
+fn type_name(precision: Precision) -> &'static str {
+    match precision {
+        Precision::Float32 => "Float32",
+        Precision::Float64 => "Float64",
+    }
+}
+
+/// The `<PPointData>` element of point arrays given as (name, components).
+fn point_data(arrays: &[(String, usize)], precision: Precision) -> String {
+    let mut xml = String::from("    <PPointData>\n");
+    for (name, components) in arrays {
+        xml.push_str(&format!(
+            "      <PDataArray type=\"{}\" Name=\"{}\" NumberOfComponents=\"{components}\"/>\n",
+            type_name(precision),
+            xml_escape(name)
+        ));
+    }
+    xml.push_str("    </PPointData>\n");
+    xml
+}
+
+/// Checks that a piece's file name is a plain name in the parallel file's folder.
+fn check_piece(path: &Path, name: &str) -> Result<()> {
+    if name.is_empty() || name.contains('/') || name.contains('\\') {
+        return Err(io_error(
+            path,
+            format!("piece file `{name}`; expected a file name in the same folder"),
+        ));
+    }
+    Ok(())
+}
+
+/// Writes `path` (`.pvti`): the lattice `whole` cut into `pieces`, each (first point index
+/// along each axis, points along each axis, file name), whose point arrays are `arrays`
+/// (name, components) at `precision`. The pieces are written by
+/// [`write_vti_piece_with`](super::write_vti_piece_with).
+///
+/// # Errors
+/// [`Error::Io`](crate::Error::Io) naming the file when its name does not end in `.pvti`,
+/// a piece name is not a plain file name, or the file cannot be written; nothing is left
+/// on disk then.
+pub fn write_pvti(
+    path: &Path,
+    whole: &ImageGrid,
+    pieces: &[([usize; 3], [usize; 3], String)],
+    arrays: &[(String, usize)],
+    precision: Precision,
+) -> Result<()> {
+    check_ext(path, "pvti")?;
+    let extent = |start: [usize; 3], dims: [usize; 3]| {
+        (0..3)
+            .map(|d| format!("{} {}", start[d], (start[d] + dims[d]).saturating_sub(1)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let v3 = |v: [f64; 3]| format!("{:?} {:?} {:?}", v[0], v[1], v[2]);
+    let mut xml = String::from(
+        "<?xml version=\"1.0\"?>\n<VTKFile type=\"PImageData\" version=\"1.0\" \
+         byte_order=\"LittleEndian\" header_type=\"UInt64\">\n",
+    );
+    xml.push_str(&format!(
+        "  <PImageData WholeExtent=\"{}\" GhostLevel=\"0\" Origin=\"{}\" Spacing=\"{}\">\n",
+        extent([0; 3], whole.dims),
+        v3(whole.origin),
+        v3(whole.spacing)
+    ));
+    xml.push_str(&point_data(arrays, precision));
+    for (start, dims, name) in pieces {
+        check_piece(path, name)?;
+        xml.push_str(&format!(
+            "    <Piece Extent=\"{}\" Source=\"{}\"/>\n",
+            extent(*start, *dims),
+            xml_escape(name)
+        ));
+    }
+    xml.push_str("  </PImageData>\n</VTKFile>\n");
+    super::write_atomically(path, xml.as_bytes())
+}
+
+/// Writes `path` (`.pvtp`): the point cloud held by the `.vtp` files `pieces`, whose point
+/// arrays are `arrays` (name, components) at `precision`; points are `Float64`.
+///
+/// # Errors
+/// As [`write_pvti`], for a name ending in `.pvtp`.
+pub fn write_pvtp(
+    path: &Path,
+    pieces: &[String],
+    arrays: &[(String, usize)],
+    precision: Precision,
+) -> Result<()> {
+    check_ext(path, "pvtp")?;
+    let mut xml = String::from(
+        "<?xml version=\"1.0\"?>\n<VTKFile type=\"PPolyData\" version=\"1.0\" \
+         byte_order=\"LittleEndian\" header_type=\"UInt64\">\n  <PPolyData GhostLevel=\"0\">\n",
+    );
+    xml.push_str(&point_data(arrays, precision));
+    xml.push_str(
+        "    <PPoints>\n      <PDataArray type=\"Float64\" NumberOfComponents=\"3\"/>\n    \
+         </PPoints>\n",
+    );
+    for name in pieces {
+        check_piece(path, name)?;
+        xml.push_str(&format!("    <Piece Source=\"{}\"/>\n", xml_escape(name)));
+    }
+    xml.push_str("  </PPolyData>\n</VTKFile>\n");
+    super::write_atomically(path, xml.as_bytes())
+}
+
+/// Checks that `path` ends in `.ext`.
+fn check_ext(path: &Path, ext: &str) -> Result<()> {
+    if path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case(ext))
+    {
+        Ok(())
+    } else {
+        Err(io_error(
+            path,
+            format!(
+                "expected a file name ending in .{ext}, which is how ParaView picks its reader"
+            ),
+        ))
+    }
+}
