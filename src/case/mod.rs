@@ -167,15 +167,8 @@ fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
 /// # Errors
 /// Those of [`run()`] that come before any output.
 pub fn check(dir: &Path) -> Result<usize> {
-    let case = load::case(dir)?;
-    let (_, points, carried) = points::points(&case)?;
-    let times = case.times()?;
-    let source = data::source(&case)?;
-    let data = data::build(&case, source.as_ref())?;
-    mms::Mms::new(&case, points.dim(), times[0])?;
-    let names = fields::check(&case, points.dim(), times[0], &data)?;
-    arrays::check_selection(&case, &names, carried_if(&case, &carried))?;
-    Ok(points.len())
+    let (_, piece, ..) = prepare(dir, &RunOptions::default(), &Ranks::single())?;
+    Ok(piece.total)
 }
 
 /// The input arrays the output carries: none when `[data] carry = false`.
