@@ -42,6 +42,7 @@ pub mod config;
 mod constants;
 mod data;
 mod fields;
+mod folders;
 mod load;
 mod mms;
 mod names;
