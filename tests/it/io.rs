@@ -1034,3 +1034,79 @@ fn cloud_pieces_merge_into_the_whole_cloud_in_vtk() {
         assert_eq!(json["points"], 7);
     }
 }
+
+#[test]
+fn mesh_pieces_sharing_their_border_points_merge_into_the_whole_mesh_in_vtk() {
+    use nabla::io::{Cells, Mesh, Precision, write_pvtu, write_vtu};
+    let dir = tempfile::tempdir().unwrap();
+    // A strip of three quads over 8 points; cell data "c"; point array "g".
+    let pts: Vec<[f64; 3]> = (0..8)
+        .map(|i| [(i / 2) as f64, (i % 2) as f64, 0.0])
+        .collect();
+    let quad = |k: u64| [2 * k, 2 * k + 2, 2 * k + 3, 2 * k + 1];
+    let cells = |ks: &[u64], map: &dyn Fn(u64) -> u64| Cells {
+        connectivity: ks.iter().flat_map(|&k| quad(k).map(map)).collect(),
+        offsets: (1..=ks.len() as u64).map(|c| 4 * c).collect(),
+        types: vec![9; ks.len()],
+    };
+    let cell = |ks: &[u64]| PointArray::new("c", 1, ks.iter().map(|&k| k as f64 + 0.5).collect());
+    let g = |at: &[usize]| PointArray::new("g", 1, at.iter().map(|&i| (i * i) as f64).collect());
+    let whole = Mesh {
+        points: pts.clone(),
+        cells: Some(cells(&[0, 1, 2], &|p| p)),
+        point_data: Vec::new(),
+        cell_data: vec![cell(&[0, 1, 2])],
+    };
+    let single = dir.path().join("m.vtu");
+    write_vtu(&single, &whole, &[g(&(0..8).collect::<Vec<_>>())]).unwrap();
+    // Piece 0: cell 0 (points 0..4); piece 1: cells 1 and 2 (points 2..8, renumbered, the
+    // border points 2 and 3 also in piece 0).
+    let mut names = Vec::new();
+    for (r, (ks, at)) in [
+        (vec![0], vec![0, 1, 2, 3]),
+        (vec![1, 2], vec![2, 3, 4, 5, 6, 7]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let first = at[0] as u64;
+        let piece = Mesh {
+            points: at.iter().map(|&i| pts[i]).collect(),
+            cells: Some(cells(&ks, &|p| p - first)),
+            point_data: Vec::new(),
+            cell_data: vec![cell(&ks)],
+        };
+        let name = format!("m_{r}.vtu");
+        write_vtu(&dir.path().join(&name), &piece, &[g(&at)]).unwrap();
+        names.push(name);
+    }
+    let parallel = dir.path().join("m.pvtu");
+    let (p, c) = (vec![("g".into(), 1)], vec![("c".into(), 1)]);
+    write_pvtu(&parallel, &names, &p, &c, Precision::Float64).unwrap();
+    let text = std::fs::read_to_string(&parallel).unwrap();
+    assert!(
+        text.contains("<PCellData>") && text.contains("PUnstructuredGrid"),
+        "{text}"
+    );
+    let args = [single.as_os_str(), parallel.as_os_str()];
+    if let Some(o) = run_vtk_python("vtk_pieces.py", &args, "the VTK pieces check") {
+        let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(
+            (json["points"].as_u64(), json["cells"].as_u64()),
+            (Some(8), Some(3))
+        );
+    }
+    // A piece named outside the folder, or a wrong extension, is refused; nothing written.
+    let bad = dir.path().join("n.pvtu");
+    let err = write_pvtu(&bad, &["../x.vtu".into()], &p, &c, Precision::Float64);
+    assert!(matches!(err, Err(Error::Io { .. })), "{err:?}");
+    let err = write_pvtu(
+        &dir.path().join("n.pvtp"),
+        &names,
+        &p,
+        &c,
+        Precision::Float64,
+    );
+    assert!(matches!(err, Err(Error::Io { .. })), "{err:?}");
+    assert!(!bad.exists() && !dir.path().join("n.pvtp").exists());
+}
