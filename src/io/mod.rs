@@ -2,7 +2,8 @@
 //!
 //! Reading: [`read_mesh`] takes the points (and cells, where the file has them) of a legacy
 //! `.vtk` file (binary big-endian or ASCII) or an XML `.vtu` / `.vtp` file, such as the
-//! output of OpenFOAM's `foamToVTK`, with their point-data and cell-data arrays;
+//! output of OpenFOAM's `foamToVTK`, with their point-data and cell-data arrays, and of
+//! the pieces a `.pvtu` / `.pvtp` file lists (the output of a parallel run);
 //! [`read_csv`] reads measured values at points without a mesh.
 //!
 //! Input limits: both readers take regular files only (a FIFO or a device such as
@@ -50,6 +51,7 @@ mod appended;
 mod csv;
 mod encode;
 mod legacy;
+mod merge;
 mod mesh;
 mod parallel;
 mod read;
