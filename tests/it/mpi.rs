@@ -315,3 +315,50 @@ fn a_solved_aerofoil_on_3_ranks_equals_the_plain_run() {
         &split.join("VTK").join("aerofoil.pvtu"),
     );
 }
+
+/// Measured values at 400 scattered points (a CSV file) with their exact gradient as
+/// another column: a data field reconstructed at the file's own points, compared with
+/// that column.
+fn measured_csv() -> String {
+    let mut csv = String::from("x,y,f,g:0,g:1\n");
+    let mut state = 99u64;
+    let mut rnd = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for _ in 0..400 {
+        let (x, y) = (rnd(), rnd());
+        let f = x * x * y + (3.0 * y).sin();
+        let g = [2.0 * x * y, x * x + 3.0 * (3.0 * y).cos()];
+        csv += &format!("{x:?},{y:?},{f:?},{:?},{:?}\n", g[0], g[1]);
+    }
+    csv
+}
+
+const CSV_CASE: &str = "[points]\nkind = \"csv\"\nfile = \"measured.csv\"\n\n\
+                        [[field]]\nname = \"f\"\ndata = \"f\"\noperators = [\"grad\", \"lap\"]\n\n\
+                        [field.compare]\ngrad = \"g\"\n";
+
+#[test]
+fn measured_points_with_a_compared_column_on_3_ranks_equal_the_plain_run() {
+    let (_a, plain) = case_named("measured", CSV_CASE);
+    let (_b, split) = case_named("measured", CSV_CASE);
+    for dir in [&plain, &split] {
+        std::fs::write(dir.join("measured.csv"), measured_csv()).unwrap();
+    }
+    let out = nabla(&plain, &["--chunk-size", "64"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(notes(&out).len(), 1, "{}", stdout(&out));
+    let Some(o) = mpirun(3, &split, &["--chunk-size", "64"], &[]) else {
+        return;
+    };
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(table(&o), table(&out));
+    assert_eq!(notes(&o), notes(&out));
+    assert_same_data(
+        &plain.join("VTK").join("measured.vtp"),
+        &split.join("VTK").join("measured.pvtp"),
+    );
+}
