@@ -52,6 +52,7 @@ mod history;
 mod loss;
 mod mlp;
 mod plot;
+mod ranks;
 mod residual;
 mod sample;
 mod train;
@@ -62,7 +63,7 @@ pub use config::{
     DomainConfig, NetworkConfig, OptimizerConfig, PdeConfig, PinnConfig, PointsConfig, Problem,
     ValidationConfig,
 };
-pub use fit::{FitOptions, fit};
+pub use fit::{FitOptions, fit, fit_on};
 pub use history::{DEFAULT_MIN_LOSS_REDUCTION, LossRecord, history_csv, learning_warning};
 pub use loss::{LossTerms, LossWeights, Pde, PinnLoss};
 pub use mlp::{Activation, Layer, Mlp, MlpVars};
@@ -71,7 +72,9 @@ pub use residual::{
     navier_stokes_residuals, navier_stokes_residuals_by, poisson_residual, poisson_residual_by,
 };
 pub use sample::{sample_box, sample_faces};
-pub use train::{FieldError, TrainOptions, TrainReport, evaluate, relative_l2, train, train_from};
+pub use train::{
+    FieldError, TrainOptions, TrainReport, evaluate, relative_l2, train, train_from, train_on,
+};
 
 /// An [`Error::Io`] for `path`.
 fn io_error(path: &Path, e: std::io::Error) -> Error {
