@@ -8,8 +8,11 @@
 //!   values are computed twice, bit-identically, and counted once, by its owner;
 //! - a point cloud is cut into contiguous runs of whole chunks, as many chunks to each
 //!   rank as the others to within one;
-//! - meshes, physics-informed cases and comparisons with data arrays are refused for now
-//!   (see `MPI_STATUS.md`).
+//! - meshes and comparisons with data arrays are refused for now (see `MPI_STATUS.md`).
+//!
+//! A physics-informed case's network is trained by all ranks together (each computes a
+//! share of the loss's chunks, see `pinn::train_on`), then evaluated on each piece like
+//! any other field.
 
 use super::load::Case;
 use super::points::Geometry;
@@ -51,8 +54,8 @@ pub(super) struct Slabs {
 /// This rank's piece of the case's points (see the module docs).
 ///
 /// # Errors
-/// [`Error::Ranks`] for a case the ranks cannot share yet (a mesh, a physics-informed
-/// case, a comparison with a data array) and for a lattice with fewer planes than ranks.
+/// [`Error::Ranks`] for a case the ranks cannot share yet (a mesh, a comparison with a
+/// data array) and for a lattice with fewer planes than ranks.
 pub(super) fn piece(
     case: &Case,
     geometry: Geometry,
@@ -82,9 +85,6 @@ pub(super) fn piece(
             case.name
         ),
     };
-    if case.spec.pinn.is_some() {
-        return Err(refuse("a physics-informed case (training)"));
-    }
     if case.spec.fields.iter().any(|f| !f.compare.is_empty()) {
         return Err(refuse("a comparison with the data file's arrays (compare)"));
     }
