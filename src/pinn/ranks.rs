@@ -87,7 +87,9 @@ pub(super) fn gather_sums(
     compute: impl FnOnce(Range<usize>) -> Result<Vec<ChunkOut>>,
 ) -> Result<([f64; 3], Vec<f64>)> {
     let slots = chunks.div_ceil(ranks.size().max(1));
-    let local = compute(ranks.share(chunks)).map(|outs| pack(&outs, slots, params));
+    let local = injected_failure(ranks)
+        .and_then(|()| compute(ranks.share(chunks)))
+        .map(|outs| pack(&outs, slots, params));
     let packed = ranks.agree(local)?;
     let gathered = ranks.all_gather(&packed)?;
     let found = valid_slots(&gathered, params).count();
@@ -99,6 +101,24 @@ pub(super) fn gather_sums(
         });
     }
     Ok(add_in_order(valid_slots(&gathered, params), params))
+}
+
+/// A failure injected on one rank inside the training, for the test that a failing rank
+/// does not leave the others waiting: with the `mpi` feature and more than one rank, the
+/// rank named by the environment variable `NABLA_FAIL_RANK_IN_TRAINING` fails its share
+/// of the loss's chunks at every step (a documented test hook, like `NABLA_FAIL_RANK`).
+fn injected_failure(ranks: &Ranks) -> Result<()> {
+    if cfg!(feature = "mpi")
+        && let Ok(v) = std::env::var("NABLA_FAIL_RANK_IN_TRAINING")
+        && v.trim().parse::<usize>() == Ok(ranks.rank())
+    {
+        return Err(Error::Ranks {
+            rank: ranks.rank(),
+            size: ranks.size(),
+            message: "failure injected by NABLA_FAIL_RANK_IN_TRAINING (a test hook)".into(),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

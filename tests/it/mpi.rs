@@ -281,3 +281,44 @@ fn a_failure_on_rank_1_after_a_shared_training_writes_nothing() {
         .collect();
     assert_eq!(left.len(), 2, "{left:?}");
 }
+
+#[test]
+fn a_failure_on_rank_1_inside_a_shared_training_stops_every_rank() {
+    let case = short_pinn();
+    // Under `timeout`: a rank left waiting in a collective would hang the test otherwise.
+    let run = Command::new("timeout")
+        .args([
+            "120",
+            "mpirun",
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "-np",
+            "3",
+        ])
+        .arg(env!("CARGO_BIN_EXE_nabla"))
+        .arg(case.path())
+        .arg("--quiet")
+        .env("NABLA_FAIL_RANK_IN_TRAINING", "1")
+        .output();
+    let o = match run {
+        Ok(o) => o,
+        Err(e) => {
+            let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+            assert!(!ci, "CI=true but timeout/mpirun does not run: {e}");
+            eprintln!("notice: skipping an MPI test: timeout/mpirun does not run ({e})");
+            return;
+        }
+    };
+    assert_ne!(o.status.code(), Some(124), "the ranks hung: {}", stderr(&o));
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert_eq!(
+        err.matches("NABLA_FAIL_RANK_IN_TRAINING").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("rank 1 of 3"), "{err}");
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+    let left = std::fs::read_dir(case.path()).unwrap().count();
+    assert_eq!(left, 2, "only case.toml and README.md");
+}
