@@ -17,6 +17,9 @@ pub(super) struct Source {
     pub(super) mesh: Mesh,
     /// 2 for a CSV file without a z column, else 3.
     pub(super) dim: usize,
+    /// The number of points of the file (with several ranks, `mesh` holds only the
+    /// arrays' values at this rank's points, for the comparisons).
+    pub(super) points: usize,
 }
 
 /// A data field of the case, built.
@@ -61,7 +64,13 @@ pub(super) fn source(case: &Case) -> Result<Option<Source>> {
         }
     };
     let (mesh, dim) = read(&case.dir.join(&name))?;
-    Ok(Some(Source { name, mesh, dim }))
+    let points = mesh.points.len();
+    Ok(Some(Source {
+        name,
+        mesh,
+        dim,
+        points,
+    }))
 }
 
 /// Every data field of the case, built from `source`.

@@ -78,9 +78,9 @@ pub fn run(dir: &Path, opts: &RunOptions) -> Result<Summary> {
 }
 
 /// [`run()`] over the ranks of an MPI run (every rank calls it): each rank evaluates a
-/// contiguous share of the points and writes its piece (`NAME_r.vti` with its extent, or
-/// `NAME_r.vtp`) into rank 0's staging folder; rank 0 writes the `.pvti` / `.pvtp` that
-/// lists them (and the `.pvd` of a series) and switches the folder into place only when
+/// contiguous share of the points (of a mesh: of its cells) and writes its piece
+/// (`NAME_r.vti` with its extent, `NAME_r.vtp` or `NAME_r.vtu`) into rank 0's staging
+/// folder; rank 0 writes the `.pvti` / `.pvtp` / `.pvtu` that lists them (and the `.pvd` of a series) and switches the folder into place only when
 /// every rank succeeded. The summary is reduced over the ranks, the same on every rank.
 /// A physics-informed network is trained by all ranks together, each computing a share
 /// of the loss's chunks per step, to the same network as one rank's, bit for bit; rank 0
@@ -89,8 +89,8 @@ pub fn run(dir: &Path, opts: &RunOptions) -> Result<Summary> {
 /// # Errors
 /// Those of [`run()`], on the lowest rank that failed; every other rank gets
 /// [`Error::OtherRank`](crate::Error::OtherRank) naming it. [`Error::Ranks`](crate::Error::Ranks)
-/// for a case the ranks cannot share yet: a mesh, a comparison with the data file's
-/// arrays, a lattice with fewer planes than ranks.
+/// for fewer lattice planes, mesh cells or chunks of a cloud than ranks (every rank gets
+/// a piece).
 pub fn run_on(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Summary> {
     let start = Instant::now();
     let prepared = ranks.agree(prepare(dir, opts, ranks))?;
@@ -104,6 +104,7 @@ pub fn run_on(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Summary> {
         source: source.as_ref(),
         data: &data,
         owned: piece.owned,
+        total: piece.total,
         slabs: piece
             .lattice
             .clone()
@@ -160,6 +161,16 @@ fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
     let names = fields::check(&case, points.dim(), times[0], &data)?;
     arrays::check_selection(&case, &names, carried_if(&case, &carried))?;
     let piece = pieces::piece(&case, geometry, points, carried, ranks, opts.chunk_size)?;
+    let mut source = source;
+    if let Some(src) = source.as_mut()
+        && ranks.size() > 1
+        && src.points == piece.total
+    {
+        // The fields are built; what is left of the data file is compared, point by point.
+        for a in &mut src.mesh.point_data {
+            *a = piece.share_of(a);
+        }
+    }
     Ok((case, piece, times, source, data))
 }
 

@@ -224,10 +224,19 @@ impl Output {
                 (Geometry::Cloud(_), _) => {
                     io::write_pvtp(&ppath, &names, &meta, self.write.precision)?;
                 }
-                _ => {
+                (Geometry::Mesh(mesh), _) => {
+                    let cell_meta: Vec<(String, usize)> = mesh
+                        .cell_data
+                        .iter()
+                        .map(|a| (a.name.clone(), a.components))
+                        .collect();
+                    let p = self.write.precision;
+                    io::write_pvtu(&ppath, &names, &meta, &cell_meta, p)?;
+                }
+                (Geometry::Lattice(_), None) => {
                     return Err(io_err(
                         &ppath,
-                        "internal: only lattices and point clouds are written in pieces",
+                        "internal: a lattice written in pieces without its slabs",
                     ));
                 }
             }

@@ -10,7 +10,7 @@ use super::output::{Output, extension};
 use super::pieces::Slabs;
 use super::points::Geometry;
 use super::progress::Bar;
-use super::summary::{Recorder, Reference, Row};
+use super::summary::{Difference, Recorder, Reference, Row};
 use super::{arrays, data, fields, network};
 use crate::error::Result;
 use crate::eval::{Array, EvalOptions, Points, evaluate};
@@ -72,6 +72,8 @@ pub(super) struct Inputs<'a> {
     pub(super) data: &'a [data::Built],
     /// How many of the points (the first ones) this rank owns: all of them with one rank.
     pub(super) owned: usize,
+    /// The number of points of all ranks together.
+    pub(super) total: usize,
     /// For a lattice cut into pieces: every rank's piece, and this rank's first point
     /// index along each axis.
     pub(super) slabs: Option<(Slabs, [usize; 3])>,
@@ -124,18 +126,80 @@ pub(super) fn execute(
         .and_then(|done| injected_failure(ranks).map(|()| done));
     // The switch happens only when every rank has written its pieces; otherwise rank 0's
     // `Output` removes the staging folder with every rank's pieces when dropped.
-    let (rows, notes, warnings) = ranks.agree(local)?;
+    let local = ranks.agree(local)?;
+    let shared = output.stage_is_shared();
     let files = if ranks.is_root() {
         ranks.agree(output.commit())?
     } else {
         ranks.agree(Ok(Vec::new()))?
     };
+    let notes = local.notes(case, ranks, shared)?;
     Ok(Done {
-        rows,
+        rows: local.rows,
         notes,
         files,
-        warnings,
+        warnings: local.warnings,
     })
+}
+
+/// What one rank's evaluation produced, before the ranks' numbers are added up.
+struct Local {
+    rows: Vec<Row>,
+    /// The differences from compared arrays, over this rank's own points.
+    differences: Vec<Difference>,
+    /// Bytes of VTK files this rank wrote, and the seconds it took.
+    written: (u64, f64),
+    /// Each data field's description and its counts: points evaluated, extrapolated,
+    /// with a grown stencil, at a lowered degree.
+    data: Vec<(String, [usize; 4])>,
+    /// The training's notes and warnings (the same on every rank).
+    training: Vec<String>,
+    warnings: Vec<String>,
+}
+
+impl Local {
+    /// The summary's notes, with the numbers of all ranks added up (collective; every
+    /// rank holds the same differences and data fields): relative L2 differences, the
+    /// VTK files written, the data fields' counts, then the training's notes.
+    fn notes(&self, case: &Case, ranks: &Ranks, shared: bool) -> Result<Vec<String>> {
+        let mut mine: Vec<f64> = self.differences.iter().flat_map(|d| d.squares).collect();
+        mine.extend([self.written.0 as f64, self.written.1]);
+        mine.extend(self.data.iter().flat_map(|(_, c)| c.map(|v| v as f64)));
+        let all = ranks.all_gather(&mine)?;
+        // Added up in rank order: with one rank the numbers are this rank's, exactly.
+        let sum = |j: usize| -> f64 { (0..ranks.size()).map(|r| all[r * mine.len() + j]).sum() };
+        let mut notes = Vec::new();
+        for (k, d) in self.differences.iter().enumerate() {
+            let mut d = d.clone();
+            d.squares = [sum(2 * k), sum(2 * k + 1)];
+            notes.push(d.note());
+        }
+        let at = 2 * self.differences.len();
+        let secs = (0..ranks.size())
+            .map(|r| all[r * mine.len() + at + 1])
+            .fold(0.0, f64::max);
+        let o = &case.spec.output;
+        notes.push(format!(
+            "VTK files{}: {:.1} MB ({}, compression {}), written in {secs:.2} s",
+            if shared { " (all ranks' pieces)" } else { "" },
+            sum(at) / 1e6,
+            format!("{:?}", o.precision).to_lowercase(),
+            format!("{:?}", o.compression).to_lowercase()
+        ));
+        for (k, (what, _)) in self.data.iter().enumerate() {
+            let c = |j: usize| sum(at + 2 + 4 * k + j) as usize;
+            notes.push(format!(
+                "{what}; {} of {} evaluations extrapolated (outside their stencil's box), {} \
+                 with a grown stencil, {} at a lowered degree",
+                c(1),
+                c(0),
+                c(2),
+                c(3)
+            ));
+        }
+        notes.extend(self.training.iter().cloned());
+        Ok(notes)
+    }
 }
 
 /// [`execute`] up to the switch: everything is written into the staging folder. The
@@ -149,7 +213,7 @@ fn evaluate_and_write(
     opts: &RunOptions,
     output: &mut Output,
     ranks: &Ranks,
-) -> Result<(Vec<Row>, Vec<String>, Vec<String>)> {
+) -> Result<Local> {
     let Inputs {
         geometry, points, ..
     } = *inputs;
@@ -223,35 +287,31 @@ fn evaluate_and_write(
     if series {
         output.pvd(&case.name)?;
     }
-    let mut notes = std::mem::take(&mut rec.notes);
-    let (bytes, secs) = output.written;
-    let o = &case.spec.output;
-    let whose = if output.stage_is_shared() {
-        " by rank 0 (its pieces and the parallel files)"
-    } else {
-        ""
+    let data = inputs
+        .data
+        .iter()
+        .map(|b| {
+            let s = b.field.stats();
+            (
+                b.what.clone(),
+                [s.points, s.extrapolated, s.grown, s.lowered],
+            )
+        })
+        .collect();
+    let mut local = Local {
+        rows: rec.rows,
+        differences: rec.differences,
+        written: output.written,
+        data,
+        training: Vec::new(),
+        warnings: Vec::new(),
     };
-    notes.push(format!(
-        "VTK files{whose}: {:.1} MB ({}, compression {}), written in {secs:.2} s",
-        bytes as f64 / 1e6,
-        format!("{:?}", o.precision).to_lowercase(),
-        format!("{:?}", o.compression).to_lowercase()
-    ));
-    for b in inputs.data {
-        let s = b.field.stats();
-        notes.push(format!(
-            "{}; {} of {} evaluations extrapolated (outside their stencil's box), {} with a \
-             grown stencil, {} at a lowered degree",
-            b.what, s.extrapolated, s.points, s.grown, s.lowered
-        ));
-    }
-    let mut warnings = Vec::new();
     if let Some((_, tr)) = trained {
         output.names.extend(tr.files);
-        notes.extend(tr.notes);
-        warnings = tr.warnings;
+        local.training = tr.notes;
+        local.warnings = tr.warnings;
     }
-    Ok((rec.rows, notes, warnings))
+    Ok(local)
 }
 
 /// A failure injected on one rank, for the tests of the collective switch: with the `mpi`
@@ -292,16 +352,20 @@ fn compared<'a>(case: &Case, inputs: &Inputs<'a>, name: &str, a: &Array) -> Resu
             names.join(", ")
         )));
     };
-    if r.components != a.components || r.values.len() != a.values.len() {
+    // With several ranks both hold this rank's points only; the counts are of all points.
+    if r.components != a.components
+        || src.points != inputs.total
+        || r.values.len() != a.values.len()
+    {
         return Err(case.input.error(format!(
             "compare: '{name}' of {} has {} components at {} points, but {} has {} at {} \
              points; expected the same shape (the output points must be the data file's)",
             src.name.display(),
             r.components,
-            r.values.len() / r.components.max(1),
+            src.points,
             a.name,
             a.components,
-            a.values.len() / a.components.max(1)
+            inputs.total
         )));
     }
     Ok(Reference::Array(r))

@@ -192,8 +192,36 @@ pub(super) struct Recorder<'p> {
     pub(super) arrays: Vec<Array>,
     /// The rows so far, in output order.
     pub(super) rows: Vec<Row>,
-    /// Lines for the summary: relative L2 differences from compared arrays.
-    pub(super) notes: Vec<String>,
+    /// The differences from compared arrays, for the summary's notes.
+    pub(super) differences: Vec<Difference>,
+}
+
+/// How far a computed array is from the data file's array it is compared with, over a
+/// rank's own points: sums of squares, so that ranks add them up.
+#[derive(Clone, Debug)]
+pub(super) struct Difference {
+    /// The time of the evaluation.
+    pub(super) time: f64,
+    /// The computed array's name.
+    pub(super) array: String,
+    /// The data file's array's name.
+    pub(super) input: String,
+    /// Σ (computed − input)² and Σ input², over the points and components.
+    pub(super) squares: [f64; 2],
+}
+
+impl Difference {
+    /// The summary's note: the relative L2 difference.
+    pub(super) fn note(&self) -> String {
+        let [e, r] = self.squares;
+        format!(
+            "relative L2 difference of {} from the input's {} at t = {}: {:.3e}",
+            self.array,
+            self.input,
+            self.time,
+            e.sqrt() / r.sqrt()
+        )
+    }
 }
 
 impl<'p> Recorder<'p> {
@@ -208,7 +236,7 @@ impl<'p> Recorder<'p> {
             owned: owned.min(points.len()),
             arrays: Vec::new(),
             rows: Vec::new(),
-            notes: Vec::new(),
+            differences: Vec::new(),
         }
     }
 
@@ -238,13 +266,14 @@ impl<'p> Recorder<'p> {
             Some(Reference::Exact(ex)) => Some(self.error_array(&a, ex)?),
             Some(Reference::Array(r)) => {
                 let err = difference(&a, &r.values);
-                let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt();
-                self.notes.push(format!(
-                    "relative L2 difference of {} from the input's {} at t = {time}: {:.3e}",
-                    a.name,
-                    r.name,
-                    norm(&err.values) / norm(&r.values)
-                ));
+                let own = self.owned * a.components;
+                let squares = |v: &[f64]| v[..own].iter().map(|x| x * x).sum::<f64>();
+                self.differences.push(Difference {
+                    time,
+                    array: a.name.clone(),
+                    input: r.name.clone(),
+                    squares: [squares(&err.values), squares(&r.values)],
+                });
                 Some(err)
             }
         };

@@ -2,7 +2,8 @@
 //!
 //! Reading: [`read_mesh`] takes the points (and cells, where the file has them) of a legacy
 //! `.vtk` file (binary big-endian or ASCII) or an XML `.vtu` / `.vtp` file, such as the
-//! output of OpenFOAM's `foamToVTK`, with their point-data and cell-data arrays;
+//! output of OpenFOAM's `foamToVTK`, with their point-data and cell-data arrays, and of
+//! the pieces a `.pvtu` / `.pvtp` file lists (the output of a parallel run);
 //! [`read_csv`] reads measured values at points without a mesh.
 //!
 //! Input limits: both readers take regular files only (a FIFO or a device such as
@@ -50,6 +51,7 @@ mod appended;
 mod csv;
 mod encode;
 mod legacy;
+mod merge;
 mod mesh;
 mod parallel;
 mod read;
@@ -58,7 +60,7 @@ mod write;
 pub use csv::read_csv;
 pub use encode::{Compression, Precision, WriteOptions};
 pub use mesh::{Cells, Mesh};
-pub use parallel::{write_pvti, write_pvtp};
+pub use parallel::{write_pvti, write_pvtp, write_pvtu};
 pub use read::{DEFAULT_MAX_INPUT_BYTES, max_input_bytes, read_mesh};
 pub(crate) use write::write_atomically;
 pub use write::{

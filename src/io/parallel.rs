@@ -1,4 +1,4 @@
-//! ParaView's parallel files: a `.pvti` or `.pvtp` that lists the pieces one file per
+//! ParaView's parallel files: a `.pvti`, `.pvtp` or `.pvtu` that lists the pieces one file per
 //! rank holds, with the names, types and components of their point arrays.
 //!
 //! ```xml
@@ -24,9 +24,10 @@ fn type_name(precision: Precision) -> &'static str {
     }
 }
 
-/// The `<PPointData>` element of point arrays given as (name, components).
-fn point_data(arrays: &[(String, usize)], precision: Precision) -> String {
-    let mut xml = String::from("    <PPointData>\n");
+/// The `<PPointData>` (or `<PCellData>`, as `element` says) of arrays given as (name,
+/// components).
+fn data_arrays(element: &str, arrays: &[(String, usize)], precision: Precision) -> String {
+    let mut xml = format!("    <{element}>\n");
     for (name, components) in arrays {
         xml.push_str(&format!(
             "      <PDataArray type=\"{}\" Name=\"{}\" NumberOfComponents=\"{components}\"/>\n",
@@ -34,7 +35,7 @@ fn point_data(arrays: &[(String, usize)], precision: Precision) -> String {
             xml_escape(name)
         ));
     }
-    xml.push_str("    </PPointData>\n");
+    xml.push_str(&format!("    </{element}>\n"));
     xml
 }
 
@@ -83,7 +84,7 @@ pub fn write_pvti(
         v3(whole.origin),
         v3(whole.spacing)
     ));
-    xml.push_str(&point_data(arrays, precision));
+    xml.push_str(&data_arrays("PPointData", arrays, precision));
     for (start, dims, name) in pieces {
         check_piece(path, name)?;
         xml.push_str(&format!(
@@ -108,11 +109,52 @@ pub fn write_pvtp(
     precision: Precision,
 ) -> Result<()> {
     check_ext(path, "pvtp")?;
-    let mut xml = String::from(
-        "<?xml version=\"1.0\"?>\n<VTKFile type=\"PPolyData\" version=\"1.0\" \
-         byte_order=\"LittleEndian\" header_type=\"UInt64\">\n  <PPolyData GhostLevel=\"0\">\n",
+    unstructured(path, "PPolyData", pieces, arrays, &[], precision)
+}
+
+/// Writes `path` (`.pvtu`): the mesh held by the `.vtu` files `pieces` (each a share of the
+/// cells with the points they use, written by [`write_vtu_with`](super::write_vtu_with)),
+/// whose point arrays are `arrays` and cell arrays `cell_arrays` (name, components) at
+/// `precision`; points are `Float64`. A point on the border of two pieces is in both, as
+/// in the pieces VTK itself writes.
+///
+/// # Errors
+/// As [`write_pvti`], for a name ending in `.pvtu`.
+pub fn write_pvtu(
+    path: &Path,
+    pieces: &[String],
+    arrays: &[(String, usize)],
+    cell_arrays: &[(String, usize)],
+    precision: Precision,
+) -> Result<()> {
+    check_ext(path, "pvtu")?;
+    unstructured(
+        path,
+        "PUnstructuredGrid",
+        pieces,
+        arrays,
+        cell_arrays,
+        precision,
+    )
+}
+
+/// The `.pvtp` or `.pvtu` file of `kind` (`PPolyData` or `PUnstructuredGrid`).
+fn unstructured(
+    path: &Path,
+    kind: &str,
+    pieces: &[String],
+    arrays: &[(String, usize)],
+    cell_arrays: &[(String, usize)],
+    precision: Precision,
+) -> Result<()> {
+    let mut xml = format!(
+        "<?xml version=\"1.0\"?>\n<VTKFile type=\"{kind}\" version=\"1.0\" \
+         byte_order=\"LittleEndian\" header_type=\"UInt64\">\n  <{kind} GhostLevel=\"0\">\n"
     );
-    xml.push_str(&point_data(arrays, precision));
+    xml.push_str(&data_arrays("PPointData", arrays, precision));
+    if !cell_arrays.is_empty() {
+        xml.push_str(&data_arrays("PCellData", cell_arrays, precision));
+    }
     xml.push_str(
         "    <PPoints>\n      <PDataArray type=\"Float64\" NumberOfComponents=\"3\"/>\n    \
          </PPoints>\n",
@@ -121,7 +163,7 @@ pub fn write_pvtp(
         check_piece(path, name)?;
         xml.push_str(&format!("    <Piece Source=\"{}\"/>\n", xml_escape(name)));
     }
-    xml.push_str("  </PPolyData>\n</VTKFile>\n");
+    xml.push_str(&format!("  </{kind}>\n</VTKFile>\n"));
     super::write_atomically(path, xml.as_bytes())
 }
 

@@ -118,9 +118,17 @@ fn catch_quietly<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
 enum Kind {
     Legacy,
     Xml,
+    /// `.pvtu` / `.pvtp`: XML that lists the files of its pieces.
+    Parallel,
 }
 
 /// Reads the points and cells of a VTK file.
+///
+/// A `.pvtu` or `.pvtp` file (ParaView's parallel files, such as an MPI run of nabla
+/// writes) is read as the mesh of its pieces, which must be `.vtu` / `.vtp` files in its
+/// folder with the same arrays, read one after the other; points on the border of two
+/// pieces stay twice, as in ParaView. Their files may together have at most
+/// [`max_input_bytes`].
 ///
 /// Supported: legacy `.vtk` (binary big-endian, as VTK writes it, or ASCII; data sets
 /// `UNSTRUCTURED_GRID`, `POLYDATA`, `STRUCTURED_GRID`; a `FIELD` block before the points, as
@@ -149,11 +157,13 @@ pub fn read_mesh(path: &Path) -> Result<Mesh> {
     let kind = match ext.as_deref() {
         Some("vtk") => Kind::Legacy,
         Some("vtu") | Some("vtp") => Kind::Xml,
+        Some("pvtu") | Some("pvtp") => Kind::Parallel,
         other => {
             return Err(Error::Io {
                 path: path.into(),
                 message: format!(
-                    "unknown extension {}; expected .vtk (legacy VTK), .vtu or .vtp (XML VTK)",
+                    "unknown extension {}; expected .vtk (legacy VTK), .vtu or .vtp (XML VTK), \
+                     .pvtu or .pvtp (their pieces)",
                     other.map_or("(none)".to_string(), |e| format!(".{e}"))
                 ),
             });
@@ -219,7 +229,7 @@ pub fn read_mesh(path: &Path) -> Result<Mesh> {
                 }
             })
         }
-        Kind::Xml => {
+        Kind::Xml | Kind::Parallel => {
             let xml = raw_appended_to_base64(&bytes)
                 .map_err(|e| input(format!("malformed raw appended data: {e}")))?;
             check_compressed_sizes(&xml, max_input_bytes()).map_err(input)?;
@@ -244,6 +254,9 @@ pub fn read_mesh(path: &Path) -> Result<Mesh> {
             Some(l) => at_line(l, m),
             None => input(m),
         })?;
+    if kind == Kind::Parallel {
+        return super::merge::read_pieces(path, parsed.data);
+    }
     let mesh = mesh_from_data_set(parsed.data, kind == Kind::Legacy).map_err(input)?;
     Ok(mesh)
 }

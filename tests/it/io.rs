@@ -1034,3 +1034,198 @@ fn cloud_pieces_merge_into_the_whole_cloud_in_vtk() {
         assert_eq!(json["points"], 7);
     }
 }
+
+#[test]
+fn mesh_pieces_sharing_their_border_points_merge_into_the_whole_mesh_in_vtk() {
+    use nabla::io::{Cells, Mesh, Precision, write_pvtu, write_vtu};
+    let dir = tempfile::tempdir().unwrap();
+    // A strip of three quads over 8 points; cell data "c"; point array "g".
+    let pts: Vec<[f64; 3]> = (0..8)
+        .map(|i| [(i / 2) as f64, (i % 2) as f64, 0.0])
+        .collect();
+    let quad = |k: u64| [2 * k, 2 * k + 2, 2 * k + 3, 2 * k + 1];
+    let cells = |ks: &[u64], map: &dyn Fn(u64) -> u64| Cells {
+        connectivity: ks.iter().flat_map(|&k| quad(k).map(map)).collect(),
+        offsets: (1..=ks.len() as u64).map(|c| 4 * c).collect(),
+        types: vec![9; ks.len()],
+    };
+    let cell = |ks: &[u64]| PointArray::new("c", 1, ks.iter().map(|&k| k as f64 + 0.5).collect());
+    let g = |at: &[usize]| PointArray::new("g", 1, at.iter().map(|&i| (i * i) as f64).collect());
+    let whole = Mesh {
+        points: pts.clone(),
+        cells: Some(cells(&[0, 1, 2], &|p| p)),
+        point_data: Vec::new(),
+        cell_data: vec![cell(&[0, 1, 2])],
+    };
+    let single = dir.path().join("m.vtu");
+    write_vtu(&single, &whole, &[g(&(0..8).collect::<Vec<_>>())]).unwrap();
+    // Piece 0: cell 0 (points 0..4); piece 1: cells 1 and 2 (points 2..8, renumbered, the
+    // border points 2 and 3 also in piece 0).
+    let mut names = Vec::new();
+    for (r, (ks, at)) in [
+        (vec![0], vec![0, 1, 2, 3]),
+        (vec![1, 2], vec![2, 3, 4, 5, 6, 7]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let first = at[0] as u64;
+        let piece = Mesh {
+            points: at.iter().map(|&i| pts[i]).collect(),
+            cells: Some(cells(&ks, &|p| p - first)),
+            point_data: Vec::new(),
+            cell_data: vec![cell(&ks)],
+        };
+        let name = format!("m_{r}.vtu");
+        write_vtu(&dir.path().join(&name), &piece, &[g(&at)]).unwrap();
+        names.push(name);
+    }
+    let parallel = dir.path().join("m.pvtu");
+    let (p, c) = (vec![("g".into(), 1)], vec![("c".into(), 1)]);
+    write_pvtu(&parallel, &names, &p, &c, Precision::Float64).unwrap();
+    let text = std::fs::read_to_string(&parallel).unwrap();
+    assert!(
+        text.contains("<PCellData>") && text.contains("PUnstructuredGrid"),
+        "{text}"
+    );
+    let args = [single.as_os_str(), parallel.as_os_str()];
+    if let Some(o) = run_vtk_python("vtk_pieces.py", &args, "the VTK pieces check") {
+        let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(
+            (json["points"].as_u64(), json["cells"].as_u64()),
+            (Some(8), Some(3))
+        );
+    }
+    // A piece named outside the folder, or a wrong extension, is refused; nothing written.
+    let bad = dir.path().join("n.pvtu");
+    let err = write_pvtu(&bad, &["../x.vtu".into()], &p, &c, Precision::Float64);
+    assert!(matches!(err, Err(Error::Io { .. })), "{err:?}");
+    let err = write_pvtu(
+        &dir.path().join("n.pvtp"),
+        &names,
+        &p,
+        &c,
+        Precision::Float64,
+    );
+    assert!(matches!(err, Err(Error::Io { .. })), "{err:?}");
+    assert!(!bad.exists() && !dir.path().join("n.pvtp").exists());
+}
+
+/// Writes the strip of three quads of the test above as two pieces and their `.pvtu`
+/// into `dir`; returns the whole mesh (with its point array "g").
+fn strip_in_pieces(dir: &Path) -> nabla::io::Mesh {
+    use nabla::io::{Cells, Mesh, Precision, write_pvtu, write_vtu};
+    let pts: Vec<[f64; 3]> = (0..8)
+        .map(|i| [(i / 2) as f64, (i % 2) as f64, 0.0])
+        .collect();
+    let quads = |ks: &[u64], first: u64| Cells {
+        connectivity: ks
+            .iter()
+            .flat_map(|&k| [2 * k, 2 * k + 2, 2 * k + 3, 2 * k + 1].map(|p| p - first))
+            .collect(),
+        offsets: (1..=ks.len() as u64).map(|c| 4 * c).collect(),
+        types: vec![9; ks.len()],
+    };
+    let g = |at: &[usize]| PointArray::new("g", 1, at.iter().map(|&i| (i * i) as f64).collect());
+    let mut names = Vec::new();
+    let mut whole = Mesh {
+        points: Vec::new(),
+        cells: Some(quads(&[], 0)),
+        point_data: vec![g(&[])],
+        cell_data: Vec::new(),
+    };
+    for (r, (ks, at)) in [
+        (vec![0], vec![0, 1, 2, 3]),
+        (vec![1, 2], vec![2, 3, 4, 5, 6, 7]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let piece = Mesh {
+            points: at.iter().map(|&i| pts[i]).collect(),
+            cells: Some(quads(&ks, at[0] as u64)),
+            point_data: Vec::new(),
+            cell_data: Vec::new(),
+        };
+        let name = format!("m_{r}.vtu");
+        write_vtu(&dir.join(&name), &piece, &[g(&at)]).unwrap();
+        names.push(name);
+        // The merged mesh: the pieces one after the other.
+        let c = piece.cells.as_ref().unwrap();
+        let (base, shift) = (whole.points.len() as u64, 4 * whole.num_cells() as u64);
+        let all = whole.cells.as_mut().unwrap();
+        all.connectivity
+            .extend(c.connectivity.iter().map(|p| p + base));
+        all.offsets.extend(c.offsets.iter().map(|o| o + shift));
+        all.types.extend(&c.types);
+        whole.points.extend(&piece.points);
+        whole.point_data[0].values.extend(g(&at).values);
+    }
+    let p = vec![("g".to_string(), 1)];
+    write_pvtu(&dir.join("m.pvtu"), &names, &p, &[], Precision::Float64).unwrap();
+    whole
+}
+
+#[test]
+fn a_pvtu_file_is_read_as_the_mesh_of_its_pieces() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = strip_in_pieces(dir.path());
+    let got = read_mesh(&dir.path().join("m.pvtu")).unwrap();
+    assert_eq!(got.points, whole.points);
+    assert_eq!(got.cells, whole.cells);
+    assert_eq!(got.point_data, whole.point_data);
+    assert_eq!(
+        got.points.len(),
+        10,
+        "the border points 2 and 3 are in both pieces"
+    );
+}
+
+#[test]
+fn a_pvtu_file_with_bad_pieces_is_refused_naming_the_file_and_what_was_expected() {
+    let dir = tempfile::tempdir().unwrap();
+    strip_in_pieces(dir.path());
+    let text = std::fs::read_to_string(dir.path().join("m.pvtu")).unwrap();
+    let cases = [
+        ("m_0.vtu\"/>", "../m_0.vtu\"/>", "in the same folder"),
+        ("m_1.vtu", "m_0.vtu", "listed twice"),
+        ("m_1.vtu", "gone.vtu", "gone.vtu"),
+        ("m_1.vtu", "m.pvtu", "in the same folder"),
+        ("m_1.vtu", "/etc/passwd", "in the same folder"),
+    ];
+    for (from, to, expected) in cases {
+        let bad = dir.path().join("bad.pvtu");
+        std::fs::write(&bad, text.replacen(from, to, 1)).unwrap();
+        let err = read_mesh(&bad).unwrap_err().to_string();
+        assert!(err.contains(expected), "{from} -> {to}: {err}");
+        assert!(
+            err.contains("bad.pvtu") || err.contains("gone.vtu"),
+            "{err}"
+        );
+    }
+    // A piece whose arrays differ from the first piece's.
+    let other = dir.path().join("o.vtu");
+    let m = read_mesh(&dir.path().join("m_1.vtu")).unwrap();
+    nabla::io::write_vtu(&other, &m, &[PointArray::new("h", 1, vec![0.0; 6])]).unwrap();
+    let bad = dir.path().join("bad.pvtu");
+    std::fs::write(&bad, text.replacen("m_1.vtu", "o.vtu", 1)).unwrap();
+    let err = read_mesh(&bad).unwrap_err().to_string();
+    assert!(err.contains("piece 1 has the point arrays"), "{err}");
+    // No pieces at all (vtkio's own check).
+    let start = text.find("<Piece").unwrap();
+    let end = text.rfind("/>").unwrap() + 2;
+    std::fs::write(&bad, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    let err = read_mesh(&bad).unwrap_err().to_string();
+    assert!(err.contains("bad.pvtu") && err.contains("Piece"), "{err}");
+    // A piece that is a FIFO is refused, not read.
+    #[cfg(unix)]
+    {
+        let fifo = dir.path().join("f.vtu");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            std::fs::write(&bad, text.replacen("m_1.vtu", "f.vtu", 1)).unwrap();
+            let err = read_mesh(&bad).unwrap_err().to_string();
+            assert!(err.contains("expected a regular file"), "{err}");
+        }
+    }
+}
