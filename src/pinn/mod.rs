@@ -11,7 +11,8 @@
 //!   [`crate::operators`].
 //! * [`PinnLoss`] — weighted mean squares of the residuals and boundary misfits, with the
 //!   parameter gradient computed per chunk of points in parallel and reduced in chunk
-//!   order (bit-identical for any thread count).
+//!   order (bit-identical for any thread count, and over MPI ranks with
+//!   [`PinnLoss::value_and_grad_on`], each rank computing a share of the chunks).
 //! * [`Adam`] with a [`Schedule`].
 //! * [`PinnConfig`] — the `[pinn]` table of a case file, checked and built into a
 //!   [`Problem`] on points drawn by [`sample_box`] and [`sample_faces`].
@@ -21,7 +22,8 @@
 //!   and SVG, log axis, legend, title; drawn with a font shipped in the crate), and
 //!   [`learning_warning`] when a training did not reduce its loss as the case asks.
 //! * [`train`] and [`evaluate`] — the entry points a case runner calls, with the
-//!   [`FieldError`]s against an exact solution.
+//!   [`FieldError`]s against an exact solution; [`train_on`] and [`fit_on`] train over
+//!   MPI ranks ([`crate::parallel::Ranks`]) to the very network one rank trains.
 //!
 //! ```
 //! use nabla::eval::Points;
