@@ -130,10 +130,20 @@ impl Ranks {
     /// rank. The lowest failing rank gets its own error back, to report; every other rank
     /// gets [`Error::OtherRank`] naming that rank (not to be reported again).
     ///
+    /// An error agreed already (inside a collective step, such as a training's) is agreed
+    /// again unchanged: a rank holding [`Error::OtherRank`] votes for the rank it names,
+    /// so that rank keeps its own error to report, rather than the lowest rank, which
+    /// holds only the notice, and nobody reporting it.
+    ///
     /// # Errors
     /// As described: the lowest failing rank's own error, or [`Error::OtherRank`].
     pub fn agree<T>(&self, local: Result<T>) -> Result<T> {
-        match self.first_failure(local.is_err()) {
+        let vote = match &local {
+            Ok(_) => None,
+            Err(Error::OtherRank { rank, .. }) => Some(*rank),
+            Err(_) => Some(self.rank),
+        };
+        match self.first_failure(vote) {
             None => local,
             Some(r) if r == self.rank => local,
             Some(r) => Err(Error::OtherRank {
@@ -143,9 +153,10 @@ impl Ranks {
         }
     }
 
-    /// The lowest rank that `failed` (collective), or `None` when none did.
-    fn first_failure(&self, failed: bool) -> Option<usize> {
-        let mine = if failed { self.rank } else { self.size };
+    /// The lowest rank any rank voted for as failed (collective), or `None` when none did.
+    fn first_failure(&self, vote: Option<usize>) -> Option<usize> {
+        // A vote out of range (never given) counts as this rank's own failure.
+        let mine = vote.map_or(self.size, |r| if r < self.size { r } else { self.rank });
         #[cfg(feature = "mpi")]
         if let Some(world) = &self.world {
             use mpi::collective::SystemOperation;

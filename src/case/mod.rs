@@ -82,13 +82,15 @@ pub fn run(dir: &Path, opts: &RunOptions) -> Result<Summary> {
 /// (`NAME_r.vti` with its extent, `NAME_r.vtp` or `NAME_r.vtu`) into rank 0's staging
 /// folder; rank 0 writes the `.pvti` / `.pvtp` / `.pvtu` that lists them (and the `.pvd` of a series) and switches the folder into place only when
 /// every rank succeeded. The summary is reduced over the ranks, the same on every rank.
-/// With [`Ranks::single`] this is [`run()`] exactly.
+/// A physics-informed network is trained by all ranks together, each computing a share
+/// of the loss's chunks per step, to the same network as one rank's, bit for bit; rank 0
+/// writes the training's files. With [`Ranks::single`] this is [`run()`] exactly.
 ///
 /// # Errors
 /// Those of [`run()`], on the lowest rank that failed; every other rank gets
 /// [`Error::OtherRank`](crate::Error::OtherRank) naming it. [`Error::Ranks`](crate::Error::Ranks)
-/// for a case the ranks cannot share yet (a physics-informed case) and for fewer lattice
-/// planes, mesh cells or chunks of a cloud than ranks (every rank gets a piece).
+/// for fewer lattice planes, mesh cells or chunks of a cloud than ranks (every rank gets
+/// a piece).
 pub fn run_on(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Summary> {
     let start = Instant::now();
     let prepared = ranks.agree(prepare(dir, opts, ranks))?;

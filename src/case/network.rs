@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use super::RunOptions;
 use super::load::{Case, Input};
 use crate::error::{Error, Result};
+use crate::parallel::Ranks;
 use crate::pinn::{self, FieldError, Mlp, PinnConfig, TrainOptions};
 
 /// Checks the network's configuration and its output operators before training, and
@@ -64,31 +65,39 @@ pub(super) struct Trained {
 /// `name`), or read from the checkpoint in `vtk_dir` with `evaluate_only`. A training
 /// whose loss did not fall by `min_loss_reduction` is a warning, and with `--strict` an
 /// error (so that nothing is written).
+///
+/// Over several ranks the training is collective (see [`pinn::train_on`]): every rank
+/// trains the same network on its share of the loss's chunks, and only rank 0 writes the
+/// training's files. Reading a checkpoint (`evaluate_only`) is rank-local.
 pub(super) fn train(
     input: &Input,
     name: &str,
     cfg: &PinnConfig,
-    vtk_dir: &Path,
-    stage: &Path,
+    (vtk_dir, stage): (&Path, &Path),
     opts: &RunOptions,
+    ranks: &Ranks,
 ) -> Result<Trained> {
     let ckpt = vtk_dir.join("checkpoint.json");
     if opts.evaluate_only {
         return from_checkpoint(input, cfg, ckpt);
     }
-    if opts.resume && !ckpt.exists() {
-        return Err(Error::Io {
-            path: ckpt,
+    // Agreed, as the training that follows is collective.
+    ranks.agree(if opts.resume && !ckpt.exists() {
+        Err(Error::Io {
+            path: ckpt.clone(),
             message: "no checkpoint to resume from; run the case without --resume first".into(),
-        });
-    }
+        })
+    } else {
+        Ok(())
+    })?;
     let topts = TrainOptions {
         quiet: opts.quiet,
         resume: opts.resume,
         name: name.to_owned(),
     };
     let from = opts.resume.then_some(ckpt.as_path());
-    let report = pinn::train_from(cfg, &topts, from, stage).map_err(|e| input.pinn_error(e))?;
+    let report =
+        pinn::train_on(cfg, &topts, from, stage, ranks).map_err(|e| input.pinn_error(e))?;
     if opts.strict
         && let Some(w) = report.warnings.first()
     {

@@ -16,6 +16,10 @@
 //!   cells) go to the rank whose contiguous share of the points holds them;
 //! - the arrays carried from the input file and the data file's arrays a field is compared
 //!   with are cut the same way.
+//!
+//! A physics-informed case's network is trained by all ranks together (each computes a
+//! share of the loss's chunks, see `pinn::train_on`), then evaluated on each piece like
+//! any other field.
 
 use super::load::Case;
 use super::points::Geometry;
@@ -60,9 +64,8 @@ pub(super) struct Slabs {
 /// This rank's piece of the case's points (see the module docs).
 ///
 /// # Errors
-/// [`Error::Ranks`] for a case the ranks cannot share yet (a physics-informed case) and
-/// for fewer lattice planes, mesh cells (points, for a mesh without cells) or chunks of
-/// a cloud than ranks.
+/// [`Error::Ranks`] for fewer lattice planes, mesh cells (points, for a mesh without
+/// cells) or chunks of a cloud than ranks.
 pub(super) fn piece(
     case: &Case,
     geometry: Geometry,
@@ -83,18 +86,6 @@ pub(super) fn piece(
             total,
             lattice: None,
         });
-    }
-    let refuse = |what: &str| Error::Ranks {
-        rank: ranks.rank(),
-        size: ranks.size(),
-        message: format!(
-            "case {}: {what} is not shared over ranks yet; run it with one rank (without \
-             mpirun)",
-            case.name
-        ),
-    };
-    if case.spec.pinn.is_some() {
-        return Err(refuse("a physics-informed case (training)"));
     }
     // Every rank gets at least one unit (plane, cell, chunk): no piece is empty.
     let too_few = |units: usize, what: &str| {

@@ -122,7 +122,7 @@ pub(super) fn execute(
     output.set_ranks(ranks.rank(), ranks.size(), inputs.slabs.clone());
     let mut local_opts = opts.clone();
     local_opts.quiet = opts.quiet || !ranks.is_root();
-    let local = evaluate_and_write(case, inputs, times, mms, &local_opts, &mut output)
+    let local = evaluate_and_write(case, inputs, times, mms, &local_opts, &mut output, ranks)
         .and_then(|done| injected_failure(ranks).map(|()| done));
     // The switch happens only when every rank has written its pieces; otherwise rank 0's
     // `Output` removes the staging folder with every rank's pieces when dropped.
@@ -202,7 +202,9 @@ impl Local {
     }
 }
 
-/// [`execute`] up to the switch: everything is written into the staging folder.
+/// [`execute`] up to the switch: everything is written into the staging folder. The
+/// training of a physics-informed case comes first, as it is collective (every rank
+/// arrives here together); the rest is rank-local.
 fn evaluate_and_write(
     case: &Case,
     inputs: &Inputs<'_>,
@@ -210,6 +212,7 @@ fn evaluate_and_write(
     mms: Option<&Mms<'_>>,
     opts: &RunOptions,
     output: &mut Output,
+    ranks: &Ranks,
 ) -> Result<Local> {
     let Inputs {
         geometry, points, ..
@@ -222,9 +225,9 @@ fn evaluate_and_write(
                 &case.input,
                 &case.name,
                 cfg,
-                &output.vtk,
-                &output.stage,
+                (&output.vtk, &output.stage),
                 opts,
+                ranks,
             )?,
         )),
         None => None,

@@ -13,6 +13,7 @@ use super::history::LossRecord;
 use super::loss::PinnLoss;
 use super::mlp::Mlp;
 use crate::error::{Error, Result};
+use crate::parallel::Ranks;
 
 /// How [`fit`] reports and saves.
 #[derive(Clone, Debug, Default)]
@@ -44,13 +45,44 @@ pub fn fit(
     opts: &FitOptions,
     history: &mut Vec<LossRecord>,
 ) -> Result<()> {
+    fit_on(mlp, adam, loss, opts, history, &Ranks::single())
+}
+
+/// [`fit`] over `ranks` (collective: every rank calls it with the same network, optimiser
+/// and loss). Each step's loss and gradient come from [`PinnLoss::value_and_grad_on`],
+/// bit-identical on every rank and to one rank's, so every rank takes the same Adam steps
+/// and ends with the same network and history. Only rank 0 shows the progress bar and
+/// saves the checkpoints; the ranks agree on each save, so that a failed save stops them
+/// all at the same step. Every other error of a step follows from values every rank
+/// holds alike, so all ranks meet it at the same step.
+///
+/// # Errors
+/// As [`fit`], on the lowest failing rank; [`Error::OtherRank`] on the others.
+pub fn fit_on(
+    mlp: &mut Mlp,
+    adam: &mut Adam,
+    loss: &PinnLoss,
+    opts: &FitOptions,
+    history: &mut Vec<LossRecord>,
+    ranks: &Ranks,
+) -> Result<()> {
     let start = adam.steps() as usize;
     let total = opts.iterations;
     if total == 0 {
         return Err(Error::config("optimizer.iterations", "must be at least 1"));
     }
     opts.schedule.validate(adam.config().learning_rate)?;
-    let bar = if opts.quiet || !std::io::stderr().is_terminal() {
+    // Rank 0 alone saves; the others wait for its result.
+    let save = |path: &std::path::Path, mlp: &Mlp, adam: &Adam, history: &[LossRecord]| {
+        let saved = if ranks.is_root() {
+            save_checkpoint(path, mlp, adam, history)
+        } else {
+            Ok(())
+        };
+        ranks.agree(saved)
+    };
+    let quiet = opts.quiet || !ranks.is_root();
+    let bar = if quiet || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()
     } else {
         let b = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
@@ -67,7 +99,7 @@ pub fn fit(
     let base_lr = adam.config().learning_rate;
     let mut params = mlp.params();
     for k in start..total {
-        let (terms, grad) = loss.value_and_grad(mlp)?;
+        let (terms, grad) = loss.value_and_grad_on(mlp, ranks)?;
         if !terms.total.is_finite() {
             bar.abandon();
             return Err(Error::config(
@@ -84,7 +116,7 @@ pub fn fit(
             && k > start
             && k % opts.checkpoint_every == 0
         {
-            save_checkpoint(path, mlp, adam, history)?;
+            save(path, mlp, adam, history)?;
         }
         let lr = opts.schedule.rate(base_lr, k, total)?;
         history.push(LossRecord {
@@ -100,7 +132,7 @@ pub fn fit(
     }
     bar.finish_and_clear();
     if let Some(path) = &opts.checkpoint {
-        let end = loss.value(mlp)?.total;
+        let end = loss.value_on(mlp, ranks)?.total;
         if !end.is_finite() {
             return Err(Error::config(
                 "optimizer.learning_rate",
@@ -110,7 +142,7 @@ pub fn fit(
                 ),
             ));
         }
-        save_checkpoint(path, mlp, adam, history)?;
+        save(path, mlp, adam, history)?;
     }
     Ok(())
 }

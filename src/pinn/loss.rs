@@ -2,16 +2,19 @@
 //! computed chunk by chunk in parallel and reduced in a fixed order.
 
 use std::cell::RefCell;
+use std::ops::Range;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::mlp::Mlp;
+use super::ranks::{ChunkOut, add_in_order, gather_sums};
 use super::residual::{navier_stokes_residuals_by, poisson_residual_by};
 use crate::autodiff::{self, GradOptions, Tape, Var};
 use crate::error::{Error, Result};
 use crate::eval::{Derivatives, EvalOptions, Operator, Points, evaluate};
 use crate::field::Field;
+use crate::parallel::Ranks;
 
 /// Which PDE the interior residual enforces.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -77,7 +80,8 @@ pub struct LossTerms {
 /// Hence:
 ///
 /// * for a fixed chunk size the loss and gradient are bit-identical for any number of
-///   threads;
+///   threads, and of MPI ranks ([`PinnLoss::value_and_grad_on`]: each rank computes a
+///   share of the same chunks, and every rank adds all of them in chunk order);
 /// * different chunk sizes give the same mathematics (the sums are only regrouped) and
 ///   agree to rounding, not bitwise;
 /// * so do different [derivative plans](PinnLoss::with_derivatives).
@@ -336,7 +340,7 @@ impl PinnLoss {
     /// A network whose shape does not fit the loss ([`Error::Config`]), or an error of the
     /// autodiff core.
     pub fn value(&self, mlp: &Mlp) -> Result<LossTerms> {
-        self.run(mlp, false).map(|(t, _)| t)
+        self.run(mlp, false, &Ranks::single()).map(|(t, _)| t)
     }
 
     /// The loss and its gradient with respect to every parameter of `mlp`, in the order of
@@ -345,11 +349,36 @@ impl PinnLoss {
     /// # Errors
     /// As [`PinnLoss::value`].
     pub fn value_and_grad(&self, mlp: &Mlp) -> Result<(LossTerms, Vec<f64>)> {
-        self.run(mlp, true)
+        self.run(mlp, true, &Ranks::single())
     }
 
-    fn run(&self, mlp: &Mlp, want_grad: bool) -> Result<(LossTerms, Vec<f64>)> {
-        self.check_network(mlp)?;
+    /// [`PinnLoss::value`] over `ranks` (collective: every rank calls it with the same
+    /// network): each rank computes only its share of the chunks, and every rank gets the
+    /// same loss, bit-identical to one rank's (see the module `ranks`).
+    ///
+    /// # Errors
+    /// As [`PinnLoss::value`], on the lowest failing rank; [`Error::OtherRank`] on the
+    /// others.
+    pub fn value_on(&self, mlp: &Mlp, ranks: &Ranks) -> Result<LossTerms> {
+        self.run(mlp, false, ranks).map(|(t, _)| t)
+    }
+
+    /// [`PinnLoss::value_and_grad`] over `ranks` (collective, as [`PinnLoss::value_on`]):
+    /// loss and gradient bit-identical to one rank's for any number of ranks.
+    ///
+    /// # Errors
+    /// As [`PinnLoss::value_on`].
+    pub fn value_and_grad_on(&self, mlp: &Mlp, ranks: &Ranks) -> Result<(LossTerms, Vec<f64>)> {
+        self.run(mlp, true, ranks)
+    }
+
+    fn run(&self, mlp: &Mlp, want_grad: bool, ranks: &Ranks) -> Result<(LossTerms, Vec<f64>)> {
+        let shared = ranks.size() > 1;
+        if shared {
+            ranks.agree(self.check_network(mlp))?;
+        } else {
+            self.check_network(mlp)?;
+        }
         let cs = self.chunk_size;
         let (ni, nb) = (self.interior.len(), self.boundary.len());
         let kb = self.targets.len();
@@ -376,31 +405,28 @@ impl PinnLoss {
             self.weights.continuity / ni as f64,
             self.weights.boundary / (nb * kb.max(1)) as f64,
         ];
-        let results: Vec<Result<ChunkOut>> = chunks
-            .par_iter()
-            .map(|&(interior, s, e)| {
-                TAPE.with(|t| {
-                    let mut tape = t.borrow_mut();
-                    tape.clear();
-                    self.chunk(&tape, mlp, interior, s, e, coef, want_grad)
+        let params = if want_grad { mlp.num_params() } else { 0 };
+        // The first error in chunk order, as the chunks are added in that order.
+        let compute = |range: Range<usize>| -> Result<Vec<ChunkOut>> {
+            chunks[range]
+                .par_iter()
+                .map(|&(interior, s, e)| {
+                    TAPE.with(|t| {
+                        let mut tape = t.borrow_mut();
+                        tape.clear();
+                        self.chunk(&tape, mlp, interior, s, e, coef, want_grad)
+                    })
                 })
-            })
-            .collect();
-        let mut sums = [0.0; 3];
-        let mut grad = if want_grad {
-            vec![0.0; mlp.num_params()]
-        } else {
-            Vec::new()
+                .collect::<Vec<Result<ChunkOut>>>()
+                .into_iter()
+                .collect()
         };
-        for r in results {
-            let r = r?;
-            for (a, b) in sums.iter_mut().zip(r.sums) {
-                *a += b;
-            }
-            for (a, b) in grad.iter_mut().zip(&r.grad) {
-                *a += b;
-            }
-        }
+        let (sums, grad) = if shared {
+            gather_sums(ranks, chunks.len(), params, compute)?
+        } else {
+            let outs = compute(0..chunks.len())?;
+            add_in_order(outs.iter().map(|o| (&o.sums[..], &o.grad[..])), params)
+        };
         let pde = sums[0] / (ni * self.pde_components()) as f64;
         let continuity = sums[1] / ni as f64;
         let boundary = if kb > 0 {
@@ -512,11 +538,6 @@ impl PinnLoss {
 /// Sum of squares of a residual column.
 fn sq(r: Var<'_>) -> Var<'_> {
     (r * r).sum()
-}
-
-struct ChunkOut {
-    sums: [f64; 3],
-    grad: Vec<f64>,
 }
 
 thread_local! {

@@ -11,7 +11,8 @@
 //!   [`crate::operators`].
 //! * [`PinnLoss`] — weighted mean squares of the residuals and boundary misfits, with the
 //!   parameter gradient computed per chunk of points in parallel and reduced in chunk
-//!   order (bit-identical for any thread count).
+//!   order (bit-identical for any thread count, and over MPI ranks with
+//!   [`PinnLoss::value_and_grad_on`], each rank computing a share of the chunks).
 //! * [`Adam`] with a [`Schedule`].
 //! * [`PinnConfig`] — the `[pinn]` table of a case file, checked and built into a
 //!   [`Problem`] on points drawn by [`sample_box`] and [`sample_faces`].
@@ -21,7 +22,8 @@
 //!   and SVG, log axis, legend, title; drawn with a font shipped in the crate), and
 //!   [`learning_warning`] when a training did not reduce its loss as the case asks.
 //! * [`train`] and [`evaluate`] — the entry points a case runner calls, with the
-//!   [`FieldError`]s against an exact solution.
+//!   [`FieldError`]s against an exact solution; [`train_on`] and [`fit_on`] train over
+//!   MPI ranks ([`crate::parallel::Ranks`]) to the very network one rank trains.
 //!
 //! ```
 //! use nabla::eval::Points;
@@ -52,6 +54,7 @@ mod history;
 mod loss;
 mod mlp;
 mod plot;
+mod ranks;
 mod residual;
 mod sample;
 mod train;
@@ -62,7 +65,7 @@ pub use config::{
     DomainConfig, NetworkConfig, OptimizerConfig, PdeConfig, PinnConfig, PointsConfig, Problem,
     ValidationConfig,
 };
-pub use fit::{FitOptions, fit};
+pub use fit::{FitOptions, fit, fit_on};
 pub use history::{DEFAULT_MIN_LOSS_REDUCTION, LossRecord, history_csv, learning_warning};
 pub use loss::{LossTerms, LossWeights, Pde, PinnLoss};
 pub use mlp::{Activation, Layer, Mlp, MlpVars};
@@ -71,7 +74,9 @@ pub use residual::{
     navier_stokes_residuals, navier_stokes_residuals_by, poisson_residual, poisson_residual_by,
 };
 pub use sample::{sample_box, sample_faces};
-pub use train::{FieldError, TrainOptions, TrainReport, evaluate, relative_l2, train, train_from};
+pub use train::{
+    FieldError, TrainOptions, TrainReport, evaluate, relative_l2, train, train_from, train_on,
+};
 
 /// An [`Error::Io`] for `path`.
 fn io_error(path: &Path, e: std::io::Error) -> Error {

@@ -9,13 +9,14 @@ use serde::{Deserialize, Serialize};
 use super::adam::Adam;
 use super::checkpoint::Checkpoint;
 use super::config::{PinnConfig, Problem};
-use super::fit::{FitOptions, fit};
+use super::fit::{FitOptions, fit_on};
 use super::history::{LossRecord, history_csv, learning_warning};
 use super::io_error;
 use super::loss::{LossTerms, sample};
 use super::mlp::Mlp;
 use super::plot::plot_history;
 use crate::error::{Error, Result};
+use crate::parallel::Ranks;
 
 /// How [`train`] runs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -89,11 +90,87 @@ pub fn train_from(
     resume_from: Option<&Path>,
     out_dir: &Path,
 ) -> Result<TrainReport> {
-    let problem = config.problem()?;
-    std::fs::create_dir_all(out_dir).map_err(|e| io_error(out_dir, e))?;
+    train_on(config, opts, resume_from, out_dir, &Ranks::single())
+}
+
+/// [`train_from`] over `ranks` (collective: every rank calls it with the same arguments;
+/// `out_dir` is shared by all). The collocation points are drawn from the configured
+/// seeds, the same on every rank; each rank computes its share of the loss's chunks per
+/// step ([`fit_on`]), and every rank ends with the same network, history and errors,
+/// bit-identical to one rank's. Only rank 0 writes the files (and shows the progress
+/// bar); the other ranks' [`TrainReport::files`] is empty. The validation errors are
+/// computed by every rank alike (no collective depends on them).
+///
+/// # Errors
+/// As [`train_from`], on the lowest failing rank up to the end of the training;
+/// [`Error::OtherRank`] on the others. Errors of writing the files after the training
+/// are rank 0's alone (the caller agrees on them).
+pub fn train_on(
+    config: &PinnConfig,
+    opts: &TrainOptions,
+    resume_from: Option<&Path>,
+    out_dir: &Path,
+    ranks: &Ranks,
+) -> Result<TrainReport> {
+    let (problem, mut mlp, mut adam, mut history) =
+        ranks.agree(start(config, resume_from, out_dir, ranks.is_root()))?;
     let ckpt = out_dir.join("checkpoint.json");
+    let t0 = Instant::now();
+    fit_on(
+        &mut mlp,
+        &mut adam,
+        &problem.loss,
+        &FitOptions {
+            iterations: config.optimizer.iterations,
+            schedule: config.optimizer.schedule,
+            quiet: opts.quiet || !ranks.is_root(),
+            checkpoint: Some(ckpt.clone()),
+            checkpoint_every: config.optimizer.checkpoint_every,
+        },
+        &mut history,
+        ranks,
+    )?;
+    let seconds = t0.elapsed().as_secs_f64();
+    let final_loss = problem.loss.value_on(&mlp, ranks)?;
+    // No collective from here on: what follows is rank-local.
+    let errors = problem.errors(&mlp)?;
+    let warnings = learning_warning(&history, final_loss.total, config.min_loss_reduction)
+        .into_iter()
+        .collect();
+    let files = if ranks.is_root() {
+        write_files(config, opts, out_dir, &mlp, &adam, &history)?
+    } else {
+        Vec::new()
+    };
+    Ok(TrainReport {
+        mlp,
+        history,
+        errors,
+        final_loss,
+        seconds,
+        files,
+        warnings,
+    })
+}
+
+/// What a training starts from: the problem, and the network, optimiser and history,
+/// fresh or from the checkpoint `resume_from`.
+type Start = (Problem, Mlp, Adam, Vec<LossRecord>);
+
+/// [`train_on`]'s preparation, on one rank (no collectives); `out_dir` is made when
+/// `make_dir`.
+fn start(
+    config: &PinnConfig,
+    resume_from: Option<&Path>,
+    out_dir: &Path,
+    make_dir: bool,
+) -> Result<Start> {
+    let problem = config.problem()?;
+    if make_dir {
+        std::fs::create_dir_all(out_dir).map_err(|e| io_error(out_dir, e))?;
+    }
     let n_out = config.outputs();
-    let (mut mlp, mut adam, mut history) = if let Some(from) = resume_from {
+    let (mlp, adam, history) = if let Some(from) = resume_from {
         let (c, settings) = Checkpoint::load_with_settings(from)?;
         let fresh = Mlp::new(
             config.dim(),
@@ -136,47 +213,32 @@ pub fn train_from(
         let adam = Adam::new(config.optimizer.adam(), mlp.num_params())?;
         (mlp, adam, Vec::new())
     };
-    let t0 = Instant::now();
-    fit(
-        &mut mlp,
-        &mut adam,
-        &problem.loss,
-        &FitOptions {
-            iterations: config.optimizer.iterations,
-            schedule: config.optimizer.schedule,
-            quiet: opts.quiet,
-            checkpoint: Some(ckpt.clone()),
-            checkpoint_every: config.optimizer.checkpoint_every,
-        },
-        &mut history,
-    )?;
-    let seconds = t0.elapsed().as_secs_f64();
-    let final_loss = problem.loss.value(&mlp)?;
-    // `fit` saved the checkpoint (its loss is finite); saved again with the settings, so
-    // that a resume can compare them.
+    Ok((problem, mlp, adam, history))
+}
+
+/// Rank 0's files of a finished training, in `out_dir`: the checkpoint (saved again by
+/// [`fit_on`]'s rule, with the settings, so that a resume can compare them), `loss.csv`
+/// and the plots.
+fn write_files(
+    config: &PinnConfig,
+    opts: &TrainOptions,
+    out_dir: &Path,
+    mlp: &Mlp,
+    adam: &Adam,
+    history: &[LossRecord],
+) -> Result<Vec<PathBuf>> {
+    let ckpt = out_dir.join("checkpoint.json");
     Checkpoint {
         mlp: mlp.clone(),
         adam: adam.clone(),
-        history: history.clone(),
+        history: history.to_vec(),
     }
     .save_with(&ckpt, Some(config))?;
     let csv = out_dir.join("loss.csv");
-    crate::io::write_atomically(&csv, history_csv(&history).as_bytes())?;
+    crate::io::write_atomically(&csv, history_csv(history).as_bytes())?;
     let (png, svg) = (out_dir.join("loss.png"), out_dir.join("loss.svg"));
-    plot_history(&history, &opts.name, &png, &svg)?;
-    let errors = problem.errors(&mlp)?;
-    let warnings = learning_warning(&history, final_loss.total, config.min_loss_reduction)
-        .into_iter()
-        .collect();
-    Ok(TrainReport {
-        mlp,
-        history,
-        errors,
-        final_loss,
-        seconds,
-        files: vec![ckpt, csv, png, svg],
-        warnings,
-    })
+    plot_history(history, &opts.name, &png, &svg)?;
+    Ok(vec![ckpt, csv, png, svg])
 }
 
 /// Evaluates a checkpoint without training: the loss on the configuration's points and
