@@ -1,6 +1,6 @@
 //! Ranks: the processes of one run. Without the `mpi` feature (or outside `mpirun`)
 //! there is one rank and every method is a no-op on local values; with it, under
-//! `mpirun -np N`, the N processes share the points of a case (see `MPI_STATUS.md`).
+//! `mpirun -np N`, the N processes share the points of a case (see the README, "Over MPI ranks").
 //!
 //! The case runner has one path for both: it asks [`Ranks::share`] for its part of the
 //! work, and meets the other ranks only at a few fixed points, each a call of
