@@ -308,16 +308,11 @@ fn a_solved_aerofoil_on_3_ranks_equals_the_plain_run() {
 /// another column: a data field reconstructed at the file's own points, compared with
 /// that column.
 fn measured_csv() -> String {
+    use rand::{Rng, SeedableRng};
     let mut csv = String::from("x,y,f,g:0,g:1\n");
-    let mut state = 99u64;
-    let mut rnd = || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(99);
     for _ in 0..400 {
-        let (x, y) = (rnd(), rnd());
+        let (x, y): (f64, f64) = (rng.random(), rng.random());
         let f = x * x * y + (3.0 * y).sin();
         let g = [2.0 * x * y, x * x + 3.0 * (3.0 * y).cos()];
         csv += &format!("{x:?},{y:?},{f:?},{:?},{:?}\n", g[0], g[1]);
