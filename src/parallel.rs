@@ -187,6 +187,54 @@ impl Ranks {
         bytes
     }
 
+    /// Every rank but the first sends `values` to the rank before it, and every rank but
+    /// the last returns what the rank after it sent (collective; empty on the last rank
+    /// and with one rank). The lattice's pieces pass on the plane they share this way.
+    ///
+    /// # Errors
+    /// [`Error::Ranks`] on every rank when a rank was sent a number of values other than
+    /// the `expect` it was told (internal).
+    pub fn pass_down(&self, values: &[f64], expect: usize) -> Result<Vec<f64>> {
+        #[cfg(feature = "mpi")]
+        if let Some(world) = &self.world {
+            use mpi::point_to_point::{Destination, Source, send_receive_into};
+            use mpi::traits::Communicator;
+            let (r, last) = (self.rank as i32, self.size as i32 - 1);
+            let exchange = |send: &[f64], recv: &mut [f64]| match (r > 0, r < last) {
+                (true, true) => {
+                    let (to, from) = (world.process_at_rank(r - 1), world.process_at_rank(r + 1));
+                    send_receive_into(send, &to, recv, &from);
+                }
+                (true, false) => world.process_at_rank(r - 1).send(send),
+                (false, true) => {
+                    world.process_at_rank(r + 1).receive_into(recv);
+                }
+                (false, false) => {}
+            };
+            let mut len = [0.0];
+            exchange(&[values.len() as f64], &mut len[..]);
+            let sent = if r < last { len[0] as usize } else { 0 };
+            let want = if r < last { expect } else { 0 };
+            let checked = if sent == want {
+                Ok(())
+            } else {
+                Err(Error::Ranks {
+                    rank: self.rank,
+                    size: self.size,
+                    message: format!(
+                        "internal: the next rank passed on {sent} values; expected {want}"
+                    ),
+                })
+            };
+            self.agree(checked)?;
+            let mut recv = vec![0.0; want];
+            exchange(values, &mut recv[..]);
+            return Ok(recv);
+        }
+        let _ = (values, expect);
+        Ok(Vec::new())
+    }
+
     /// Every rank's `values`, rank after rank, on every rank (collective). Every rank must
     /// send the same number of values.
     ///

@@ -105,6 +105,8 @@ pub fn run_on(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Summary> {
         data: &data,
         owned: piece.owned,
         total: piece.total,
+        start: piece.start,
+        global: piece.global.as_deref(),
         slabs: piece
             .lattice
             .clone()

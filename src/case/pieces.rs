@@ -3,9 +3,9 @@
 //! With one rank the piece is the whole point set, moved, not copied. With N ranks:
 //! - a lattice is cut into slabs of whole planes along its slowest axis (z, or y for a
 //!   planar lattice), as many planes to each rank as the others to within one; each piece
-//!   also carries the next piece's first plane, so that the pieces' cells join up in
-//!   ParaView (VTK's own `.pvti` pieces overlap by one plane the same way). That plane's
-//!   values are computed twice, bit-identically, and counted once, by its owner;
+//!   is written with the next piece's first plane too, so that the pieces' cells join up
+//!   in ParaView (VTK's own `.pvti` pieces overlap by one plane the same way). That plane
+//!   is evaluated once, by the next rank, which passes its values on;
 //! - a point cloud is cut into contiguous runs of whole chunks, as many chunks to each
 //!   rank as the others to within one;
 //! - a mesh is cut into contiguous runs of cells, as many cells to each rank as the others
@@ -57,8 +57,11 @@ pub(super) struct Slabs {
     /// The whole lattice.
     pub(super) whole: ImageGrid,
     /// Each rank's piece, in rank order: first point index along each axis, and points
-    /// along each axis.
+    /// along each axis (the next piece's first plane included).
     pub(super) pieces: Vec<([usize; 3], [usize; 3])>,
+    /// Points per plane: a piece is written with the next piece's first plane, which the
+    /// next rank evaluates and passes on.
+    pub(super) plane: usize,
 }
 
 /// This rank's piece of the case's points (see the module docs).
@@ -149,11 +152,14 @@ pub(super) fn piece(
                 .collect();
             let (start, dims, own_planes) = slab(ranks.rank());
             let first = start[axis] * stride;
-            let range = first..first + dims[axis] * stride;
+            // The rank evaluates its own planes; the next piece's first plane comes from
+            // the next rank (`Ranks::pass_down`) before the piece is written.
+            let range = first..first + own_planes * stride;
             let piece_grid = ImageGrid { dims, ..grid };
             let slabs = Slabs {
                 whole: grid,
                 pieces,
+                plane: stride,
             };
             (
                 range,
@@ -196,11 +202,6 @@ pub(super) fn piece(
 }
 
 impl Piece {
-    /// The index among all points of the piece's point `i`.
-    pub(super) fn global_index(&self, i: usize) -> usize {
-        self.global.as_ref().map_or(self.start + i, |g| g[i])
-    }
-
     /// The piece's share of `a`, an array over all points (unchanged with one piece).
     pub(super) fn share_of(&self, a: &PointArray) -> PointArray {
         match &self.global {
@@ -352,7 +353,7 @@ pub(super) fn reduce_rows(ranks: &Ranks, rows: Vec<Row>, piece: &Piece) -> Resul
             r.rms_error.map_or(0.0, |e| e * e * values),
             r.seconds.unwrap_or(0.0),
             r.non_finite as f64,
-            piece.global_index(i) as f64,
+            i as f64, // already the index among all points
             p[0],
             p[1],
             p[2],

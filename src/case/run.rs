@@ -74,6 +74,9 @@ pub(super) struct Inputs<'a> {
     pub(super) owned: usize,
     /// The number of points of all ranks together.
     pub(super) total: usize,
+    /// The index among all points of the first point, or of each point (a mesh's piece).
+    pub(super) start: usize,
+    pub(super) global: Option<&'a [usize]>,
     /// For a lattice cut into pieces: every rank's piece, and this rank's first point
     /// index along each axis.
     pub(super) slabs: Option<(Slabs, [usize; 3])>,
@@ -234,53 +237,66 @@ fn evaluate_and_write(
     };
     // The total is known once the fields are built: one evaluation per array.
     let bar = Bar::new(opts.quiet, 0);
-    let mut rec = Recorder::new(points, opts.chunk_size, opts.strict, inputs.owned);
+    let mut rec = Recorder::new(points, opts.chunk_size, opts.strict, inputs.owned)
+        .placed(inputs.start, inputs.global);
     let series = case.spec.times.is_some();
     for (k, &t) in times.iter().enumerate() {
         let mlp = trained.as_ref().map(|(_, tr)| &tr.mlp);
-        let built = fields::build(case, d, t, mlp, inputs.data)?;
-        let shapes = arrays::planar_shapes(&built, d);
-        if k == 0 {
-            let arrays: usize = built.iter().map(|b| b.ops.len()).sum();
-            bar.set_total((n * arrays * times.len()) as u64);
-        }
-        for b in &built {
-            let eo = EvalOptions {
-                chunk_size: opts.chunk_size,
-                progress: Some(&|c| bar.inc(c)),
-                field_name: &b.name,
-                ..EvalOptions::default()
-            };
-            // One evaluation per field: its operators share their derivative passes. Its
-            // time goes on the field's first row; the others say they are part of it.
-            let t0 = Instant::now();
-            let out = evaluate(b.field.as_ref(), points, &b.ops, &eo)?;
-            let secs = t0.elapsed().as_secs_f64();
-            for (i, (a, op)) in out.into_iter().zip(&b.ops).enumerate() {
-                let reference = match (b.exact.get(op), b.compare.get(op)) {
-                    (Some(ex), _) => Some(Reference::Exact(ex)),
-                    (None, Some(name)) => Some(compared(case, inputs, name, &a)?),
-                    (None, None) => None,
-                };
-                let timing = (i == 0).then_some((secs, n as f64 / secs));
-                rec.record(a, reference, t, timing)?;
+        let mut evaluated = || -> Result<Vec<Array>> {
+            let built = fields::build(case, d, t, mlp, inputs.data)?;
+            let shapes = arrays::planar_shapes(&built, d);
+            if k == 0 {
+                let arrays: usize = built.iter().map(|b| b.ops.len()).sum();
+                bar.set_total((n * arrays * times.len()) as u64);
             }
-        }
-        if let Some(mms) = mms {
-            mms.record(&mut rec, t, n, d)?;
-        }
+            for b in &built {
+                let eo = EvalOptions {
+                    chunk_size: opts.chunk_size,
+                    progress: Some(&|c| bar.inc(c)),
+                    field_name: &b.name,
+                    ..EvalOptions::default()
+                };
+                // One evaluation per field: its operators share their derivative passes.
+                // Its time goes on the field's first row; the others are part of it.
+                let t0 = Instant::now();
+                let out = evaluate(b.field.as_ref(), points, &b.ops, &eo)?;
+                let secs = t0.elapsed().as_secs_f64();
+                for (i, (a, op)) in out.into_iter().zip(&b.ops).enumerate() {
+                    let reference = match (b.exact.get(op), b.compare.get(op)) {
+                        (Some(ex), _) => Some(Reference::Exact(ex)),
+                        (None, Some(name)) => Some(compared(case, inputs, name, &a)?),
+                        (None, None) => None,
+                    };
+                    let timing = (i == 0).then_some((secs, n as f64 / secs));
+                    rec.record(a, reference, t, timing)?;
+                }
+            }
+            if let Some(mms) = mms {
+                mms.record(&mut rec, t, n, d)?;
+            }
+            let mut written = rec.take_arrays();
+            arrays::embed(&mut written, &shapes);
+            if case.spec.data.as_ref().and_then(|d| d.carry) != Some(false) {
+                arrays::carry(&mut written, inputs.carried, d);
+            }
+            arrays::select(case, &mut written);
+            Ok(written)
+        };
+        let written = match &inputs.slabs {
+            // Lattice pieces: the ranks meet at every time to pass on the shared plane, so
+            // they first agree that every rank has its arrays.
+            Some((slabs, _)) if ranks.size() > 1 => {
+                let written = ranks.agree(evaluated())?;
+                with_next_plane(ranks, written, slabs.plane)?
+            }
+            _ => evaluated()?,
+        };
         let ext = extension(geometry);
         let fname = if series {
             format!("{}_{k}.{ext}", case.name)
         } else {
             format!("{}.{ext}", case.name)
         };
-        let mut written = rec.take_arrays();
-        arrays::embed(&mut written, &shapes);
-        if case.spec.data.as_ref().and_then(|d| d.carry) != Some(false) {
-            arrays::carry(&mut written, inputs.carried, d);
-        }
-        arrays::select(case, &mut written);
         output.stage(geometry, t, fname, written)?;
     }
     bar.finish();
@@ -312,6 +328,26 @@ fn evaluate_and_write(
         local.warnings = tr.warnings;
     }
     Ok(local)
+}
+
+/// `written` (this rank's arrays at its own points) followed by the next rank's first
+/// `plane` points of the same arrays, passed on by that rank (collective; the last rank's
+/// arrays stay as they are).
+fn with_next_plane(ranks: &Ranks, mut written: Vec<Array>, plane: usize) -> Result<Vec<Array>> {
+    let first: Vec<f64> = written
+        .iter()
+        .flat_map(|a| &a.values[..(plane * a.components).min(a.values.len())])
+        .copied()
+        .collect();
+    let width: usize = written.iter().map(|a| a.components).sum();
+    let next = ranks.pass_down(&first, plane * width)?;
+    let mut from = next.as_slice();
+    for a in &mut written {
+        let (mine, rest) = from.split_at((plane * a.components).min(from.len()));
+        a.values.extend_from_slice(mine);
+        from = rest;
+    }
+    Ok(written)
 }
 
 /// A failure injected on one rank, for the tests of the collective switch: with the `mpi`

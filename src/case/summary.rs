@@ -188,6 +188,11 @@ pub(super) struct Recorder<'p> {
     /// The points (the first ones) whose values count in the errors and non-finite
     /// counts: all, or a rank's own when its piece also holds the next piece's first plane.
     owned: usize,
+    /// Where the points sit among all ranks' points: the index of the first, or each
+    /// point's index (a mesh's piece); so that the first value that is not finite is
+    /// named by its index among all points.
+    start: usize,
+    global: Option<&'p [usize]>,
     /// The arrays of the current time, in output order.
     pub(super) arrays: Vec<Array>,
     /// The rows so far, in output order.
@@ -234,10 +239,19 @@ impl<'p> Recorder<'p> {
             chunk_size,
             strict,
             owned: owned.min(points.len()),
+            start: 0,
+            global: None,
             arrays: Vec::new(),
             rows: Vec::new(),
             differences: Vec::new(),
         }
+    }
+
+    /// The recorder of a rank's piece: its points are all points' `start..`, or those of
+    /// the indices `global` (a mesh's piece).
+    pub(super) fn placed(mut self, start: usize, global: Option<&'p [usize]>) -> Self {
+        (self.start, self.global) = (start, global);
+        self
     }
 
     /// Keeps an output array, with its `error(…)` array and error statistics when an
@@ -286,7 +300,9 @@ impl<'p> Recorder<'p> {
             if let Some((k, &v)) = bad.next() {
                 row.non_finite += 1 + bad.count();
                 if row.first_non_finite.is_none() {
-                    row.first_non_finite = Some((k / c, self.points.point(k / c), v));
+                    let i = k / c;
+                    let global = self.global.map_or(self.start + i, |g| g[i]);
+                    row.first_non_finite = Some((global, self.points.point(i), v));
                 }
             }
         }

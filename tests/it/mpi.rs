@@ -11,26 +11,41 @@ use crate::cases::{CaseCopy, copy_case, nabla, stderr, stdout};
 use crate::io::run_vtk_python;
 use crate::usability::case_named;
 
-/// Runs the binary on `dir` under `mpirun -np ranks`, with `env` set; `None` (after a
-/// notice) when `mpirun` is missing, unless CI=true, where that fails the test.
+/// Runs the binary on `dir` under `mpirun -np ranks`, with `env` set, and fails the test
+/// if the ranks hang (5 minutes); `None` (after a notice) when `mpirun` is missing, unless
+/// CI=true, where that fails the test.
 fn mpirun(ranks: usize, dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Option<Output> {
-    let mut cmd = Command::new("mpirun");
-    cmd.args(["--allow-run-as-root", "--oversubscribe", "-np"])
-        .arg(ranks.to_string())
-        .arg(env!("CARGO_BIN_EXE_nabla"))
-        .arg(dir)
-        .arg("--quiet")
-        .args(extra)
-        .envs(env.iter().copied());
-    match cmd.output() {
-        Ok(o) => Some(o),
+    // Under `timeout`: a rank left waiting in a collective would hang the test otherwise.
+    let mut cmd = Command::new("timeout");
+    cmd.args([
+        "300",
+        "mpirun",
+        "--allow-run-as-root",
+        "--oversubscribe",
+        "-np",
+    ])
+    .arg(ranks.to_string())
+    .arg(env!("CARGO_BIN_EXE_nabla"))
+    .arg(dir)
+    .arg("--quiet")
+    .args(extra)
+    .envs(env.iter().copied());
+    let out = match cmd.output() {
+        Ok(o) => o,
         Err(e) => {
             let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-            assert!(!ci, "CI=true but mpirun does not run: {e}");
-            eprintln!("notice: skipping an MPI test: mpirun does not run ({e})");
-            None
+            assert!(!ci, "CI=true but timeout/mpirun does not run: {e}");
+            eprintln!("notice: skipping an MPI test: timeout/mpirun does not run ({e})");
+            return None;
         }
-    }
+    };
+    assert_ne!(
+        out.status.code(),
+        Some(124),
+        "the ranks hung: {}",
+        stderr(&out)
+    );
+    Some(out)
 }
 
 /// Every file under `dir` (recursively) with its bytes, sorted by path.
@@ -465,31 +480,10 @@ fn a_failure_on_rank_1_after_a_shared_training_writes_nothing() {
 #[test]
 fn a_failure_on_rank_1_inside_a_shared_training_stops_every_rank() {
     let case = short_pinn();
-    // Under `timeout`: a rank left waiting in a collective would hang the test otherwise.
-    let run = Command::new("timeout")
-        .args([
-            "120",
-            "mpirun",
-            "--allow-run-as-root",
-            "--oversubscribe",
-            "-np",
-            "3",
-        ])
-        .arg(env!("CARGO_BIN_EXE_nabla"))
-        .arg(case.path())
-        .arg("--quiet")
-        .env("NABLA_FAIL_RANK_IN_TRAINING", "1")
-        .output();
-    let o = match run {
-        Ok(o) => o,
-        Err(e) => {
-            let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-            assert!(!ci, "CI=true but timeout/mpirun does not run: {e}");
-            eprintln!("notice: skipping an MPI test: timeout/mpirun does not run ({e})");
-            return;
-        }
+    let env = [("NABLA_FAIL_RANK_IN_TRAINING", "1")];
+    let Some(o) = mpirun(3, case.path(), &[], &env) else {
+        return;
     };
-    assert_ne!(o.status.code(), Some(124), "the ranks hung: {}", stderr(&o));
     assert!(!o.status.success());
     let err = stderr(&o);
     assert_eq!(
@@ -501,4 +495,44 @@ fn a_failure_on_rank_1_inside_a_shared_training_stops_every_rank() {
     assert!(stdout(&o).is_empty(), "{}", stdout(&o));
     let left = std::fs::read_dir(case.path()).unwrap().count();
     assert_eq!(left, 2, "only case.toml and README.md");
+}
+
+/// A lattice whose field is not a number above y = 0.5: with `--strict` the ranks whose
+/// planes lie there fail while evaluating, the others do not.
+const HALF_NAN: &str = "[points]\nkind = \"lattice\"\ncounts = [5, 30]\n\
+                        bounds = [[0, 1], [0, 1]]\n\n[[field]]\nname = \"f\"\n\
+                        value = \"sqrt(0.5 - y)\"\noperators = [\"grad\"]\n";
+
+#[test]
+fn a_failure_on_some_ranks_while_evaluating_stops_every_rank_and_writes_nothing() {
+    let (_t, dir) = case_named("half", HALF_NAN);
+    // Without --strict the run completes, the non-finite values counted over all ranks
+    // once, from the first one at its global index (the plain run's summary).
+    let plain = nabla(&dir, &["--output", dir.join("plain").to_str().unwrap()]);
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    let Some(o) = mpirun(3, &dir, &[], &[]) else {
+        return;
+    };
+    assert!(o.status.success(), "{}", stderr(&o));
+    let warned = |out: &Output| {
+        stdout(out)
+            .lines()
+            .chain(stderr(out).lines())
+            .filter(|l| l.contains("not finite"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert!(!warned(&plain).is_empty(), "{}", stdout(&plain));
+    assert_eq!(warned(&o), warned(&plain));
+    let before = snapshot(&dir);
+    // With --strict, ranks 1 and 2 (y from 0.34) fail while evaluating; rank 0 does not,
+    // and must not wait for them forever.
+    let Some(o) = mpirun(3, &dir, &["--strict"], &[]) else {
+        return;
+    };
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert_eq!(err.matches("--strict").count(), 1, "{err}");
+    assert!(err.contains("rank 1 of 3"), "{err}");
+    assert_eq!(snapshot(&dir), before);
 }
