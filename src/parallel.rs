@@ -87,6 +87,16 @@ impl Ranks {
             })?;
         let world = universe.world();
         let (rank, size) = (world.rank() as usize, world.size() as usize);
+        if size > 1 {
+            // A panic on one rank (a bug: user input gives typed errors) would leave the
+            // others waiting at their next meeting point for ever: after the message, end
+            // every rank's process (MPI_Abort), as mpirun reports.
+            let report = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                report(info);
+                mpi::topology::SimpleCommunicator::world().abort(70);
+            }));
+        }
         Ok(Ranks {
             rank,
             size,

@@ -107,11 +107,24 @@ pub(super) fn piece(
     };
     let (range, owned, geometry, lattice) = match geometry {
         Geometry::Mesh(mesh) => {
-            match mesh.cells {
-                Some(_) => too_few(mesh.num_cells(), "cells")?,
-                None => too_few(total, "points")?,
+            // A mesh without cells (or with an empty list of them) is cut by its points.
+            match mesh.num_cells() {
+                0 => too_few(total, "points")?,
+                cells => too_few(cells, "cells")?,
             }
             let cut = cut_mesh(&mesh, ranks.size(), ranks.rank());
+            if cut.global.is_empty() {
+                // Cells without points (a polyvertex of none) leave nothing to a rank.
+                return Err(Error::Ranks {
+                    rank: ranks.rank(),
+                    size: ranks.size(),
+                    message: format!(
+                        "the cells of {}'s share for this rank use no points; expected \
+                         points in every rank's share (run with fewer ranks)",
+                        case.name
+                    ),
+                });
+            }
             let cols = (0..points.dim())
                 .map(|k| {
                     let col = points.col(k);
@@ -334,8 +347,8 @@ const PER_ROW: usize = 11;
 /// The summary rows of all ranks, reduced (collective): the largest error of all, the RMS
 /// over all points (from each rank's RMS over the points it owns), the slowest rank's
 /// time, and the points per second of all points in that time; counts of values that are
-/// not finite are summed, and the first of them is the lowest rank's, at its global
-/// point index. Every rank must hold the same rows (the same arrays at the same times).
+/// not finite are summed, and the first of them is the one at the lowest index among all
+/// points. Every rank must hold the same rows (the same arrays at the same times).
 ///
 /// # Errors
 /// [`Error::Ranks`] when the ranks hold different numbers of rows.
@@ -385,9 +398,11 @@ pub(super) fn reduce_rows(ranks: &Ranks, rows: Vec<Row>, piece: &Piece) -> Resul
             row.points_per_second = Some(piece.total as f64 / secs);
         }
         row.non_finite = ranks_iter.clone().map(|r| at(r, 3) as usize).sum();
+        // The first among all points: a mesh's pieces do not hold contiguous runs of them.
         row.first_non_finite = ranks_iter
             .clone()
-            .find(|&r| at(r, 9) == 1.0)
+            .filter(|&r| at(r, 9) == 1.0)
+            .min_by_key(|&r| at(r, 4) as usize)
             .map(|r| (at(r, 4) as usize, [at(r, 5), at(r, 6), at(r, 7)], at(r, 8)));
     }
     Ok(out)

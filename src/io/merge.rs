@@ -17,7 +17,12 @@ const MAX_PIECES: usize = 1 << 16;
 /// with [`read_mesh`](super::read_mesh) from the same folder, one after the other. Points
 /// on the border of two pieces are in both and stay twice (ParaView's reader keeps them
 /// too; a data field merges coincident samples).
-pub(super) fn read_pieces(path: &Path, data: DataSet) -> Result<Mesh> {
+///
+/// The pieces share one budget of `limit` bytes: each is read within what the pieces
+/// before it left of it (its file, its compressed arrays inflated), and then uses up its
+/// size in memory; so a few small files (or links to one file) cannot claim more than
+/// the limit together.
+pub(super) fn read_pieces(path: &Path, data: DataSet, limit: u64) -> Result<Mesh> {
     let input = |message: String| Error::Input {
         path: path.into(),
         line: None,
@@ -48,7 +53,7 @@ pub(super) fn read_pieces(path: &Path, data: DataSet) -> Result<Mesh> {
         )));
     }
     let folder = path.parent().unwrap_or(Path::new("."));
-    let (limit, mut bytes) = (super::max_input_bytes(), 0u64);
+    let mut left = limit;
     let mut seen = HashSet::new();
     let mut meshes = Vec::with_capacity(pieces.len());
     for (k, piece) in pieces.into_iter().enumerate() {
@@ -74,17 +79,28 @@ pub(super) fn read_pieces(path: &Path, data: DataSet) -> Result<Mesh> {
         if !seen.insert(name.clone()) {
             return Err(input(format!("piece `{name}` is listed twice")));
         }
-        let file = folder.join(&name);
-        bytes = bytes.saturating_add(std::fs::metadata(&file).map_or(0, |m| m.len()));
-        if bytes > limit {
-            return Err(input(format!(
-                "its pieces up to `{name}` have {bytes} bytes together, more than the limit \
-                 of {limit} bytes (NABLA_MAX_INPUT_BYTES raises it)"
-            )));
-        }
-        meshes.push(super::read_mesh(&file)?);
+        let mesh = super::read::read_mesh_within(&folder.join(&name), left)?;
+        let used = bytes_of(&mesh);
+        left = left.checked_sub(used).ok_or_else(|| {
+            input(format!(
+                "its pieces up to `{name}` take more than the limit of {limit} bytes in \
+                 memory together (NABLA_MAX_INPUT_BYTES raises it)"
+            ))
+        })?;
+        meshes.push(mesh);
     }
     merge(meshes).map_err(input)
+}
+
+/// The bytes `mesh` holds: points, cells and arrays.
+fn bytes_of(mesh: &Mesh) -> u64 {
+    let cells = mesh.cells.as_ref().map_or(0, |c| {
+        8 * (c.connectivity.len() + c.offsets.len()) + c.types.len()
+    });
+    let arrays: usize = (mesh.point_data.iter().chain(&mesh.cell_data))
+        .map(|a| 8 * a.values.len())
+        .sum();
+    (24 * mesh.points.len() + cells + arrays) as u64
 }
 
 /// The pieces one after the other: points, cells (renumbered), point and cell arrays
@@ -112,8 +128,15 @@ fn merge(pieces: Vec<Mesh>) -> std::result::Result<Mesh, String> {
             }
         }
         out.points.extend_from_slice(&m.points);
-        append_arrays(&mut out.point_data, m.point_data, k, "point")?;
-        append_arrays(&mut out.cell_data, m.cell_data, k, "cell")?;
+        let cells = out.num_cells();
+        append_arrays(
+            &mut out.point_data,
+            m.point_data,
+            k,
+            "point",
+            out.points.len(),
+        )?;
+        append_arrays(&mut out.cell_data, m.cell_data, k, "cell", cells)?;
     }
     if let Some(c) = &out.cells {
         c.check(out.points.len())?;
@@ -121,12 +144,14 @@ fn merge(pieces: Vec<Mesh>) -> std::result::Result<Mesh, String> {
     Ok(out)
 }
 
-/// Appends piece `k`'s arrays to the arrays of the pieces before it, by name.
+/// Appends piece `k`'s arrays to the arrays of the pieces before it, by name (which must
+/// be unique within a piece); each must then hold `n` tuples (points or cells).
 fn append_arrays(
     all: &mut [PointArray],
-    mut more: Vec<PointArray>,
+    more: Vec<PointArray>,
     k: usize,
     what: &str,
+    n: usize,
 ) -> std::result::Result<(), String> {
     let names = |v: &[PointArray]| {
         let mut n: Vec<(String, usize)> =
@@ -134,19 +159,34 @@ fn append_arrays(
         n.sort();
         n
     };
-    if names(all) != names(&more) {
+    let (before, mine) = (names(all), names(&more));
+    if let Some(w) = mine.windows(2).find(|w| w[0].0 == w[1].0) {
         return Err(format!(
-            "piece {k} has the {what} arrays {:?}; expected those of piece 0, {:?} (name, \
-             components)",
-            names(&more),
-            names(all)
+            "piece {k} has two {what} arrays named `{}`; expected each name once",
+            w[0].0
         ));
     }
-    for a in all.iter_mut() {
-        // Present: the names were just compared.
-        if let Some(i) = more.iter().position(|m| m.name == a.name) {
-            let m = more.swap_remove(i);
+    if before != mine {
+        return Err(format!(
+            "piece {k} has the {what} arrays {mine:?}; expected those of piece 0, {before:?} \
+             (name, components)"
+        ));
+    }
+    for m in more {
+        // Present, once, with as many components: the lists were just compared.
+        if let Some(a) = all.iter_mut().find(|a| a.name == m.name) {
             a.values.extend_from_slice(&m.values);
+        }
+    }
+    for a in all.iter() {
+        if Some(a.values.len()) != n.checked_mul(a.components) {
+            return Err(format!(
+                "{what} array `{}` has {} values over the pieces; expected {n} {what}s × {} \
+                 components",
+                a.name,
+                a.values.len(),
+                a.components
+            ));
         }
     }
     Ok(())

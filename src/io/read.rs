@@ -33,11 +33,15 @@ pub fn max_input_bytes() -> u64 {
 /// forever, `/dev/zero` never ends) and files over [`max_input_bytes`]; reads at most the
 /// limit even where the file grows meanwhile.
 pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>> {
+    read_input_within(path, max_input_bytes())
+}
+
+/// [`read_input`] with a limit of `limit` bytes.
+fn read_input_within(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let io = |message: String| Error::Io {
         path: path.into(),
         message,
     };
-    let limit = max_input_bytes();
     let meta = std::fs::metadata(path).map_err(|e| io(format!("cannot read the file: {e}")))?;
     if !meta.is_file() {
         let ft = meta.file_type();
@@ -150,6 +154,12 @@ enum Kind {
 /// before anything is inflated). Both name the file and what was expected. No input panics,
 /// and vtkio's panics on malformed files are caught without printing anything.
 pub fn read_mesh(path: &Path) -> Result<Mesh> {
+    read_mesh_within(path, max_input_bytes())
+}
+
+/// [`read_mesh`] with `limit` in place of [`max_input_bytes`] (what is left of it for the
+/// pieces of a parallel file).
+pub(super) fn read_mesh_within(path: &Path, limit: u64) -> Result<Mesh> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -169,7 +179,7 @@ pub fn read_mesh(path: &Path) -> Result<Mesh> {
             });
         }
     };
-    let bytes = read_input(path)?;
+    let bytes = read_input_within(path, limit)?;
     let input = |message: String| Error::Input {
         path: path.into(),
         line: None,
@@ -232,7 +242,7 @@ pub fn read_mesh(path: &Path) -> Result<Mesh> {
         Kind::Xml | Kind::Parallel => {
             let xml = raw_appended_to_base64(&bytes)
                 .map_err(|e| input(format!("malformed raw appended data: {e}")))?;
-            check_compressed_sizes(&xml, max_input_bytes()).map_err(input)?;
+            check_compressed_sizes(&xml, limit).map_err(input)?;
             catch_quietly(|| {
                 Vtk::parse_xml(&*xml)
                     .map_err(|e| (None, format!("not an XML VTK file vtkio can read: {e}")))
@@ -255,7 +265,7 @@ pub fn read_mesh(path: &Path) -> Result<Mesh> {
             None => input(m),
         })?;
     if kind == Kind::Parallel {
-        return super::merge::read_pieces(path, parsed.data);
+        return super::merge::read_pieces(path, parsed.data, limit);
     }
     let mesh = mesh_from_data_set(parsed.data, kind == Kind::Legacy).map_err(input)?;
     Ok(mesh)

@@ -342,7 +342,7 @@ pub fn write_vtp_with(
 }
 
 /// Writes a mesh and its point arrays as VTK `UnstructuredGrid` (`.vtu`), keeping the mesh's
-/// cells unchanged (a mesh without cells gets one vertex cell per point) and writing its
+/// cells unchanged (a mesh without cells, or with an empty list of them, gets one vertex cell per point) and writing its
 /// [`Mesh::cell_data`] as cell data (the input's cell arrays, carried through; clear them to
 /// leave them out). The mesh's own `point_data` is not written: `arrays` are the point data.
 ///
@@ -368,7 +368,10 @@ pub fn write_vtu_with(
 ) -> Result<()> {
     check_extension(path, "vtu", "an UnstructuredGrid")?;
     let mut data = point_attributes(path, arrays, mesh.points.len(), opts.precision)?;
-    if mesh.cells.is_some() {
+    // A mesh without cells (or with none listed) is written with one vertex per point:
+    // VTK reads no UnstructuredGrid piece of zero cells (vtkio leaves out its
+    // NumberOfCells), and ParaView draws the points.
+    if mesh.num_cells() > 0 {
         data.cell = attribute_list(
             path,
             &mesh.cell_data,
@@ -378,7 +381,7 @@ pub fn write_vtu_with(
         )?;
     }
     let cells = match &mesh.cells {
-        Some(cells) => {
+        Some(cells) if !cells.is_empty() => {
             cells
                 .check(mesh.points.len())
                 .map_err(|m| io_error(path, format!("the mesh's cells are inconsistent: {m}")))?;
@@ -399,7 +402,7 @@ pub fn write_vtu_with(
                 types,
             }
         }
-        None => {
+        _ => {
             let n = mesh.points.len() as u64;
             vtkio::model::Cells {
                 cell_verts: VertexNumbers::XML {

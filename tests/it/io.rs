@@ -1229,3 +1229,28 @@ fn a_pvtu_file_with_bad_pieces_is_refused_naming_the_file_and_what_was_expected(
         }
     }
 }
+
+#[test]
+fn pvtu_pieces_with_a_repeated_array_name_are_refused() {
+    // Two arrays named "a" (1 and 3 components), in either order: they cannot be paired.
+    // (Our writer refuses a repeated name, so the second is renamed in the file.)
+    let dir = tempfile::tempdir().unwrap();
+    let pts: Vec<[f64; 3]> = (0..4).map(|i| [i as f64, 0.0, 0.0]).collect();
+    let a1 = PointArray::new("a", 1, vec![0.0; 4]);
+    let b3 = PointArray::new("b", 3, vec![0.0; 12]);
+    let a3 = PointArray::new("a", 3, vec![0.0; 12]);
+    let b1 = PointArray::new("b", 1, vec![0.0; 4]);
+    for (name, arrays) in [("p0.vtp", [a1, b3]), ("p1.vtp", [a3, b1])] {
+        let path = dir.path().join(name);
+        write_vtp(&path, &pts, &arrays).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.matches("Name=\"b\"").count(), 1, "{text}");
+        std::fs::write(&path, text.replace("Name=\"b\"", "Name=\"a\"")).unwrap();
+        assert_eq!(read_mesh(&path).unwrap().point_data.len(), 2);
+    }
+    let names = vec!["p0.vtp".to_string(), "p1.vtp".to_string()];
+    let parallel = dir.path().join("m.pvtp");
+    nabla::io::write_pvtp(&parallel, &names, &[], nabla::io::Precision::Float64).unwrap();
+    let err = read_mesh(&parallel).unwrap_err().to_string();
+    assert!(err.contains("two point arrays named `a`"), "{err}");
+}

@@ -169,8 +169,8 @@ fn a_failure_on_rank_1_leaves_the_previous_results_and_no_pieces() {
     assert_eq!(snapshot(case.path()), before);
 }
 
-/// The summary's lines after the table (relative L2 differences, data field counts),
-/// without the ones that differ by design (files written, memory, ranks).
+/// The summary's relative L2 differences from compared arrays (the other lines after the
+/// table differ by design: files written, memory, ranks, evaluations at shared points).
 fn notes(out: &Output) -> Vec<String> {
     stdout(out)
         .lines()
@@ -534,5 +534,80 @@ fn a_failure_on_some_ranks_while_evaluating_stops_every_rank_and_writes_nothing(
     let err = stderr(&o);
     assert_eq!(err.matches("--strict").count(), 1, "{err}");
     assert!(err.contains("rank 1 of 3"), "{err}");
+    assert_eq!(snapshot(&dir), before);
+}
+
+/// `TETS` without its lone point, with a third cell of no points (a polyvertex of none)
+/// at the end.
+fn tets_and_an_empty_cell() -> String {
+    TETS.replace("POINTS 6 double", "POINTS 5 double")
+        .replace("5 5 5\n", "")
+        .replace("CELLS 2 10\n", "CELLS 3 11\n")
+        .replace("4 1 2 3 4\n", "4 1 2 3 4\n0\n")
+        .replace("CELL_TYPES 2\n10\n10\n", "CELL_TYPES 3\n10\n10\n2\n")
+}
+
+/// Points without cells (legacy POLYDATA with POINTS only), and a field that is not a
+/// number for x > 0.5.
+const LONE_POINTS: &str = "# vtk DataFile Version 3.0\npoints\nASCII\nDATASET POLYDATA\n\
+                           POINTS 7 double\n0.9 0 0\n0.1 0 0\n0.2 1 0\n0.7 1 1\n0.3 2 0\n\
+                           0.4 0 2\n0.6 1 2\n";
+
+#[test]
+fn meshes_without_cells_or_with_an_empty_cell_and_their_non_finite_values_over_ranks() {
+    let case_of = |file: &str, value: &str| {
+        format!(
+            "[points]\nkind = \"mesh\"\nfile = \"{file}\"\n\n[[field]]\nname = \"f\"\n\
+             value = \"{value}\"\noperators = [\"grad\"]\n"
+        )
+    };
+    let case = |file: &str| case_of(file, "sqrt(0.5 - x)*y");
+    let warned = |out: &Output| {
+        stderr(out)
+            .lines()
+            .filter(|l| l.contains("not finite"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    // No cells: cut by points, 3 ranks; the first value that is not a number is the
+    // plain run's (point 0, on rank 0: its x = 0.9), also from pieces of a mesh. With the
+    // cells of TETS swapped, rank 0 owns points 1 to 4 and rank 1 points 0 and 5: the
+    // field is not a number at 0, 4 and 5, and the first is point 0, on rank 1.
+    let swapped = TETS.replace("4 0 1 2 3\n4 1 2 3 4\n", "4 1 2 3 4\n4 0 1 2 3\n");
+    let both_ends = "sqrt((x + y + z - 0.5)*(2 - x - y - z))";
+    for (file, text, ranks, value) in [
+        ("p.vtk", LONE_POINTS, 3, "sqrt(0.5 - x)*y"),
+        ("t.vtk", TETS, 2, "sqrt(0.5 - x)*y"),
+        ("t.vtk", swapped.as_str(), 2, both_ends),
+    ] {
+        let (_a, plain) = case_named("m", &case_of(file, value));
+        let (_b, split) = case_named("m", &case_of(file, value));
+        for dir in [&plain, &split] {
+            std::fs::write(dir.join(file), text).unwrap();
+        }
+        let out = nabla(&plain, &[]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let Some(o) = mpirun(ranks, &split, &[], &[]) else {
+            return;
+        };
+        assert!(o.status.success(), "{file}: {}", stderr(&o));
+        assert!(!warned(&out).is_empty(), "{file}: {}", stderr(&out));
+        assert_eq!(warned(&o), warned(&out), "{file}");
+        assert_eq!(table(&o), table(&out), "{file}");
+        assert_same_data(&plain.join("VTK/m.vtu"), &split.join("VTK/m.pvtu"));
+    }
+    // A rank whose cells use no points is refused once, before anything is written.
+    let (_c, dir) = case_named("m", &case("t.vtk"));
+    std::fs::write(dir.join("t.vtk"), tets_and_an_empty_cell()).unwrap();
+    let out = nabla(&dir, &["--output", dir.join("one").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = snapshot(&dir);
+    let Some(o) = mpirun(3, &dir, &[], &[]) else {
+        return;
+    };
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert_eq!(err.matches("use no points").count(), 1, "{err}");
+    assert!(err.contains("rank 2 of 3"), "{err}");
     assert_eq!(snapshot(&dir), before);
 }

@@ -532,3 +532,49 @@ fn vtkio_panics_on_malformed_xml_print_no_panic_text() {
         "{err}"
     );
 }
+
+#[test]
+fn the_pieces_of_a_pvtu_share_one_input_limit() {
+    // One zlib piece of 2^17 points (3 MiB inflated, 3 KB on disk) listed 4 times through
+    // links: each piece is under the 8 MiB limit, all of them together are not.
+    let dir = mesh_case("mesh", "m.pvtu");
+    let block = zlib(&vec![0u8; 24 << 17]);
+    let points = compressed(&[block], 24 << 17, 24 << 17, None);
+    let text =
+        vtu_with_points(&points).replace("NumberOfPoints=\"1\"", "NumberOfPoints=\"131072\"");
+    std::fs::write(dir.path().join("piece.vtu"), text).unwrap();
+    let mut pvtu = String::from(
+        "<?xml version=\"1.0\"?>\n<VTKFile type=\"PUnstructuredGrid\" version=\"1.0\" \
+         byte_order=\"LittleEndian\" header_type=\"UInt64\">\n<PUnstructuredGrid GhostLevel=\"0\">\n\
+         <PPoints><PDataArray type=\"Float64\" NumberOfComponents=\"3\"/></PPoints>\n",
+    );
+    for k in 0..4 {
+        let name = format!("p{k}.vtu");
+        std::os::unix::fs::symlink("piece.vtu", dir.path().join(&name)).unwrap();
+        pvtu += &format!("<Piece Source=\"{name}\"/>\n");
+    }
+    pvtu += "</PUnstructuredGrid>\n</VTKFile>\n";
+    std::fs::write(dir.path().join("m.pvtu"), &pvtu).unwrap();
+    let env = [("NABLA_MAX_INPUT_BYTES", "8388608")];
+    assert_rejected_env(
+        dir.path(),
+        &[],
+        &env,
+        &["p2.vtu", "limit of", "NABLA_MAX_INPUT_BYTES"],
+    );
+    // Two of them fit: the same file is read.
+    std::fs::write(
+        dir.path().join("m.pvtu"),
+        pvtu.replace(
+            "<Piece Source=\"p2.vtu\"/>\n<Piece Source=\"p3.vtu\"/>\n",
+            "",
+        ),
+    )
+    .unwrap();
+    let out = nabla_env(dir.path(), &[], &env, 60);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
