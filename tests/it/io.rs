@@ -1254,3 +1254,50 @@ fn pvtu_pieces_with_a_repeated_array_name_are_refused() {
     let err = read_mesh(&parallel).unwrap_err().to_string();
     assert!(err.contains("two point arrays named `a`"), "{err}");
 }
+
+#[test]
+fn a_mesh_with_an_empty_cell_list_is_written_as_vertices_vtk_reads() {
+    use nabla::io::{Cells, Mesh, Precision, write_pvtu, write_vtu};
+    // Legacy POLYDATA with POINTS only reads as an empty list of cells; VTK reads no
+    // UnstructuredGrid piece of zero cells, so the points become vertices.
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("p.vtk");
+    std::fs::write(
+        &input,
+        "# vtk DataFile Version 3.0\np\nASCII\nDATASET POLYDATA\nPOINTS 3 double\n0 0 0\n1 0 0\n0 2 0\n",
+    )
+    .unwrap();
+    let mesh = read_mesh(&input).unwrap();
+    assert_eq!(mesh.cells.as_ref().map(Cells::len), Some(0));
+    let single = dir.path().join("m.vtu");
+    write_vtu(
+        &single,
+        &mesh,
+        &[PointArray::new("g", 1, vec![1.0, 2.0, 3.0])],
+    )
+    .unwrap();
+    let back: Mesh = read_mesh(&single).unwrap();
+    assert_eq!(
+        back.cells.as_ref().map(|c| c.types.clone()),
+        Some(vec![1; 3])
+    );
+    // VTK reads it (through a parallel file of this one piece, compared with itself).
+    let parallel = dir.path().join("m.pvtu");
+    let arrays = [("g".to_string(), 1)];
+    write_pvtu(
+        &parallel,
+        &["m.vtu".into()],
+        &arrays,
+        &[],
+        Precision::Float64,
+    )
+    .unwrap();
+    let args = [single.as_os_str(), parallel.as_os_str()];
+    if let Some(o) = run_vtk_python("vtk_pieces.py", &args, "the VTK pieces check") {
+        let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(
+            (json["points"].as_u64(), json["cells"].as_u64()),
+            (Some(3), Some(3))
+        );
+    }
+}
