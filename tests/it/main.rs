@@ -15,6 +15,7 @@ mod io;
 mod mpi;
 mod operators;
 mod output;
+mod pieces;
 mod pinn;
 mod plot;
 mod usability;
