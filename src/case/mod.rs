@@ -113,7 +113,7 @@ pub fn run_on(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Summary> {
             .map(|s| (s.clone(), s.pieces[ranks.rank()].0)),
     };
     let done = run::execute(&case, &inputs, &times, mms.as_ref(), opts, ranks)?;
-    let rows = pieces::reduce_rows(ranks, done.rows, &piece)?;
+    let rows = done.rows;
     let carried_values: usize = piece.carried.iter().map(|a| a.components).sum();
     let dim = piece.points.dim();
     let estimate = points::estimate_bytes(&case, piece.points.len(), dim, carried_values);

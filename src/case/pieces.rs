@@ -348,18 +348,24 @@ const PER_ROW: usize = 11;
 /// over all points (from each rank's RMS over the points it owns), the slowest rank's
 /// time, and the points per second of all points in that time; counts of values that are
 /// not finite are summed, and the first of them is the one at the lowest index among all
-/// points. Every rank must hold the same rows (the same arrays at the same times).
+/// points. Every rank must hold the same rows (the same arrays at the same times), over
+/// its piece, whose first `owned` points it owns, of `total` points in all.
 ///
 /// # Errors
 /// [`Error::Ranks`] when the ranks hold different numbers of rows.
-pub(super) fn reduce_rows(ranks: &Ranks, rows: Vec<Row>, piece: &Piece) -> Result<Vec<Row>> {
+pub(super) fn reduce_rows(
+    ranks: &Ranks,
+    rows: Vec<Row>,
+    owned: usize,
+    total: usize,
+) -> Result<Vec<Row>> {
     if ranks.size() == 1 {
         return Ok(rows);
     }
     let flag = |b: bool| if b { 1.0 } else { 0.0 };
     let mut mine = Vec::with_capacity(rows.len() * PER_ROW);
     for r in &rows {
-        let values = (piece.owned * r.components) as f64;
+        let values = (owned * r.components) as f64;
         let (i, p, v) = r.first_non_finite.unwrap_or((0, [0.0; 3], 0.0));
         mine.extend([
             r.max_error.unwrap_or(0.0),
@@ -395,7 +401,7 @@ pub(super) fn reduce_rows(ranks: &Ranks, rows: Vec<Row>, piece: &Piece) -> Resul
         if row.seconds.is_some() {
             let secs = ranks_iter.clone().map(|r| at(r, 2)).fold(0.0, f64::max);
             row.seconds = Some(secs);
-            row.points_per_second = Some(piece.total as f64 / secs);
+            row.points_per_second = Some(total as f64 / secs);
         }
         row.non_finite = ranks_iter.clone().map(|r| at(r, 3) as usize).sum();
         // The first among all points: a mesh's pieces do not hold contiguous runs of them.

@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::load::Case;
 use super::mms::Mms;
 use super::output::{Output, extension};
-use super::pieces::Slabs;
+use super::pieces::{self, Slabs};
 use super::points::Geometry;
 use super::progress::Bar;
 use super::summary::{Difference, Recorder, Reference, Row};
@@ -126,10 +126,26 @@ pub(super) fn execute(
     let mut local_opts = opts.clone();
     local_opts.quiet = opts.quiet || !ranks.is_root();
     let local = evaluate_and_write(case, inputs, times, mms, &local_opts, &mut output, ranks)
-        .and_then(|done| injected_failure(ranks).map(|()| done));
+        .and_then(|done| injected_failure(ranks, "write").map(|()| done));
     // The switch happens only when every rank has written its pieces; otherwise rank 0's
     // `Output` removes the staging folder with every rank's pieces when dropped.
-    let local = ranks.agree(local)?;
+    let mut local = ranks.agree(local)?;
+    // The rows of all ranks; under --strict over ranks, the values that are not finite
+    // are counted over all of them first, so that the error is the one-process run's.
+    local.rows = pieces::reduce_rows(ranks, local.rows, inputs.owned, inputs.total)?;
+    if opts.strict && ranks.size() > 1 {
+        let bad = local
+            .rows
+            .iter()
+            .find_map(|r| r.non_finite_note(inputs.total));
+        // Every rank fails alike; the agreement leaves the report to rank 0.
+        ranks.agree(bad.map_or(Ok(()), |note| {
+            Err(crate::Error::Operator {
+                op: "--strict".into(),
+                message: format!("{note}; nothing is written"),
+            })
+        }))?;
+    }
     let shared = output.stage_is_shared();
     let files = if ranks.is_root() {
         ranks.agree(output.commit())?
@@ -237,12 +253,17 @@ fn evaluate_and_write(
     };
     // The total is known once the fields are built: one evaluation per array.
     let bar = Bar::new(opts.quiet, 0);
-    let mut rec = Recorder::new(points, opts.chunk_size, opts.strict, inputs.owned)
+    // Over ranks, --strict is checked once the ranks' rows are together (`execute`).
+    let strict = opts.strict && ranks.size() == 1;
+    let mut rec = Recorder::new(points, opts.chunk_size, strict, inputs.owned)
         .placed(inputs.start, inputs.global);
     let series = case.spec.times.is_some();
     for (k, &t) in times.iter().enumerate() {
         let mlp = trained.as_ref().map(|(_, tr)| &tr.mlp);
         let mut evaluated = || -> Result<Vec<Array>> {
+            if k == 0 {
+                injected_failure(ranks, "evaluate")?;
+            }
             let built = fields::build(case, d, t, mlp, inputs.data)?;
             let shapes = arrays::planar_shapes(&built, d);
             if k == 0 {
@@ -350,19 +371,22 @@ fn with_next_plane(ranks: &Ranks, mut written: Vec<Array>, plane: usize) -> Resu
     Ok(written)
 }
 
-/// A failure injected on one rank, for the tests of the collective switch: with the `mpi`
-/// feature, the rank named by the environment variable `NABLA_FAIL_RANK` fails after
-/// writing its pieces, before the ranks agree on the switch (a documented test hook).
-fn injected_failure(ranks: &Ranks) -> Result<()> {
+/// A failure injected on one rank, for the tests of the ranks' meeting points: with the
+/// `mpi` feature, the rank named by the environment variable `NABLA_FAIL_RANK` fails at
+/// `stage`: `r` fails after writing its pieces, before the ranks agree on the switch;
+/// `r@evaluate` while evaluating the first time (a documented test hook).
+fn injected_failure(ranks: &Ranks, stage: &str) -> Result<()> {
     if cfg!(feature = "mpi")
         && let Ok(v) = std::env::var("NABLA_FAIL_RANK")
-        && v.trim().parse::<usize>() == Ok(ranks.rank())
     {
-        return Err(crate::Error::Ranks {
-            rank: ranks.rank(),
-            size: ranks.size(),
-            message: "failure injected by NABLA_FAIL_RANK (a test hook)".into(),
-        });
+        let (rank, at) = v.trim().split_once('@').unwrap_or((v.trim(), "write"));
+        if at == stage && rank.parse::<usize>() == Ok(ranks.rank()) {
+            return Err(crate::Error::Ranks {
+                rank: ranks.rank(),
+                size: ranks.size(),
+                message: format!("failure injected by NABLA_FAIL_RANK={v} (a test hook)"),
+            });
+        }
     }
     Ok(())
 }

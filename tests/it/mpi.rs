@@ -504,7 +504,7 @@ const HALF_NAN: &str = "[points]\nkind = \"lattice\"\ncounts = [5, 30]\n\
                         value = \"sqrt(0.5 - y)\"\noperators = [\"grad\"]\n";
 
 #[test]
-fn a_failure_on_some_ranks_while_evaluating_stops_every_rank_and_writes_nothing() {
+fn non_finite_values_on_some_ranks_are_counted_over_all_and_strict_writes_nothing() {
     let (_t, dir) = case_named("half", HALF_NAN);
     // Without --strict the run completes, the non-finite values counted over all ranks
     // once, from the first one at its global index (the plain run's summary).
@@ -525,14 +525,37 @@ fn a_failure_on_some_ranks_while_evaluating_stops_every_rank_and_writes_nothing(
     assert!(!warned(&plain).is_empty(), "{}", stdout(&plain));
     assert_eq!(warned(&o), warned(&plain));
     let before = snapshot(&dir);
-    // With --strict, ranks 1 and 2 (y from 0.34) fail while evaluating; rank 0 does not,
-    // and must not wait for them forever.
+    // With --strict the values that are not finite (on ranks 1 and 2, from y = 0.34)
+    // are counted over all ranks: the error is the plain run's, printed once.
+    let strict = nabla(&dir, &["--strict"]);
+    assert!(!strict.status.success());
+    let plain_err = stderr(&strict);
+    assert!(plain_err.contains("75 of 150 values"), "{plain_err}");
     let Some(o) = mpirun(3, &dir, &["--strict"], &[]) else {
         return;
     };
     assert!(!o.status.success());
     let err = stderr(&o);
     assert_eq!(err.matches("--strict").count(), 1, "{err}");
+    let message = |e: &str| {
+        e.lines()
+            .next()
+            .unwrap_or("")
+            .split("--strict")
+            .nth(1)
+            .map(str::to_owned)
+    };
+    assert_eq!(message(&err), message(&plain_err), "{err}");
+    assert!(err.contains("rank 0 of 3"), "{err}");
+    assert_eq!(snapshot(&dir), before);
+    // A rank that fails while evaluating (the test hook, at the first time) stops every
+    // rank at the next meeting point (the plane passed on): no hang, the error once.
+    let Some(o) = mpirun(3, &dir, &[], &[("NABLA_FAIL_RANK", "1@evaluate")]) else {
+        return;
+    };
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert_eq!(err.matches("NABLA_FAIL_RANK").count(), 1, "{err}");
     assert!(err.contains("rank 1 of 3"), "{err}");
     assert_eq!(snapshot(&dir), before);
 }
