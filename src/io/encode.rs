@@ -9,9 +9,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rayon::prelude::*;
 use serde::Deserialize;
-use vtkio::Vtk;
-use vtkio::model::{Attribute, ByteOrder, DataArray, DataSet, ElementType, IOBuffer, Version};
-use vtkio::xml::Compressor;
 
 use super::write::PointArray;
 use crate::{Error, Result};
@@ -64,20 +61,15 @@ pub(super) fn io_error(path: &Path, message: impl Into<String>) -> Error {
     }
 }
 
-/// The arrays as VTK attributes over `n` points or cells (`what`), checked: non-empty
-/// distinct names, `components × n` values each. The first array of 1, 3 and 9 components
-/// is marked as the active scalars, vectors and tensors (what ParaView's filters such as
-/// Glyph and Stream Tracer pick by default).
-pub(super) fn attribute_list(
+/// Checks the arrays over `num_points` points or cells (`what`): non-empty distinct
+/// names, `components × num_points` values each, at least one component.
+pub(super) fn check_arrays(
     path: &Path,
     arrays: &[PointArray],
     num_points: usize,
     what: &str,
-    precision: Precision,
-) -> Result<Vec<Attribute>> {
+) -> Result<()> {
     let mut names = HashSet::new();
-    let mut out = Vec::with_capacity(arrays.len());
-    let (mut scalars, mut vectors, mut tensors) = (false, false, false);
     for a in arrays {
         if a.name.is_empty() {
             return Err(io_error(
@@ -108,119 +100,15 @@ pub(super) fn attribute_list(
                 ),
             ));
         }
-        let components = u32::try_from(a.components)
-            .map_err(|_| io_error(path, format!("array `{}` has too many components", a.name)))?;
-        let first = |seen: &mut bool| !std::mem::replace(seen, true);
-        let elem = match a.components {
-            1 if first(&mut scalars) => ElementType::Scalars {
-                num_comp: 1,
-                lookup_table: None,
-            },
-            3 if first(&mut vectors) => ElementType::Vectors,
-            9 if first(&mut tensors) => ElementType::Tensors,
-            _ => ElementType::Generic(components),
-        };
-        let data = match precision {
-            Precision::Float64 => IOBuffer::F64(a.values.clone()),
-            Precision::Float32 => IOBuffer::F32(a.values.iter().map(|&v| v as f32).collect()),
-        };
-        out.push(Attribute::DataArray(DataArray {
-            name: a.name.clone(),
-            elem,
-            data,
-        }));
     }
-    Ok(out)
-}
-
-/// Serializes a data set as binary XML (inline base64, little-endian, `UInt64` headers),
-/// compressed as asked.
-pub(super) fn xml_bytes(path: &Path, data: DataSet, compression: Compression) -> Result<Vec<u8>> {
-    let vtk = Vtk {
-        version: Version::new_xml(1, 0),
-        byte_order: ByteOrder::LittleEndian,
-        title: String::new(),
-        file_path: None,
-        data,
-    };
-    let fail = |e: &dyn std::fmt::Display| {
-        io_error(path, format!("cannot encode the data set as VTK XML: {e}"))
-    };
-    // vtkio's own compression writes a wrong header for an array whose size is a multiple
-    // of the block size (an empty last block, which VTK cannot read); arrays are
-    // compressed here instead.
-    let file = vtk
-        .try_into_xml_format(Compressor::None, 0)
-        .map_err(|e| fail(&e))?;
-    let mut bytes = Vec::new();
-    file.write(&mut bytes).map_err(|e| fail(&e))?;
-    match compression {
-        Compression::None => Ok(bytes),
-        c => compress_arrays(path, bytes, c),
-    }
-}
-
-/// Rewrites every inline binary `<DataArray>` of an uncompressed XML file (base64 of a
-/// `UInt64` byte count and the bytes) as compressed blocks, and names the compressor in
-/// the `<VTKFile>` element.
-fn compress_arrays(path: &Path, bytes: Vec<u8>, compression: Compression) -> Result<Vec<u8>> {
-    let fail = |what: &str| {
-        io_error(
-            path,
-            format!("internal: cannot compress the arrays: {what}"),
-        )
-    };
-    let text = String::from_utf8(bytes).map_err(|_| fail("the XML is not UTF-8"))?;
-    let name = match compression {
-        Compression::Lz4 => "vtkLZ4DataCompressor",
-        Compression::Zlib => "vtkZLibDataCompressor",
-        Compression::None => return Ok(text.into_bytes()),
-    };
-    let mut out = String::with_capacity(text.len() / 2);
-    let start = text.find("<VTKFile ").ok_or_else(|| fail("no <VTKFile>"))?;
-    let end = start
-        + text[start..]
-            .find('>')
-            .ok_or_else(|| fail("no <VTKFile>"))?;
-    let end = if text[..end].ends_with('/') {
-        end - 1
-    } else {
-        end
-    };
-    out.push_str(&text[..end]);
-    out.push_str(&format!(" compressor=\"{name}\""));
-    let mut rest = &text[end..];
-    // Attribute values are escaped (`>` as `&gt;`), so the first `>` closes the tag.
-    while let Some(k) = rest.find("<DataArray ") {
-        let close = k + rest[k..]
-            .find('>')
-            .ok_or_else(|| fail("an open <DataArray"))?;
-        out.push_str(&rest[..=close]);
-        rest = &rest[close + 1..];
-        if out.ends_with("/>") {
-            continue;
-        }
-        let stop = rest
-            .find("</DataArray>")
-            .ok_or_else(|| fail("an unclosed <DataArray>"))?;
-        let raw = BASE64
-            .decode(rest[..stop].trim())
-            .map_err(|e| fail(&format!("base64: {e}")))?;
-        let data = raw
-            .get(8..)
-            .ok_or_else(|| fail("an array without a header"))?;
-        out.push_str(&compressed_base64(data, compression));
-        rest = &rest[stop..];
-    }
-    out.push_str(rest);
-    Ok(out.into_bytes())
+    Ok(())
 }
 
 /// `data` as VTK's compressed binary layout, base64-encoded: the header
 /// `[blocks][block size][size of the last block, 0 if full][compressed size of each block]`
 /// (`UInt64` each) and the compressed blocks, each part encoded on its own as VTK writes
 /// them. Blocks are compressed in parallel.
-fn compressed_base64(data: &[u8], compression: Compression) -> String {
+pub(super) fn compressed_base64(data: &[u8], compression: Compression) -> String {
     let blocks: Vec<Vec<u8>> = data
         .par_chunks(BLOCK)
         .map(|block| match compression {

@@ -1,4 +1,5 @@
-//! VTK input and output, through [`vtkio`].
+//! VTK input and output: reading through [`vtkio`], writing our own XML (arrays encoded
+//! in parallel).
 //!
 //! Reading: [`read_mesh`] takes the points (and cells, where the file has them) of a legacy
 //! `.vtk` file (binary big-endian or ASCII) or an XML `.vtu` / `.vtp` file, such as the
@@ -56,6 +57,7 @@ mod mesh;
 mod parallel;
 mod read;
 mod write;
+mod xml;
 
 pub use csv::read_csv;
 pub use encode::{Compression, Precision, WriteOptions};

@@ -4,13 +4,11 @@ use std::io::Write;
 use std::path::{Component, Path};
 
 use num_traits::FromPrimitive;
-use vtkio::model::{
-    Attributes, CellType, DataSet, Extent, IOBuffer, ImageDataPiece, PolyDataPiece,
-    UnstructuredGridPiece, VertexNumbers,
-};
+use vtkio::model::CellType;
 
-use super::encode::{Precision, WriteOptions, attribute_list, io_error, xml_bytes};
-use super::mesh::Mesh;
+use super::encode::{WriteOptions, check_arrays, io_error};
+use super::mesh::{Cells, Mesh};
+use super::xml::{Array, Document, Values, active_attributes};
 use crate::Result;
 
 /// A named array with a fixed number of components at every point, written as `Float64`
@@ -106,19 +104,6 @@ fn check_extension(path: &Path, ext: &str, what: &str) -> Result<()> {
             ),
         ))
     }
-}
-
-/// Checks the arrays against `num_points` and turns them into vtkio point attributes.
-fn point_attributes(
-    path: &Path,
-    arrays: &[PointArray],
-    num_points: usize,
-    precision: Precision,
-) -> Result<Attributes> {
-    Ok(Attributes {
-        point: attribute_list(path, arrays, num_points, "points", precision)?,
-        cell: Vec::new(),
-    })
 }
 
 /// Writes `bytes` to a temporary file next to `path` and renames it to `path`. On any
@@ -249,56 +234,31 @@ pub fn write_vti_piece_with(
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
         .ok_or_else(|| io_error(path, format!("lattice {:?} has too many points", grid.dims)))?;
-    let data = point_attributes(path, arrays, num_points, opts.precision)?;
-    let extent = Extent::Ranges(std::array::from_fn(|d| {
-        start[d] as i32..=(start[d] + grid.dims[d]) as i32 - 1
-    }));
-    let data_set = DataSet::ImageData {
-        extent: extent.clone(),
-        // vtkio stores origin and spacing as f32; full precision is restored below.
-        origin: grid.origin.map(|x| x as f32),
-        spacing: grid.spacing.map(|x| x as f32),
-        meta: None,
-        pieces: vec![vtkio::model::Piece::Inline(Box::new(ImageDataPiece {
-            extent,
-            data,
-        }))],
-    };
-    let bytes = xml_bytes(path, data_set, opts.compression)?;
-    let bytes = set_image_geometry(path, bytes, grid)?;
-    write_atomically(path, &bytes)
-}
-
-/// Rewrites the `Origin` and `Spacing` attributes of the `<ImageData>` element with the
-/// `f64` values of `grid` (vtkio holds them as `f32`, which would move the lattice).
-fn set_image_geometry(path: &Path, bytes: Vec<u8>, grid: &ImageGrid) -> Result<Vec<u8>> {
-    let fail = || {
-        io_error(
-            path,
-            "internal: vtkio wrote no <ImageData> Origin and Spacing",
-        )
-    };
-    let text = String::from_utf8(bytes).map_err(|_| fail())?;
-    let start = text.find("<ImageData ").ok_or_else(fail)?;
-    let end = start + text[start..].find('>').ok_or_else(fail)?;
-    let mut tag = text[start..end].to_string();
-    for (attr, v) in [("Origin", grid.origin), ("Spacing", grid.spacing)] {
-        let key = format!(" {attr}=\"");
-        let a = tag.find(&key).ok_or_else(fail)? + key.len();
-        let b = a + tag[a..].find('"').ok_or_else(fail)?;
-        // `{:?}` prints the shortest decimal that reads back as the same f64.
-        tag.replace_range(a..b, &format!("{:?} {:?} {:?}", v[0], v[1], v[2]));
-    }
-    let mut out = String::with_capacity(text.len() + 64);
-    out.push_str(&text[..start]);
-    out.push_str(&tag);
-    out.push_str(&text[end..]);
-    Ok(out.into_bytes())
-}
-
-/// Points as a flat `Float64` buffer.
-fn points_buffer(points: &[[f64; 3]]) -> IOBuffer {
-    IOBuffer::F64(points.iter().flatten().copied().collect())
+    check_arrays(path, arrays, num_points, "points")?;
+    let extent = (0..3)
+        .map(|d| format!("{} {}", start[d], start[d] + grid.dims[d] - 1))
+        .collect::<Vec<_>>()
+        .join(" ");
+    // `{:?}` prints the shortest decimal that reads back as the same f64.
+    let v3 = |v: [f64; 3]| format!("{:?} {:?} {:?}", v[0], v[1], v[2]);
+    let mut doc = Document::new("ImageData", opts.compression);
+    doc.open(
+        "ImageData",
+        &format!(
+            " WholeExtent=\"{extent}\" Origin=\"{}\" Spacing=\"{}\"",
+            v3(grid.origin),
+            v3(grid.spacing)
+        ),
+    );
+    doc.open("Piece", &format!(" Extent=\"{extent}\""));
+    let point_data: Vec<Array> = arrays
+        .iter()
+        .map(|a| Array::of(a, opts.precision))
+        .collect();
+    doc.arrays("PointData", &active_attributes(arrays), &point_data);
+    doc.close("Piece");
+    doc.close("ImageData");
+    write_atomically(path, &doc.finish())
 }
 
 /// Writes a bare point cloud and its point arrays as VTK `PolyData` (`.vtp`), with one
@@ -324,21 +284,45 @@ pub fn write_vtp_with(
     opts: &WriteOptions,
 ) -> Result<()> {
     check_extension(path, "vtp", "PolyData")?;
-    let data = point_attributes(path, arrays, points.len(), opts.precision)?;
-    let n = points.len() as u64;
-    let piece = PolyDataPiece {
-        points: points_buffer(points),
-        verts: Some(VertexNumbers::XML {
-            connectivity: (0..n).collect(),
-            offsets: (1..=n).collect(),
-        }),
-        data,
-        ..Default::default()
-    };
-    write_atomically(
-        path,
-        &xml_bytes(path, DataSet::inline(piece), opts.compression)?,
-    )
+    check_arrays(path, arrays, points.len(), "points")?;
+    let n = points.len();
+    let connectivity: Vec<u64> = (0..n as u64).collect();
+    let offsets: Vec<u64> = (1..=n as u64).collect();
+    let mut doc = Document::new("PolyData", opts.compression);
+    doc.open("PolyData", "");
+    doc.open(
+        "Piece",
+        &format!(
+            " NumberOfPoints=\"{n}\" NumberOfVerts=\"{n}\" NumberOfLines=\"0\" \
+             NumberOfStrips=\"0\" NumberOfPolys=\"0\""
+        ),
+    );
+    let point_data: Vec<Array> = arrays
+        .iter()
+        .map(|a| Array::of(a, opts.precision))
+        .collect();
+    doc.arrays("PointData", &active_attributes(arrays), &point_data);
+    doc.arrays("Points", "", &[coordinates(points)]);
+    doc.arrays(
+        "Verts",
+        "",
+        &[
+            Array::named("connectivity", Values::Count(&connectivity)),
+            Array::named("offsets", Values::Count(&offsets)),
+        ],
+    );
+    doc.close("Piece");
+    doc.close("PolyData");
+    write_atomically(path, &doc.finish())
+}
+
+/// The `<Points>` array: the coordinates, `Float64` whatever the arrays' precision.
+fn coordinates(points: &[[f64; 3]]) -> Array<'_> {
+    Array {
+        name: None,
+        components: 3,
+        values: Values::Exact(points.as_flattened()),
+    }
 }
 
 /// Writes a mesh and its point arrays as VTK `UnstructuredGrid` (`.vtu`), keeping the mesh's
@@ -367,61 +351,68 @@ pub fn write_vtu_with(
     opts: &WriteOptions,
 ) -> Result<()> {
     check_extension(path, "vtu", "an UnstructuredGrid")?;
-    let mut data = point_attributes(path, arrays, mesh.points.len(), opts.precision)?;
+    let n = mesh.points.len();
+    check_arrays(path, arrays, n, "points")?;
     // A mesh without cells (or with none listed) is written with one vertex per point:
-    // VTK reads no UnstructuredGrid piece of zero cells (vtkio leaves out its
-    // NumberOfCells), and ParaView draws the points.
-    if mesh.num_cells() > 0 {
-        data.cell = attribute_list(
-            path,
-            &mesh.cell_data,
-            mesh.num_cells(),
-            "cells",
-            opts.precision,
-        )?;
-    }
-    let cells = match &mesh.cells {
-        Some(cells) if !cells.is_empty() => {
+    // VTK reads no UnstructuredGrid piece of zero cells, and ParaView draws the points.
+    let listed = mesh.cells.as_ref().filter(|c| !c.is_empty());
+    let vertices;
+    let (cells, cell_data): (&Cells, &[PointArray]) = match listed {
+        Some(cells) => {
             cells
-                .check(mesh.points.len())
+                .check(n)
                 .map_err(|m| io_error(path, format!("the mesh's cells are inconsistent: {m}")))?;
-            let types = cells
+            if let Some(&t) = cells
                 .types
                 .iter()
-                .map(|&t| {
-                    CellType::from_u8(t).ok_or_else(|| {
-                        io_error(path, format!("unknown VTK cell type {t} in the mesh"))
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            vtkio::model::Cells {
-                cell_verts: VertexNumbers::XML {
-                    connectivity: cells.connectivity.clone(),
-                    offsets: cells.offsets.clone(),
-                },
-                types,
+                .find(|&&t| CellType::from_u8(t).is_none())
+            {
+                return Err(io_error(
+                    path,
+                    format!("unknown VTK cell type {t} in the mesh"),
+                ));
             }
+            check_arrays(path, &mesh.cell_data, cells.len(), "cells")?;
+            (cells, &mesh.cell_data)
         }
-        _ => {
-            let n = mesh.points.len() as u64;
-            vtkio::model::Cells {
-                cell_verts: VertexNumbers::XML {
-                    connectivity: (0..n).collect(),
-                    offsets: (1..=n).collect(),
-                },
-                types: vec![CellType::Vertex; mesh.points.len()],
-            }
+        None => {
+            vertices = Cells {
+                connectivity: (0..n as u64).collect(),
+                offsets: (1..=n as u64).collect(),
+                types: vec![CellType::Vertex as u8; n],
+            };
+            (&vertices, &[])
         }
     };
-    let piece = UnstructuredGridPiece {
-        points: points_buffer(&mesh.points),
-        cells,
-        data,
-    };
-    write_atomically(
-        path,
-        &xml_bytes(path, DataSet::inline(piece), opts.compression)?,
-    )
+    let mut doc = Document::new("UnstructuredGrid", opts.compression);
+    doc.open("UnstructuredGrid", "");
+    doc.open(
+        "Piece",
+        &format!(" NumberOfPoints=\"{n}\" NumberOfCells=\"{}\"", cells.len()),
+    );
+    let point_data: Vec<Array> = arrays
+        .iter()
+        .map(|a| Array::of(a, opts.precision))
+        .collect();
+    doc.arrays("PointData", &active_attributes(arrays), &point_data);
+    let cell_arrays: Vec<Array> = cell_data
+        .iter()
+        .map(|a| Array::of(a, opts.precision))
+        .collect();
+    doc.arrays("CellData", &active_attributes(cell_data), &cell_arrays);
+    doc.arrays("Points", "", &[coordinates(&mesh.points)]);
+    doc.arrays(
+        "Cells",
+        "",
+        &[
+            Array::named("connectivity", Values::Count(&cells.connectivity)),
+            Array::named("offsets", Values::Count(&cells.offsets)),
+            Array::named("types", Values::Byte(&cells.types)),
+        ],
+    );
+    doc.close("Piece");
+    doc.close("UnstructuredGrid");
+    write_atomically(path, &doc.finish())
 }
 
 /// Escapes the five XML special characters for an attribute value.
