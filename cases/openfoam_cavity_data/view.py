@@ -4,17 +4,20 @@ with streamlines of U. Run the case first, then:
     pvpython cases/openfoam_cavity_data/view.py              # interactive window
     pvpython cases/openfoam_cavity_data/view.py picture.png  # a picture, no window needed
                                                              # (xvfb-run -a on a headless machine)
+The output of an MPI run (`mpirun -np N nabla …`, the pieces of a `.pvtu`) is read too.
 Checked with ParaView 5.11's pvpython.
 """
 import os
 import sys
 
 from paraview.simple import (ColorBy, CreateView, GetColorTransferFunction,
-                             GetScalarBar, Interact, Render, SaveScreenshot, Show, StreamTracer, Text,
-                             XMLUnstructuredGridReader, AssignViewToLayout, CreateLayout)
+                             GetScalarBar, Interact, OpenDataFile, Render, SaveScreenshot, Show,
+                             StreamTracer, Text, AssignViewToLayout, CreateLayout)
 
 here = os.path.dirname(os.path.abspath(__file__))
-data = XMLUnstructuredGridReader(FileName=[os.path.join(here, "VTK", "openfoam_cavity_data.vtu")])
+single = os.path.join(here, "VTK", "openfoam_cavity_data.vtu")
+# Or the pieces of an MPI run, listed by the .pvtu; ParaView picks the reader by extension.
+data = OpenDataFile(single if os.path.exists(single) else single[:-4] + ".pvtu")
 
 layout = CreateLayout("cavity")
 layout.SplitHorizontal(0, 0.5)
