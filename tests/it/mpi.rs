@@ -85,6 +85,80 @@ fn assert_same_data(single: &Path, parallel: &Path) {
     }
 }
 
+/// Runs the binary on `dir` over `ranks` with `args` and `env`, which must fail: the
+/// error printed once (`once` appears once on stderr), by the rank `by` names ("rank 1
+/// of 3"), nothing on stdout, and every file under `dir` as it was. Returns stderr;
+/// `None` when mpirun is missing (outside CI).
+fn fails_once(
+    ranks: usize,
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    once: &str,
+    by: &str,
+) -> Option<String> {
+    let before = snapshot(dir);
+    let o = mpirun(ranks, dir, args, env)?;
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert_eq!(err.matches(once).count(), 1, "{err}");
+    assert!(err.contains(by), "{err}");
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+    assert_eq!(snapshot(dir), before, "{err}");
+    Some(err)
+}
+
+/// A case run plainly and under `mpirun -np ranks`, each in its own copy of the same
+/// files; the temporary folders live as long as this.
+struct Both {
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+    /// The split run's case folder.
+    split: PathBuf,
+    /// What the plain run and the split run printed.
+    out: Output,
+    o: Output,
+}
+
+/// Runs case `name` (its `case.toml` and `files`) plainly and over `ranks` with `args`;
+/// both must succeed, print the same summary table, and the pieces merged by VTK's reader
+/// must equal the plain file `VTK/name.ext` (`ext` the plain extension). `None` when
+/// mpirun is missing (outside CI).
+fn both(
+    name: &str,
+    case: &str,
+    files: &[(&str, &[u8])],
+    ranks: usize,
+    args: &[&str],
+    ext: &str,
+) -> Option<Both> {
+    let (a, plain) = case_named(name, case);
+    let (b, split) = case_named(name, case);
+    for dir in [&plain, &split] {
+        for (file, bytes) in files {
+            std::fs::write(dir.join(file), bytes).unwrap();
+        }
+    }
+    let out = nabla(&plain, args);
+    assert!(out.status.success(), "{name}: {}", stderr(&out));
+    let o = mpirun(ranks, &split, args, &[])?;
+    assert!(
+        o.status.success(),
+        "{name} on {ranks} ranks: {}",
+        stderr(&o)
+    );
+    assert_eq!(table(&o), table(&out), "{name}");
+    assert_same_data(
+        &plain.join("VTK").join(format!("{name}.{ext}")),
+        &split.join("VTK").join(format!("{name}.p{ext}")),
+    );
+    Some(Both {
+        _dirs: (a, b),
+        split,
+        out,
+        o,
+    })
+}
+
 #[test]
 fn taylor_green_on_1_2_and_3_ranks_equals_the_plain_run() {
     let plain = copy_case("taylor_green");
@@ -132,19 +206,7 @@ const CLOUD: &str = "[points]\nkind = \"random\"\ncount = 1234\nseed = 7\n\
 
 #[test]
 fn a_cloud_on_3_ranks_equals_the_plain_run() {
-    let (_a, plain) = case_named("cloud", CLOUD);
-    let (_b, split) = case_named("cloud", CLOUD);
-    let out = nabla(&plain, &["--chunk-size", "100"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let Some(o) = mpirun(3, &split, &["--chunk-size", "100"], &[]) else {
-        return;
-    };
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(table(&o), table(&out));
-    assert_same_data(
-        &plain.join("VTK").join("cloud.vtp"),
-        &split.join("VTK").join("cloud.pvtp"),
-    );
+    both("cloud", CLOUD, &[], 3, &["--chunk-size", "100"], "vtp");
 }
 
 #[test]
@@ -154,27 +216,23 @@ fn a_failure_on_rank_1_leaves_the_previous_results_and_no_pieces() {
         return;
     };
     assert!(o.status.success(), "{}", stderr(&o));
-    let before = snapshot(case.path());
-    let Some(o) = mpirun(3, case.path(), &[], &[("NABLA_FAIL_RANK", "1")]) else {
-        return;
-    };
-    assert!(!o.status.success());
-    let err = stderr(&o);
-    // Reported once, by the rank that failed, naming it.
-    assert_eq!(err.matches("NABLA_FAIL_RANK").count(), 1, "{err}");
-    assert!(err.contains("rank 1 of 3"), "{err}");
-    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
-    // Byte-identical: no piece of the 3-rank run (taylor_green_0_2.vti would be new), no
-    // staging folder.
-    assert_eq!(snapshot(case.path()), before);
+    // Reported once, by the rank that failed, naming it; byte-identical: no piece of the
+    // 3-rank run (taylor_green_0_2.vti would be new), no staging folder.
+    let env = [("NABLA_FAIL_RANK", "1")];
+    fails_once(3, case.path(), &[], &env, "NABLA_FAIL_RANK", "rank 1 of 3");
 }
 
 /// The summary's relative L2 differences from compared arrays (the other lines after the
 /// table differ by design: files written, memory, ranks, evaluations at shared points).
 fn notes(out: &Output) -> Vec<String> {
+    lines_with(out, "relative L2 difference")
+}
+
+/// The lines of the summary that hold `text`.
+fn lines_with(out: &Output, text: &str) -> Vec<String> {
     stdout(out)
         .lines()
-        .filter(|l| l.starts_with("relative L2"))
+        .filter(|l| l.contains(text))
         .map(str::to_owned)
         .collect()
 }
@@ -253,34 +311,16 @@ const TETS_CASE: &str = "[points]\nkind = \"mesh\"\nfile = \"tets.vtk\"\n\n\
 
 #[test]
 fn a_mesh_with_a_lone_point_splits_over_2_ranks_and_is_refused_for_more_ranks_than_cells() {
-    let (_a, plain) = case_named("tets", TETS_CASE);
-    let (_b, split) = case_named("tets", TETS_CASE);
-    for dir in [&plain, &split] {
-        std::fs::write(dir.join("tets.vtk"), TETS).unwrap();
-    }
-    let out = nabla(&plain, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let Some(o) = mpirun(2, &split, &[], &[]) else {
+    let files = [("tets.vtk", TETS.as_bytes())];
+    let Some(b) = both("tets", TETS_CASE, &files, 2, &[], "vtu") else {
         return;
     };
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(table(&o), table(&out));
-    let parallel = split.join("VTK").join("tets.pvtu");
-    assert_same_data(&plain.join("VTK").join("tets.vtu"), &parallel);
+    let split = &b.split;
     // 3 ranks for 2 cells: refused once, before anything is written; the results stay.
-    let before = snapshot(&split);
-    let Some(o) = mpirun(3, &split, &[], &[]) else {
-        return;
-    };
-    assert!(!o.status.success());
-    let err = stderr(&o);
-    assert_eq!(
-        err.matches("expected at least one per rank").count(),
-        1,
-        "{err}"
-    );
-    assert!(err.contains("2 cells"), "{err}");
-    assert_eq!(snapshot(&split), before);
+    let once = "expected at least one per rank";
+    if let Some(err) = fails_once(3, split, &[], &[], once, "rank 0 of 3") {
+        assert!(err.contains("2 cells"), "{err}");
+    }
 }
 
 /// The airFoil2D case: a C-mesh of 10 720 cells whose reconstruction stencils (rings of
@@ -300,23 +340,11 @@ fn a_solved_aerofoil_on_3_ranks_equals_the_plain_run() {
         eprintln!("skipped: {} is missing", data.display());
         return;
     }
-    let (_a, plain) = case_named("aerofoil", AIRFOIL_CASE);
-    let (_b, split) = case_named("aerofoil", AIRFOIL_CASE);
-    for dir in [&plain, &split] {
-        std::fs::copy(&data, dir.join("airFoil2D_simpleFoam.vtu")).unwrap();
+    let bytes = std::fs::read(&data).unwrap();
+    let files = [("airFoil2D_simpleFoam.vtu", &bytes[..])];
+    if let Some(b) = both("aerofoil", AIRFOIL_CASE, &files, 3, &[], "vtu") {
+        assert_eq!(notes(&b.o), notes(&b.out));
     }
-    let out = nabla(&plain, &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let Some(o) = mpirun(3, &split, &[], &[]) else {
-        return;
-    };
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(table(&o), table(&out));
-    assert_eq!(notes(&o), notes(&out));
-    assert_same_data(
-        &plain.join("VTK").join("aerofoil.vtu"),
-        &split.join("VTK").join("aerofoil.pvtu"),
-    );
 }
 
 /// Measured values at 400 scattered points (a CSV file) with their exact gradient as
@@ -341,24 +369,13 @@ const CSV_CASE: &str = "[points]\nkind = \"csv\"\nfile = \"measured.csv\"\n\n\
 
 #[test]
 fn measured_points_with_a_compared_column_on_3_ranks_equal_the_plain_run() {
-    let (_a, plain) = case_named("measured", CSV_CASE);
-    let (_b, split) = case_named("measured", CSV_CASE);
-    for dir in [&plain, &split] {
-        std::fs::write(dir.join("measured.csv"), measured_csv()).unwrap();
+    let csv = measured_csv();
+    let files = [("measured.csv", csv.as_bytes())];
+    let args = ["--chunk-size", "64"];
+    if let Some(b) = both("measured", CSV_CASE, &files, 3, &args, "vtp") {
+        assert_eq!(notes(&b.out).len(), 1, "{}", stdout(&b.out));
+        assert_eq!(notes(&b.o), notes(&b.out));
     }
-    let out = nabla(&plain, &["--chunk-size", "64"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(notes(&out).len(), 1, "{}", stdout(&out));
-    let Some(o) = mpirun(3, &split, &["--chunk-size", "64"], &[]) else {
-        return;
-    };
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(table(&o), table(&out));
-    assert_eq!(notes(&o), notes(&out));
-    assert_same_data(
-        &plain.join("VTK").join("measured.vtp"),
-        &split.join("VTK").join("measured.pvtp"),
-    );
 }
 
 /// `pinn_poisson` trained for 40 Adam steps only, with a checkpoint every 10 (saved by
@@ -401,11 +418,7 @@ fn without_seconds(text: &str) -> String {
 
 /// The summary's lines about the training's errors.
 fn error_lines(out: &Output) -> Vec<String> {
-    stdout(out)
-        .lines()
-        .filter(|l| l.contains("relative L2 error"))
-        .map(str::to_owned)
-        .collect()
+    lines_with(out, "relative L2 error")
 }
 
 #[test]
@@ -462,39 +475,17 @@ fn a_training_on_1_2_and_3_ranks_equals_the_plain_run_bit_for_bit() {
 #[test]
 fn a_failure_on_rank_1_after_a_shared_training_writes_nothing() {
     let case = short_pinn();
-    let Some(o) = mpirun(2, case.path(), &[], &[("NABLA_FAIL_RANK", "1")]) else {
-        return;
-    };
-    assert!(!o.status.success());
-    let err = stderr(&o);
-    assert_eq!(err.matches("NABLA_FAIL_RANK").count(), 1, "{err}");
-    assert!(err.contains("rank 1 of 2"), "{err}");
     // Neither rank 0's training files nor any piece: no VTK/, no staging folder.
-    let left: Vec<_> = std::fs::read_dir(case.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(left.len(), 2, "{left:?}");
+    let env = [("NABLA_FAIL_RANK", "1")];
+    fails_once(2, case.path(), &[], &env, "NABLA_FAIL_RANK", "rank 1 of 2");
 }
 
 #[test]
 fn a_failure_on_rank_1_inside_a_shared_training_stops_every_rank() {
     let case = short_pinn();
     let env = [("NABLA_FAIL_RANK_IN_TRAINING", "1")];
-    let Some(o) = mpirun(3, case.path(), &[], &env) else {
-        return;
-    };
-    assert!(!o.status.success());
-    let err = stderr(&o);
-    assert_eq!(
-        err.matches("NABLA_FAIL_RANK_IN_TRAINING").count(),
-        1,
-        "{err}"
-    );
-    assert!(err.contains("rank 1 of 3"), "{err}");
-    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
-    let left = std::fs::read_dir(case.path()).unwrap().count();
-    assert_eq!(left, 2, "only case.toml and README.md");
+    let once = "NABLA_FAIL_RANK_IN_TRAINING";
+    fails_once(3, case.path(), &[], &env, once, "rank 1 of 3");
 }
 
 /// A lattice whose field is not a number above y = 0.5: with `--strict` the ranks whose
@@ -550,14 +541,8 @@ fn non_finite_values_on_some_ranks_are_counted_over_all_and_strict_writes_nothin
     assert_eq!(snapshot(&dir), before);
     // A rank that fails while evaluating (the test hook, at the first time) stops every
     // rank at the next meeting point (the plane passed on): no hang, the error once.
-    let Some(o) = mpirun(3, &dir, &[], &[("NABLA_FAIL_RANK", "1@evaluate")]) else {
-        return;
-    };
-    assert!(!o.status.success());
-    let err = stderr(&o);
-    assert_eq!(err.matches("NABLA_FAIL_RANK").count(), 1, "{err}");
-    assert!(err.contains("rank 1 of 3"), "{err}");
-    assert_eq!(snapshot(&dir), before);
+    let env = [("NABLA_FAIL_RANK", "1@evaluate")];
+    fails_once(3, &dir, &[], &env, "NABLA_FAIL_RANK", "rank 1 of 3");
 }
 
 /// `TETS` without its lone point, with a third cell of no points (a polyvertex of none)
@@ -603,34 +588,17 @@ fn meshes_without_cells_or_with_an_empty_cell_and_their_non_finite_values_over_r
         ("t.vtk", TETS, 2, "sqrt(0.5 - x)*y"),
         ("t.vtk", swapped.as_str(), 2, both_ends),
     ] {
-        let (_a, plain) = case_named("m", &case_of(file, value));
-        let (_b, split) = case_named("m", &case_of(file, value));
-        for dir in [&plain, &split] {
-            std::fs::write(dir.join(file), text).unwrap();
-        }
-        let out = nabla(&plain, &[]);
-        assert!(out.status.success(), "{}", stderr(&out));
-        let Some(o) = mpirun(ranks, &split, &[], &[]) else {
+        let files = [(file, text.as_bytes())];
+        let Some(b) = both("m", &case_of(file, value), &files, ranks, &[], "vtu") else {
             return;
         };
-        assert!(o.status.success(), "{file}: {}", stderr(&o));
-        assert!(!warned(&out).is_empty(), "{file}: {}", stderr(&out));
-        assert_eq!(warned(&o), warned(&out), "{file}");
-        assert_eq!(table(&o), table(&out), "{file}");
-        assert_same_data(&plain.join("VTK/m.vtu"), &split.join("VTK/m.pvtu"));
+        assert!(!warned(&b.out).is_empty(), "{file}: {}", stderr(&b.out));
+        assert_eq!(warned(&b.o), warned(&b.out), "{file}");
     }
     // A rank whose cells use no points is refused once, before anything is written.
     let (_c, dir) = case_named("m", &case("t.vtk"));
     std::fs::write(dir.join("t.vtk"), tets_and_an_empty_cell()).unwrap();
     let out = nabla(&dir, &["--output", dir.join("one").to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let before = snapshot(&dir);
-    let Some(o) = mpirun(3, &dir, &[], &[]) else {
-        return;
-    };
-    assert!(!o.status.success());
-    let err = stderr(&o);
-    assert_eq!(err.matches("use no points").count(), 1, "{err}");
-    assert!(err.contains("rank 2 of 3"), "{err}");
-    assert_eq!(snapshot(&dir), before);
+    fails_once(3, &dir, &[], &[], "use no points", "rank 2 of 3");
 }
