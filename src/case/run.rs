@@ -238,17 +238,14 @@ fn evaluate_and_write(
     } = *inputs;
     let (n, d) = (points.len(), points.dim());
     let trained = match &case.spec.pinn {
-        Some(cfg) => Some((
-            cfg,
-            network::train(
-                &case.input,
-                &case.name,
-                cfg,
-                (&output.vtk, &output.stage),
-                opts,
-                ranks,
-            )?,
-        )),
+        Some(cfg) => {
+            let dirs = (output.vtk.as_path(), output.stage.as_path());
+            let trained = network::train(&case.input, &case.name, cfg, dirs, opts, ranks)
+                .and_then(|t| injected_failure(ranks, "train").map(|()| t));
+            // Rank 0 writes the training's files alone: the ranks agree before they go on
+            // to meetings of their own (a lattice's planes passed on at every time).
+            Some((cfg, ranks.agree(trained)?))
+        }
         None => None,
     };
     // The total is known once the fields are built: one evaluation per array.
@@ -258,6 +255,7 @@ fn evaluate_and_write(
     let mut rec = Recorder::new(points, opts.chunk_size, strict, inputs.owned)
         .placed(inputs.start, inputs.global);
     let series = case.spec.times.is_some();
+    let mut unstaged = None;
     for (k, &t) in times.iter().enumerate() {
         let mlp = trained.as_ref().map(|(_, tr)| &tr.mlp);
         let mut evaluated = || -> Result<Vec<Array>> {
@@ -303,11 +301,16 @@ fn evaluate_and_write(
             arrays::select(case, &mut written);
             Ok(written)
         };
+        let meets = inputs.slabs.is_some() && ranks.size() > 1;
         let written = match &inputs.slabs {
             // Lattice pieces: the ranks meet at every time to pass on the shared plane, so
-            // they first agree that every rank has its arrays.
-            Some((slabs, _)) if ranks.size() > 1 => {
-                let written = ranks.agree(evaluated())?;
+            // they first agree that every rank has its arrays (and wrote the time before).
+            Some((slabs, _)) if meets => {
+                let mine = match unstaged.take() {
+                    Some(e) => Err(e),
+                    None => evaluated(),
+                };
+                let written = ranks.agree(mine)?;
                 with_next_plane(ranks, written, slabs.plane)?
             }
             _ => evaluated()?,
@@ -318,7 +321,17 @@ fn evaluate_and_write(
         } else {
             format!("{}.{ext}", case.name)
         };
-        output.stage(geometry, t, fname, written)?;
+        let staged = injected_failure(ranks, "stage")
+            .and_then(|()| output.stage(geometry, t, fname, written));
+        match staged {
+            // A rank that fails to write alone takes its error to the next meeting point
+            // (the next time's agreement, or the one after the run), as the others go there.
+            Err(e) if meets => unstaged = Some(e),
+            staged => staged?,
+        }
+    }
+    if let Some(e) = unstaged {
+        return Err(e);
     }
     bar.finish();
     if series {
@@ -374,7 +387,8 @@ fn with_next_plane(ranks: &Ranks, mut written: Vec<Array>, plane: usize) -> Resu
 /// A failure injected on one rank, for the tests of the ranks' meeting points: with the
 /// `mpi` feature, the rank named by the environment variable `NABLA_FAIL_RANK` fails at
 /// `stage`: `r` fails after writing its pieces, before the ranks agree on the switch;
-/// `r@evaluate` while evaluating the first time (a documented test hook).
+/// `r@evaluate` while evaluating the first time; `r@stage` instead of writing its piece
+/// of every time; `r@train` after the training (a documented test hook).
 fn injected_failure(ranks: &Ranks, stage: &str) -> Result<()> {
     if cfg!(feature = "mpi")
         && let Ok(v) = std::env::var("NABLA_FAIL_RANK")

@@ -478,6 +478,10 @@ fn a_failure_on_rank_1_after_a_shared_training_writes_nothing() {
     // Neither rank 0's training files nor any piece: no VTK/, no staging folder.
     let env = [("NABLA_FAIL_RANK", "1")];
     fails_once(2, case.path(), &[], &env, "NABLA_FAIL_RANK", "rank 1 of 2");
+    // Rank 0 failing alone after the training (as when it cannot write loss.csv) stops
+    // the others before they meet to pass on the lattice's planes.
+    let env = [("NABLA_FAIL_RANK", "0@train")];
+    fails_once(3, case.path(), &[], &env, "NABLA_FAIL_RANK", "rank 0 of 3");
 }
 
 #[test]
@@ -543,6 +547,19 @@ fn non_finite_values_on_some_ranks_are_counted_over_all_and_strict_writes_nothin
     // rank at the next meeting point (the plane passed on): no hang, the error once.
     let env = [("NABLA_FAIL_RANK", "1@evaluate")];
     fails_once(3, &dir, &[], &env, "NABLA_FAIL_RANK", "rank 1 of 3");
+    // A rank that fails to write its piece of the only time takes its error to the
+    // agreement after the run; of a series' first time, to the next time's.
+    let env = [("NABLA_FAIL_RANK", "1@stage")];
+    fails_once(3, &dir, &[], &env, "NABLA_FAIL_RANK", "rank 1 of 3");
+    let series = copy_case("taylor_green");
+    fails_once(
+        3,
+        series.path(),
+        &[],
+        &env,
+        "NABLA_FAIL_RANK",
+        "rank 1 of 3",
+    );
 }
 
 /// `TETS` without its lone point, with a third cell of no points (a polyvertex of none)
