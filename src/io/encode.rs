@@ -77,6 +77,21 @@ pub(super) fn check_arrays(
                 "an array has an empty name; expected a name",
             ));
         }
+        // XML has no escape for most control characters, and turns tabs and line breaks
+        // in attribute values into spaces: such a name would not read back.
+        if a.name
+            .chars()
+            .any(|c| c.is_control() || c == '\u{fffe}' || c == '\u{ffff}')
+        {
+            return Err(io_error(
+                path,
+                format!(
+                    "array name {:?} has a character XML cannot hold (a control character \
+                     such as a tab or a line break); expected printable characters",
+                    a.name
+                ),
+            ));
+        }
         if !names.insert(a.name.as_str()) {
             return Err(io_error(
                 path,

@@ -55,7 +55,7 @@ mod legacy;
 mod merge;
 mod mesh;
 mod parallel;
-mod read;
+pub(crate) mod read;
 mod write;
 mod xml;
 

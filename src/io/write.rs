@@ -20,7 +20,8 @@ use crate::Result;
 /// positive count is written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PointArray {
-    /// Name shown in ParaView, e.g. `grad(U)`; any characters (XML escapes them).
+    /// Name shown in ParaView, e.g. `grad(U)`; any printable characters (`<`, `&`, quotes
+    /// are escaped); a control character (tab, line break, …) is refused when written.
     pub name: String,
     /// Number of components per point (1, 3, 9, …).
     pub components: usize,

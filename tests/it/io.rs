@@ -954,3 +954,24 @@ fn vtk_reads_what_nabla_writes() {
 
 // ---------------------------------------------------------------------------------------
 // ParaView's parallel files: pieces written one per rank, merged by VTK's own readers.
+
+#[test]
+fn array_names_with_markup_read_back_and_control_characters_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let pts = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]];
+    let path = dir.path().join("n.vtp");
+    let name = "a<b>&\"c\" 'd' µ";
+    write_vtp(&path, &pts, &[PointArray::new(name, 1, vec![1.0, 2.0])]).unwrap();
+    let back = read_mesh(&path).unwrap();
+    assert_eq!(back.point_data[0].name, name);
+    assert_eq!(back.point_data[0].values, [1.0, 2.0]);
+    for bad in ["a\tb", "a\nb", "a\u{1}b", "a\u{fffe}"] {
+        let err = write_vtp(&path, &pts, &[PointArray::new(bad, 1, vec![1.0, 2.0])]);
+        assert!(
+            matches!(&err, Err(Error::Io { message, .. }) if message.contains("control character")),
+            "{bad:?}: {err:?}"
+        );
+    }
+    // The file of the good name is still there, unchanged.
+    assert_eq!(read_mesh(&path).unwrap().point_data[0].name, name);
+}
