@@ -219,6 +219,16 @@ pub(crate) fn random(rng: &mut ChaCha8Rng, (r, c): (usize, usize), lo: f64, hi: 
     Tensor::from_col_major(r, c, (0..r * c).map(|_| rng.random_range(lo..hi)).collect()).unwrap()
 }
 
+/// One random tensor per shape, values uniform in `lo..hi`.
+pub(crate) fn randoms(
+    rng: &mut ChaCha8Rng,
+    shapes: &[(usize, usize)],
+    lo: f64,
+    hi: f64,
+) -> Vec<Tensor> {
+    shapes.iter().map(|&s| random(rng, s, lo, hi)).collect()
+}
+
 pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
@@ -268,21 +278,9 @@ fn every_op_passes_first_and_second_order_dot_product_tests() {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let h = 1e-5;
     for c in all_ops() {
-        let xs: Vec<Tensor> = c
-            .shapes
-            .iter()
-            .map(|&s| random(&mut rng, s, 0.3, 1.2))
-            .collect();
-        let dirs: Vec<Tensor> = c
-            .shapes
-            .iter()
-            .map(|&s| random(&mut rng, s, -1.0, 1.0))
-            .collect();
-        let w: Vec<Tensor> = c
-            .shapes
-            .iter()
-            .map(|&s| random(&mut rng, s, -1.0, 1.0))
-            .collect();
+        let xs: Vec<Tensor> = randoms(&mut rng, &c.shapes, 0.3, 1.2);
+        let dirs: Vec<Tensor> = randoms(&mut rng, &c.shapes, -1.0, 1.0);
+        let w: Vec<Tensor> = randoms(&mut rng, &c.shapes, -1.0, 1.0);
 
         // First order: ⟨u, J v⟩ by central differences against ⟨Jᵀu, v⟩ by reverse mode.
         let tape = Tape::new();

@@ -9,7 +9,7 @@ use num_dual::{Dual2_64, DualNum, HyperDual64};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::autodiff::{all_ops, dot, random, vals};
+use super::autodiff::{all_ops, dot, random, randoms, vals};
 
 /// `Σₖ ⟨aₖ, bₖ⟩` over lists of variables and tensors.
 fn dots(a: &[Var<'_>], b: &[Tensor]) -> f64 {
@@ -25,16 +25,8 @@ fn every_op_jvp_passes_the_dot_product_test_against_its_vjp() {
     // second order: ⟨w, D²f[v, v]⟩ by forward-over-forward = by reverse-over-reverse.
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     for c in all_ops() {
-        let xs: Vec<Tensor> = c
-            .shapes
-            .iter()
-            .map(|&s| random(&mut rng, s, 0.3, 1.2))
-            .collect();
-        let v: Vec<Tensor> = c
-            .shapes
-            .iter()
-            .map(|&s| random(&mut rng, s, -1.0, 1.0))
-            .collect();
+        let xs: Vec<Tensor> = randoms(&mut rng, &c.shapes, 0.3, 1.2);
+        let v: Vec<Tensor> = randoms(&mut rng, &c.shapes, -1.0, 1.0);
         let tape = Tape::new();
         let x: Vec<Var> = xs.iter().map(|t| tape.var(t.clone())).collect();
         let y = (c.f)(&x);
@@ -73,11 +65,7 @@ fn every_op_second_order_jet_equals_the_jvp_of_its_jvp() {
     // Laplacian jet is the sum of the diagonal ones.
     let mut rng = ChaCha8Rng::seed_from_u64(12);
     for c in all_ops() {
-        let xs: Vec<Tensor> = c
-            .shapes
-            .iter()
-            .map(|&s| random(&mut rng, s, 0.3, 1.2))
-            .collect();
+        let xs: Vec<Tensor> = randoms(&mut rng, &c.shapes, 0.3, 1.2);
         let tape = Tape::new();
         let x: Vec<Var> = xs.iter().map(|t| tape.var(t.clone())).collect();
         let y = (c.f)(&x);
