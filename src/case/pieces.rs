@@ -293,17 +293,16 @@ fn cut_mesh(mesh: &Mesh, size: usize, rank: usize) -> MeshCut {
     for (l, &g) in global.iter().enumerate() {
         local[g] = l;
     }
-    let mut borrowed = Vec::new();
-    if let Some(c) = cells {
-        for &p in &c.connectivity[bounds(c, mine.clone())] {
-            let p = p as usize;
-            if local[p] == NONE && owner[p] != rank {
-                local[p] = 0; // marked; numbered below
-                borrowed.push(p);
-            }
-        }
-    }
+    // The points of this rank's cells that lower ranks own, each once, in order.
+    let mut borrowed: Vec<usize> = cells.map_or_else(Vec::new, |c| {
+        c.connectivity[bounds(c, mine.clone())]
+            .iter()
+            .map(|&p| p as usize)
+            .filter(|&p| owner[p] != rank)
+            .collect()
+    });
     borrowed.sort_unstable();
+    borrowed.dedup();
     for &g in &borrowed {
         local[g] = global.len();
         global.push(g);

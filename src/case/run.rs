@@ -368,11 +368,16 @@ fn evaluate_and_write(
 /// `plane` points of the same arrays, passed on by that rank (collective; the last rank's
 /// arrays stay as they are).
 fn with_next_plane(ranks: &Ranks, mut written: Vec<Array>, plane: usize) -> Result<Vec<Array>> {
-    let first: Vec<f64> = written
-        .iter()
-        .flat_map(|a| &a.values[..(plane * a.components).min(a.values.len())])
-        .copied()
-        .collect();
+    // Rank 0 passes nothing on (it has no rank before it).
+    let first: Vec<f64> = if ranks.rank() == 0 {
+        Vec::new()
+    } else {
+        written
+            .iter()
+            .flat_map(|a| &a.values[..(plane * a.components).min(a.values.len())])
+            .copied()
+            .collect()
+    };
     let width: usize = written.iter().map(|a| a.components).sum();
     let next = ranks.pass_down(&first, plane * width)?;
     let mut from = next.as_slice();
