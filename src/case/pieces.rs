@@ -334,6 +334,7 @@ fn cut_mesh(mesh: &Mesh, size: usize, rank: usize) -> MeshCut {
             cells,
             point_data: Vec::new(),
             cell_data,
+            patches: Vec::new(),
         },
         global,
         owned,
@@ -433,6 +434,7 @@ mod tests {
             }),
             point_data: Vec::new(),
             cell_data: vec![PointArray::new("c", 1, (0..k).map(|c| c as f64).collect())],
+            patches: Vec::new(),
         }
     }
 

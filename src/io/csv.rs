@@ -216,6 +216,7 @@ pub fn read_csv(path: &Path) -> Result<(Mesh, usize)> {
             cells: None,
             point_data,
             cell_data: Vec::new(),
+            patches: Vec::new(),
         },
         dim,
     ))

@@ -82,6 +82,42 @@ pub struct Mesh {
     pub point_data: Vec<PointArray>,
     /// The cell-data arrays (one value per cell and component), in file order.
     pub cell_data: Vec<PointArray>,
+    /// The boundary patches, where the input says where the domain ends and what the
+    /// solver holds there (an OpenFOAM case's `boundary` with each field's `boundaryField`,
+    /// or the boundary blocks of foamToVTK's `.vtm`); empty for a plain VTK file.
+    pub patches: Vec<Patch>,
+}
+
+/// A boundary patch: faces on the boundary of a [`Mesh`] and the values a solver holds on
+/// them (a finite-volume solver's boundary values live at the face centres).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Patch {
+    /// The patch's name (`movingWall`, `inlet`, …).
+    pub name: String,
+    /// The faces, as polygons of the mesh's point indices: face `f` is
+    /// `connectivity[offsets[f - 1]..offsets[f]]` (VTK's layout, type 7 per face).
+    pub faces: Cells,
+    /// One value per face and component for each field the patch holds a value of
+    /// (a fixed value, or the value a condition evaluated to), in input order.
+    pub face_data: Vec<PointArray>,
+    /// The boundary condition of each array of `face_data` where the input names it
+    /// (OpenFOAM's `fixedValue`, `zeroGradient`, …), by array name; empty when unknown.
+    pub conditions: Vec<(String, String)>,
+}
+
+impl Patch {
+    /// The boundary condition of the array `name`, where the input named one.
+    pub fn condition(&self, name: &str) -> Option<&str> {
+        self.conditions
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, c)| c.as_str())
+    }
+
+    /// The face-data array called `name`, if the patch holds one.
+    pub fn face_array(&self, name: &str) -> Option<&PointArray> {
+        self.face_data.iter().find(|a| a.name == name)
+    }
 }
 
 impl Mesh {

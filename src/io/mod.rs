@@ -61,7 +61,7 @@ mod xml;
 
 pub use csv::read_csv;
 pub use encode::{Compression, Precision, WriteOptions};
-pub use mesh::{Cells, Mesh};
+pub use mesh::{Cells, Mesh, Patch};
 pub use parallel::{write_pvti, write_pvtp, write_pvtu};
 pub use read::{DEFAULT_MAX_INPUT_BYTES, max_input_bytes, read_mesh};
 pub(crate) use write::write_atomically;

@@ -362,6 +362,7 @@ fn mesh_from_data_set(data: DataSet, legacy: bool) -> std::result::Result<Mesh, 
         cell_data: data_arrays(cell, num_cells, "cell")?,
         points,
         cells,
+        patches: Vec::new(),
     })
 }
 

@@ -111,6 +111,7 @@ fn mesh_pieces_sharing_their_border_points_merge_into_the_whole_mesh_in_vtk() {
         cells: Some(cells(&[0, 1, 2], &|p| p)),
         point_data: Vec::new(),
         cell_data: vec![cell(&[0, 1, 2])],
+        patches: Vec::new(),
     };
     let single = dir.path().join("m.vtu");
     write_vtu(&single, &whole, &[g(&(0..8).collect::<Vec<_>>())]).unwrap();
@@ -130,6 +131,7 @@ fn mesh_pieces_sharing_their_border_points_merge_into_the_whole_mesh_in_vtk() {
             cells: Some(cells(&ks, &|p| p - first)),
             point_data: Vec::new(),
             cell_data: vec![cell(&ks)],
+            patches: Vec::new(),
         };
         let name = format!("m_{r}.vtu");
         write_vtu(&dir.path().join(&name), &piece, &[g(&at)]).unwrap();
@@ -188,6 +190,7 @@ fn strip_in_pieces(dir: &Path) -> nabla::io::Mesh {
         cells: Some(quads(&[], 0)),
         point_data: vec![g(&[])],
         cell_data: Vec::new(),
+        patches: Vec::new(),
     };
     for (r, (ks, at)) in [
         (vec![0], vec![0, 1, 2, 3]),
@@ -201,6 +204,7 @@ fn strip_in_pieces(dir: &Path) -> nabla::io::Mesh {
             cells: Some(quads(&ks, at[0] as u64)),
             point_data: Vec::new(),
             cell_data: Vec::new(),
+            patches: Vec::new(),
         };
         let name = format!("m_{r}.vtu");
         write_vtu(&dir.join(&name), &piece, &[g(&at)]).unwrap();
