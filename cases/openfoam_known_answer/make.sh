@@ -44,7 +44,26 @@ for c in "${cases[@]}"; do
     (
         cd "$c"
         postProcess -func "grad(U)" -time 0 > log.gradU 2>&1
+        # for comparison only (not what the table's "Gauss linear" rows use): OpenFOAM's
+        # least-squares gradient of the same data, in leastSquares/grad(U)
+        tmp="$(mktemp -d)"
+        cp -r 0 constant system "$tmp"
+        rm -f "$tmp/0/grad(U)"
+        sed -i 's/^\( *default *\)Gauss linear;/\1leastSquares;/' "$tmp/system/fvSchemes"
+        (cd "$tmp" && postProcess -func "grad(U)" -time 0 > log.gradU 2>&1)
+        mkdir -p leastSquares
+        cp "$tmp/0/grad(U)" leastSquares/
+        rm -rf "$tmp"
         foamToVTK -time 0 > log.foamToVTK 2>&1
         ls 0 VTK | tr '\n' ' '; echo
     )
+    # NABLA HOOK: with NABLA=/path/to/nabla and a nabla_case.toml beside this script (a case
+    # file in which {case} stands for the case's name, e.g. reading ../../{case} or
+    # ../../{case}/VTK/{case}_0.vtm), each case is run into nabla/CASE/ and errors.py
+    # picks up the grad(U) and lap(U) arrays of what it writes there.
+    if [ -n "${NABLA:-}" ] && [ -f nabla_case.toml ]; then
+        rm -rf "nabla/$c"; mkdir -p "nabla/$c"
+        sed "s/{case}/$c/g" nabla_case.toml > "nabla/$c/case.toml"
+        "$NABLA" "nabla/$c" > "nabla/$c/log.nabla" 2>&1 || echo "   nabla failed: nabla/$c/log.nabla"
+    fi
 done
