@@ -5,6 +5,9 @@
 #
 #   cases/openfoam_known_answer/make.sh              # all six cases
 #   cases/openfoam_known_answer/make.sh tets_1       # one case (MESH_LEVEL)
+#   NABLA=target/release/nabla [NABLA_ONLY=1] cases/openfoam_known_answer/make.sh
+#                                                    # and nabla on each (see NABLA HOOK below;
+#                                                    # NABLA_ONLY=1: on the cases as they are)
 #
 # Then: python3 cases/openfoam_known_answer/errors.py
 set -euo pipefail
@@ -27,6 +30,7 @@ cases=("$@")
 for c in "${cases[@]}"; do
     mesh="${c%_*}"; level="${c##*_}"
     echo "== $c"
+  if [ -z "${NABLA_ONLY:-}" ]; then
     rm -rf "$c"
     python3 gen_case.py setup "$c" "$mesh" "$level"
     (
@@ -57,6 +61,7 @@ for c in "${cases[@]}"; do
         foamToVTK -time 0 > log.foamToVTK 2>&1
         ls 0 VTK | tr '\n' ' '; echo
     )
+  fi
     # NABLA HOOK: with NABLA=/path/to/nabla and a nabla_case.toml beside this script (a case
     # file in which {case} stands for the case's name, e.g. reading ../../{case} or
     # ../../{case}/VTK/{case}_0.vtm), each case is run into nabla/CASE/ and errors.py
