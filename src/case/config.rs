@@ -90,6 +90,22 @@ pub struct ReconstructionSpec {
     /// 2 or 3 coordinates (default: detect a one-cell-thick 2-D mesh).
     #[serde(default)]
     pub dim: Option<usize>,
+    /// Where a mesh's samples are taken: `cells` (the cell values at the cell centres and
+    /// the boundary patches' values at their face centres: a finite-volume solver's own
+    /// values) or `points` (the point data). Default: `cells` where the mesh has the
+    /// array as cell data, else `points`.
+    #[serde(default)]
+    pub samples: Option<SamplesSpec>,
+}
+
+/// Where the samples of a mesh's arrays are taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SamplesSpec {
+    /// Cell data at the cell centres, plus the patches' values at the face centres.
+    Cells,
+    /// Point data at the points.
+    Points,
 }
 
 /// How samples are weighted in a reconstruction.

@@ -51,6 +51,7 @@
 mod appended;
 mod csv;
 mod encode;
+pub mod geometry;
 mod legacy;
 mod merge;
 mod mesh;
