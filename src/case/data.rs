@@ -52,7 +52,7 @@ pub(super) fn source(case: &Case) -> Result<Option<Source>> {
     };
     let name = match (&case.spec.data, &case.spec.points) {
         (Some(d), _) => d.file.clone(),
-        (None, PointsSpec::Mesh { file } | PointsSpec::Csv { file }) => file.clone(),
+        (None, PointsSpec::Mesh { file, .. } | PointsSpec::Csv { file }) => file.clone(),
         (None, _) => {
             return Err(case.input.error_at(
                 &first.span(),
