@@ -328,6 +328,7 @@ fn cut_mesh(mesh: &Mesh, size: usize, rank: usize) -> MeshCut {
                 .collect(),
             offsets: c.offsets[mine.clone()].iter().map(|&o| o - base).collect(),
             types: c.types[mine.clone()].to_vec(),
+            ..Default::default()
         }
     });
     let cell_data = mesh
@@ -442,6 +443,7 @@ mod tests {
                     .collect(),
                 offsets: (1..=k).map(|c| 4 * c).collect(),
                 types: vec![9; k as usize],
+                ..Default::default()
             }),
             point_data: Vec::new(),
             cell_data: vec![PointArray::new("c", 1, (0..k).map(|c| c as f64).collect())],

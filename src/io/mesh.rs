@@ -8,6 +8,17 @@ use super::PointArray;
 /// Cell `c` has type `types[c]` (a VTK cell type code: 10 tetrahedron, 12 hexahedron, …) and
 /// the points `connectivity[offsets[c - 1]..offsets[c]]` (from 0 for `c = 0`): `offsets`
 /// holds the end of each cell, without a leading zero.
+///
+/// **Polyhedra** (type 42, `VTK_POLYHEDRON`: the cells of an OpenFOAM mesh that are no VTK
+/// primitive) also need their faces, which VTK's XML format stores as a face stream beside the
+/// cells: polyhedron `c` is `faces[face_offsets[c - 1]..face_offsets[c]]` = the number of
+/// faces, then for each face its number of points and the points (mesh point numbering,
+/// ordered so that the right-hand normal points out of the cell). A cell that is no
+/// polyhedron has an empty range there; a mesh without polyhedra leaves both vectors empty.
+/// Polyhedra are kept whole as VTK polyhedra (not cut into primitives as `foamToVTK
+/// -poly-decomp` would); [`Cells::polyhedron_faces`] reads them. Code that builds cells of
+/// primitives only writes `..Default::default()` for these two fields. (VTK's own
+/// `faceoffsets` array marks the other cells with -1; the writer converts.)
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Cells {
     /// Point indices of all cells, one cell after the other.
@@ -16,6 +27,10 @@ pub struct Cells {
     pub offsets: Vec<u64>,
     /// VTK cell type code of each cell.
     pub types: Vec<u8>,
+    /// The face stream of the polyhedra (see above); empty without polyhedra.
+    pub faces: Vec<u64>,
+    /// End of each cell's face stream in `faces` (one per cell, or empty without polyhedra).
+    pub face_offsets: Vec<u64>,
 }
 
 impl Cells {
@@ -27,6 +42,29 @@ impl Cells {
     /// Whether there are no cells.
     pub fn is_empty(&self) -> bool {
         self.types.is_empty()
+    }
+
+    /// The faces of cell `c` if it is a polyhedron with a face stream: each face as its
+    /// points, outward. `None` for other cells, or where the stream is malformed.
+    pub fn polyhedron_faces(&self, c: usize) -> Option<Vec<&[u64]>> {
+        if self.face_offsets.is_empty() || c >= self.face_offsets.len() {
+            return None;
+        }
+        let start = if c == 0 {
+            0
+        } else {
+            self.face_offsets[c - 1] as usize
+        };
+        let stream = self.faces.get(start..self.face_offsets[c] as usize)?;
+        let (&n, mut rest) = stream.split_first()?;
+        let mut out = Vec::with_capacity((n as usize).min(rest.len()));
+        for _ in 0..n {
+            let (&k, tail) = rest.split_first()?;
+            let face = tail.get(..k as usize)?;
+            out.push(face);
+            rest = &tail[k as usize..];
+        }
+        rest.is_empty().then_some(out)
     }
 
     /// Checks that the three arrays describe `len()` cells over `num_points` points: one offset
@@ -63,6 +101,76 @@ impl Cells {
         {
             return Err(format!(
                 "connectivity entry {k} is point {p}, but there are {num_points} points"
+            ));
+        }
+        self.check_faces(num_points)
+    }
+
+    /// The first polyhedron (type 42) without a face stream, which VTK cannot read back.
+    pub(crate) fn polyhedron_without_faces(&self) -> Option<usize> {
+        if !self.face_offsets.is_empty() {
+            return None;
+        }
+        self.types.iter().position(|&t| t == 42)
+    }
+
+    /// Checks the polyhedra's face streams, where there are any: one end per cell, non-decreasing, ending at the
+    /// end of `faces`; a well-formed stream of at least 4 faces of at least 3 points (below
+    /// `num_points`) for every type-42 cell and none for the others.
+    fn check_faces(&self, num_points: usize) -> std::result::Result<(), String> {
+        const POLYHEDRON: u8 = 42;
+        if self.face_offsets.is_empty() {
+            // Polyhedra read from a VTK file come without faces (vtkio does not read them):
+            // they are kept, and the writer refuses them (see `polyhedra_without_faces`).
+            return if self.faces.is_empty() {
+                Ok(())
+            } else {
+                Err("a face stream without face offsets".into())
+            };
+        }
+        if self.face_offsets.len() != self.types.len() {
+            return Err(format!(
+                "{} face offsets for {} cells; expected one per cell",
+                self.face_offsets.len(),
+                self.types.len()
+            ));
+        }
+        let mut prev = 0;
+        for (c, (&end, &t)) in self.face_offsets.iter().zip(&self.types).enumerate() {
+            if end < prev || end as usize > self.faces.len() {
+                return Err(format!(
+                    "the face stream of cell {c} ends at {end}, after {prev}, in a stream of {}; \
+                     expected non-decreasing ends within the stream",
+                    self.faces.len()
+                ));
+            }
+            if t == POLYHEDRON {
+                let faces = self
+                    .polyhedron_faces(c)
+                    .ok_or_else(|| format!("the face stream of polyhedron {c} is malformed"))?;
+                if faces.len() < 4 || faces.iter().any(|f| f.len() < 3) {
+                    return Err(format!(
+                        "polyhedron {c} has {} faces; expected at least 4 faces of at least 3 \
+                         points",
+                        faces.len()
+                    ));
+                }
+                if let Some(&p) = faces.iter().flat_map(|f| f.iter()).find(|&&p| p >= num_points as u64) {
+                    return Err(format!(
+                        "a face of polyhedron {c} has point {p}, but there are {num_points} points"
+                    ));
+                }
+            } else if end != prev {
+                return Err(format!(
+                    "cell {c} of type {t} has a face stream; expected one for polyhedra (type 42) only"
+                ));
+            }
+            prev = end;
+        }
+        if prev as usize != self.faces.len() {
+            return Err(format!(
+                "the face streams end at {prev} but `faces` has {} entries",
+                self.faces.len()
             ));
         }
         Ok(())

@@ -5,7 +5,9 @@
 //! `.vtk` file (binary big-endian or ASCII) or an XML `.vtu` / `.vtp` file, such as the
 //! output of OpenFOAM's `foamToVTK`, with their point-data and cell-data arrays, and of
 //! the pieces a `.pvtu` / `.pvtp` file lists (the output of a parallel run);
-//! [`read_csv`] reads measured values at points without a mesh.
+//! [`read_csv`] reads measured values at points without a mesh; [`read_openfoam`] reads an
+//! OpenFOAM case directory natively (mesh, vol fields, patch values; ASCII, binary, gzipped,
+//! decomposed) and [`write_openfoam_field`] writes a field back into it.
 //!
 //! Input limits: both readers take regular files only (a FIFO or a device such as
 //! `/dev/zero` is refused, not read), of at most [`max_input_bytes`] (4 GiB, or the
@@ -55,6 +57,7 @@ pub mod geometry;
 mod legacy;
 mod merge;
 mod mesh;
+mod openfoam;
 mod parallel;
 pub(crate) mod read;
 mod write;
@@ -63,6 +66,10 @@ mod xml;
 pub use csv::read_csv;
 pub use encode::{Compression, Precision, WriteOptions};
 pub use mesh::{Cells, Mesh, Patch};
+pub use openfoam::{
+    FieldToWrite, Layout, OpenFoamOptions, TimeSelection, openfoam_times, read_openfoam,
+    read_openfoam_with, select_openfoam_times, write_openfoam_field,
+};
 pub use parallel::{write_pvti, write_pvtp, write_pvtu};
 pub use read::{DEFAULT_MAX_INPUT_BYTES, max_input_bytes, read_mesh};
 pub(crate) use write::write_atomically;

@@ -36,8 +36,9 @@ pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>> {
     read_input_within(path, max_input_bytes())
 }
 
-/// [`read_input`] with a limit of `limit` bytes.
-fn read_input_within(path: &Path, limit: u64) -> Result<Vec<u8>> {
+/// [`read_input`] with a limit of `limit` bytes (what is left of a budget shared by several
+/// files).
+pub(crate) fn read_input_within(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let io = |message: String| Error::Io {
         path: path.into(),
         message,
@@ -305,6 +306,7 @@ fn mesh_from_data_set(data: DataSet, legacy: bool) -> std::result::Result<Mesh, 
                     connectivity,
                     offsets,
                     types,
+                    ..Default::default()
                 }),
                 piece.data,
             )

@@ -373,6 +373,16 @@ pub fn write_vtu_with(
                     format!("unknown VTK cell type {t} in the mesh"),
                 ));
             }
+            if let Some(c) = cells.polyhedron_without_faces() {
+                return Err(io_error(
+                    path,
+                    format!(
+                        "cell {c} is a polyhedron (VTK type 42) without its faces, which VTK \
+                         needs to read it; expected the face stream in Cells::faces and \
+                         Cells::face_offsets"
+                    ),
+                ));
+            }
             check_arrays(path, &mesh.cell_data, cells.len(), "cells")?;
             (cells, &mesh.cell_data)
         }
@@ -381,6 +391,7 @@ pub fn write_vtu_with(
                 connectivity: (0..n as u64).collect(),
                 offsets: (1..=n as u64).collect(),
                 types: vec![CellType::Vertex as u8; n],
+                ..Default::default()
             };
             (&vertices, &[])
         }
@@ -402,15 +413,33 @@ pub fn write_vtu_with(
         .collect();
     doc.arrays("CellData", &active_attributes(cell_data), &cell_arrays);
     doc.arrays("Points", "", &[coordinates(&mesh.points)]);
-    doc.arrays(
-        "Cells",
-        "",
-        &[
-            Array::named("connectivity", Values::Count(&cells.connectivity)),
-            Array::named("offsets", Values::Count(&cells.offsets)),
-            Array::named("types", Values::Byte(&cells.types)),
-        ],
-    );
+    let mut cell_arrays = vec![
+        Array::named("connectivity", Values::Count(&cells.connectivity)),
+        Array::named("offsets", Values::Count(&cells.offsets)),
+        Array::named("types", Values::Byte(&cells.types)),
+    ];
+    // Polyhedra: VTK's `faces` (the face streams) and `faceoffsets` (the end of each
+    // polyhedron's stream, -1 for the other cells), as VTK's XML writer writes them.
+    let (faces, faceoffsets): (Vec<i64>, Vec<i64>) = if cells.face_offsets.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        let mut prev = 0;
+        let offsets = cells
+            .face_offsets
+            .iter()
+            .map(|&end| {
+                let o = if end == prev { -1 } else { end as i64 };
+                prev = end;
+                o
+            })
+            .collect();
+        (cells.faces.iter().map(|&v| v as i64).collect(), offsets)
+    };
+    if !faceoffsets.is_empty() {
+        cell_arrays.push(Array::named("faces", Values::Signed(&faces)));
+        cell_arrays.push(Array::named("faceoffsets", Values::Signed(&faceoffsets)));
+    }
+    doc.arrays("Cells", "", &cell_arrays);
     doc.close("Piece");
     doc.close("UnstructuredGrid");
     write_atomically(path, &doc.finish())

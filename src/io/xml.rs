@@ -25,6 +25,8 @@ pub(super) enum Values<'a> {
     Count(&'a [u64]),
     /// `UInt8` values (cell types).
     Byte(&'a [u8]),
+    /// `Int64` values (the polyhedra's face stream and face offsets, -1 for other cells).
+    Signed(&'a [i64]),
 }
 
 impl Values<'_> {
@@ -34,6 +36,7 @@ impl Values<'_> {
             Values::Float(..) | Values::Exact(_) => "Float64",
             Values::Count(_) => "UInt64",
             Values::Byte(_) => "UInt8",
+            Values::Signed(_) => "Int64",
         }
     }
 
@@ -62,6 +65,7 @@ impl Values<'_> {
             }
             Values::Count(v) => put(prefix, v, u64::to_le_bytes),
             Values::Byte(v) => put(prefix, v, |x| [x]),
+            Values::Signed(v) => put(prefix, v, i64::to_le_bytes),
         }
     }
 }

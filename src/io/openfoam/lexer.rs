@@ -1,0 +1,783 @@
+//! The FoamFile tokenizer and its lists: words, numbers, strings, punctuation, comments,
+//! and the lists of numbers and labels in both formats (ASCII `N ( … )` and `N{value}`,
+//! binary `N(raw bytes)`).
+//!
+//! Every count a list announces is checked against the bytes left in the file (binary: the
+//! exact size; ASCII: the fewest characters its elements can take) or against the size the
+//! caller expects, before anything is allocated.
+
+use std::path::PathBuf;
+
+use crate::{Error, Result};
+
+/// One file's text (inflated where it was gzipped), with its path for messages.
+#[derive(Debug)]
+pub(crate) struct Src {
+    /// The file as found (`U`, or `U.gz`).
+    pub path: PathBuf,
+    /// Its bytes, inflated.
+    pub bytes: Vec<u8>,
+}
+
+impl Src {
+    /// The 1-based line of byte `pos`.
+    pub fn line_of(&self, pos: usize) -> usize {
+        let end = pos.min(self.bytes.len());
+        1 + self.bytes[..end].iter().filter(|&&b| b == b'\n').count()
+    }
+
+    /// An [`Error::Input`] at byte `pos` of this file.
+    pub fn error_at(&self, pos: usize, message: impl Into<String>) -> Error {
+        Error::Input {
+            path: self.path.clone(),
+            line: Some(self.line_of(pos)),
+            column: None,
+            message: message.into(),
+        }
+    }
+
+    /// An [`Error::Input`] about this file, without a line.
+    pub fn error(&self, message: impl Into<String>) -> Error {
+        Error::Input {
+            path: self.path.clone(),
+            line: None,
+            column: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// How the lists of a file are stored (its header's `format` and `arch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Format {
+    /// `format binary;`: contiguous lists are raw bytes.
+    pub binary: bool,
+    /// Bytes of a label (4 or 8: `label=32` or `label=64`).
+    pub label: usize,
+    /// Bytes of a scalar (8, or 4 for `scalar=32`).
+    pub scalar: usize,
+}
+
+impl Default for Format {
+    fn default() -> Self {
+        Format {
+            binary: false,
+            label: 4,
+            scalar: 8,
+        }
+    }
+}
+
+/// A token.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Tok<'a> {
+    /// `( ) { } [ ] ;` and other single characters.
+    Punct(u8),
+    /// A word: `uniform`, `List<scalar>`, `grad(U)`.
+    Word(&'a str),
+    /// A quoted string, unescaped.
+    Str(String),
+    /// A number as written.
+    Num(&'a str),
+    /// `#include` and the other directives, without the `#`.
+    Directive(&'a str),
+    /// `$name` or `${name}`, without the `$`.
+    Var(&'a str),
+    /// A verbatim block `#{ … #}` (code of a coded condition).
+    Verbatim,
+    /// The end of the file.
+    Eof,
+}
+
+impl Tok<'_> {
+    /// How the token reads in a message.
+    pub fn describe(&self) -> String {
+        match self {
+            Tok::Punct(c) => format!("`{}`", *c as char),
+            Tok::Word(w) => format!("the word `{w}`"),
+            Tok::Str(s) => format!("the string \"{s}\""),
+            Tok::Num(n) => format!("the number {n}"),
+            Tok::Directive(d) => format!("the directive #{d}"),
+            Tok::Var(v) => format!("the variable ${v}"),
+            Tok::Verbatim => "a verbatim block #{ … #}".into(),
+            Tok::Eof => "the end of the file".into(),
+        }
+    }
+}
+
+/// Whether `c` may be part of a word (OpenFOAM's `word::valid`, less the brackets and
+/// parentheses, which are handled by depth).
+fn word_char(c: u8) -> bool {
+    !c.is_ascii_whitespace()
+        && !matches!(
+            c,
+            b'"' | b'\'' | b'/' | b';' | b'{' | b'}' | b'[' | b']' | b'(' | b')'
+        )
+}
+
+/// Whether `c` may be part of a number as written (`-1.5e-05`, `nan`).
+fn number_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'+' | b'-' | b'_')
+}
+
+/// The tokenizer over one file.
+pub(crate) struct Lexer<'a> {
+    /// The file.
+    pub src: &'a Src,
+    /// The next byte to read.
+    pub pos: usize,
+    /// How its lists are stored.
+    pub fmt: Format,
+    /// The most bytes the lists of this file may still allocate (what is left of
+    /// [`max_input_bytes`](crate::io::max_input_bytes)).
+    pub limit: u64,
+}
+
+impl<'a> Lexer<'a> {
+    /// A lexer at the start of `src`, reading ASCII until a header says otherwise.
+    pub fn new(src: &'a Src, limit: u64) -> Self {
+        Lexer {
+            src,
+            pos: 0,
+            fmt: Format::default(),
+            limit,
+        }
+    }
+
+    /// An error at byte `pos`.
+    pub fn err(&self, pos: usize, message: impl Into<String>) -> Error {
+        self.src.error_at(pos, message)
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        &self.src.bytes
+    }
+
+    /// Skips white space and comments.
+    fn skip(&mut self) -> Result<()> {
+        let b = self.bytes();
+        loop {
+            while self.pos < b.len() && b[self.pos].is_ascii_whitespace() {
+                self.pos += 1;
+            }
+            if b.get(self.pos) == Some(&b'/') {
+                match b.get(self.pos + 1) {
+                    Some(b'/') => {
+                        while self.pos < b.len() && b[self.pos] != b'\n' {
+                            self.pos += 1;
+                        }
+                        continue;
+                    }
+                    Some(b'*') => {
+                        let start = self.pos;
+                        let rest = &b[self.pos + 2..];
+                        match rest.windows(2).position(|w| w == b"*/") {
+                            Some(k) => self.pos += 2 + k + 2,
+                            None => {
+                                return Err(self.err(
+                                    start,
+                                    "a comment /* … is not closed; expected */ before the end of \
+                                     the file",
+                                ));
+                            }
+                        }
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+            return Ok(());
+        }
+    }
+
+    /// The next token and the byte where it starts.
+    pub fn next(&mut self) -> Result<(usize, Tok<'a>)> {
+        self.skip()?;
+        let b = self.bytes();
+        let start = self.pos;
+        let Some(&c) = b.get(start) else {
+            return Ok((start, Tok::Eof));
+        };
+        let text = |lx: &Self, from: usize, to: usize| -> Result<&'a str> {
+            std::str::from_utf8(&lx.bytes()[from..to]).map_err(|_| {
+                lx.err(
+                    from,
+                    "bytes that are not text; expected a word (a binary file read as ASCII?)",
+                )
+            })
+        };
+        let num_start = c.is_ascii_digit()
+            || (matches!(c, b'-' | b'+' | b'.')
+                && b.get(start + 1)
+                    .is_some_and(|&d| d.is_ascii_digit() || d == b'.'));
+        if num_start {
+            let mut end = start + 1;
+            while end < b.len() && number_char(b[end]) {
+                end += 1;
+            }
+            self.pos = end;
+            return Ok((start, Tok::Num(text(self, start, end)?)));
+        }
+        match c {
+            b'"' => {
+                let mut s = Vec::new();
+                let mut i = start + 1;
+                loop {
+                    match b.get(i) {
+                        None => {
+                            return Err(self.err(
+                                start,
+                                "a string is not closed; expected \" before the end of the file",
+                            ));
+                        }
+                        Some(b'"') => break,
+                        Some(b'\\') if i + 1 < b.len() => {
+                            s.push(b[i + 1]);
+                            i += 2;
+                        }
+                        Some(&d) => {
+                            s.push(d);
+                            i += 1;
+                        }
+                    }
+                }
+                self.pos = i + 1;
+                let s = String::from_utf8(s)
+                    .map_err(|_| self.err(start, "a string that is not UTF-8 text"))?;
+                Ok((start, Tok::Str(s)))
+            }
+            b'#' => {
+                if b.get(start + 1) == Some(&b'{') {
+                    match b[start + 2..].windows(2).position(|w| w == b"#}") {
+                        Some(k) => {
+                            self.pos = start + 2 + k + 2;
+                            return Ok((start, Tok::Verbatim));
+                        }
+                        None => {
+                            return Err(self.err(
+                                start,
+                                "a verbatim block #{ is not closed; expected #} before the end \
+                                 of the file",
+                            ));
+                        }
+                    }
+                }
+                let mut end = start + 1;
+                while end < b.len() && word_char(b[end]) {
+                    end += 1;
+                }
+                self.pos = end;
+                Ok((start, Tok::Directive(text(self, start + 1, end)?)))
+            }
+            b'$' => {
+                if b.get(start + 1) == Some(&b'{') {
+                    let Some(k) = b[start + 2..].iter().position(|&d| d == b'}') else {
+                        return Err(self.err(start, "a variable ${ is not closed; expected }"));
+                    };
+                    self.pos = start + 2 + k + 1;
+                    return Ok((start, Tok::Var(text(self, start + 2, start + 2 + k)?)));
+                }
+                let mut end = start + 1;
+                while end < b.len() && word_char(b[end]) {
+                    end += 1;
+                }
+                self.pos = end;
+                Ok((start, Tok::Var(text(self, start + 1, end)?)))
+            }
+            c if word_char(c) && c.is_ascii_graphic() => {
+                // A word; parentheses inside it (`grad(U)`, `div(phi,U)`) stay in it while
+                // they are balanced.
+                let mut end = start;
+                let mut depth = 0usize;
+                while end < b.len() {
+                    let d = b[end];
+                    if d == b'(' {
+                        depth += 1;
+                    } else if d == b')' {
+                        if depth == 0 {
+                            break;
+                        }
+                        depth -= 1;
+                    } else if !word_char(d) {
+                        break;
+                    }
+                    end += 1;
+                }
+                self.pos = end;
+                Ok((start, Tok::Word(text(self, start, end)?)))
+            }
+            c if c.is_ascii() && !c.is_ascii_control() => {
+                self.pos = start + 1;
+                Ok((start, Tok::Punct(c)))
+            }
+            c => Err(self.err(
+                start,
+                format!(
+                    "byte 0x{c:02x} is not text; expected a word, a number or punctuation (a \
+                     binary file read as ASCII, or not an OpenFOAM file?)"
+                ),
+            )),
+        }
+    }
+
+    /// The next token without taking it.
+    pub fn peek(&mut self) -> Result<(usize, Tok<'a>)> {
+        let here = self.pos;
+        let t = self.next();
+        self.pos = here;
+        t
+    }
+
+    /// Takes the punctuation `c`, or fails saying what was expected.
+    pub fn expect_punct(&mut self, c: u8, context: &str) -> Result<usize> {
+        let (at, t) = self.next()?;
+        if t == Tok::Punct(c) {
+            Ok(at)
+        } else {
+            Err(self.err(
+                at,
+                format!("{context}: expected `{}`, found {}", c as char, t.describe()),
+            ))
+        }
+    }
+
+    /// A number token as an f64 (`nan` and `inf` too: the caller checks finiteness).
+    fn scalar(&mut self, context: &dyn Fn() -> String) -> Result<(usize, f64)> {
+        let (at, t) = self.next()?;
+        let text = match t {
+            Tok::Num(n) => n,
+            Tok::Word(w) => w,
+            other => {
+                return Err(self.err(
+                    at,
+                    format!("{}: expected a number, found {}", context(), other.describe()),
+                ));
+            }
+        };
+        let v = parse_scalar(text).ok_or_else(|| {
+            self.err(
+                at,
+                format!("{}: expected a number, found `{text}`", context()),
+            )
+        })?;
+        Ok((at, v))
+    }
+
+    /// A label token as an i64.
+    fn label(&mut self, context: &dyn Fn() -> String) -> Result<(usize, i64)> {
+        let (at, t) = self.next()?;
+        match t {
+            Tok::Num(n) => n.parse::<i64>().map(|v| (at, v)).map_err(|_| {
+                self.err(
+                    at,
+                    format!("{}: expected an integer label, found `{n}`", context()),
+                )
+            }),
+            other => Err(self.err(
+                at,
+                format!(
+                    "{}: expected an integer label, found {}",
+                    context(),
+                    other.describe()
+                ),
+            )),
+        }
+    }
+
+    /// The head of a list: its announced size (none for an ASCII list without one) and
+    /// whether it is written `N{value}` (all entries the same).
+    fn list_head(&mut self, what: &str) -> Result<(usize, Option<usize>, bool)> {
+        let (at, t) = self.next()?;
+        match t {
+            Tok::Num(n) => {
+                let size: usize = n.parse().map_err(|_| {
+                    self.err(
+                        at,
+                        format!("{what}: expected a list size (a count ≥ 0), found `{n}`"),
+                    )
+                })?;
+                let (p, open) = self.next()?;
+                match open {
+                    Tok::Punct(b'(') => Ok((at, Some(size), false)),
+                    Tok::Punct(b'{') => Ok((at, Some(size), true)),
+                    other => Err(self.err(
+                        p,
+                        format!(
+                            "{what}: expected `(` after the list size {size}, found {}",
+                            other.describe()
+                        ),
+                    )),
+                }
+            }
+            Tok::Punct(b'(') if !self.fmt.binary => Ok((at, None, false)),
+            other => Err(self.err(
+                at,
+                format!(
+                    "{what}: expected a list `N ( … )`, found {}",
+                    other.describe()
+                ),
+            )),
+        }
+    }
+
+    /// Checks an announced size against what the file can hold and what the caller
+    /// expects, before anything is allocated. `min_bytes`: the fewest bytes one element
+    /// takes in this format; `value_bytes`: the bytes one element takes in memory.
+    fn check_size(
+        &self,
+        at: usize,
+        size: usize,
+        uniform: bool,
+        expect: Option<usize>,
+        min_bytes: usize,
+        value_bytes: usize,
+        what: &str,
+    ) -> Result<()> {
+        if let Some(e) = expect
+            && size != e
+        {
+            return Err(self.err(
+                at,
+                format!("{what}: the list has {size} entries; expected {e}"),
+            ));
+        }
+        let left = self.bytes().len().saturating_sub(self.pos);
+        if !uniform && size.saturating_mul(min_bytes) > left.saturating_add(1) {
+            let how = if self.fmt.binary {
+                format!("{min_bytes} bytes each")
+            } else {
+                format!("at least {min_bytes} characters each")
+            };
+            return Err(self.err(
+                at,
+                format!(
+                    "{what}: the list announces {size} entries ({how}) but only {left} bytes \
+                     follow; the file is truncated or the count is wrong"
+                ),
+            ));
+        }
+        if (size as u64).saturating_mul(value_bytes as u64) > self.limit {
+            return Err(self.err(
+                at,
+                format!(
+                    "{what}: the list announces {size} entries, more than the input limit of \
+                     {} bytes allows (NABLA_MAX_INPUT_BYTES raises it)",
+                    self.limit
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The raw bytes of a binary list of `n` elements of `size` bytes, and its `)`.
+    fn raw(&mut self, at: usize, n: usize, size: usize, what: &str) -> Result<&'a [u8]> {
+        let len = n.saturating_mul(size);
+        let start = self.pos;
+        let b = self.bytes();
+        let Some(raw) = b.get(start..start.saturating_add(len)) else {
+            return Err(self.err(
+                at,
+                format!(
+                    "{what}: the binary list of {n} entries needs {len} bytes but the file ends \
+                     after {} (truncated, or not a binary file?)",
+                    b.len() - start
+                ),
+            ));
+        };
+        self.pos = start + len;
+        if b.get(self.pos) != Some(&b')') {
+            return Err(self.err(
+                self.pos,
+                format!(
+                    "{what}: expected `)` after the {len} bytes of a binary list of {n} entries \
+                     (is the file really binary, with the label and scalar sizes of its header's \
+                     arch?)"
+                ),
+            ));
+        }
+        self.pos += 1;
+        Ok(raw)
+    }
+
+    /// A list of elements of `k` scalars each (`k = 1`: bare numbers; `k > 1`:
+    /// `(a b c)` tuples), flattened. `expect`: the number of elements the caller needs.
+    /// Non-finite values are refused where `finite` is set.
+    pub fn scalar_list(
+        &mut self,
+        k: usize,
+        expect: Option<usize>,
+        finite: bool,
+        what: &str,
+    ) -> Result<Vec<f64>> {
+        let (at, size, uniform) = self.list_head(what)?;
+        let fmt = self.fmt;
+        let min_bytes = if fmt.binary {
+            k * fmt.scalar
+        } else if k == 1 {
+            2
+        } else {
+            2 * k + 1
+        };
+        if let Some(n) = size {
+            self.check_size(at, n, uniform, expect, min_bytes, 8 * k, what)?;
+        }
+        let check = |lx: &Self, pos: usize, i: usize, v: f64| -> Result<()> {
+            if finite && !v.is_finite() {
+                Err(lx.err(
+                    pos,
+                    format!("{what}: entry {i} has the value {v}; expected finite numbers"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        if fmt.binary && !uniform {
+            let n = size.expect("internal: binary lists have a size");
+            let raw = self.raw(at, n, k * fmt.scalar, what)?;
+            let out: Vec<f64> = if fmt.scalar == 8 {
+                raw.chunks_exact(8)
+                    .map(|c| f64::from_le_bytes(c.try_into().expect("internal: 8 bytes")))
+                    .collect()
+            } else {
+                raw.chunks_exact(4)
+                    .map(|c| f32::from_le_bytes(c.try_into().expect("internal: 4 bytes")) as f64)
+                    .collect()
+            };
+            if let Some(j) = out.iter().position(|v| finite && !v.is_finite()) {
+                check(self, at, j / k, out[j])?;
+            }
+            return Ok(out);
+        }
+        let ctx = |i: usize| move || format!("{what}: entry {i}");
+        let element = |lx: &mut Self, i: usize, out: &mut Vec<f64>| -> Result<()> {
+            if k == 1 {
+                let (p, v) = lx.scalar(&ctx(i))?;
+                check(lx, p, i, v)?;
+                out.push(v);
+            } else {
+                lx.expect_punct(b'(', &ctx(i)())?;
+                for _ in 0..k {
+                    let (p, v) = lx.scalar(&ctx(i))?;
+                    check(lx, p, i, v)?;
+                    out.push(v);
+                }
+                lx.expect_punct(b')', &format!("{} ({k} components)", ctx(i)()))?;
+            }
+            Ok(())
+        };
+        let mut out = Vec::with_capacity(size.unwrap_or(0).saturating_mul(k));
+        match size {
+            Some(n) if uniform => {
+                element(self, 0, &mut out)?;
+                self.expect_punct(b'}', &format!("{what}: a uniform list {n}{{…}}"))?;
+                let one = out.clone();
+                out.clear();
+                for _ in 0..n {
+                    out.extend_from_slice(&one);
+                }
+            }
+            Some(n) => {
+                for i in 0..n {
+                    element(self, i, &mut out)?;
+                }
+                let (p, t) = self.next()?;
+                if t != Tok::Punct(b')') {
+                    return Err(self.err(
+                        p,
+                        format!(
+                            "{what}: expected `)` after the {n} entries the list announces, \
+                             found {} (the list has more entries than its count)",
+                            t.describe()
+                        ),
+                    ));
+                }
+            }
+            None => {
+                let mut i = 0;
+                loop {
+                    if let (_, Tok::Punct(b')')) = self.peek()? {
+                        self.next()?;
+                        break;
+                    }
+                    element(self, i, &mut out)?;
+                    i += 1;
+                }
+                if let Some(e) = expect
+                    && i != e
+                {
+                    return Err(self.err(
+                        at,
+                        format!("{what}: the list has {i} entries; expected {e}"),
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A list of labels, each in `range` (checked, with the entry's position).
+    pub fn label_list(
+        &mut self,
+        expect: Option<usize>,
+        range: (i64, i64),
+        what: &str,
+    ) -> Result<Vec<i64>> {
+        let (at, size, uniform) = self.list_head(what)?;
+        let fmt = self.fmt;
+        let min_bytes = if fmt.binary { fmt.label } else { 2 };
+        if let Some(n) = size {
+            self.check_size(at, n, uniform, expect, min_bytes, 8, what)?;
+        }
+        let (lo, hi) = range;
+        let check = |lx: &Self, pos: usize, i: usize, v: i64| -> Result<()> {
+            if v < lo || v >= hi {
+                Err(lx.err(
+                    pos,
+                    format!(
+                        "{what}: entry {i} is {v}; expected a label in {lo}..{}",
+                        hi.saturating_sub(1)
+                    ),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        if fmt.binary && !uniform {
+            let n = size.expect("internal: binary lists have a size");
+            let raw = self.raw(at, n, fmt.label, what)?;
+            let out: Vec<i64> = if fmt.label == 8 {
+                raw.chunks_exact(8)
+                    .map(|c| i64::from_le_bytes(c.try_into().expect("internal: 8 bytes")))
+                    .collect()
+            } else {
+                raw.chunks_exact(4)
+                    .map(|c| i32::from_le_bytes(c.try_into().expect("internal: 4 bytes")) as i64)
+                    .collect()
+            };
+            if let Some(j) = out.iter().position(|&v| v < lo || v >= hi) {
+                check(self, at, j, out[j])?;
+            }
+            return Ok(out);
+        }
+        let mut out = Vec::with_capacity(size.unwrap_or(0));
+        let ctx = |i: usize| move || format!("{what}: entry {i}");
+        match size {
+            Some(n) if uniform => {
+                let (p, v) = self.label(&ctx(0))?;
+                check(self, p, 0, v)?;
+                self.expect_punct(b'}', &format!("{what}: a uniform list {n}{{…}}"))?;
+                out.resize(n, v);
+            }
+            Some(n) => {
+                for i in 0..n {
+                    let (p, v) = self.label(&ctx(i))?;
+                    check(self, p, i, v)?;
+                    out.push(v);
+                }
+                let (p, t) = self.next()?;
+                if t != Tok::Punct(b')') {
+                    return Err(self.err(
+                        p,
+                        format!(
+                            "{what}: expected `)` after the {n} entries the list announces, \
+                             found {} (the list has more entries than its count)",
+                            t.describe()
+                        ),
+                    ));
+                }
+            }
+            None => {
+                loop {
+                    if let (_, Tok::Punct(b')')) = self.peek()? {
+                        self.next()?;
+                        break;
+                    }
+                    let i = out.len();
+                    let (p, v) = self.label(&ctx(i))?;
+                    check(self, p, i, v)?;
+                    out.push(v);
+                }
+                if let Some(e) = expect
+                    && out.len() != e
+                {
+                    return Err(self.err(
+                        at,
+                        format!("{what}: the list has {} entries; expected {e}", out.len()),
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A list of lists of labels (`faceList`: `N ( 4(a b c d) … )`), each label in
+    /// `range`: the end of each sublist in the flat list, and the flat list.
+    pub fn label_lists(&mut self, range: (i64, i64), what: &str) -> Result<(Vec<usize>, Vec<i64>)> {
+        let (at, size, uniform) = self.list_head(what)?;
+        if uniform {
+            return Err(self.err(
+                at,
+                format!("{what}: a uniform list N{{…}} of faces; expected one entry per face"),
+            ));
+        }
+        // The shortest face, `3(a b c)`: 8 characters, or `3(` + 3 labels + `)` in binary.
+        let min_bytes = if self.fmt.binary {
+            3 + 3 * self.fmt.label
+        } else {
+            8
+        };
+        if let Some(n) = size {
+            self.check_size(at, n, false, None, min_bytes, 8 + 3 * 8, what)?;
+        }
+        let mut ends = Vec::with_capacity(size.unwrap_or(0));
+        let mut flat = Vec::with_capacity(size.unwrap_or(0).saturating_mul(4));
+        let mut i = 0;
+        loop {
+            if size.is_some_and(|n| i == n) {
+                let (p, t) = self.next()?;
+                if t != Tok::Punct(b')') {
+                    return Err(self.err(
+                        p,
+                        format!(
+                            "{what}: expected `)` after the {i} entries the list announces, \
+                             found {} (the list has more entries than its count)",
+                            t.describe()
+                        ),
+                    ));
+                }
+                break;
+            }
+            if size.is_none()
+                && let (_, Tok::Punct(b')')) = self.peek()?
+            {
+                self.next()?;
+                break;
+            }
+            let sub = self.label_list(None, range, &format!("{what}: entry {i}"))?;
+            flat.extend_from_slice(&sub);
+            ends.push(flat.len());
+            i += 1;
+        }
+        Ok((ends, flat))
+    }
+}
+
+/// A number as OpenFOAM writes it (`1e-05`, `-0`, `nan`, `inf`).
+pub(crate) fn parse_scalar(text: &str) -> Option<f64> {
+    match text.to_ascii_lowercase().as_str() {
+        "nan" | "-nan" | "+nan" => Some(f64::NAN),
+        "inf" | "+inf" | "infinity" => Some(f64::INFINITY),
+        "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
+        _ => {
+            let b = text.as_bytes();
+            // Rust also reads `infinity` spelled otherwise and `NaN`: only numbers here.
+            if b.iter()
+                .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'+' | b'-' | b'e' | b'E'))
+            {
+                text.parse().ok()
+            } else {
+                None
+            }
+        }
+    }
+}
