@@ -35,6 +35,7 @@ const VOXEL: u8 = 11;
 const HEXAHEDRON: u8 = 12;
 const WEDGE: u8 = 13;
 const PYRAMID: u8 = 14;
+const POLYHEDRON: u8 = 42;
 
 /// The faces of a VTK cell of type `kind`, as lists of the cell's local vertex numbers,
 /// or `None` for a type without a fixed list (2-D cells, polyhedra, lines, vertices).
@@ -191,8 +192,37 @@ pub fn cell_centres(mesh: &Mesh) -> Vec<[f64; 3]> {
     };
     cell_points(cells)
         .zip(&cells.types)
-        .map(|(ids, &kind)| centre_of(&mesh.points, ids, kind))
+        .enumerate()
+        .map(|(c, (ids, &kind))| match cells.polyhedron_faces(c) {
+            Some(faces) if kind == POLYHEDRON => {
+                polyhedron_centre(&mesh.points, faces.iter().copied())
+            }
+            _ => centre_of(&mesh.points, ids, kind),
+        })
         .collect()
+}
+
+/// The faces of cell `c` of `cells` (whose points are `ids`), each as its points: by the
+/// face table of its type, or the face stream of a polyhedron; the edges of a 2-D cell;
+/// empty for other cells.
+pub fn faces_of(cells: &Cells, c: usize, ids: &[u64]) -> Vec<Vec<u64>> {
+    let kind = cells.types.get(c).copied().unwrap_or(0);
+    if kind == POLYHEDRON {
+        return cells
+            .polyhedron_faces(c)
+            .map(|fs| fs.iter().map(|f| f.to_vec()).collect())
+            .unwrap_or_default();
+    }
+    match cell_faces(kind) {
+        Some(fs) if fs.iter().flat_map(|f| f.iter()).all(|&k| k < ids.len()) => fs
+            .iter()
+            .map(|f| f.iter().map(|&k| ids[k]).collect())
+            .collect(),
+        _ if matches!(kind, 5 | 7 | 9) && ids.len() >= 2 => (0..ids.len())
+            .map(|k| vec![ids[k], ids[(k + 1) % ids.len()]])
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn centre_of(points: &[[f64; 3]], ids: &[u64], kind: u8) -> [f64; 3] {

@@ -18,4 +18,5 @@ mod output;
 mod pieces;
 mod pinn;
 mod plot;
+mod series;
 mod usability;

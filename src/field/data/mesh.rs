@@ -40,7 +40,7 @@
 //! ```
 
 use crate::error::{Error, Result};
-use crate::io::geometry::{cell_centres, cell_faces, cell_points, face_centre};
+use crate::io::geometry::{cell_centres, cell_points, face_centre, faces_of};
 use crate::io::{Cells, Mesh, Patch, PointArray};
 
 /// Where the samples of a mesh's arrays are taken.
@@ -440,6 +440,7 @@ fn neighbour_groups(point_cells: &PointCells, faces: &[&[u64]], nc: usize, np: u
         connectivity,
         offsets,
         types: vec![0; np],
+        ..Cells::default()
     }
 }
 
@@ -452,18 +453,8 @@ pub fn boundary_cells(mesh: &Mesh, thin: Option<usize>) -> Vec<bool> {
         return Vec::new();
     };
     let mut keys: Vec<(Vec<u64>, usize, Vec<u64>)> = Vec::new();
-    for (c, (ids, &kind)) in cell_points(cells).zip(&cells.types).enumerate() {
-        let local: Vec<Vec<u64>> = match cell_faces(kind) {
-            Some(fs) if fs.iter().flat_map(|f| f.iter()).all(|&k| k < ids.len()) => fs
-                .iter()
-                .map(|f| f.iter().map(|&k| ids[k]).collect())
-                .collect(),
-            // 2-D cells: their edges bound them.
-            _ if matches!(kind, 5 | 7 | 9) => (0..ids.len())
-                .map(|k| vec![ids[k], ids[(k + 1) % ids.len()]])
-                .collect(),
-            _ => Vec::new(),
-        };
+    for (c, ids) in cell_points(cells).enumerate() {
+        let local = faces_of(cells, c, ids);
         for f in local {
             let mut key = f.clone();
             key.sort_unstable();
