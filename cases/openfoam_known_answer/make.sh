@@ -62,13 +62,20 @@ for c in "${cases[@]}"; do
         ls 0 VTK | tr '\n' ' '; echo
     )
   fi
-    # NABLA HOOK: with NABLA=/path/to/nabla and a nabla_case.toml beside this script (a case
-    # file in which {case} stands for the case's name, e.g. reading ../../{case} or
-    # ../../{case}/VTK/{case}_0.vtm), each case is run into nabla/CASE/ and errors.py
-    # picks up the grad(U) and lap(U) arrays of what it writes there.
+    # NABLA HOOK: with NABLA=/path/to/nabla, nabla_case.toml (a case file in which {case},
+    # {degree} and {at} stand for the case's name, the reconstruction's degree and where it
+    # evaluates) is run for degree 2 and 3, at the cells and at the points, into
+    # nabla/CASE/p{degree}_{at}/; errors.py picks up the grad(U) and lap(U) arrays of what
+    # it writes there.
     if [ -n "${NABLA:-}" ] && [ -f nabla_case.toml ]; then
-        rm -rf "nabla/$c"; mkdir -p "nabla/$c"
-        sed "s/{case}/$c/g" nabla_case.toml > "nabla/$c/case.toml"
-        "$NABLA" "nabla/$c" > "nabla/$c/log.nabla" 2>&1 || echo "   nabla failed: nabla/$c/log.nabla"
+        rm -rf "nabla/$c"
+        for p in 2 3; do
+            for at in cells points; do
+                d="nabla/$c/p${p}_$at"
+                mkdir -p "$d"
+                sed -e "s/{case}/$c/g" -e "s/{degree}/$p/g" -e "s/{at}/$at/g" nabla_case.toml > "$d/case.toml"
+                "$NABLA" "$d" > "$d/log.nabla" 2>&1 || echo "   nabla failed: $d/log.nabla"
+            done
+        done
     fi
 done

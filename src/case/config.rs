@@ -72,6 +72,10 @@ pub struct DataSpec {
     /// points are the file's points). Default true.
     #[serde(default)]
     pub carry: Option<bool>,
+    /// For an OpenFOAM case directory: the time directory to read (`"latest"`, the
+    /// default, or a time such as `"0.5"`).
+    #[serde(default)]
+    pub time: Option<String>,
 }
 
 /// Settings of the local polynomial reconstruction of data fields; every one optional.
@@ -164,7 +168,8 @@ pub enum PointsSpec {
         seed: u64,
     },
     /// The points (and cells) of a VTK file in the case directory: legacy `.vtk`, or XML
-    /// `.vtu` / `.vtp`, such as OpenFOAM's foamToVTK output.
+    /// `.vtu` / `.vtp`, such as OpenFOAM's foamToVTK output (its `.vtm` with the boundary
+    /// patches), or of an OpenFOAM case directory (or its `.foam` file).
     Mesh {
         /// Path relative to the case directory.
         file: PathBuf,
@@ -173,6 +178,10 @@ pub enum PointsSpec {
         /// cell data of the same cells, comparable with the solver's cell arrays).
         #[serde(default)]
         at: Option<AtSpec>,
+        /// For an OpenFOAM case directory: the time directory to read (`"latest"`, the
+        /// default, or a time such as `"0.5"`).
+        #[serde(default)]
+        time: Option<String>,
     },
     /// The points of a CSV file with a header row (`x,y[,z],…`), such as measured
     /// velocities; written as a `.vtp` point cloud.

@@ -31,8 +31,46 @@ pub(super) struct Built {
     pub(super) what: String,
 }
 
-/// Reads a VTK or CSV file by its extension.
+/// The OpenFOAM case directory `path` names, if it names one: a directory with a
+/// `constant` folder (or a decomposed case's `processor0`), or the `.foam` / `.OpenFOAM`
+/// file ParaView opens a case by.
+pub(super) fn openfoam_dir(path: &Path) -> Option<PathBuf> {
+    let marker = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e == "foam" || e == "OpenFOAM");
+    let dir = if marker {
+        path.parent().map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })?
+    } else {
+        path
+    };
+    (dir.is_dir() && (dir.join("constant").is_dir() || dir.join("processor0").is_dir()))
+        .then(|| dir.to_path_buf())
+}
+
+/// Reads a mesh: an OpenFOAM case directory at `time` (default the latest), or a VTK
+/// file by its extension.
+pub(super) fn read_mesh(path: &Path, time: Option<&str>) -> Result<Mesh> {
+    match openfoam_dir(path) {
+        Some(dir) => io::read_openfoam(&dir, time.unwrap_or("latest"), None),
+        None => io::read_mesh(path),
+    }
+}
+
+/// Reads a VTK or CSV file by its extension, or an OpenFOAM case directory (at the
+/// latest time).
 pub(super) fn read(path: &Path) -> Result<(Mesh, usize)> {
+    read_at(path, None)
+}
+
+/// [`read`], with the time of an OpenFOAM case directory.
+pub(super) fn read_at(path: &Path, time: Option<&str>) -> Result<(Mesh, usize)> {
     let csv = path
         .extension()
         .and_then(|e| e.to_str())
@@ -40,7 +78,7 @@ pub(super) fn read(path: &Path) -> Result<(Mesh, usize)> {
     if csv {
         io::read_csv(path)
     } else {
-        Ok((io::read_mesh(path)?, 3))
+        Ok((read_mesh(path, time)?, 3))
     }
 }
 
@@ -50,9 +88,10 @@ pub(super) fn source(case: &Case) -> Result<Option<Source>> {
     let Some(first) = case.spec.fields.iter().find_map(|f| f.data.as_ref()) else {
         return Ok(None);
     };
-    let name = match (&case.spec.data, &case.spec.points) {
-        (Some(d), _) => d.file.clone(),
-        (None, PointsSpec::Mesh { file, .. } | PointsSpec::Csv { file }) => file.clone(),
+    let (name, time) = match (&case.spec.data, &case.spec.points) {
+        (Some(d), _) => (d.file.clone(), d.time.clone()),
+        (None, PointsSpec::Mesh { file, time, .. }) => (file.clone(), time.clone()),
+        (None, PointsSpec::Csv { file }) => (file.clone(), None),
         (None, _) => {
             return Err(case.input.error_at(
                 &first.span(),
@@ -63,7 +102,7 @@ pub(super) fn source(case: &Case) -> Result<Option<Source>> {
             ));
         }
     };
-    let (mesh, dim) = read(&case.dir.join(&name))?;
+    let (mesh, dim) = read_at(&case.dir.join(&name), time.as_deref())?;
     let points = mesh.points.len();
     Ok(Some(Source {
         name,
@@ -133,7 +172,11 @@ pub(super) fn build(case: &Case, source: Option<&Source>) -> Result<Vec<Built>> 
             }
         })?;
         let mut stencil = "nearest samples";
-        if let Some(c) = &samples.neighbours {
+        if let Some(c) = samples
+            .neighbours
+            .as_ref()
+            .filter(|_| std::env::var("NABLA_STENCIL").as_deref() != Ok("nearest"))
+        {
             field = field.with_cells(c).map_err(|e| at(e.to_string()))?;
             stencil = "mesh rings";
         }

@@ -32,9 +32,9 @@ pub(super) fn points(case: &Case) -> Result<(Geometry, Points, Vec<PointArray>)>
             bounds,
             seed,
         } => random(case, *count, bounds, *seed).map(none),
-        PointsSpec::Mesh { file, at } => {
+        PointsSpec::Mesh { file, at, time } => {
             let path = case.dir.join(file);
-            let (mut g, p) = mesh(&path, *at == Some(AtSpec::Cells))?;
+            let (mut g, p) = mesh(&path, time.as_deref(), *at == Some(AtSpec::Cells))?;
             let arrays = match &mut g {
                 Geometry::Mesh(m) => std::mem::take(&mut m.point_data),
                 // At the cell centres the cell arrays are the points' own.
@@ -243,8 +243,8 @@ fn random(
 
 /// The points of the mesh in `file`, keeping its cells; or, `at_cells`, the centres of
 /// its cells (an error for a file without cells).
-fn mesh(file: &Path, at_cells: bool) -> Result<(Geometry, Points)> {
-    let mesh = io::read_mesh(file)?;
+fn mesh(file: &Path, time: Option<&str>, at_cells: bool) -> Result<(Geometry, Points)> {
+    let mesh = super::data::read_mesh(file, time)?;
     let bad = |message: String| Error::Input {
         path: file.to_path_buf(),
         line: None,

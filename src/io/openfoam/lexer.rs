@@ -336,7 +336,11 @@ impl<'a> Lexer<'a> {
         } else {
             Err(self.err(
                 at,
-                format!("{context}: expected `{}`, found {}", c as char, t.describe()),
+                format!(
+                    "{context}: expected `{}`, found {}",
+                    c as char,
+                    t.describe()
+                ),
             ))
         }
     }
@@ -350,7 +354,11 @@ impl<'a> Lexer<'a> {
             other => {
                 return Err(self.err(
                     at,
-                    format!("{}: expected a number, found {}", context(), other.describe()),
+                    format!(
+                        "{}: expected a number, found {}",
+                        context(),
+                        other.describe()
+                    ),
                 ));
             }
         };
