@@ -139,11 +139,8 @@ pub(super) fn build(case: &Case, source: Option<&Source>) -> Result<Vec<Built>> 
             field.neighbours(),
             axes.join(", ")
         );
-        if let Some((a, why)) = field.dropped_axis() {
-            what += &format!(
-                " (2-D data: {why}; derivatives along {} are 0)",
-                ["x", "y", "z"][a]
-            );
+        if let Some(why) = field.reduction() {
+            what += &format!(" ({why})");
         }
         if field.merged() > 0 {
             what += &format!("; {} coincident samples merged", field.merged());
