@@ -528,15 +528,15 @@ fn jacobi(mut a: [[f64; 3]; 3], k: usize) -> [[f64; 3]; 3] {
                 let t = theta.signum() / (theta.abs() + theta.hypot(1.0));
                 let c = 1.0 / t.hypot(1.0);
                 let s = t * c;
-                for r in 0..k {
-                    let (x, y) = (a[r][p], a[r][q]);
-                    a[r][p] = c * x - s * y;
-                    a[r][q] = s * x + c * y;
+                for row in a.iter_mut().take(k) {
+                    let (x, y) = (row[p], row[q]);
+                    row[p] = c * x - s * y;
+                    row[q] = s * x + c * y;
                 }
+                let (rp, rq) = (a[p], a[q]);
                 for r in 0..k {
-                    let (x, y) = (a[p][r], a[q][r]);
-                    a[p][r] = c * x - s * y;
-                    a[q][r] = s * x + c * y;
+                    a[p][r] = c * rp[r] - s * rq[r];
+                    a[q][r] = s * rp[r] + c * rq[r];
                 }
                 for row in v.iter_mut().take(k) {
                     let (x, y) = (row[p], row[q]);
