@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::config::{DataRef, PointsSpec, ReconstructionSpec, SamplesSpec, WeightsSpec};
+use super::config::{
+    DataRef, PointsSpec, ReconstructionSpec, SamplesSpec, StencilSpec, WeightsSpec,
+};
 use super::load::Case;
 use crate::error::{Error, Result};
 use crate::field::data::{DataField, Location, Reconstruction, Weights, mesh_samples};
@@ -172,11 +174,12 @@ pub(super) fn build(case: &Case, source: Option<&Source>) -> Result<Vec<Built>> 
             }
         })?;
         let mut stencil = "nearest samples";
-        if let Some(c) = samples
-            .neighbours
-            .as_ref()
-            .filter(|_| std::env::var("NABLA_STENCIL").as_deref() != Ok("nearest"))
-        {
+        let rings = match settings.stencil {
+            Some(StencilSpec::Rings) => true,
+            Some(StencilSpec::Nearest) => false,
+            None => location == Location::Points,
+        };
+        if let Some(c) = samples.neighbours.as_ref().filter(|_| rings) {
             field = field.with_cells(c).map_err(|e| at(e.to_string()))?;
             stencil = "mesh rings";
         }
@@ -220,11 +223,8 @@ pub(super) fn build(case: &Case, source: Option<&Source>) -> Result<Vec<Built>> 
             field.neighbours(),
             axes.join(", ")
         );
-        if let Some((a, why)) = field.dropped_axis() {
-            what += &format!(
-                " (2-D data: {why}; derivatives along {} are 0)",
-                ["x", "y", "z"][a]
-            );
+        if let Some(why) = field.reduction() {
+            what += &format!(" ({why})");
         }
         if field.merged() > 0 {
             what += &format!("; {} coincident samples merged", field.merged());
@@ -246,6 +246,7 @@ fn merge(base: ReconstructionSpec, over: &ReconstructionSpec) -> ReconstructionS
         weights: over.weights.or(base.weights),
         dim: over.dim.or(base.dim),
         samples: over.samples.or(base.samples),
+        stencil: over.stencil.or(base.stencil),
     }
 }
 

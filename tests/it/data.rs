@@ -861,3 +861,334 @@ fn anisotropic_c_mesh_of_a_solved_aerofoil() {
         assert!(g.iter().all(|v| v.is_finite() && v.abs() <= 10.0 * big));
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// 8. Degenerate and ill-scaled geometry (#21): every coincident sample compared, lines and
+// oblique planes fitted in their own coordinates, coordinates scaled by the data's extent,
+// no axis dropped across which the values vary
+
+/// A 3-D quadratic g with its gradient and Hessian: the field sampled on a line or plane.
+fn quad3(x: &[f64; 3]) -> f64 {
+    0.5 + x[0] - 2.0 * x[1] + 0.7 * x[2] + x[0] * x[0] - 0.5 * x[0] * x[1] + 1.5 * x[1] * x[2]
+        - x[2] * x[2]
+}
+
+fn quad3_grad(x: &[f64; 3]) -> [f64; 3] {
+    [
+        1.0 + 2.0 * x[0] - 0.5 * x[1],
+        -2.0 - 0.5 * x[0] + 1.5 * x[2],
+        0.7 + 1.5 * x[1] - 2.0 * x[2],
+    ]
+}
+
+const QUAD3_HESS: [[f64; 3]; 3] = [[2.0, -0.5, 0.0], [-0.5, 0.0, 1.5], [0.0, 1.5, -2.0]];
+
+/// `P v` for the projector `P = Σ dᵢ dᵢᵀ` onto the span of the orthonormal `dirs`.
+fn project(dirs: &[[f64; 3]], v: &[f64; 3]) -> [f64; 3] {
+    let mut out = [0.0; 3];
+    for d in dirs {
+        let t: f64 = (0..3).map(|a| d[a] * v[a]).sum();
+        (0..3).for_each(|a| out[a] += t * d[a]);
+    }
+    out
+}
+
+/// Samples `quad3` on the points `samples` (a line or plane spanned by the orthonormal
+/// `dirs`) and checks that the reconstruction is the restriction of `quad3` extended
+/// constantly across: value, gradient `P∇g`, Hessian `P H P` and Laplacian `tr(P H P)`,
+/// to round-off, at every sample, with no lowered degree.
+fn check_restriction(samples: &[[f64; 3]], dirs: &[[f64; 3]], what: &str) -> DataField {
+    let values: Vec<f64> = samples.iter().map(quad3).collect();
+    let field = DataField::new(samples, 3, values.clone(), 1, &Reconstruction::default())
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    let why = field.reduction().unwrap_or("none");
+    let out = run(
+        &field,
+        &points(3, samples),
+        &[
+            Operator::Value,
+            Operator::Grad,
+            Operator::Hessian,
+            Operator::Lap,
+        ],
+    );
+    // P H P, column by column: P (H (P e_b)).
+    let mut php = [[0.0; 3]; 3];
+    for b in 0..3 {
+        let mut e = [0.0; 3];
+        e[b] = 1.0;
+        let pe = project(dirs, &e);
+        let hpe: [f64; 3] = std::array::from_fn(|a| (0..3).map(|c| QUAD3_HESS[a][c] * pe[c]).sum());
+        let col = project(dirs, &hpe);
+        (0..3).for_each(|a| php[a][b] = col[a]);
+    }
+    let lap = php[0][0] + php[1][1] + php[2][2];
+    for (i, x) in samples.iter().enumerate() {
+        assert!(
+            (out[0].values[i] - values[i]).abs() < 1e-12,
+            "{what}: value {} at sample {i} {x:?}, the sample's is {} ({why})",
+            out[0].values[i],
+            values[i]
+        );
+        let g = project(dirs, &quad3_grad(x));
+        for a in 0..3 {
+            assert!(
+                (out[1].values[3 * i + a] - g[a]).abs() < 1e-9,
+                "{what}: gradient {:?} at {x:?}, want {g:?} ({why})",
+                &out[1].values[3 * i..3 * i + 3]
+            );
+            for b in 0..3 {
+                assert!(
+                    (out[2].values[9 * i + 3 * a + b] - php[a][b]).abs() < 1e-7,
+                    "{what}: Hessian {:?} at {x:?}, want {php:?} ({why})",
+                    &out[2].values[9 * i..9 * i + 9]
+                );
+            }
+        }
+        assert!(
+            (out[3].values[i] - lap).abs() < 1e-7,
+            "{what}: Laplacian at {x:?}"
+        );
+    }
+    assert_eq!(field.stats().lowered, 0, "{what}: {:?}", field.stats());
+    assert_eq!(field.directions().len(), dirs.len(), "{what}: {why}");
+    field
+}
+
+fn normalise(v: [f64; 3]) -> [f64; 3] {
+    let n = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+    v.map(|x| x / n)
+}
+
+#[test]
+fn every_member_of_a_coincident_group_is_compared() {
+    // Three samples at one position: the first two agree, the third differs. Before, only
+    // the first two of a group were compared and the three were averaged.
+    let pts = random_cloud(200, 21);
+    let vals: Vec<f64> = pts.iter().map(smooth).collect();
+    let mut dup = pts.clone();
+    dup.extend([pts[3], pts[3]]);
+    let mut dv = vals.clone();
+    dv.extend([vals[3], vals[3] + 1.0]);
+    let m = data_error(DataField::new(&dup, 3, dv, 1, &Reconstruction::default()));
+    assert!(m.contains("coincide") && m.contains("201"), "{m}");
+    // Three equal ones merge, and the value at the sample is the sample's.
+    let mut dv = vals.clone();
+    dv.extend([vals[3], vals[3]]);
+    let field = DataField::new(&dup, 3, dv, 1, &Reconstruction::default()).unwrap();
+    assert_eq!((field.merged(), field.num_samples()), (2, pts.len()));
+}
+
+#[test]
+fn samples_on_an_oblique_line_are_fitted_along_it() {
+    // Before, every stencil was lowered to degree 0: every derivative exactly 0, and the
+    // value at a sample a weighted mean of its neighbours.
+    let d = normalise([1.0, 2.0, -2.0]);
+    let line: Vec<[f64; 3]> = (0..41)
+        .map(|i| {
+            let t = i as f64 / 40.0 + 0.003 * ((i * 7) % 5) as f64;
+            [0.2 + t * d[0], -0.1 + t * d[1], 0.3 + t * d[2]]
+        })
+        .collect();
+    let field = check_restriction(&line, &[d], "oblique line");
+    let why = field.reduction().unwrap();
+    assert!(
+        why.starts_with("1-D data") && why.contains("across it are 0"),
+        "{why}"
+    );
+    assert_eq!(field.dropped_axis(), None);
+    // Along a coordinate axis, the same; the fit reads y alone.
+    let line: Vec<[f64; 3]> = line.iter().map(|p| [0.5, p[0], -1.0]).collect();
+    let field = check_restriction(&line, &[[0.0, 1.0, 0.0]], "line along y");
+    assert_eq!(field.axes(), &[1]);
+    let why = field.reduction().unwrap();
+    assert!(why.contains("derivatives along x and z are 0"), "{why}");
+}
+
+#[test]
+fn samples_on_an_oblique_plane_are_fitted_in_its_own_coordinates() {
+    // A jittered lattice on the plane through (0.1, 0.2, 0.3) spanned by two oblique
+    // orthonormal directions.
+    let u = normalise([1.0, 1.0, 1.0]);
+    let v = normalise([1.0, -1.0, 0.0]);
+    let plane: Vec<[f64; 3]> = jittered_lattice(2, 20, 0.2, 22)
+        .iter()
+        .map(|p| std::array::from_fn(|a| [0.1, 0.2, 0.3][a] + p[0] * u[a] + p[1] * v[a]))
+        .collect();
+    let field = check_restriction(&plane, &[u, v], "oblique plane");
+    let why = field.reduction().unwrap();
+    assert!(
+        why.starts_with("2-D data") && why.contains("plane's own coordinates"),
+        "{why}"
+    );
+    assert_eq!(field.axes(), &[0, 1, 2]);
+    // The fitted directions span the plane.
+    for d in field.directions() {
+        let n = cross3(&u, &v);
+        assert!(
+            (d[0] * n[0] + d[1] * n[1] + d[2] * n[2]).abs() < 1e-12,
+            "{d:?}"
+        );
+    }
+}
+
+fn cross3(a: &[f64; 3], b: &[f64; 3]) -> [f64; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
+#[test]
+fn coordinates_far_apart_or_tiny_are_scaled_by_the_datas_extent() {
+    // f = 1 + 2x' − y' + 3z' + x'² in the unit coordinates x' = x/S of a cloud scaled by S:
+    // ∇f = (2 + 2x', −1, 3)/S. Before, S = 1e154 and beyond overflowed the stencil radius
+    // (every gradient 0) and S = 1e-300 underflowed it (0 where the answer is 1e300).
+    let unit = random_cloud(400, 23);
+    let f = |p: &[f64; 3]| 1.0 + 2.0 * p[0] - p[1] + 3.0 * p[2] + p[0] * p[0];
+    let values: Vec<f64> = unit.iter().map(f).collect();
+    for (scale, offset) in [
+        (1e154, 0.0),
+        (1e300, -5e301),
+        (1e-300, 0.0),
+        (1e-300, 3e-300),
+    ] {
+        let pts: Vec<[f64; 3]> = unit.iter().map(|p| p.map(|x| offset + x * scale)).collect();
+        let field = DataField::new(&pts, 3, values.clone(), 1, &Reconstruction::default())
+            .unwrap_or_else(|e| panic!("S = {scale:e}: {e}"));
+        let out = run(&field, &points(3, &pts), &[Operator::Value, Operator::Grad]);
+        for (i, p) in unit.iter().enumerate() {
+            let want = [(2.0 + 2.0 * p[0]) / scale, -1.0 / scale, 3.0 / scale];
+            let g = &out[1].values[3 * i..3 * i + 3];
+            for a in 0..3 {
+                assert!(
+                    (g[a] - want[a]).abs() <= 1e-9 * want[a].abs(),
+                    "S = {scale:e}, offset {offset:e}: gradient {g:?}, want {want:?}"
+                );
+            }
+            assert!(
+                (out[0].values[i] - values[i]).abs() < 1e-12,
+                "S = {scale:e}"
+            );
+        }
+    }
+    // Samples a subnormal distance apart cannot be differentiated in f64: refused.
+    let pts: Vec<[f64; 3]> = unit.iter().map(|p| p.map(|x| x * 1e-310)).collect();
+    let m = data_error(DataField::new(
+        &pts,
+        3,
+        values,
+        1,
+        &Reconstruction::default(),
+    ));
+    assert!(m.contains("smallest normal"), "{m}");
+}
+
+#[test]
+fn two_layers_with_different_values_are_3d_data() {
+    // The same jittered lattice on z = 0 and z = 0.01 (a one-cell-thick mesh's layout), but
+    // f = x + 10z differs between the layers. Before, z was dropped and the layers averaged:
+    // ∂f/∂z = 0 and f = x + 0.05 on both.
+    let f = |x: &[f64; 3]| x[0] + 10.0 * x[2];
+    let plane = jittered_lattice(2, 20, 0.2, 24);
+    let samples: Vec<[f64; 3]> = plane
+        .iter()
+        .map(|p| [p[0], p[1], 0.0])
+        .chain(plane.iter().map(|p| [p[0], p[1], 0.01]))
+        .collect();
+    let values: Vec<f64> = samples.iter().map(f).collect();
+    let field = DataField::new(&samples, 3, values.clone(), 1, &Reconstruction::default()).unwrap();
+    assert_eq!(field.axes(), &[0, 1, 2], "{:?}", field.reduction());
+    assert_eq!(field.merged(), 0);
+    let out = run(
+        &field,
+        &points(3, &samples),
+        &[Operator::Value, Operator::Grad],
+    );
+    for (i, x) in samples.iter().enumerate() {
+        assert!(
+            (out[0].values[i] - values[i]).abs() < 1e-10,
+            "value at {x:?}"
+        );
+        let g = &out[1].values[3 * i..3 * i + 3];
+        assert!(
+            (g[0] - 1.0).abs() < 1e-8 && g[1].abs() < 1e-8 && (g[2] - 10.0).abs() < 1e-6,
+            "gradient {g:?} at {x:?}"
+        );
+    }
+    // Asked for x and y alone, the layers coincide with different values: an error.
+    let opts = Reconstruction {
+        dim: Some(2),
+        ..Reconstruction::default()
+    };
+    let m = data_error(DataField::new(&samples, 3, values, 1, &opts));
+    assert!(m.contains("coincide"), "{m}");
+}
+
+#[test]
+fn a_thin_slab_with_layers_across_it_is_not_flattened() {
+    // A boundary-layer slab: 5 layers 2.5e-5 apart (thickness 1e-4, below 1e-3 of the
+    // in-plane extent 1) under a 21 × 21 in-plane lattice, with f = x + (z/1e-4)² varying
+    // across it. Before, z was dropped (extent below 1e-3 of the largest), the layers
+    // coincided in the plane and were averaged without a check.
+    let t = 1e-4;
+    let f = |x: &[f64; 3]| x[0] + (x[2] / t) * (x[2] / t);
+    let plane = jittered_lattice(2, 20, 0.2, 25);
+    let samples: Vec<[f64; 3]> = (0..5)
+        .flat_map(|k| plane.iter().map(move |p| [p[0], p[1], k as f64 * t / 4.0]))
+        .collect();
+    let values: Vec<f64> = samples.iter().map(f).collect();
+    let field = DataField::new(&samples, 3, values.clone(), 1, &Reconstruction::default()).unwrap();
+    assert_eq!(field.axes(), &[0, 1, 2], "{:?}", field.reduction());
+    let out = run(
+        &field,
+        &points(3, &samples),
+        &[Operator::Value, Operator::Grad],
+    );
+    for (i, x) in samples.iter().enumerate() {
+        let dz = 2.0 * x[2] / (t * t);
+        let g = &out[1].values[3 * i..3 * i + 3];
+        assert!(
+            (g[0] - 1.0).abs() < 1e-6 && (g[2] - dz).abs() < 1e-6 * (1.0 / t),
+            "gradient {g:?} at {x:?}, want (1, 0, {dz})"
+        );
+        assert!(
+            (out[0].values[i] - values[i]).abs() < 1e-9,
+            "value at {x:?}"
+        );
+    }
+    // The same slab as a single noisy layer (z within 1e-9, far below the spacing 0.05)
+    // is a plane: flattened, and said so.
+    let noisy: Vec<[f64; 3]> = plane
+        .iter()
+        .enumerate()
+        .map(|(i, p)| [p[0], p[1], 1e-9 * ((i * 13) % 7) as f64])
+        .collect();
+    let values: Vec<f64> = noisy.iter().map(|p| p[0] * p[1]).collect();
+    let field = DataField::new(&noisy, 3, values, 1, &Reconstruction::default()).unwrap();
+    assert_eq!(field.axes(), &[0, 1]);
+    let why = field.reduction().unwrap();
+    assert!(
+        why.contains("spacing") && why.contains("derivatives along z are 0"),
+        "{why}"
+    );
+}
+
+#[test]
+fn samples_on_one_plane_are_described_as_one_plane() {
+    // Before: "every sample lies on one of two planes z = 0 and z = 0".
+    let pts: Vec<[f64; 3]> = jittered_lattice(2, 10, 0.2, 26);
+    let values: Vec<f64> = pts.iter().map(|p| p[0] + p[1]).collect();
+    let field = DataField::new(&pts, 3, values, 1, &Reconstruction::default()).unwrap();
+    let (axis, why) = field.dropped_axis().expect("z is dropped");
+    assert_eq!(axis, 2);
+    assert!(
+        why.contains("the plane z = 0") && !why.contains("two planes"),
+        "{why}"
+    );
+    assert_eq!(
+        field.reduction(),
+        Some("2-D data: every sample lies on the plane z = 0; derivatives along z are 0")
+    );
+}

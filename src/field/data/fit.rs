@@ -8,12 +8,16 @@
 //! the smallest diagonal entry of R (in magnitude) estimates its condition number, which tells the caller
 //! whether the stencil's geometry supports the degree.
 
-/// Exponents of the monomials of total degree ≤ `degree` in `dim` variables, ordered by
-/// total degree (the constant first, then the `dim` linear ones, …).
+/// Exponents of the monomials of total degree ≤ `degree` in `dim` (1 to 3) variables,
+/// ordered by total degree (the constant first, then the `dim` linear ones, …).
 pub(crate) fn exponents(dim: usize, degree: usize) -> Vec<[u8; 3]> {
     let mut out = Vec::new();
     for total in 0..=degree {
         // Within one degree: the first variable's power descending, then the second's.
+        if dim == 1 {
+            out.push([total as u8, 0, 0]);
+            continue;
+        }
         for a in (0..=total).rev() {
             if dim == 2 {
                 out.push([a as u8, (total - a) as u8, 0]);
@@ -234,7 +238,7 @@ mod tests {
 
     #[test]
     fn monomial_counts() {
-        for dim in 2..=3 {
+        for dim in 1..=3 {
             for p in 0..=4 {
                 let e = exponents(dim, p);
                 assert_eq!(e.len(), num_monomials(dim, p));
@@ -250,6 +254,7 @@ mod tests {
         assert_eq!(num_monomials(3, 2), 10);
         assert_eq!(num_monomials(2, 2), 6);
         assert_eq!(num_monomials(3, 4), 35);
+        assert_eq!(num_monomials(1, 3), 4);
     }
 
     #[test]

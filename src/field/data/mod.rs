@@ -9,7 +9,9 @@
 //! the Jacobian, Laplacian, Hessian, Q and λ2 are the exact derivatives of the
 //! reconstruction, and a polynomial of degree ≤ p is reproduced to round-off.
 //!
-//! The stages: `samples` (checks, the thin axis of 2-D data, coincident samples, the tree),
+//! The stages: `samples` (checks, the frame the samples are fitted in: centred and scaled by
+//! their extent, without the thin axis of 2-D data, along a line or in an oblique plane's own
+//! coordinates; coincident samples, the tree),
 //! then per chunk of evaluation points the stencils and `fit`s, then the tape.
 //!
 //! Where the field knows the cells of the mesh the samples came from
@@ -84,9 +86,13 @@ pub struct Reconstruction {
     pub neighbours: Option<usize>,
     /// How samples are weighted by distance.
     pub weights: Weights,
-    /// Fit in 2 (x, y) or 3 coordinates; `None` detects a degenerate axis (samples on two
-    /// planes, as OpenFOAM's one-cell-thick 2-D meshes, or an extent below 10⁻³ of the
-    /// largest) and fits in the other two, with derivatives along it exactly 0.
+    /// Fit in 2 (x, y) or 3 coordinates; `None` detects degenerate directions and fits in
+    /// the others, with derivatives across them 0 ([`DataField::reduction`] says what was
+    /// dropped): a coordinate axis across which the samples lie on two planes with the same
+    /// values at each position in the planes (OpenFOAM's one-cell-thick 2-D meshes), and
+    /// any direction along which the samples' extent is below 10⁻³ of the largest and below
+    /// a tenth of their median spacing (a plane, a line, an oblique one in its own
+    /// orthonormal coordinates; a thin slab with layers of samples across it stays 3-D).
     pub dim: Option<usize>,
 }
 
@@ -134,8 +140,10 @@ impl DataField {
     ///
     /// # Errors
     /// [`Error::Data`] for no samples, a value count that does not fit, non-finite
-    /// coordinates or values (counted, with the first location), coincident samples with
-    /// different values, or fewer samples than the degree needs (with the number needed);
+    /// coordinates or values (counted, with the first location), coincident samples (in
+    /// the fitted coordinates) with different values, samples all at one point or less
+    /// than the smallest normal f64 apart, or fewer samples than the degree needs (with the
+    /// number needed);
     /// [`Error::Config`] for a degree outside 1–4, a neighbour count below the number of
     /// monomials, or a `dim` that is not 2 or 3.
     pub fn new(
@@ -157,7 +165,7 @@ impl DataField {
             ));
         }
         let s = samples::build(points, point_dim, &values, components, opts.dim)?;
-        let dim = s.axes.len();
+        let dim = s.frame.dim();
         let p = num_monomials(dim, opts.degree);
         let default = if opts.degree >= 3 { 3 * p } else { 2 * p };
         let neighbours = match opts.neighbours {
@@ -194,14 +202,33 @@ impl DataField {
         })
     }
 
-    /// The coordinates the reconstruction fits in (0 = x, 1 = y, 2 = z).
+    /// The input coordinates the reconstruction depends on (0 = x, 1 = y, 2 = z): the
+    /// coordinates it fits in where [`DataField::directions`] are coordinate axes; all those
+    /// an oblique line or plane has a component along.
     pub fn axes(&self) -> &[usize] {
-        &self.s.axes
+        &self.s.frame.axes
     }
 
-    /// The axis dropped as degenerate and why, if one was.
+    /// The unit directions of the coordinates the reconstruction fits in (as many as the
+    /// fit's dimension): the coordinate axes of [`DataField::axes`] unless the samples lie
+    /// on an oblique line or plane, whose own orthonormal coordinates they are then. The
+    /// reconstruction is constant across every direction not spanned by them.
+    pub fn directions(&self) -> &[[f64; 3]] {
+        &self.s.frame.dirs
+    }
+
+    /// The one coordinate axis dropped as degenerate and why, if exactly one was (and the
+    /// others are fitted as they are); see [`DataField::reduction`] for every case.
     pub fn dropped_axis(&self) -> Option<(usize, &str)> {
         self.s.dropped.as_ref().map(|(a, w)| (*a, w.as_str()))
+    }
+
+    /// Why the fit has fewer coordinates than the points, if it has, and what the
+    /// derivatives across the dropped directions are (0): a sentence such as "2-D data: every
+    /// sample lies on one of two planes z = 0 and z = 0.01, with the same values on both;
+    /// derivatives along z are 0".
+    pub fn reduction(&self) -> Option<&str> {
+        self.s.reduced.as_deref()
     }
 
     /// Number of distinct samples (after merging coincident ones).
@@ -238,24 +265,25 @@ impl DataField {
             .for_each(|c| c.store(0, Ordering::Relaxed));
     }
 
-    /// Fits at every point of a batch: returns the coefficients (`[(c * P + k) * n + i]`,
-    /// column-major per component) and the map from offsets to the fit's coordinates per
-    /// point: `frame[(a * dim + b) * n + i]` = R_ab / h, so that `s_b = Σ_a frame_ab (x_a − q_a)`.
+    /// Fits at every point of a batch (`q`: the coordinates of [`DataField::axes`]):
+    /// returns the coefficients (`[(c * P + k) * n + i]`, column-major per component) and
+    /// the map from the frame's local offsets to the fit's coordinates per point:
+    /// `rotn[(a * dim + b) * n + i]` = R_ab / h (h in the input's units), so that
+    /// `s_b = Σ_a rotn_ab t_a` for the local offsets t of the point.
     ///
     /// The fit's coordinates are the stencil's principal axes (the eigenvectors of the
     /// offsets' second moments), scaled by the stencil's radius h: a total-degree
     /// polynomial space does not change under a rotation, so the fit is the same function,
     /// but a stencil of cells 100 times longer than thick that lies obliquely (a curved
     /// wall's boundary layer) is as well conditioned as one along the axes, where the
-    /// equilibrated monomial columns can tell the long axis from the thin one. Without the
-    /// rotation such stencils were grown (measured on a bent channel with 60 : 1 wall cells:
-    /// 40 % of the cell-centred stencils, and errors 10 times larger).
+    /// equilibrated monomial columns can tell the long axis from the thin one.
     fn fit_batch(&self, q: &[Vec<f64>], n: usize) -> (Vec<f64>, Vec<f64>) {
-        let dim = self.s.axes.len();
+        let frame = &self.s.frame;
+        let dim = frame.dim();
         let p_all = self.exps.len();
         let m = self.m;
         let mut coef = vec![0.0; m * p_all * n];
-        let mut frame = vec![0.0; dim * dim * n];
+        let mut rotn = vec![0.0; dim * dim * n];
         let mut rot;
         let mut fit = Fit::default();
         let mut offsets = Vec::new();
@@ -263,10 +291,11 @@ impl DataField {
         let mut idx = Vec::new();
         let mut counts = [0usize; 4];
         for i in 0..n {
-            let mut query = [0.0; 3];
-            for (a, &axis) in self.s.axes.iter().enumerate() {
-                query[axis] = q[a][i];
+            let mut x = [0.0; 3];
+            for (a, &axis) in frame.axes.iter().enumerate() {
+                x[axis] = q[a][i];
             }
+            let query = frame.local(&x);
             let mut degree = self.degree;
             let mut k = self.neighbours;
             let mut grown = false;
@@ -285,12 +314,12 @@ impl DataField {
                 let mut lo = [f64::INFINITY; 3];
                 let mut hi = [f64::NEG_INFINITY; 3];
                 let flat;
-                (rot, flat) = principal_axes(&self.s, &self.s.axes, &query, &idx);
+                (rot, flat) = principal_axes(&self.s, dim, &query, &idx);
                 for &j in &idx {
                     let x = self.s.pos[j];
                     let mut d = [0.0; 3];
-                    for (a, &axis) in self.s.axes.iter().enumerate() {
-                        d[a] = (x[axis] - query[axis]) / h;
+                    for a in 0..dim {
+                        d[a] = (x[a] - query[a]) / h;
                     }
                     let mut s = [0.0; 3];
                     for b in 0..dim {
@@ -340,7 +369,7 @@ impl DataField {
             counts[2] += usize::from(grown);
             for a in 0..dim {
                 for b in 0..dim {
-                    frame[(a * dim + b) * n + i] = rot[a][b] / h;
+                    rotn[(a * dim + b) * n + i] = rot[a][b] / (h * frame.scale);
                 }
             }
             for kk in 0..p_all {
@@ -352,7 +381,7 @@ impl DataField {
         for (c, v) in self.counters.iter().zip(counts) {
             c.fetch_add(v, Ordering::Relaxed);
         }
-        (coef, frame)
+        (coef, rotn)
     }
 }
 
@@ -405,17 +434,16 @@ impl DataField {
 /// floating point), not geometry.
 const FLAT: f64 = 1e-7;
 
-/// The principal axes of the offsets of the samples `idx` from `query` (in the fitted
-/// coordinates `axes`): `r[a][b]` is component a of axis b, the eigenvectors of the offsets'
+/// The principal axes of the offsets of the samples `idx` from `query` (in the frame's
+/// `dim` local coordinates): `r[a][b]` is component a of axis b, the eigenvectors of the offsets'
 /// second moments, largest first; the identity where they are not finite. And whether the
 /// stencil is flat (its smallest spread below [`FLAT`] of its largest).
 fn principal_axes(
     s: &samples::Samples,
-    axes: &[usize],
+    dim: usize,
     query: &[f64; 3],
     idx: &[usize],
 ) -> ([[f64; 3]; 3], bool) {
-    let dim = axes.len();
     let mut r = [[0.0; 3]; 3];
     (0..dim).for_each(|a| r[a][a] = 1.0);
     let mut c = nalgebra::Matrix3::<f64>::zeros();
@@ -429,8 +457,8 @@ fn principal_axes(
     }
     for &j in idx {
         let mut d = [0.0; 3];
-        for (a, &axis) in axes.iter().enumerate() {
-            d[a] = (s.pos[j][axis] - query[axis]) / scale;
+        for a in 0..dim {
+            d[a] = (s.pos[j][a] - query[a]) / scale;
         }
         for a in 0..dim {
             for b in 0..dim {
@@ -470,7 +498,7 @@ impl Field for DataField {
     }
 
     fn eval<'t>(&self, tape: &'t Tape, x: &[Var<'t>]) -> Vec<Var<'t>> {
-        let need = self.s.axes.iter().copied().max().unwrap_or(0) + 1;
+        let need = self.s.frame.axes.iter().copied().max().unwrap_or(0) + 1;
         if x.len() < need {
             let bad = tape.invalid(Error::Operator {
                 op: "data field".into(),
@@ -483,8 +511,8 @@ impl Field for DataField {
             return vec![bad; self.m];
         }
         let n = x[0].rows();
-        let q: Vec<Vec<f64>> = self
-            .s
+        let frame = &self.s.frame;
+        let q: Vec<Vec<f64>> = frame
             .axes
             .iter()
             .map(|&a| x[a].with_values(|_, _, v| v.to_vec()).unwrap_or_default())
@@ -496,23 +524,43 @@ impl Field for DataField {
             });
             return vec![bad; self.m];
         }
-        let (coef, frame) = self.fit_batch(&q, n);
+        let (coef, rotn) = self.fit_batch(&q, n);
         let p_all = self.exps.len();
-        let dim = self.s.axes.len();
-        // Offsets d_a = x_a − q_a, exactly 0 at the point; the fit's coordinates are
-        // s_b = Σ_a (R_ab / h) d_a, so ∂s_b/∂x_a = R_ab / h.
-        let d: Vec<Var<'t>> = self
-            .s
+        let dim = frame.dim();
+        // Offsets x − q along the frame's directions d_a (t_a = d_a · (x − q): exactly 0 at
+        // the point; a coordinate axis is one term, no product, so the derivatives along the
+        // other axes are exactly 0), then the fit's coordinates s_b = Σ_a (R_ab / h) t_a in
+        // the stencil's principal axes.
+        let diff: Vec<Var<'t>> = frame
             .axes
             .iter()
             .zip(&q)
-            .map(|(&a, qa)| x[a] - tape.constant_from_slice(n, 1, qa))
+            .map(|(&b, qb)| x[b] - tape.constant_from_slice(n, 1, qb))
+            .collect();
+        let t: Vec<Var<'t>> = frame
+            .dirs
+            .iter()
+            .map(|dir| {
+                let mut terms = frame
+                    .axes
+                    .iter()
+                    .zip(&diff)
+                    .filter(|(b, _)| dir[**b] != 0.0);
+                let term = |(&b, &d): (&usize, &Var<'t>)| {
+                    if dir[b] == 1.0 { d } else { d.scale(dir[b]) }
+                };
+                let first = terms
+                    .next()
+                    .map(term)
+                    .expect("internal: a direction is not 0");
+                terms.map(term).fold(first, |acc, t| acc + t)
+            })
             .collect();
         let s: Vec<Var<'t>> = (0..dim)
             .map(|b| {
                 let term = |a: usize| {
-                    let r = &frame[(a * dim + b) * n..(a * dim + b + 1) * n];
-                    d[a] * tape.constant_from_slice(n, 1, r)
+                    let r = &rotn[(a * dim + b) * n..(a * dim + b + 1) * n];
+                    t[a] * tape.constant_from_slice(n, 1, r)
                 };
                 (1..dim).fold(term(0), |acc, a| acc + term(a))
             })
