@@ -88,6 +88,7 @@ fn main() {
     let small = WriteOptions {
         precision: Precision::Float32,
         compression: Compression::Lz4,
+        ..WriteOptions::default()
     };
 
     let mut g = c.benchmark_group("write_vti");

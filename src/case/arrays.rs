@@ -38,7 +38,9 @@ fn shape(op: Operator, m: usize, d: usize) -> Option<Shape> {
         }
     };
     let s = match op {
-        Operator::Value | Operator::Lap | Operator::Advection => of_value(m)?,
+        Operator::Value | Operator::Lap | Operator::Advection | Operator::Ddt | Operator::DDt => {
+            of_value(m)?
+        }
         // (∇U)ᵢⱼ = ∂uⱼ/∂xᵢ: d rows of m; J[i][j] = ∂uᵢ/∂xⱼ: m rows of d.
         Operator::Grad if m == 1 => Shape::Vector(d),
         Operator::Grad => Shape::Matrix(d, m),

@@ -32,7 +32,9 @@ pub struct CaseFile {
     #[serde(default)]
     pub definitions: BTreeMap<String, toml::Spanned<String>>,
     /// Times of a series (numbers or constant expressions such as `"1/nu"`): one
-    /// output file per time and a `.pvd` collection. Without times, one file at `t = 0`.
+    /// output file per time and a `.pvd` collection. Without times, one file at `t = 0`
+    /// (or, over a series of data files, one per time of the series; then `times` chooses
+    /// among the series' times).
     #[serde(default)]
     pub times: Option<Vec<Number>>,
     /// The fields and what to compute from them.
@@ -65,8 +67,9 @@ pub struct CaseFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataSpec {
-    /// A VTK file (`.vtk`, `.vtu`, `.vtp`) or a CSV file with a header row, relative to the
-    /// case directory.
+    /// A VTK file (`.vtk`, `.vtu`, `.vtp`, foamToVTK's `.vtm`), a series of them
+    /// (`.vtm.series`, `.pvd`: the case runs over its times) or a CSV file with a header
+    /// row, relative to the case directory.
     pub file: PathBuf,
     /// Carry the file's arrays into the output under their own names (only where the output
     /// points are the file's points). Default true.
@@ -184,8 +187,9 @@ pub enum PointsSpec {
         seed: u64,
     },
     /// The points (and cells) of a VTK file in the case directory: legacy `.vtk`, or XML
-    /// `.vtu` / `.vtp`, such as OpenFOAM's foamToVTK output (its `.vtm` with the boundary
-    /// patches), or of an OpenFOAM case directory (or its `.foam` file).
+    /// `.vtu` / `.vtp` / `.vtm`, such as OpenFOAM's foamToVTK output (its `.vtm` with the
+    /// boundary patches); of a series (`.vtm.series`, `.pvd`), its first time's, and the
+    /// case runs over its times; or of an OpenFOAM case directory (or its `.foam` file).
     Mesh {
         /// Path relative to the case directory.
         file: PathBuf,

@@ -24,10 +24,13 @@ pub(super) struct BuiltField<'a> {
     pub(super) compare: BTreeMap<Operator, String>,
 }
 
-/// Some components of another field (the velocity and the pressure of one network).
+/// Some components of another field (the velocity and the pressure of one network), and
+/// the field that is its time derivative where it has one of its own (a data field of a
+/// series).
 struct Select<'a> {
     inner: &'a dyn Field,
     comps: Vec<usize>,
+    ddt: Option<&'a dyn Field>,
 }
 
 impl Field for Select<'_> {
@@ -39,18 +42,43 @@ impl Field for Select<'_> {
         let all = self.inner.eval(tape, x);
         self.comps.iter().map(|&c| all[c]).collect()
     }
+
+    fn eval_ddt<'t>(&self, tape: &'t Tape, x: &[Var<'t>]) -> Option<Vec<Var<'t>>> {
+        let all = match self.ddt {
+            Some(f) => f.eval(tape, x),
+            None => self.inner.eval_ddt(tape, x)?,
+        };
+        Some(self.comps.iter().map(|&c| all[c]).collect())
+    }
+}
+
+/// The time derivatives of the data fields: why there are none, checked (built later,
+/// per time), or built for this time.
+pub(super) enum DataDdt<'m> {
+    /// The data holds one time: `ddt` of a data field is an error saying this.
+    Unavailable(String),
+    /// A series: built with each time's data.
+    Checked,
+    /// Built for the time being evaluated.
+    Built(&'m [data::Built]),
 }
 
 /// Checks every field once, with an untrained network of the configured shape, before
 /// any output exists: expressions, operators against shapes, exact answers, the `[mms]`
 /// fields, the network's settings, and the names of all arrays. `d` is the dimension of
 /// the points and `t` the first time.
-pub(super) fn check(case: &Case, d: usize, t: f64, data: &[data::Built]) -> Result<Vec<String>> {
+pub(super) fn check(
+    case: &Case,
+    d: usize,
+    t: f64,
+    data: &[data::Built],
+    ddt: &DataDdt<'_>,
+) -> Result<Vec<String>> {
     let untrained = match &case.spec.pinn {
         Some(cfg) => Some(network::check(case, cfg, d)?),
         None => None,
     };
-    let built = build(case, d, t, untrained.as_ref(), data)?;
+    let built = build(case, d, t, untrained.as_ref(), data, ddt)?;
     if built.is_empty() {
         return Err(case.input.error(
             "nothing to compute: the case has no fields; add a [[field]] with `name` and \
@@ -69,6 +97,7 @@ pub(super) fn build<'m>(
     t: f64,
     network: Option<&'m Mlp>,
     data: &'m [data::Built],
+    ddt: &DataDdt<'m>,
 ) -> Result<Vec<BuiltField<'m>>> {
     let mut out: Vec<BuiltField<'m>> = Vec::new();
     for (i, f) in case.spec.fields.iter().enumerate() {
@@ -99,9 +128,24 @@ pub(super) fn build<'m>(
                     return Err(at(format!("field '{}': its data was not read", f.name)));
                 };
                 let comps = (0..b.field.components()).collect();
+                let in_time = (f.operators.iter())
+                    .chain(f.exact.keys())
+                    .chain(f.compare.keys())
+                    .any(|o| o.in_time());
+                let time_derivative = match ddt {
+                    DataDdt::Unavailable(why) if in_time => {
+                        return Err(at(format!("field '{}': ddt and DDt: {why}", f.name)));
+                    }
+                    DataDdt::Built(list) => list
+                        .iter()
+                        .find(|d| d.name == f.name)
+                        .map(|d| &d.field as &dyn Field),
+                    _ => None,
+                };
                 Box::new(Select {
                     inner: &b.field,
                     comps,
+                    ddt: time_derivative,
                 })
             }
             _ => {
@@ -240,7 +284,13 @@ fn network_fields<'a>(
         v.extend(ops.iter().filter(|&&o| o != Operator::Value));
         v
     };
-    let select = |comps: Vec<usize>| Box::new(Select { inner: mlp, comps });
+    let select = |comps: Vec<usize>| {
+        Box::new(Select {
+            inner: mlp,
+            comps,
+            ddt: None,
+        })
+    };
     if cfg.outputs() == 1 {
         return Ok(vec![BuiltField {
             name: "u".into(),

@@ -52,6 +52,7 @@ mod pieces;
 mod points;
 mod progress;
 mod run;
+mod series;
 mod summary;
 
 use std::path::Path;
@@ -94,7 +95,7 @@ pub fn run(dir: &Path, opts: &RunOptions) -> Result<Summary> {
 pub fn run_on(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Summary> {
     let start = Instant::now();
     let prepared = ranks.agree(prepare(dir, opts, ranks))?;
-    let (case, piece, times, source, data, near) = prepared;
+    let (case, piece, times, source, data, near, series) = prepared;
     // Checked in `prepare` already; agreed anyway, so that no rank leaves alone.
     let mms = ranks.agree(mms::Mms::new(&case, piece.points.dim(), times[0]))?;
     let inputs = run::Inputs {
@@ -103,6 +104,7 @@ pub fn run_on(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Summary> {
         carried: &piece.carried,
         source: source.as_ref(),
         data: &data,
+        series: series.as_ref(),
         owned: piece.owned,
         total: piece.total,
         start: piece.start,
@@ -119,6 +121,9 @@ pub fn run_on(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Summary> {
     let dim = piece.points.dim();
     let estimate = points::estimate_bytes(&case, piece.points.len(), dim, carried_values);
     let mut notes = done.notes;
+    if let Some(s) = &series {
+        notes.insert(0, s.note());
+    }
     notes.push(format!(
         "peak memory estimated before the run: {:.1} MiB{}",
         estimate as f64 / 2f64.powi(20),
@@ -152,17 +157,41 @@ type Prepared = (
     Option<data::Source>,
     Vec<data::Built>,
     Option<Vec<bool>>,
+    Option<series::Series>,
 );
 
 /// Stages 1 to 5 on this rank (no collectives: every rank does the same, alone).
 fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
     let case = load::case(dir)?;
     let (geometry, points, carried) = points::points(&case)?;
-    let times = case.times()?;
+    let series = series::series(&case)?;
+    let times = match &series {
+        Some(s) => s.times(),
+        None => case.times()?,
+    };
+    if series.is_some() && ranks.size() > 1 {
+        return Err(crate::Error::Ranks {
+            rank: ranks.rank(),
+            size: ranks.size(),
+            message: "a case over a series of data files runs in one process (not yet over \
+                      MPI ranks)"
+                .into(),
+        });
+    }
     let source = data::source(&case)?;
     let data = data::build(&case, source.as_ref())?;
     mms::Mms::new(&case, points.dim(), times[0])?;
-    let names = fields::check(&case, points.dim(), times[0], &data)?;
+    let ddt = match &series {
+        Some(s) => s
+            .ddt_unavailable()
+            .map_or(fields::DataDdt::Checked, fields::DataDdt::Unavailable),
+        None => fields::DataDdt::Unavailable(
+            "the data file holds one time; ddt of data needs a series of times (a \
+             .vtm.series or .pvd file)"
+                .into(),
+        ),
+    };
+    let names = fields::check(&case, points.dim(), times[0], &data, &ddt)?;
     arrays::check_selection(&case, &names, carried_if(&case, &carried))?;
     let near = points::near_boundary(&geometry);
     let piece = pieces::piece(&case, geometry, points, carried, ranks, opts.chunk_size)?;
@@ -181,7 +210,7 @@ fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
             *a = piece.share_of(a);
         }
     }
-    Ok((case, piece, times, source, data, near))
+    Ok((case, piece, times, source, data, near, series))
 }
 
 /// Checks the case in directory `dir` (or of the case file `dir`) as [`run()`] does before it computes anything (stages

@@ -63,6 +63,8 @@ pub(super) struct Output {
     pub(super) written: (u64, f64),
     /// The time and file name of each VTK file of the series.
     series: Vec<(f64, String)>,
+    /// Whether each file holds its time (`TimeValue`): the files of a series do.
+    pub(super) timed: bool,
     /// Whether the staging folder has been switched into place.
     committed: bool,
     /// Whether this process made the staging folder (and removes it after a failure);
@@ -119,6 +121,7 @@ impl Output {
             names: Vec::new(),
             written: (0, 0.0),
             series: Vec::new(),
+            timed: false,
             committed: false,
             owner: true,
             rank: (0, 1),
@@ -140,6 +143,7 @@ impl Output {
             names: Vec::new(),
             written: (0, 0.0),
             series: Vec::new(),
+            timed: false,
             committed: false,
             owner: false,
             rank: (0, 1),
@@ -192,13 +196,17 @@ impl Output {
             }
         };
         let path = self.stage.join(piece_name(rank));
+        let write = io::WriteOptions {
+            time: self.timed.then_some(t),
+            ..self.write
+        };
         match geometry {
             Geometry::Lattice(grid) => {
                 let first = self.slabs.as_ref().map_or([0; 3], |s| s.1);
-                io::write_vti_piece_with(&path, grid, first, &arrays, &self.write)?;
+                io::write_vti_piece_with(&path, grid, first, &arrays, &write)?;
             }
-            Geometry::Cloud(pts) => io::write_vtp_with(&path, pts, &arrays, &self.write)?,
-            Geometry::Mesh(mesh) => io::write_vtu_with(&path, mesh, &arrays, &self.write)?,
+            Geometry::Cloud(pts) => io::write_vtp_with(&path, pts, &arrays, &write)?,
+            Geometry::Mesh(mesh) => io::write_vtu_with(&path, mesh, &arrays, &write)?,
             Geometry::Cells(mesh) => {
                 // The arrays are the cells': written as cell data, after none of the
                 // input's (they are among `arrays`, carried).
@@ -209,7 +217,7 @@ impl Output {
                     cell_data: arrays,
                     patches: Vec::new(),
                 };
-                io::write_vtu_with(&path, &with, &mesh.point_data, &self.write)?
+                io::write_vtu_with(&path, &with, &mesh.point_data, &write)?
             }
         }
         self.written.0 += std::fs::metadata(&path).map_or(0, |m| m.len());

@@ -11,7 +11,7 @@ use super::pieces::{self, Slabs};
 use super::points::Geometry;
 use super::progress::Bar;
 use super::summary::{Difference, Recorder, Reference, Row};
-use super::{arrays, data, fields, network};
+use super::{arrays, data, fields, network, series};
 use crate::error::Result;
 use crate::eval::{Array, EvalOptions, Points, evaluate};
 use crate::io;
@@ -70,6 +70,9 @@ pub(super) struct Inputs<'a> {
     /// The data file of the data fields.
     pub(super) source: Option<&'a data::Source>,
     pub(super) data: &'a [data::Built],
+    /// The series of data files the case runs over: each time's data replaces `source`,
+    /// `data` and (for the series' own points) `carried`.
+    pub(super) series: Option<&'a series::Series>,
     /// How many of the points (the first ones) this rank owns: all of them with one rank.
     pub(super) owned: usize,
     /// The number of points of all ranks together.
@@ -102,6 +105,7 @@ pub(super) fn execute(
     let write = io::WriteOptions {
         precision: case.spec.output.precision,
         compression: case.spec.output.compression,
+        time: None,
     };
     // Rank 0 locks the case and makes the staging folder; the others write into it.
     let made = if ranks.is_root() {
@@ -260,15 +264,50 @@ fn evaluate_and_write(
     let mut rec = Recorder::new(points, opts.chunk_size, strict, inputs.owned)
         .placed(inputs.start, inputs.global)
         .split(inputs.near);
-    let series = case.spec.times.is_some();
+    let series = case.spec.times.is_some() || inputs.series.is_some();
+    output.timed = series;
     let mut unstaged = None;
+    // The data fields' counts over the times of a series (each time builds its own).
+    let mut series_stats: Vec<(String, [usize; 4])> = Vec::new();
     for (k, &t) in times.iter().enumerate() {
         let mlp = trained.as_ref().map(|(_, tr)| &tr.mlp);
+        // This time's data, where the case runs over a series of data files.
+        let now = match inputs.series {
+            Some(s) => Some(s.at(case, k)?),
+            None => None,
+        };
+        let (source, data_fields, ddt) = match &now {
+            Some(n) => (Some(&n.source), &n.data[..], fields::DataDdt::Built(&n.ddt)),
+            None => (inputs.source, inputs.data, fields::DataDdt::Checked),
+        };
+        let carried = match &now {
+            Some(series::Time {
+                carried: Some((c, _)),
+                ..
+            }) => &c[..],
+            _ => inputs.carried,
+        };
+        let timed_geometry;
+        let geometry = match (&now, geometry) {
+            (
+                Some(series::Time {
+                    carried: Some((_, cells)),
+                    ..
+                }),
+                Geometry::Mesh(m),
+            ) => {
+                let mut m = m.clone();
+                m.cell_data = cells.clone();
+                timed_geometry = Geometry::Mesh(m);
+                &timed_geometry
+            }
+            _ => geometry,
+        };
         let mut evaluated = || -> Result<Vec<Array>> {
             if k == 0 {
                 injected_failure(ranks, "evaluate")?;
             }
-            let built = fields::build(case, d, t, mlp, inputs.data)?;
+            let built = fields::build(case, d, t, mlp, data_fields, &ddt)?;
             let shapes = arrays::planar_shapes(&built, d);
             if k == 0 {
                 let arrays: usize = built.iter().map(|b| b.ops.len()).sum();
@@ -289,7 +328,13 @@ fn evaluate_and_write(
                 for (i, (a, op)) in out.into_iter().zip(&b.ops).enumerate() {
                     let reference = match (b.exact.get(op), b.compare.get(op)) {
                         (Some(ex), _) => Some(Reference::Exact(ex)),
-                        (None, Some(name)) => Some(compared(case, inputs, name, &a)?),
+                        (None, Some(name)) => Some(compared(
+                            case,
+                            source,
+                            (inputs.total, matches!(inputs.geometry, Geometry::Cells(_))),
+                            name,
+                            &a,
+                        )?),
                         (None, None) => None,
                     };
                     let timing = (i == 0).then_some((secs, n as f64 / secs));
@@ -302,7 +347,7 @@ fn evaluate_and_write(
             let mut written = rec.take_arrays();
             arrays::embed(&mut written, &shapes);
             if case.spec.data.as_ref().and_then(|d| d.carry) != Some(false) {
-                arrays::carry(&mut written, inputs.carried, d);
+                arrays::carry(&mut written, carried, d);
             }
             arrays::select(case, &mut written);
             Ok(written)
@@ -335,6 +380,16 @@ fn evaluate_and_write(
             Err(e) if meets => unstaged = Some(e),
             staged => staged?,
         }
+        if let Some(n) = &now {
+            for (i, b) in n.data.iter().enumerate() {
+                let s = b.field.stats();
+                let c = [s.points, s.extrapolated, s.grown, s.lowered];
+                match series_stats.get_mut(i) {
+                    Some((_, sum)) => (0..4).for_each(|j| sum[j] += c[j]),
+                    None => series_stats.push((b.what.clone(), c)),
+                }
+            }
+        }
     }
     if let Some(e) = unstaged {
         return Err(e);
@@ -343,17 +398,21 @@ fn evaluate_and_write(
     if series {
         output.pvd(&case.name)?;
     }
-    let data = inputs
-        .data
-        .iter()
-        .map(|b| {
-            let s = b.field.stats();
-            (
-                b.what.clone(),
-                [s.points, s.extrapolated, s.grown, s.lowered],
-            )
-        })
-        .collect();
+    let data = if inputs.series.is_some() {
+        series_stats
+    } else {
+        inputs
+            .data
+            .iter()
+            .map(|b| {
+                let s = b.field.stats();
+                (
+                    b.what.clone(),
+                    [s.points, s.extrapolated, s.grown, s.lowered],
+                )
+            })
+            .collect()
+    };
     let mut local = Local {
         rows: rec.rows,
         differences: rec.differences,
@@ -418,14 +477,19 @@ fn injected_failure(ranks: &Ranks, stage: &str) -> Result<()> {
 
 /// The array `name` of the data file to compare the computed array `a` with: it must be
 /// point data with `a`'s shape, so the output points must be the data file's points.
-fn compared<'a>(case: &Case, inputs: &Inputs<'a>, name: &str, a: &Array) -> Result<Reference<'a>> {
-    let Some(src) = inputs.source else {
+fn compared<'a>(
+    case: &Case,
+    source: Option<&'a data::Source>,
+    (total, cells): (usize, bool),
+    name: &str,
+    a: &Array,
+) -> Result<Reference<'a>> {
+    let Some(src) = source else {
         return Err(case.input.error(format!(
             "compare {name}: the case has no data file to take '{name}' from"
         )));
     };
-    // At the cell centres the data file's cell arrays are at the same places.
-    let cells = matches!(inputs.geometry, Geometry::Cells(_));
+    // At the cell centres (`cells`) the data file's cell arrays are at the same places.
     let (arrays, kind, count) = if cells {
         (&src.mesh.cell_data, "cell", src.mesh.num_cells())
     } else {
@@ -440,7 +504,7 @@ fn compared<'a>(case: &Case, inputs: &Inputs<'a>, name: &str, a: &Array) -> Resu
         )));
     };
     // With several ranks both hold this rank's points only; the counts are of all points.
-    if r.components != a.components || count != inputs.total || r.values.len() != a.values.len() {
+    if r.components != a.components || count != total || r.values.len() != a.values.len() {
         return Err(case.input.error(format!(
             "compare: '{name}' of {} has {} components at {} points, but {} has {} at {} \
              points; expected the same shape (the output points must be the data file's)",
@@ -449,7 +513,7 @@ fn compared<'a>(case: &Case, inputs: &Inputs<'a>, name: &str, a: &Array) -> Resu
             count,
             a.name,
             a.components,
-            inputs.total
+            total
         )));
     }
     Ok(Reference::Array(r))

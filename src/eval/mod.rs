@@ -344,6 +344,39 @@ fn eval_chunk(
             });
         }
     }
+    // ∂u/∂t where a time operator asks for it: the field's own, recorded on this tape.
+    let dt = if ops.iter().any(|o| o.in_time()) {
+        let Some(dt) = field.eval_ddt(tape, &x) else {
+            return Err(Error::Operator {
+                op: "ddt".into(),
+                message: "the field does not know its time derivative; ddt and DDt take \
+                          formula fields (of t) and the data fields of a series of times"
+                    .into(),
+            });
+        };
+        tape.check()?;
+        for (i, di) in dt.iter().enumerate() {
+            if di.cols() != 1 || (di.rows() != len && di.rows() != 1) {
+                return Err(Error::Operator {
+                    op: "ddt".into(),
+                    message: format!(
+                        "component {i} of the time derivative has shape {:?}, expected \
+                         ({len}, 1)",
+                        di.shape()
+                    ),
+                });
+            }
+        }
+        if dt.len() != m {
+            return Err(Error::Operator {
+                op: "ddt".into(),
+                message: format!("{} components of the time derivative for {m}", dt.len()),
+            });
+        }
+        dt
+    } else {
+        Vec::new()
+    };
     let mut method = method;
     if method == Derivatives::Auto && plan.first {
         let costs = plan::cheapest(tape, &x, &u, plan)?;
@@ -356,18 +389,21 @@ fn eval_chunk(
             .map_or(Derivatives::Reverse, |(p, _)| p);
     }
     let dv = plan::derive(tape, &x, &u, plan, method)?;
-    assemble(s, ops, plan, len, &u, &dv, outs)?;
+    assemble(s, ops, plan, len, &u, &dt, &dv, outs)?;
     Ok(method)
 }
 
 /// Assembly: every output straight from the tape's columns (contiguous reads, one strided
-/// write each); the flow quantities point by point from one 3 × 3 Jacobian.
+/// write each); the flow quantities point by point from one 3 × 3 Jacobian. `dt` holds
+/// `∂u/∂t` where a time operator is asked for.
+#[allow(clippy::too_many_arguments)]
 fn assemble(
     s: &mut Scratch,
     ops: &[Operator],
     plan: Plan,
     len: usize,
     u: &[Var<'_>],
+    dt: &[Var<'_>],
     dv: &Derived<'_>,
     outs: &mut [&mut [f64]],
 ) -> Result<()> {
@@ -413,6 +449,11 @@ fn assemble(
                     column(h, out, len, k, ab)?;
                 }
             }
+            Operator::Ddt => {
+                for (i, &di) in dt.iter().enumerate() {
+                    column(di, out, len, k, i)?;
+                }
+            }
             _ => flow_ops.push((op, k, out)),
         }
     }
@@ -442,6 +483,18 @@ fn assemble(
             flow_quantity(*op, d, &u3, &j3, &mut out[p * *k..(p + 1) * *k]);
         }
     }
+    // DDt = ∂u/∂t + (u·∇)u: the time derivative added to the advection just written.
+    for (op, k, out) in flow_ops.iter_mut() {
+        if *op == Operator::DDt {
+            for (i, &di) in dt.iter().enumerate() {
+                s.acc.resize(len, 0.0);
+                column(di, &mut s.acc, len, 1, 0)?;
+                for (o, &v) in out[i..].iter_mut().step_by(*k).zip(&s.acc) {
+                    *o += v;
+                }
+            }
+        }
+    }
     Ok(())
 }
 
@@ -466,8 +519,11 @@ fn flow_quantity(op: Operator, d: usize, u: &Vector3<f64>, j: &Matrix3<f64>, o: 
         Operator::LambdaCi => o[0] = flow::swirling_strength(j),
         Operator::Helicity => o[0] = flow::helicity(u, j),
         Operator::Enstrophy => o[0] = flow::enstrophy(j),
-        Operator::Advection => o.copy_from_slice(&flow::advection(u, j).as_slice()[..d]),
+        Operator::Advection | Operator::DDt => {
+            o.copy_from_slice(&flow::advection(u, j).as_slice()[..d])
+        }
         Operator::Value
+        | Operator::Ddt
         | Operator::Grad
         | Operator::Jacobian
         | Operator::Div

@@ -48,11 +48,19 @@ pub enum Operator {
     Enstrophy,
     /// Convective term `(u·∇)u = J·u`.
     Advection,
+    /// The time derivative `∂u/∂t`, componentwise, from the field's
+    /// [`eval_ddt`](crate::field::Field::eval_ddt): exact for a formula (forward mode in
+    /// `t`), a local polynomial in time for data of a series. No derivative passes.
+    Ddt,
+    /// The material derivative `Du/Dt = ∂u/∂t + (u·∇)u` of a velocity: `ddt` plus
+    /// `advection` (the Jacobian's m passes).
+    #[serde(rename = "DDt")]
+    DDt,
 }
 
 impl Operator {
     /// Every operator, in a fixed order.
-    pub const ALL: [Operator; 17] = [
+    pub const ALL: [Operator; 19] = [
         Operator::Value,
         Operator::Grad,
         Operator::Jacobian,
@@ -70,6 +78,8 @@ impl Operator {
         Operator::Helicity,
         Operator::Enstrophy,
         Operator::Advection,
+        Operator::Ddt,
+        Operator::DDt,
     ];
 
     /// The name used in case files and output arrays.
@@ -92,6 +102,8 @@ impl Operator {
             Operator::Helicity => "helicity",
             Operator::Enstrophy => "enstrophy",
             Operator::Advection => "advection",
+            Operator::Ddt => "ddt",
+            Operator::DDt => "DDt",
         }
     }
 
@@ -152,15 +164,22 @@ impl Operator {
                 need(m == d, velocity)?;
                 1
             }
-            Operator::Advection => {
+            Operator::Advection | Operator::DDt => {
                 need(m == d, velocity)?;
                 m
             }
+            Operator::Ddt => m,
         })
     }
 
     pub(super) fn needs_first(self) -> bool {
-        !matches!(self, Operator::Value)
+        !matches!(self, Operator::Value | Operator::Ddt)
+    }
+
+    /// Whether the operator differentiates in time (`ddt`, `DDt`): it needs a field that
+    /// knows its time derivative ([`Field::eval_ddt`](crate::field::Field::eval_ddt)).
+    pub fn in_time(self) -> bool {
+        matches!(self, Operator::Ddt | Operator::DDt)
     }
 
     pub(super) fn needs_second(self) -> bool {

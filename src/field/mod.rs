@@ -4,6 +4,7 @@ use crate::autodiff::{Tape, Var};
 
 pub mod data;
 pub mod expr;
+pub mod time;
 
 /// A field `u: Rᵈ → Rᵐ` (d = 2 or 3 coordinates, m components), evaluated on a batch of
 /// points as tape operations so that operators can differentiate it.
@@ -19,6 +20,15 @@ pub trait Field: Sync {
 
     /// The field's components at the batch of points `x` (one column per coordinate).
     fn eval<'t>(&self, tape: &'t Tape, x: &[Var<'t>]) -> Vec<Var<'t>>;
+
+    /// The time derivative `∂u/∂t` of each component at the batch of points `x`, recorded
+    /// on `tape` like [`Field::eval`]'s values (so it can be differentiated in space
+    /// again); `None` for a field that does not know how it changes in time (the default:
+    /// a closure, a network). Formula fields give the exact derivative in `t`; the data
+    /// fields of a series a local polynomial in time.
+    fn eval_ddt<'t>(&self, _tape: &'t Tape, _x: &[Var<'t>]) -> Option<Vec<Var<'t>>> {
+        None
+    }
 }
 
 /// A field given as a Rust closure.

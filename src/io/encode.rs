@@ -42,12 +42,15 @@ pub enum Compression {
 }
 
 /// How the XML writers encode arrays; the default is `Float64`, uncompressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct WriteOptions {
     /// The precision of the values of point and cell arrays.
     pub precision: Precision,
     /// The compression of every binary array of the file.
     pub compression: Compression,
+    /// The time of the data, written as the field-data array `TimeValue` (one `Float64`),
+    /// as foamToVTK does: ParaView shows it as the data set's time. `None` writes none.
+    pub time: Option<f64>,
 }
 
 /// The size of the uncompressed blocks of a compressed array, VTK's default.

@@ -166,6 +166,12 @@ pub(super) fn confined(folder: &Path, name: &str) -> std::result::Result<PathBuf
              path); expected a file beside this one or in a folder below it"
         ));
     }
+    // The folder of a bare file name (`a.vtm`) is the current one.
+    let folder = if folder.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        folder
+    };
     let base = folder
         .canonicalize()
         .map_err(|e| format!("cannot resolve the folder {}: {e}", folder.display()))?;

@@ -251,6 +251,7 @@ pub fn write_vti_piece_with(
             v3(grid.spacing)
         ),
     );
+    doc.time(opts.time);
     doc.open("Piece", &format!(" Extent=\"{extent}\""));
     let point_data: Vec<Array> = arrays
         .iter()
@@ -291,6 +292,7 @@ pub fn write_vtp_with(
     let offsets: Vec<u64> = (1..=n as u64).collect();
     let mut doc = Document::new("PolyData", opts.compression);
     doc.open("PolyData", "");
+    doc.time(opts.time);
     doc.open(
         "Piece",
         &format!(
@@ -398,6 +400,7 @@ pub fn write_vtu_with(
     };
     let mut doc = Document::new("UnstructuredGrid", opts.compression);
     doc.open("UnstructuredGrid", "");
+    doc.time(opts.time);
     doc.open(
         "Piece",
         &format!(" NumberOfPoints=\"{n}\" NumberOfCells=\"{}\"", cells.len()),

@@ -144,6 +144,21 @@ impl Document {
         self.text.push_str(">\n");
     }
 
+    /// `<FieldData>` with the array `TimeValue` holding `time`, where there is one (right
+    /// after the data set's element opens, where VTK's readers look for it).
+    pub(super) fn time(&mut self, time: Option<f64>) {
+        if let Some(t) = time {
+            let values = [t];
+            let text = encoded(&Values::Exact(&values), self.compression);
+            self.open("FieldData", "");
+            self.text.push_str(&format!(
+                "<DataArray type=\"Float64\" Name=\"TimeValue\" NumberOfTuples=\"1\" \
+                 format=\"binary\">\n{text}\n</DataArray>\n"
+            ));
+            self.close("FieldData");
+        }
+    }
+
     /// Closes element `tag`.
     pub(super) fn close(&mut self, tag: &str) {
         self.text.push_str("</");

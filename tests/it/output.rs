@@ -393,6 +393,7 @@ fn compressed_float32_files_keep_names_that_need_escaping() {
     let opts = WriteOptions {
         precision: Precision::Float32,
         compression: Compression::Lz4,
+        ..WriteOptions::default()
     };
     let path = dir.path().join("names.vtp");
     write_vtp_with(&path, &points, &arrays, &opts).unwrap();

@@ -255,6 +255,9 @@ impl std::fmt::Display for Expr {
 pub struct ExprField {
     exprs: Vec<Expr>,
     bound: Vec<Bound>,
+    /// The expressions bound with `t` as one more variable (after the coordinates), for
+    /// the exact time derivative.
+    bound_t: Vec<Bound>,
     dim: usize,
     t: f64,
     constants: Vec<(String, f64)>,
@@ -324,13 +327,32 @@ impl ExprField {
         let mut field = ExprField {
             exprs,
             bound: Vec::new(),
+            bound_t: Vec::new(),
             dim,
             t,
             constants,
             definitions: definitions.clone(),
         };
         field.bound = field.bind_all()?;
+        field.bound_t = field.bind_in_time()?;
         Ok(field)
+    }
+
+    /// The expressions with `t` as the variable after the coordinates.
+    fn bind_in_time(&self) -> Result<Vec<Bound>, ExprFieldError> {
+        let consts: Vec<(&str, f64)> = (self.constants.iter())
+            .map(|(n, v)| (n.as_str(), *v))
+            .collect();
+        let mut names = COORDINATES[..self.dim].to_vec();
+        names.push("t");
+        self.exprs
+            .iter()
+            .enumerate()
+            .map(|(index, e)| {
+                e.bind_defined(&names, &consts, &self.definitions)
+                    .map_err(|error| ExprFieldError::Component { index, error })
+            })
+            .collect()
     }
 
     fn bind_all(&self) -> Result<Vec<Bound>, ExprFieldError> {
@@ -411,5 +433,25 @@ impl Field for ExprField {
             .iter()
             .map(|b| b.eval(tape, x).expand(rows, 1))
             .collect()
+    }
+
+    /// The exact `∂u/∂t`: the expressions recorded with `t` as a tape input (one value,
+    /// broadcast over the points), differentiated in forward mode along `t` (one sweep
+    /// for every component). Constant folding in `t` is off in this recording, so the
+    /// derivative is the expression's own, term by term.
+    fn eval_ddt<'t>(&self, tape: &'t Tape, x: &[Var<'t>]) -> Option<Vec<Var<'t>>> {
+        if x.len() != self.dim {
+            return Some(self.eval(tape, x));
+        }
+        let rows = x[0].rows();
+        let t = tape.var(crate::autodiff::Tensor::scalar(self.t));
+        let mut vars = x.to_vec();
+        vars.push(t);
+        let u: Vec<Var<'t>> = self.bound_t.iter().map(|b| b.eval(tape, &vars)).collect();
+        let du = match crate::autodiff::jvp(&u, &[t], &[vec![tape.scalar(1.0)]]) {
+            Ok(mut d) => d.swap_remove(0),
+            Err(e) => return Some(u.iter().map(|_| tape.invalid(e.clone())).collect()),
+        };
+        Some(du.into_iter().map(|v| v.expand(rows, 1)).collect())
     }
 }
