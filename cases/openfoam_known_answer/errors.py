@@ -235,6 +235,10 @@ class Case:
             for block, ds in read_any(p):
                 X = np_array(ds.GetPoints().GetData()) if ds.GetNumberOfPoints() else np.zeros((0, 3))
                 for assoc, data in (("points", ds.GetPointData()), ("cells", ds.GetCellData())):
+                    # a run at the points carries the case's own cell arrays (OpenFOAM's
+                    # grad(U) among them): not nabla's
+                    if assoc == "cells" and "_points" in rel:
+                        continue
                     for arr, exact, ncomp in (("grad(U)", field.gradU, 9), ("lap(U)", field.lapU, 3)):
                         a = data.GetArray(arr)
                         if a is None:
