@@ -53,6 +53,7 @@ mod points;
 mod progress;
 mod run;
 mod summary;
+mod valid;
 
 use std::path::Path;
 use std::time::Instant;

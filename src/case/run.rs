@@ -11,9 +11,10 @@ use super::pieces::{self, Slabs};
 use super::points::Geometry;
 use super::progress::Bar;
 use super::summary::{Difference, Recorder, Reference, Row};
-use super::{arrays, data, fields, network};
+use super::{arrays, data, fields, network, valid};
 use crate::error::Result;
 use crate::eval::{Array, EvalOptions, Points, evaluate};
+use crate::field::Field;
 use crate::io;
 use crate::parallel::Ranks;
 
@@ -152,7 +153,7 @@ pub(super) fn execute(
     } else {
         ranks.agree(Ok(Vec::new()))?
     };
-    let notes = local.notes(case, ranks, shared)?;
+    let notes = local.notes(case, ranks, shared, inputs.total)?;
     Ok(Done {
         rows: local.rows,
         notes,
@@ -169,8 +170,10 @@ struct Local {
     /// Bytes of VTK files this rank wrote, and the seconds it took.
     written: (u64, f64),
     /// Each data field's description and its counts: points evaluated, extrapolated,
-    /// with a grown stencil, at a lowered degree.
-    data: Vec<(String, [usize; 4])>,
+    /// with a grown stencil, at a lowered degree, outside the data.
+    data: Vec<(String, [usize; 5])>,
+    /// The points without data, where the points are not the data's own.
+    outside: Option<usize>,
     /// The training's notes and warnings (the same on every rank).
     training: Vec<String>,
     warnings: Vec<String>,
@@ -180,10 +183,11 @@ impl Local {
     /// The summary's notes, with the numbers of all ranks added up (collective; every
     /// rank holds the same differences and data fields): relative L2 differences, the
     /// VTK files written, the data fields' counts, then the training's notes.
-    fn notes(&self, case: &Case, ranks: &Ranks, shared: bool) -> Result<Vec<String>> {
+    fn notes(&self, case: &Case, ranks: &Ranks, shared: bool, total: usize) -> Result<Vec<String>> {
         let mut mine: Vec<f64> = self.differences.iter().flat_map(|d| d.squares).collect();
         mine.extend([self.written.0 as f64, self.written.1]);
         mine.extend(self.data.iter().flat_map(|(_, c)| c.map(|v| v as f64)));
+        mine.extend(self.outside.map(|v| v as f64));
         let all = ranks.all_gather(&mine)?;
         // Added up in rank order: with one rank the numbers are this rank's, exactly.
         let sum = |j: usize| -> f64 { (0..ranks.size()).map(|r| all[r * mine.len() + j]).sum() };
@@ -206,15 +210,20 @@ impl Local {
             format!("{:?}", o.compression).to_lowercase()
         ));
         for (k, (what, _)) in self.data.iter().enumerate() {
-            let c = |j: usize| sum(at + 2 + 4 * k + j) as usize;
+            let c = |j: usize| sum(at + 2 + 5 * k + j) as usize;
             notes.push(format!(
                 "{what}; {} of {} evaluations extrapolated (outside their stencil's box), {} \
-                 with a grown stencil, {} at a lowered degree",
+                 with a grown stencil, {} at a lowered degree, {} outside the data (NaN)",
                 c(1),
                 c(0),
                 c(2),
-                c(3)
+                c(3),
+                c(4)
             ));
+        }
+        if self.outside.is_some() {
+            let outside = sum(at + 2 + 5 * self.data.len()) as usize;
+            notes.push(valid::note(outside, total));
         }
         notes.extend(self.training.iter().cloned());
         Ok(notes)
@@ -252,8 +261,21 @@ fn evaluate_and_write(
     let bar = Bar::new(opts.quiet, 0);
     // Over ranks, --strict is checked once the ranks' rows are together (`execute`).
     let strict = opts.strict && ranks.size() == 1;
+    // Points that are not the data's own: which of them have data, and the 3-D points
+    // OpenFOAM's 2-D velocity is evaluated on over 2-D points.
+    let mask = valid::Valid::new(case, inputs.source, inputs.data, points);
+    let lifts = inputs
+        .data
+        .iter()
+        .any(|b| fields::lifted_dim(b.field.components(), b.field.axes(), d) > d);
+    let lifted = if lifts {
+        Some(valid::lifted(points)?)
+    } else {
+        None
+    };
     let mut rec = Recorder::new(points, opts.chunk_size, strict, inputs.owned)
-        .placed(inputs.start, inputs.global);
+        .placed(inputs.start, inputs.global)
+        .with_valid(mask.as_ref().map(|m| m.valid.as_slice()));
     let series = case.spec.times.is_some();
     let mut unstaged = None;
     for (k, &t) in times.iter().enumerate() {
@@ -277,8 +299,13 @@ fn evaluate_and_write(
                 };
                 // One evaluation per field: its operators share their derivative passes.
                 // Its time goes on the field's first row; the others are part of it.
+                let at = match &lifted {
+                    Some(l) if b.dim > d => l,
+                    _ => points,
+                };
+                rec.masking(b.data);
                 let t0 = Instant::now();
-                let out = evaluate(b.field.as_ref(), points, &b.ops, &eo)?;
+                let out = evaluate(b.field.as_ref(), at, &b.ops, &eo)?;
                 let secs = t0.elapsed().as_secs_f64();
                 for (i, (a, op)) in out.into_iter().zip(&b.ops).enumerate() {
                     let reference = match (b.exact.get(op), b.compare.get(op)) {
@@ -290,6 +317,7 @@ fn evaluate_and_write(
                     rec.record(a, reference, t, timing)?;
                 }
             }
+            rec.masking(false);
             if let Some(mms) = mms {
                 mms.record(&mut rec, t, n, d)?;
             }
@@ -299,6 +327,7 @@ fn evaluate_and_write(
                 arrays::carry(&mut written, inputs.carried, d);
             }
             arrays::select(case, &mut written);
+            written.extend(mask.as_ref().map(valid::Valid::array));
             Ok(written)
         };
         let meets = inputs.slabs.is_some() && ranks.size() > 1;
@@ -344,7 +373,7 @@ fn evaluate_and_write(
             let s = b.field.stats();
             (
                 b.what.clone(),
-                [s.points, s.extrapolated, s.grown, s.lowered],
+                [s.points, s.extrapolated, s.grown, s.lowered, s.outside],
             )
         })
         .collect();
@@ -353,6 +382,7 @@ fn evaluate_and_write(
         differences: rec.differences,
         written: output.written,
         data,
+        outside: mask.as_ref().map(|m| m.outside(inputs.owned)),
         training: Vec::new(),
         warnings: Vec::new(),
     };

@@ -193,6 +193,12 @@ pub(super) struct Recorder<'p> {
     /// named by its index among all points.
     start: usize,
     global: Option<&'p [usize]>,
+    /// Which points have data (`vtkValidPointMask`), where the points are not the data's
+    /// own; with `masking` (the arrays of a data field being recorded) the values at the
+    /// other points are NaN by design, announced and masked: they are left out of the
+    /// non-finite counts (so `--strict` passes them) and of the errors.
+    valid: Option<&'p [bool]>,
+    masking: bool,
     /// The arrays of the current time, in output order.
     pub(super) arrays: Vec<Array>,
     /// The rows so far, in output order.
@@ -241,6 +247,8 @@ impl<'p> Recorder<'p> {
             owned: owned.min(points.len()),
             start: 0,
             global: None,
+            valid: None,
+            masking: false,
             arrays: Vec::new(),
             rows: Vec::new(),
             differences: Vec::new(),
@@ -252,6 +260,37 @@ impl<'p> Recorder<'p> {
     pub(super) fn placed(mut self, start: usize, global: Option<&'p [usize]>) -> Self {
         (self.start, self.global) = (start, global);
         self
+    }
+
+    /// The recorder of points of which only those marked in `valid` have data.
+    pub(super) fn with_valid(mut self, valid: Option<&'p [bool]>) -> Self {
+        self.valid = valid;
+        self
+    }
+
+    /// Whether the arrays recorded next are a data field's (masked where there is no data).
+    pub(super) fn masking(&mut self, on: bool) {
+        self.masking = on;
+    }
+
+    /// Whether point `i` counts in the non-finite counts and errors.
+    fn counts(&self, i: usize) -> bool {
+        !self.masking || self.valid.is_none_or(|v| v.get(i).copied().unwrap_or(true))
+    }
+
+    /// The values of the points that count, of an array of `c` components.
+    fn counted<'v>(&self, v: &'v [f64], c: usize) -> std::borrow::Cow<'v, [f64]> {
+        let c = c.max(1);
+        let own = &v[..(self.owned * c).min(v.len())];
+        if !self.masking || self.valid.is_none() {
+            return own.into();
+        }
+        own.chunks(c)
+            .enumerate()
+            .filter(|(i, _)| self.counts(*i))
+            .flat_map(|(_, p)| p.iter().copied())
+            .collect::<Vec<f64>>()
+            .into()
     }
 
     /// Keeps an output array, with its `error(…)` array and error statistics when an
@@ -280,8 +319,10 @@ impl<'p> Recorder<'p> {
             Some(Reference::Exact(ex)) => Some(self.error_array(&a, ex)?),
             Some(Reference::Array(r)) => {
                 let err = difference(&a, &r.values);
-                let own = self.owned * a.components;
-                let squares = |v: &[f64]| v[..own].iter().map(|x| x * x).sum::<f64>();
+                let squares = |v: &[f64]| {
+                    let v = self.counted(v, a.components);
+                    v.iter().map(|x| x * x).sum::<f64>()
+                };
                 self.differences.push(Difference {
                     time,
                     array: a.name.clone(),
@@ -296,7 +337,7 @@ impl<'p> Recorder<'p> {
             let mut bad = arr.values[..self.owned * arr.components]
                 .iter()
                 .enumerate()
-                .filter(|(_, v)| !v.is_finite());
+                .filter(|&(k, v)| !v.is_finite() && self.counts(k / c));
             if let Some((k, &v)) = bad.next() {
                 row.non_finite += 1 + bad.count();
                 if row.first_non_finite.is_none() {
@@ -315,7 +356,7 @@ impl<'p> Recorder<'p> {
         }
         self.arrays.push(a);
         if let Some(err) = err {
-            (row.max_error, row.rms_error) = stats(&err.values[..self.owned * err.components]);
+            (row.max_error, row.rms_error) = stats(&self.counted(&err.values, err.components));
             self.arrays.push(err);
         }
         self.rows.push(row);

@@ -1,0 +1,89 @@
+//! Data fields on points that are not the data's own (a lattice, a line, a slice, another
+//! mesh): which points have data, written as `vtkValidPointMask` (the array ParaView's
+//! resampling filters write: 1 where there is data, 0 elsewhere), and the 3-D points that
+//! OpenFOAM's 2-D velocity is evaluated on over a 2-D lattice.
+//!
+//! Where a point has no data, every array of a data field is NaN (the field is not
+//! extrapolated; see `nabla::field::data::locate` for the test). Those NaN are announced
+//! (the mask, and a line of the summary) and so are not counted as non-finite values:
+//! `--strict` fails only on values that are not finite at points with data.
+
+use super::config::PointsSpec;
+use super::data::{Built, Source};
+use super::load::Case;
+use crate::error::Result;
+use crate::eval::{Array, Points};
+
+/// The name of the mask array, as ParaView's resampling filters write it.
+pub(super) const MASK: &str = "vtkValidPointMask";
+
+/// Which points have data: a point has it when every data field of the case has.
+pub(super) struct Valid {
+    /// Per point.
+    pub(super) valid: Vec<bool>,
+}
+
+impl Valid {
+    /// The mask over `points`, when the case has data fields and the points are not the
+    /// data file's own (those always have data, and get no mask).
+    pub(super) fn new(
+        case: &Case,
+        source: Option<&Source>,
+        data: &[Built],
+        points: &Points,
+    ) -> Option<Valid> {
+        let src = source?;
+        if data.is_empty() || own_points(case, src) {
+            return None;
+        }
+        let rows: Vec<[f64; 3]> = (0..points.len()).map(|i| points.point(i)).collect();
+        let mut valid = vec![true; rows.len()];
+        for b in data {
+            for (v, f) in valid.iter_mut().zip(b.field.valid(&rows)) {
+                *v &= f;
+            }
+        }
+        Some(Valid { valid })
+    }
+
+    /// The `vtkValidPointMask` array: 1 where there is data, 0 elsewhere.
+    pub(super) fn array(&self) -> Array {
+        Array {
+            name: MASK.into(),
+            components: 1,
+            values: self.valid.iter().map(|&v| f64::from(u8::from(v))).collect(),
+        }
+    }
+
+    /// The points without data among the first `owned`.
+    pub(super) fn outside(&self, owned: usize) -> usize {
+        self.valid[..owned.min(self.valid.len())]
+            .iter()
+            .filter(|v| !**v)
+            .count()
+    }
+}
+
+/// The summary's line: `outside` of `total` points without data.
+pub(super) fn note(outside: usize, total: usize) -> String {
+    format!(
+        "{outside} of {total} points outside the data ({MASK} = 0): the data fields' arrays \
+         are NaN there (not extrapolated), and not counted as non-finite values"
+    )
+}
+
+/// Whether the case's points are the data file's own points.
+fn own_points(case: &Case, src: &Source) -> bool {
+    matches!(&case.spec.points,
+        PointsSpec::Mesh { file } | PointsSpec::Csv { file } if *file == src.name)
+}
+
+/// `points` in 3-D (z = 0), for the fields evaluated on 3-D points over 2-D ones (see
+/// `fields::lifted_dim`).
+pub(super) fn lifted(points: &Points) -> Result<Points> {
+    let mut cols: Vec<Vec<f64>> = (0..points.dim())
+        .map(|a| (0..points.len()).map(|i| points.point(i)[a]).collect())
+        .collect();
+    cols.resize(3, vec![0.0; points.len()]);
+    Points::from_columns(cols)
+}
