@@ -118,6 +118,15 @@ pub(super) fn build<'m>(
                 };
                 let comps = (0..b.field.components()).collect();
                 fd = lifted_dim(b.field.components(), b.field.axes(), d);
+                if d == 2 && b.field.axes().contains(&2) {
+                    return Err(at(format!(
+                        "field '{}': the data varies along z (it is fitted in x, y, z), but \
+                         the points have only x, y: evaluate it on 3-D points (a lattice with 3 \
+                         counts, a CSV file with a z column), or fit it in x and y \
+                         (`reconstruction.dim = 2`) if it does not vary along z",
+                        f.name
+                    )));
+                }
                 Box::new(Select {
                     inner: &b.field,
                     comps,

@@ -323,6 +323,9 @@ fn evaluate_and_write(
             }
             let mut written = rec.take_arrays();
             arrays::embed(&mut written, &shapes);
+            if let Some(mask) = &mask {
+                mask.blank(&mut written, &built);
+            }
             if case.spec.data.as_ref().and_then(|d| d.carry) != Some(false) {
                 arrays::carry(&mut written, inputs.carried, d);
             }

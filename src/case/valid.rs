@@ -8,8 +8,11 @@
 //! (the mask, and a line of the summary) and so are not counted as non-finite values:
 //! `--strict` fails only on values that are not finite at points with data.
 
+use std::collections::HashSet;
+
 use super::config::PointsSpec;
 use super::data::{Built, Source};
+use super::fields::BuiltField;
 use super::load::Case;
 use crate::error::Result;
 use crate::eval::{Array, Points};
@@ -52,6 +55,26 @@ impl Valid {
             name: MASK.into(),
             components: 1,
             values: self.valid.iter().map(|&v| f64::from(u8::from(v))).collect(),
+        }
+    }
+
+    /// Sets every component of the data fields' arrays (and their `error(…)`) to NaN at
+    /// the points without data: also the components that are 0 by construction there
+    /// (derivatives along the axis 2-D data does not vary on, the z of planar arrays).
+    pub(super) fn blank(&self, written: &mut [Array], built: &[BuiltField<'_>]) {
+        let names: HashSet<String> = built
+            .iter()
+            .filter(|b| b.data)
+            .flat_map(|b| b.ops.iter().map(|op| op.array_name(&b.name)))
+            .flat_map(|n| [format!("error({n})"), n])
+            .collect();
+        for a in written.iter_mut().filter(|a| names.contains(&a.name)) {
+            let c = a.components.max(1);
+            for (p, v) in a.values.chunks_mut(c).enumerate() {
+                if !self.valid.get(p).copied().unwrap_or(true) {
+                    v.fill(f64::NAN);
+                }
+            }
         }
     }
 

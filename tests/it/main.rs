@@ -19,3 +19,4 @@ mod pieces;
 mod pinn;
 mod plot;
 mod usability;
+mod valid;
