@@ -172,8 +172,9 @@ struct Local {
     /// Each data field's description and its counts: points evaluated, extrapolated,
     /// with a grown stencil, at a lowered degree, outside the data.
     data: Vec<(String, [usize; 5])>,
-    /// The points without data, where the points are not the data's own.
-    outside: Option<usize>,
+    /// The points without data, where the points are not the data's own, and the seconds
+    /// their location took.
+    outside: Option<(usize, f64)>,
     /// The training's notes and warnings (the same on every rank).
     training: Vec<String>,
     warnings: Vec<String>,
@@ -187,7 +188,7 @@ impl Local {
         let mut mine: Vec<f64> = self.differences.iter().flat_map(|d| d.squares).collect();
         mine.extend([self.written.0 as f64, self.written.1]);
         mine.extend(self.data.iter().flat_map(|(_, c)| c.map(|v| v as f64)));
-        mine.extend(self.outside.map(|v| v as f64));
+        mine.extend(self.outside.iter().flat_map(|&(n, s)| [n as f64, s]));
         let all = ranks.all_gather(&mine)?;
         // Added up in rank order: with one rank the numbers are this rank's, exactly.
         let sum = |j: usize| -> f64 { (0..ranks.size()).map(|r| all[r * mine.len() + j]).sum() };
@@ -222,8 +223,11 @@ impl Local {
             ));
         }
         if self.outside.is_some() {
-            let outside = sum(at + 2 + 5 * self.data.len()) as usize;
-            notes.push(valid::note(outside, total));
+            let j = at + 2 + 5 * self.data.len();
+            let secs = (0..ranks.size())
+                .map(|r| all[r * mine.len() + j + 1])
+                .fold(0.0, f64::max);
+            notes.push(valid::note(sum(j) as usize, total, secs));
         }
         notes.extend(self.training.iter().cloned());
         Ok(notes)
@@ -385,7 +389,7 @@ fn evaluate_and_write(
         differences: rec.differences,
         written: output.written,
         data,
-        outside: mask.as_ref().map(|m| m.outside(inputs.owned)),
+        outside: mask.as_ref().map(|m| (m.outside(inputs.owned), m.seconds)),
         training: Vec::new(),
         warnings: Vec::new(),
     };

@@ -47,6 +47,9 @@ use crate::io::Cells;
 /// faces).
 pub const TOLERANCE: f64 = 1e-6;
 
+/// How many of the cells with the nearest centres are tried before the size classes.
+const FIRST: usize = 4;
+
 /// Where a data field has data (see the [module docs](self)).
 pub struct Domain {
     /// The coordinates the test is made in (2 or 3 of x, y, z); the others are ignored.
@@ -74,7 +77,12 @@ struct MeshCells {
     shape: Vec<Shape>,
     centre: Vec<[f64; 3]>,
     radius: Vec<f64>,
+    /// The bounding box of each cell, grown by the tolerance: a cheap first rejection of
+    /// the candidates (near a wall, the thin cells stacked within the radius of a long one).
+    bbox: Vec<[[f64; 3]; 2]>,
     classes: Vec<SizeClass>,
+    /// All cell centres: the nearest few are tried first (they hold most points inside).
+    all: ImmutableKdTree<f64, 3>,
     /// The two tested coordinates of 2-D data.
     plane: (usize, usize),
 }
@@ -233,13 +241,19 @@ impl Domain {
             shapes.push(s);
         }
         let n = shapes.len();
-        let (centre, radius): (Vec<[f64; 3]>, Vec<f64>) = (0..n)
+        let geometry: Vec<([f64; 3], f64, [[f64; 3]; 2])> = (0..n)
             .into_par_iter()
             .map(|c| {
                 let ids = &corners[start[c]..start[c + 1]];
                 let mut m = [0.0; 3];
+                let mut b = [[f64::INFINITY; 3], [f64::NEG_INFINITY; 3]];
                 for &i in ids {
-                    (0..3).for_each(|d| m[d] += pts[i as usize][d]);
+                    let p = pts[i as usize];
+                    for d in 0..3 {
+                        m[d] += p[d];
+                        b[0][d] = b[0][d].min(p[d]);
+                        b[1][d] = b[1][d].max(p[d]);
+                    }
                 }
                 let m = m.map(|v| v / ids.len() as f64);
                 let r = ids
@@ -247,9 +261,15 @@ impl Domain {
                     .map(|&i| dist2(&pts[i as usize], &m))
                     .fold(0.0, f64::max)
                     .sqrt();
-                (m, r)
+                let grow = 2.0 * TOLERANCE * r;
+                b[0] = b[0].map(|v| v - grow);
+                b[1] = b[1].map(|v| v + grow);
+                (m, r, b)
             })
-            .unzip();
+            .collect();
+        let centre: Vec<[f64; 3]> = geometry.iter().map(|g| g.0).collect();
+        let radius: Vec<f64> = geometry.iter().map(|g| g.1).collect();
+        let bbox: Vec<[[f64; 3]; 2]> = geometry.iter().map(|g| g.2).collect();
         // Size classes: one power of two of the radius each.
         let mut order: Vec<(i32, u32)> = radius
             .iter()
@@ -271,6 +291,7 @@ impl Domain {
                 reach,
             });
         }
+        let all = ImmutableKdTree::new_from_slice(&centre);
         Ok(Domain {
             axes: axes.to_vec(),
             kind: Kind::Mesh(MeshCells {
@@ -280,7 +301,9 @@ impl Domain {
                 shape: shapes,
                 centre,
                 radius,
+                bbox,
                 classes,
+                all,
                 plane: (axes[0], axes[1]),
             }),
         })
@@ -335,17 +358,35 @@ pub(crate) struct Scratch {
 
 impl MeshCells {
     fn contains(&self, q: &[f64; 3], s: &mut Scratch) -> bool {
+        // Most points inside lie in one of the cells with the nearest centres; the size
+        // classes then find every other cell that can hold the point.
+        let first = NonZero::new(FIRST.min(self.shape.len())).unwrap_or(NonZero::<usize>::MIN);
+        for nb in self
+            .all
+            .nearest_n_within::<SquaredEuclidean>(q, f64::INFINITY, first, false)
+        {
+            if self.candidate(nb.item as usize, nb.distance, q, s) {
+                return true;
+            }
+        }
         for class in &self.classes {
             let r = class.reach * (1.0 + 2.0 * TOLERANCE);
             for nb in class.tree.within_unsorted::<SquaredEuclidean>(q, r * r) {
                 let c = class.cells[nb.item as usize] as usize;
-                let rc = self.radius[c] * (1.0 + 2.0 * TOLERANCE);
-                if nb.distance <= rc * rc && self.in_cell(c, q, s) {
+                if self.candidate(c, nb.distance, q, s) {
                     return true;
                 }
             }
         }
         false
+    }
+
+    /// Whether cell `c`, whose centre is at squared distance `d2` from `q`, holds `q`:
+    /// cheap rejections by its radius and box, then the exact test.
+    fn candidate(&self, c: usize, d2: f64, q: &[f64; 3], s: &mut Scratch) -> bool {
+        let rc = self.radius[c] * (1.0 + 2.0 * TOLERANCE);
+        let [lo, hi] = &self.bbox[c];
+        d2 <= rc * rc && (0..3).all(|d| lo[d] <= q[d] && q[d] <= hi[d]) && self.in_cell(c, q, s)
     }
 
     /// The exact test of cell `c`.
