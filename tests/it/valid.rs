@@ -407,7 +407,10 @@ fn case(case_toml: &str, data: &Path) -> tempfile::TempDir {
 }
 
 /// Runs the case (successfully) and reads back its one output file's point arrays.
-fn run_ok(dir: &Path, extra: &[&str]) -> (String, Vec<(String, usize, Vec<f64>)>, PathBuf) {
+/// Point arrays as read back: name, components, values.
+type Arrays = Vec<(String, usize, Vec<f64>)>;
+
+fn run_ok(dir: &Path, extra: &[&str]) -> (String, Arrays, PathBuf) {
     let out = nabla(dir, extra);
     assert!(out.status.success(), "{}", stderr(&out));
     let file = only_file(dir);
@@ -511,11 +514,9 @@ fn lattice_inside_the_cavity_masks_nothing() {
     let (text, arrays, _) = run_ok(tmp.path(), &[]);
     assert!(get(&arrays, "vtkValidPointMask").iter().all(|&m| m == 1.0));
     assert!(text.contains("0 of 121 points outside the data"), "{text}");
-    let toml = format!(
-        "[points]\nkind = \"mesh\"\nfile = \"cavity_t0.5.vtu\"\n\n[[field]]\nname = \"U\"\n\
-         data = \"U\"\n"
-    );
-    let tmp = case(&toml, &cavity());
+    let toml = "[points]\nkind = \"mesh\"\nfile = \"cavity_t0.5.vtu\"\n\n[[field]]\n\
+                name = \"U\"\ndata = \"U\"\n";
+    let tmp = case(toml, &cavity());
     let (text, arrays, _) = run_ok(tmp.path(), &[]);
     assert!(
         arrays.iter().all(|a| a.0 != "vtkValidPointMask"),

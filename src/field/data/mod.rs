@@ -23,6 +23,12 @@
 //! the degree is lowered at that point. [`DataField::stats`] counts those points and the points outside the box of
 //! their own stencil (extrapolated).
 //!
+//! Points outside the data (outside every cell of the mesh given by [`DataField::within`],
+//! else farther from the nearest sample than that sample's stencil reaches; see [`locate`])
+//! are not fitted: every value and derivative is NaN there, counted in [`Stats::outside`].
+//! The samples themselves are always inside. The derivatives along an axis 2-D data does not
+//! vary on stay exactly 0 (the tape knows they do not depend on it).
+//!
 //! ```
 //! use nabla::eval::{EvalOptions, Operator, Points, evaluate};
 //! use nabla::field::data::{DataField, Reconstruction};
