@@ -10,7 +10,7 @@ Prints one JSON object: {FILE: summary}. A data file's summary:
    "cell_types": [...],                                         (first 16 cells, not ImageData)
    "first_point": [x, y, z], "last_point": [x, y, z],
    "arrays": {NAME: {"components": C, "type": "double", "tuples": N, "values": [...]}}}
-where "values" are all values (point-major) when there are at most 4096 of them, else the
+where "values" are all values (NaN as null) (point-major) when there are at most 4096 of them, else the
 first and last 64. A .pvd's summary: {"type": "Collection",
   "datasets": [{"timestep": t, "part": p, "file": f, "data": summary of f}]}.
 
@@ -59,7 +59,8 @@ def fail(path, what):
 
 
 def values_of(arr):
-    flat = vtk_to_numpy(arr).reshape(-1).tolist()
+    # NaN (a data field outside the data) as null: JSON has no NaN.
+    flat = [None if v != v else v for v in vtk_to_numpy(arr).reshape(-1).tolist()]
     if len(flat) <= ALL_VALUES:
         return flat
     return flat[:64] + flat[-64:]

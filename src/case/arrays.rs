@@ -63,7 +63,7 @@ pub(super) fn planar_shapes(built: &[BuiltField<'_>], d: usize) -> HashMap<Strin
     if d >= 3 {
         return out;
     }
-    for b in built {
+    for b in built.iter().filter(|b| b.dim < 3) {
         let m = b.field.components();
         for &op in &b.ops {
             if let Some(s) = shape(op, m, d) {

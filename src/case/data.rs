@@ -173,6 +173,12 @@ pub(super) fn build(case: &Case, source: Option<&Source>) -> Result<Vec<Built>> 
                 other => at(format!("{prefix}: {other}")),
             }
         })?;
+        // Lattice, line and slice points outside every cell of the mesh get no values.
+        if let Some(c) = &src.mesh.cells {
+            field = field
+                .within(&src.mesh.points, c)
+                .map_err(|e| at(format!("field '{}': {e}", f.name)))?;
+        }
         let mut stencil = "nearest samples";
         let rings = match settings.stencil {
             Some(StencilSpec::Rings) => true,

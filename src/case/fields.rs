@@ -22,6 +22,23 @@ pub(super) struct BuiltField<'a> {
     pub(super) exact: BTreeMap<Operator, ExprField>,
     /// Arrays of the data file to compare with, by operator.
     pub(super) compare: BTreeMap<Operator, String>,
+    /// The dimension of the points it is evaluated on: the case's, or 3 for a
+    /// 3-component data field fitted in x and y on 2-D points (see [`lifted_dim`]).
+    pub(super) dim: usize,
+    /// Whether it is a data field (NaN outside the data, see `valid`).
+    pub(super) data: bool,
+}
+
+/// The dimension of the points a field of `m` components fitted in `axes` is evaluated on,
+/// for `d`-D points: 3-D for OpenFOAM's 2-D velocity (3 components, fitted in x and y:
+/// its third component is kept and reconstructed like the others, and its operators are
+/// those of a 3-D field that does not vary along z, as ParaView shows them), else `d`.
+pub(super) fn lifted_dim(m: usize, axes: &[usize], d: usize) -> usize {
+    if d == 2 && m == 3 && axes == [0, 1] {
+        3
+    } else {
+        d
+    }
 }
 
 /// Some components of another field (the velocity and the pressure of one network), and
@@ -116,6 +133,7 @@ pub(super) fn build<'m>(
                 format!("field '{}' is defined twice", f.name),
             ));
         }
+        let mut fd = d;
         let field: Box<dyn Field + 'm> = match (&f.value, &f.data) {
             (Some(v), None) => {
                 Box::new(
@@ -142,6 +160,16 @@ pub(super) fn build<'m>(
                         .map(|d| &d.field as &dyn Field),
                     _ => None,
                 };
+                fd = lifted_dim(b.field.components(), b.field.axes(), d);
+                if d == 2 && b.field.axes().contains(&2) {
+                    return Err(at(format!(
+                        "field '{}': the data varies along z (it is fitted in x, y, z), but \
+                         the points have only x, y: evaluate it on 3-D points (a lattice with 3 \
+                         counts, a CSV file with a z column), or fit it in x and y \
+                         (`reconstruction.dim = 2`) if it does not vary along z",
+                        f.name
+                    )));
+                }
                 Box::new(Select {
                     inner: &b.field,
                     comps,
@@ -156,14 +184,9 @@ pub(super) fn build<'m>(
                 )));
             }
         };
-        out.push(spec_field(
-            &case.input,
-            f,
-            field,
-            d,
-            t,
-            span.unwrap_or(0..0),
-        )?);
+        let mut built = spec_field(&case.input, f, field, [d, fd], t, span.unwrap_or(0..0))?;
+        built.data = f.data.is_some();
+        out.push(built);
     }
     if let Some(spec) = &case.spec.mms {
         mms::add_operators(spec, &case.input, &mut out, d)?;
@@ -174,19 +197,21 @@ pub(super) fn build<'m>(
     Ok(out)
 }
 
-/// One `[[field]]` at time `t`, its operators checked against its shape.
+/// One `[[field]]` at time `t`, its operators checked against its shape; `[d, fd]`: the
+/// dimension of the case's points (of exact answers) and of the points the field is
+/// evaluated on (of its operators).
 fn spec_field<'m>(
     input: &Input,
     f: &FieldSpec,
     field: Box<dyn Field + 'm>,
-    d: usize,
+    [d, fd]: [usize; 2],
     t: f64,
     span: std::ops::Range<usize>,
 ) -> Result<BuiltField<'m>> {
     let m = field.components();
     let mut ops = vec![Operator::Value];
     for &op in &f.operators {
-        op.components(m, d)
+        op.components(m, fd)
             .map_err(|e| input.error_at(&span, None, format!("field '{}': {e}", f.name)))?;
         if !ops.contains(&op) {
             ops.push(op);
@@ -194,7 +219,7 @@ fn spec_field<'m>(
     }
     let mut exact = BTreeMap::new();
     for (&op, ex) in &f.exact {
-        let k = op.components(m, d).map_err(|e| {
+        let k = op.components(m, fd).map_err(|e| {
             input.error_at(&ex.span(), None, format!("field '{}': exact {e}", f.name))
         })?;
         let given = ex.get_ref().0.len();
@@ -224,7 +249,7 @@ fn spec_field<'m>(
     }
     let mut compare = BTreeMap::new();
     for (&op, name) in &f.compare {
-        op.components(m, d).map_err(|e| {
+        op.components(m, fd).map_err(|e| {
             input.error_at(
                 &name.span(),
                 None,
@@ -254,6 +279,8 @@ fn spec_field<'m>(
         ops,
         exact,
         compare,
+        dim: fd,
+        data: false,
     })
 }
 
@@ -298,6 +325,8 @@ fn network_fields<'a>(
             ops: with_value(&out.operators),
             exact: exact(0..1)?,
             compare: BTreeMap::new(),
+            dim: d,
+            data: false,
         }]);
     }
     Ok(vec![
@@ -307,6 +336,8 @@ fn network_fields<'a>(
             ops: with_value(&out.operators),
             exact: exact(0..d)?,
             compare: BTreeMap::new(),
+            dim: d,
+            data: false,
         },
         BuiltField {
             name: "p".into(),
@@ -314,6 +345,8 @@ fn network_fields<'a>(
             ops: with_value(&out.pressure_operators),
             exact: BTreeMap::new(),
             compare: BTreeMap::new(),
+            dim: d,
+            data: false,
         },
     ])
 }

@@ -54,6 +54,7 @@ mod progress;
 mod run;
 mod series;
 mod summary;
+mod valid;
 
 use std::path::Path;
 use std::time::Instant;

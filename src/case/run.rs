@@ -11,9 +11,10 @@ use super::pieces::{self, Slabs};
 use super::points::Geometry;
 use super::progress::Bar;
 use super::summary::{Difference, Recorder, Reference, Row};
-use super::{arrays, data, fields, network, series};
+use super::{arrays, data, fields, network, series, valid};
 use crate::error::Result;
 use crate::eval::{Array, EvalOptions, Points, evaluate};
+use crate::field::Field;
 use crate::io;
 use crate::parallel::Ranks;
 
@@ -159,7 +160,7 @@ pub(super) fn execute(
     } else {
         ranks.agree(Ok(Vec::new()))?
     };
-    let notes = local.notes(case, ranks, shared)?;
+    let notes = local.notes(case, ranks, shared, inputs.total)?;
     Ok(Done {
         rows: local.rows,
         notes,
@@ -176,8 +177,11 @@ struct Local {
     /// Bytes of VTK files this rank wrote, and the seconds it took.
     written: (u64, f64),
     /// Each data field's description and its counts: points evaluated, extrapolated,
-    /// with a grown stencil, at a lowered degree.
-    data: Vec<(String, [usize; 4])>,
+    /// with a grown stencil, at a lowered degree, outside the data.
+    data: Vec<(String, [usize; 5])>,
+    /// The points without data, where the points are not the data's own, and the seconds
+    /// their location took.
+    outside: Option<(usize, f64)>,
     /// The training's notes and warnings (the same on every rank).
     training: Vec<String>,
     warnings: Vec<String>,
@@ -187,10 +191,11 @@ impl Local {
     /// The summary's notes, with the numbers of all ranks added up (collective; every
     /// rank holds the same differences and data fields): relative L2 differences, the
     /// VTK files written, the data fields' counts, then the training's notes.
-    fn notes(&self, case: &Case, ranks: &Ranks, shared: bool) -> Result<Vec<String>> {
+    fn notes(&self, case: &Case, ranks: &Ranks, shared: bool, total: usize) -> Result<Vec<String>> {
         let mut mine: Vec<f64> = self.differences.iter().flat_map(|d| d.squares).collect();
         mine.extend([self.written.0 as f64, self.written.1]);
         mine.extend(self.data.iter().flat_map(|(_, c)| c.map(|v| v as f64)));
+        mine.extend(self.outside.iter().flat_map(|&(n, s)| [n as f64, s]));
         let all = ranks.all_gather(&mine)?;
         // Added up in rank order: with one rank the numbers are this rank's, exactly.
         let sum = |j: usize| -> f64 { (0..ranks.size()).map(|r| all[r * mine.len() + j]).sum() };
@@ -215,15 +220,23 @@ impl Local {
             format!("{:?}", o.compression).to_lowercase()
         ));
         for (k, (what, _)) in self.data.iter().enumerate() {
-            let c = |j: usize| sum(at + 2 + 4 * k + j) as usize;
+            let c = |j: usize| sum(at + 2 + 5 * k + j) as usize;
             notes.push(format!(
                 "{what}; {} of {} evaluations extrapolated (outside their stencil's box), {} \
-                 with a grown stencil, {} at a lowered degree",
+                 with a grown stencil, {} at a lowered degree, {} outside the data (NaN)",
                 c(1),
                 c(0),
                 c(2),
-                c(3)
+                c(3),
+                c(4)
             ));
+        }
+        if self.outside.is_some() {
+            let j = at + 2 + 5 * self.data.len();
+            let secs = (0..ranks.size())
+                .map(|r| all[r * mine.len() + j + 1])
+                .fold(0.0, f64::max);
+            notes.push(valid::note(sum(j) as usize, total, secs));
         }
         notes.extend(self.training.iter().cloned());
         Ok(notes)
@@ -261,14 +274,27 @@ fn evaluate_and_write(
     let bar = Bar::new(opts.quiet, 0);
     // Over ranks, --strict is checked once the ranks' rows are together (`execute`).
     let strict = opts.strict && ranks.size() == 1;
+    // Points that are not the data's own: which of them have data, and the 3-D points
+    // OpenFOAM's 2-D velocity is evaluated on over 2-D points.
+    let mask = valid::Valid::new(case, inputs.source, inputs.data, points);
+    let lifts = inputs
+        .data
+        .iter()
+        .any(|b| fields::lifted_dim(b.field.components(), b.field.axes(), d) > d);
+    let lifted = if lifts {
+        Some(valid::lifted(points)?)
+    } else {
+        None
+    };
     let mut rec = Recorder::new(points, opts.chunk_size, strict, inputs.owned)
         .placed(inputs.start, inputs.global)
-        .split(inputs.near);
+        .split(inputs.near)
+        .with_valid(mask.as_ref().map(|m| m.valid.as_slice()));
     let series = case.spec.times.is_some() || inputs.series.is_some();
     output.timed = series;
     let mut unstaged = None;
     // The data fields' counts over the times of a series (each time builds its own).
-    let mut series_stats: Vec<(String, [usize; 4])> = Vec::new();
+    let mut series_stats: Vec<(String, [usize; 5])> = Vec::new();
     for (k, &t) in times.iter().enumerate() {
         let mlp = trained.as_ref().map(|(_, tr)| &tr.mlp);
         // This time's data, where the case runs over a series of data files.
@@ -322,8 +348,13 @@ fn evaluate_and_write(
                 };
                 // One evaluation per field: its operators share their derivative passes.
                 // Its time goes on the field's first row; the others are part of it.
+                let at = match &lifted {
+                    Some(l) if b.dim > d => l,
+                    _ => points,
+                };
+                rec.masking(b.data);
                 let t0 = Instant::now();
-                let out = evaluate(b.field.as_ref(), points, &b.ops, &eo)?;
+                let out = evaluate(b.field.as_ref(), at, &b.ops, &eo)?;
                 let secs = t0.elapsed().as_secs_f64();
                 for (i, (a, op)) in out.into_iter().zip(&b.ops).enumerate() {
                     let reference = match (b.exact.get(op), b.compare.get(op)) {
@@ -341,15 +372,20 @@ fn evaluate_and_write(
                     rec.record(a, reference, t, timing)?;
                 }
             }
+            rec.masking(false);
             if let Some(mms) = mms {
                 mms.record(&mut rec, t, n, d)?;
             }
             let mut written = rec.take_arrays();
             arrays::embed(&mut written, &shapes);
+            if let Some(mask) = &mask {
+                mask.blank(&mut written, &built);
+            }
             if case.spec.data.as_ref().and_then(|d| d.carry) != Some(false) {
                 arrays::carry(&mut written, carried, d);
             }
             arrays::select(case, &mut written);
+            written.extend(mask.as_ref().map(valid::Valid::array));
             Ok(written)
         };
         let meets = inputs.slabs.is_some() && ranks.size() > 1;
@@ -383,9 +419,9 @@ fn evaluate_and_write(
         if let Some(n) = &now {
             for (i, b) in n.data.iter().enumerate() {
                 let s = b.field.stats();
-                let c = [s.points, s.extrapolated, s.grown, s.lowered];
+                let c = [s.points, s.extrapolated, s.grown, s.lowered, s.outside];
                 match series_stats.get_mut(i) {
-                    Some((_, sum)) => (0..4).for_each(|j| sum[j] += c[j]),
+                    Some((_, sum)) => (0..5).for_each(|j| sum[j] += c[j]),
                     None => series_stats.push((b.what.clone(), c)),
                 }
             }
@@ -408,7 +444,7 @@ fn evaluate_and_write(
                 let s = b.field.stats();
                 (
                     b.what.clone(),
-                    [s.points, s.extrapolated, s.grown, s.lowered],
+                    [s.points, s.extrapolated, s.grown, s.lowered, s.outside],
                 )
             })
             .collect()
@@ -418,6 +454,7 @@ fn evaluate_and_write(
         differences: rec.differences,
         written: output.written,
         data,
+        outside: mask.as_ref().map(|m| (m.outside(inputs.owned), m.seconds)),
         training: Vec::new(),
         warnings: Vec::new(),
     };

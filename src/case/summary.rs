@@ -196,6 +196,12 @@ pub(super) struct Recorder<'p> {
     /// Which points lie within one cell of the mesh's boundary, where the points are a
     /// mesh's: errors and differences are then split into interior and boundary.
     near: Option<&'p [bool]>,
+    /// Which points have data (`vtkValidPointMask`), where the points are not the data's
+    /// own; with `masking` (the arrays of a data field being recorded) the values at the
+    /// other points are NaN by design, announced and masked: they are left out of the
+    /// non-finite counts (so `--strict` passes them) and of the errors.
+    valid: Option<&'p [bool]>,
+    masking: bool,
     /// The arrays of the current time, in output order.
     pub(super) arrays: Vec<Array>,
     /// The rows so far, in output order.
@@ -271,6 +277,8 @@ impl<'p> Recorder<'p> {
             start: 0,
             global: None,
             near: None,
+            valid: None,
+            masking: false,
             arrays: Vec::new(),
             rows: Vec::new(),
             differences: Vec::new(),
@@ -296,6 +304,10 @@ impl<'p> Recorder<'p> {
     fn squares(&self, err: &[f64], reference: &[f64], c: usize) -> [f64; 4] {
         let mut s = [0.0; 4];
         for i in 0..self.owned {
+            // Masked points (no data there) count in no error.
+            if !self.counts(i) {
+                continue;
+            }
             let b = self.near.is_some_and(|n| n[i]);
             let k = if b { 2 } else { 0 };
             for j in i * c..(i + 1) * c {
@@ -304,6 +316,37 @@ impl<'p> Recorder<'p> {
             }
         }
         s
+    }
+
+    /// The recorder of points of which only those marked in `valid` have data.
+    pub(super) fn with_valid(mut self, valid: Option<&'p [bool]>) -> Self {
+        self.valid = valid;
+        self
+    }
+
+    /// Whether the arrays recorded next are a data field's (masked where there is no data).
+    pub(super) fn masking(&mut self, on: bool) {
+        self.masking = on;
+    }
+
+    /// Whether point `i` counts in the non-finite counts and errors.
+    fn counts(&self, i: usize) -> bool {
+        !self.masking || self.valid.is_none_or(|v| v.get(i).copied().unwrap_or(true))
+    }
+
+    /// The values of the points that count, of an array of `c` components.
+    fn counted<'v>(&self, v: &'v [f64], c: usize) -> std::borrow::Cow<'v, [f64]> {
+        let c = c.max(1);
+        let own = &v[..(self.owned * c).min(v.len())];
+        if !self.masking || self.valid.is_none() {
+            return own.into();
+        }
+        own.chunks(c)
+            .enumerate()
+            .filter(|(i, _)| self.counts(*i))
+            .flat_map(|(_, p)| p.iter().copied())
+            .collect::<Vec<f64>>()
+            .into()
     }
 
     /// Keeps an output array, with its `error(…)` array and error statistics when an
@@ -359,7 +402,7 @@ impl<'p> Recorder<'p> {
             let mut bad = arr.values[..self.owned * arr.components]
                 .iter()
                 .enumerate()
-                .filter(|(_, v)| !v.is_finite());
+                .filter(|&(k, v)| !v.is_finite() && self.counts(k / c));
             if let Some((k, &v)) = bad.next() {
                 row.non_finite += 1 + bad.count();
                 if row.first_non_finite.is_none() {
@@ -378,7 +421,7 @@ impl<'p> Recorder<'p> {
         }
         self.arrays.push(a);
         if let Some(err) = err {
-            (row.max_error, row.rms_error) = stats(&err.values[..self.owned * err.components]);
+            (row.max_error, row.rms_error) = stats(&self.counted(&err.values, err.components));
             self.arrays.push(err);
         }
         self.rows.push(row);

@@ -31,7 +31,11 @@ fn data_arrays(element: &str, arrays: &[(String, usize)], precision: Precision) 
     for (name, components) in arrays {
         xml.push_str(&format!(
             "      <PDataArray type=\"{}\" Name=\"{}\" NumberOfComponents=\"{components}\"/>\n",
-            type_name(precision),
+            if super::xml::mask_array(name, *components) {
+                "Int8"
+            } else {
+                type_name(precision)
+            },
             xml_escape(name)
         ));
     }

@@ -27,6 +27,15 @@ pub(super) enum Values<'a> {
     Byte(&'a [u8]),
     /// `Int64` values (the polyhedra's face stream and face offsets, -1 for other cells).
     Signed(&'a [i64]),
+    /// `Int8` values 0 and 1 (see [`mask_array`]).
+    Mask(&'a [f64]),
+}
+
+/// Whether an array is ParaView's validity mask (`vtkValidPointMask`, 1 component), which
+/// VTK's resampling filters write as `char` (`Int8`): it is written so, whatever the
+/// precision, each value as 1 where it is nonzero, else 0.
+pub(super) fn mask_array(name: &str, components: usize) -> bool {
+    name == "vtkValidPointMask" && components == 1
 }
 
 impl Values<'_> {
@@ -37,6 +46,7 @@ impl Values<'_> {
             Values::Count(_) => "UInt64",
             Values::Byte(_) => "UInt8",
             Values::Signed(_) => "Int64",
+            Values::Mask(_) => "Int8",
         }
     }
 
@@ -66,6 +76,7 @@ impl Values<'_> {
             Values::Count(v) => put(prefix, v, u64::to_le_bytes),
             Values::Byte(v) => put(prefix, v, |x| [x]),
             Values::Signed(v) => put(prefix, v, i64::to_le_bytes),
+            Values::Mask(v) => put(prefix, v, |x| [u8::from(x != 0.0)]),
         }
     }
 }
@@ -84,7 +95,11 @@ impl<'a> Array<'a> {
         Array {
             name: Some(&a.name),
             components: a.components,
-            values: Values::Float(&a.values, precision),
+            values: if mask_array(&a.name, a.components) {
+                Values::Mask(&a.values)
+            } else {
+                Values::Float(&a.values, precision)
+            },
         }
     }
 

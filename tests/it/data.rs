@@ -561,7 +561,15 @@ fn collinear_samples_lower_the_degree_without_nan() {
     };
     let field = DataField::new(&samples, 2, values, 1, &opts).unwrap();
     let mut at = samples.clone();
-    at.extend([[0.5, 0.5, 0.0], [0.2, 0.9, 0.0], [1.5, -0.3, 0.0]]);
+    // Off the line but within the reach of its stencils (about 0.11; see
+    // `nabla::field::data::locate`): fitted at a lower degree, finite.
+    at.extend([[0.5, 0.36, 0.0], [0.2, 0.21, 0.0], [1.02, 0.58, 0.0]]);
+    assert!(field.valid(&at).iter().all(|&v| v));
+    // Far off the line: outside the data, NaN rather than an extrapolation.
+    assert_eq!(
+        field.valid(&[[0.5, 0.5, 0.0], [0.2, 0.9, 0.0], [1.5, -0.3, 0.0]]),
+        [false; 3]
+    );
     let out = run(
         &field,
         &points(2, &at),

@@ -64,7 +64,12 @@ pub(crate) fn vtkio_point_arrays(path: &Path) -> Vec<(String, usize, Vec<f64>)> 
         .map(|a| match a {
             Attribute::DataArray(a) => {
                 let comps = a.num_comp();
-                let values = a.data.into_vec::<f64>().expect("arrays are Float64");
+                // The validity mask is Int8, as VTK's resampling filters write it.
+                let values = if a.name == "vtkValidPointMask" {
+                    a.data.cast_into::<f64>().expect("the mask is numeric")
+                } else {
+                    a.data.into_vec::<f64>().expect("arrays are Float64")
+                };
                 (a.name, comps, values)
             }
             Attribute::Field { .. } => panic!("unexpected field data"),

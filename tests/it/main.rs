@@ -20,3 +20,4 @@ mod pinn;
 mod plot;
 mod series;
 mod usability;
+mod valid;

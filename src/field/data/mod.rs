@@ -25,6 +25,12 @@
 //! the degree is lowered at that point. [`DataField::stats`] counts those points and the points outside the box of
 //! their own stencil (extrapolated).
 //!
+//! Points outside the data (outside every cell of the mesh given by [`DataField::within`],
+//! else farther from the nearest sample than that sample's stencil reaches; see [`locate`])
+//! are not fitted: every value and derivative is NaN there, counted in [`Stats::outside`].
+//! The samples themselves are always inside. The derivatives along an axis 2-D data does not
+//! vary on stay exactly 0 (the tape knows they do not depend on it).
+//!
 //! ```
 //! use nabla::eval::{EvalOptions, Operator, Points, evaluate};
 //! use nabla::field::data::{DataField, Reconstruction};
@@ -47,6 +53,7 @@
 //! ```
 
 mod fit;
+pub mod locate;
 mod mesh;
 mod samples;
 
@@ -56,6 +63,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use kiddo::SquaredEuclidean;
 
 pub use fit::Weights;
+pub use locate::Domain;
 pub use mesh::{
     Location, MeshSamples, PatchUse, boundary_cells, boundary_points, holds_values, mesh_samples,
 };
@@ -119,6 +127,9 @@ pub struct Stats {
     /// Points where even the largest stencil did not support the degree, fitted with a
     /// lower one.
     pub lowered: usize,
+    /// Points outside the data (see [`DataField::valid`]): not fitted, every value and
+    /// derivative NaN.
+    pub outside: usize,
 }
 
 /// A field reconstructed from values at sample points (see the [module docs](self)).
@@ -131,7 +142,9 @@ pub struct DataField {
     exps: Vec<[u8; 3]>,
     /// `φ_j = φ_q · s_a` for `(q, a) = pred[j]`.
     pred: Vec<(usize, usize)>,
-    counters: [AtomicUsize; 4],
+    /// Where the field has data.
+    domain: Domain,
+    counters: [AtomicUsize; 5],
 }
 
 impl DataField {
@@ -190,7 +203,11 @@ impl DataField {
             )));
         }
         let exps = exponents(dim, opts.degree);
+        // The samples' own (local) coordinates: a cloud's reach is measured where they are.
+        let local: Vec<usize> = (0..s.frame.dim()).collect();
+        let domain = Domain::cloud(&s.pos, &local, neighbours);
         Ok(DataField {
+            domain,
             pred: predecessors(&exps),
             exps,
             s,
@@ -255,6 +272,7 @@ impl DataField {
             extrapolated: c(1),
             grown: c(2),
             lowered: c(3),
+            outside: c(4),
         }
     }
 
@@ -289,13 +307,24 @@ impl DataField {
         let mut offsets = Vec::new();
         let mut vals = Vec::new();
         let mut idx = Vec::new();
-        let mut counts = [0usize; 4];
+        let mut counts = [0usize; 5];
+        let mut scratch = locate::Scratch::default();
         for i in 0..n {
             let mut x = [0.0; 3];
             for (a, &axis) in frame.axes.iter().enumerate() {
                 x[axis] = q[a][i];
             }
             let query = frame.local(&x);
+            if !self.valid_with(&x, &mut scratch) {
+                // Outside the data: no values rather than an extrapolation.
+                counts[0] += 1;
+                counts[4] += 1;
+                (0..dim).for_each(|a| rotn[(a * dim + a) * n + i] = 1.0);
+                for c in 0..m * p_all {
+                    coef[c * n + i] = f64::NAN;
+                }
+                continue;
+            }
             let mut degree = self.degree;
             let mut k = self.neighbours;
             let mut grown = false;
@@ -386,6 +415,61 @@ impl DataField {
 }
 
 impl DataField {
+    /// Whether the point `query` (in the fitted coordinates, the others 0) has data: it is
+    /// one of the samples, or inside the field's [`Domain`].
+    /// Whether the point `x` (input coordinates, those not fitted 0) has data: a sample
+    /// there, or inside the domain (a mesh's cells in input coordinates, a cloud's reach
+    /// in the samples' local ones).
+    fn valid_with(&self, x: &[f64; 3], scratch: &mut locate::Scratch) -> bool {
+        let local = self.s.frame.local(x);
+        self.s.tree.nearest_one::<SquaredEuclidean>(&local).distance == 0.0
+            || if self.domain.cells() > 0 {
+                self.domain.contains_with(x, scratch)
+            } else {
+                self.domain.contains_with(&local, scratch)
+            }
+    }
+
+    /// Which of `points` have data, in parallel: the samples themselves, and the points
+    /// inside the field's [`Domain`] — the cells of its mesh where [`DataField::within`]
+    /// gave them, else the reach of the samples' stencils (see [`locate`]). Only the
+    /// fitted coordinates count: 2-D data is tested in its plane. Elsewhere the field's
+    /// values and derivatives are NaN, and counted in [`Stats::outside`].
+    pub fn valid(&self, points: &[[f64; 3]]) -> Vec<bool> {
+        use rayon::prelude::*;
+        points
+            .par_iter()
+            .map_init(locate::Scratch::default, |scratch, p| {
+                let mut query = [0.0; 3];
+                for &axis in &self.s.frame.axes {
+                    query[axis] = p[axis];
+                }
+                self.valid_with(&query, scratch)
+            })
+            .collect()
+    }
+
+    /// Where the field has data (see [`DataField::valid`]).
+    pub fn domain(&self) -> &Domain {
+        &self.domain
+    }
+
+    /// Takes the field's domain from the cells of a mesh: `points` and `cells` are the
+    /// mesh's (the samples may be its points, its cell centres, or any points in it). A
+    /// point of a lattice, line or slice outside every cell then has no values (NaN); see
+    /// [`locate`] for the test. A mesh with no cell of the fitted dimension (only vertices
+    /// or lines; only faces for 3-D data) keeps the domain of the samples as a cloud.
+    ///
+    /// # Errors
+    /// [`Error::Data`] when the cells refer to a point that does not exist.
+    pub fn within(mut self, points: &[[f64; 3]], cells: &crate::io::Cells) -> Result<Self> {
+        let domain = Domain::mesh(points, cells, &self.s.frame.axes)?;
+        if domain.cells() > 0 {
+            self.domain = domain;
+        }
+        Ok(self)
+    }
+
     /// The stencil of at least `k` samples for the point `query` (in the fitted
     /// coordinates): whole rings of mesh neighbours around the nearest sample where the
     /// field knows the mesh's cells, else the `k` nearest samples.
@@ -488,6 +572,12 @@ fn principal_axes(
     }
 }
 
+/// `x, y, z` for the coordinates `axes`.
+fn names(axes: &[usize]) -> String {
+    let n: Vec<&str> = axes.iter().map(|&a| ["x", "y", "z"][a.min(2)]).collect();
+    n.join(", ")
+}
+
 fn dist2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
     (0..3).map(|d| (a[d] - b[d]) * (a[d] - b[d])).sum()
 }
@@ -503,9 +593,16 @@ impl Field for DataField {
             let bad = tape.invalid(Error::Operator {
                 op: "data field".into(),
                 message: format!(
-                    "the data is fitted in coordinate {} but the points have {}",
-                    need - 1,
-                    x.len()
+                    "the data varies along {} (it is fitted in {}), but the points have only {}: \
+                     evaluate it on {}-D points (a lattice with {} counts, a CSV file with a z \
+                     column), or fit it in x and y (`reconstruction.dim = 2`) if it does not \
+                     vary along {}",
+                    ["x", "y", "z"][need - 1],
+                    names(&self.s.frame.axes),
+                    names(&(0..x.len()).collect::<Vec<_>>()),
+                    need,
+                    need,
+                    ["x", "y", "z"][need - 1],
                 ),
             });
             return vec![bad; self.m];
