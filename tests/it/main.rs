@@ -19,5 +19,6 @@ mod pieces;
 mod pinn;
 mod plot;
 mod series;
+mod solver;
 mod usability;
 mod valid;

@@ -98,6 +98,7 @@ fn one_cell(t: u8, points: &[V]) -> Cells {
         connectivity: (0..points.len() as u64).collect(),
         offsets: vec![points.len() as u64],
         types: vec![t],
+        ..Default::default()
     }
 }
 
@@ -325,6 +326,7 @@ fn point_in_cell_in_the_plane_of_two_dimensional_data() {
         connectivity: (0..14).collect(),
         offsets: vec![8, 14],
         types: vec![12, 13],
+        ..Default::default()
     };
     let domain = Domain::mesh(&pts, &cells, &[0, 1]).unwrap();
     assert_eq!(domain.cells(), 2);

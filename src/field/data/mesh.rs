@@ -361,10 +361,13 @@ fn patch_samples(
         });
     }
     let no_slip = conditions.iter().all(|c| *c == Some("noSlip"));
-    let values: Option<(Vec<f64>, usize)> = match gather(&patch.face_data, names, nf) {
-        Ok(v) => Some(v),
-        Err(_) if no_slip => Some((vec![0.0; nf * m], m)),
-        Err(_) => None,
+    let present = names.iter().all(|n| patch.face_array(n).is_some());
+    let values: Option<(Vec<f64>, usize)> = if present {
+        Some(gather(&patch.face_data, names, nf).map_err(bad)?)
+    } else if no_slip {
+        Some((vec![0.0; nf * m], m))
+    } else {
+        None
     };
     let Some((values, pm)) = values else {
         usage.why = "no values of the field on it".into();
