@@ -290,25 +290,27 @@ fn patches_give_the_values_the_solver_holds_and_nothing_else() {
     let mesh = cube_with_patches(&[
         ("fixed", Some("fixedValue"), Some(1.0)), // a fixed value equal to the cell's: kept
         ("copied", Some("zeroGradient"), Some(1.0)), // the cell's value copied: left out
-        ("unknown_copy", None, Some(1.0)),        // unknown condition, a copy: left out
+        ("uniform", None, Some(1.0)),             // unknown condition, one value: kept
         ("unknown_value", None, Some(5.0)),       // unknown condition, a value: kept
         ("wall", Some("noSlip"), None),           // noSlip without a value: zero
         ("nothing", Some("fixedValue"), None),    // no value given: nothing
     ]);
     let s = mesh_samples(&mesh, &["T"], Location::Cells).unwrap();
     assert_eq!(s.cells, 1);
-    assert_eq!(s.values, [1.0, 1.0, 5.0, 0.0]);
+    assert_eq!(s.values, [1.0, 1.0, 1.0, 5.0, 0.0]);
     // Samples at the cell centre and at the centres of the kept faces.
-    assert_eq!(s.points[0], [0.5, 0.5, 0.5]);
-    assert_eq!(s.points[1], [0.5, 0.5, 0.0]);
-    assert_eq!(s.points[2], [0.0, 0.5, 0.5]);
-    assert_eq!(s.points[3], [1.0, 0.5, 0.5]);
-    let used: Vec<(String, usize)> = s.patches.iter().map(|p| (p.name.clone(), p.used)).collect();
     assert_eq!(
-        used.iter().map(|u| u.1).collect::<Vec<_>>(),
-        [1, 0, 0, 1, 1, 0],
-        "{used:?}"
+        s.points,
+        [
+            [0.5, 0.5, 0.5],
+            [0.5, 0.5, 0.0],
+            [0.5, 0.0, 0.5],
+            [0.5, 1.0, 0.5],
+            [0.0, 0.5, 0.5]
+        ]
     );
+    let used: Vec<usize> = s.patches.iter().map(|p| p.used).collect();
+    assert_eq!(used, [1, 0, 1, 1, 1, 0], "{:?}", s.patches);
     assert!(
         s.patches[1].why.contains("zeroGradient"),
         "{:?}",
@@ -317,11 +319,13 @@ fn patches_give_the_values_the_solver_holds_and_nothing_else() {
     assert_eq!(holds_values("symmetryPlane"), Some(false));
     assert_eq!(holds_values("movingWallVelocity"), Some(true));
     assert_eq!(holds_values("somethingNew"), None);
-    // Point samples ignore the patches; a missing array lists what there is.
-    let err = mesh_samples(&mesh, &["U"], Location::Cells).unwrap_err();
+    // A missing array lists what there is.
+    let err = mesh_samples(&mesh, &["U"], Location::Cells)
+        .unwrap_err()
+        .to_string();
     assert!(
-        err.to_string().contains("no array named 'U'")
-            && err.to_string().contains("T (1, cell data)")
+        err.contains("no array named 'U'") && err.contains("T (1, cell data)"),
+        "{err}"
     );
     // A patch with the wrong number of face values is an error naming it.
     let mut bad = cube_with_patches(&[("short", None, Some(2.0))]);
@@ -337,4 +341,47 @@ fn patches_give_the_values_the_solver_holds_and_nothing_else() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("patch 'out'"), "{err}");
+}
+
+#[test]
+fn a_patch_that_copies_its_cells_values_is_left_out_when_its_condition_is_unknown() {
+    // Two cells along x with 1 and 2; the bottom patch (z = 0) holds the cells' values
+    // exactly: a zero-gradient copy, as foamToVTK writes it for an outlet.
+    let points: Vec<[f64; 3]> = (0..12)
+        .map(|i| [(i % 3) as f64, (i / 3 % 2) as f64, (i / 6) as f64])
+        .collect();
+    let mut mesh = Mesh {
+        points,
+        cells: Some(Cells {
+            connectivity: vec![0, 1, 4, 3, 6, 7, 10, 9, 1, 2, 5, 4, 7, 8, 11, 10],
+            offsets: vec![8, 16],
+            types: vec![12, 12],
+            ..Cells::default()
+        }),
+        cell_data: vec![PointArray::new("T", 1, vec![1.0, 2.0])],
+        ..Mesh::default()
+    };
+    mesh.patches.push(Patch {
+        name: "outlet".into(),
+        faces: Cells {
+            connectivity: vec![0, 3, 4, 1, 1, 4, 5, 2],
+            offsets: vec![4, 8],
+            types: vec![7, 7],
+            ..Cells::default()
+        },
+        face_data: vec![PointArray::new("T", 1, vec![1.0, 2.0])],
+        conditions: Vec::new(),
+    });
+    let s = mesh_samples(&mesh, &["T"], Location::Cells).unwrap();
+    assert_eq!(s.values, [1.0, 2.0], "{:?}", s.patches);
+    assert!(s.patches[0].why.contains("copy"), "{:?}", s.patches[0]);
+    // The same values under a condition that holds values are the solver's: kept.
+    mesh.patches[0].conditions = vec![("T".into(), "fixedValue".into())];
+    let s = mesh_samples(&mesh, &["T"], Location::Cells).unwrap();
+    assert_eq!(s.values, [1.0, 2.0, 1.0, 2.0]);
+    // And values that differ from the cells' are kept without a condition.
+    mesh.patches[0].conditions.clear();
+    mesh.patches[0].face_data[0].values = vec![0.5, 2.0];
+    let s = mesh_samples(&mesh, &["T"], Location::Cells).unwrap();
+    assert_eq!(s.values, [1.0, 2.0, 0.5, 2.0]);
 }

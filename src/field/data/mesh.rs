@@ -14,8 +14,9 @@
 //!   value is the cell value extrapolated with zero gradient, and placing it on the wall
 //!   would be a first-order error;
 //! - where the condition is not known (foamToVTK's `.vtm` does not say it) or is mixed
-//!   (`inletOutlet`, …), a face whose value equals its cell's value exactly is left out, for
-//!   the same reason;
+//!   (`inletOutlet`, …), a patch whose every face holds exactly its cell's value, those values
+//!   not all one value, is left out for the same reason (a decision per patch, so that a
+//!   field that starts uniform does not change the samples from one time to the next);
 //! - `noSlip` (written without a value) contributes zeros.
 //!
 //! ```
@@ -382,26 +383,33 @@ fn patch_samples(
             pm
         )));
     }
+    // Where the condition is not known to hold values, the patch is taken for a
+    // zero-gradient copy when every face holds exactly its cell's value and those values
+    // are not all one value: a decision per patch, so that it does not change with the
+    // values from one time to the next where a field starts uniform (all 0 at t = 0).
     let all_fixed = known.iter().all(|k| *k == Some(true));
-    let mut faces = Vec::new();
-    let mut copies = 0;
-    for f in 0..nf {
-        let v = &values[f * m..(f + 1) * m];
-        if !all_fixed {
-            let owner = owner_cell(mesh, point_cells, face_of(&patch.faces, f));
-            if owner.is_some_and(|c| &cell_values[c * m..(c + 1) * m] == v) {
-                copies += 1;
-                continue;
-            }
+    if !all_fixed && nf > 0 {
+        let copies = (0..nf).all(|f| {
+            let v = &values[f * m..(f + 1) * m];
+            owner_cell(mesh, point_cells, face_of(&patch.faces, f))
+                .is_some_and(|c| &cell_values[c * m..(c + 1) * m] == v)
+        });
+        let uniform = values.chunks(m).all(|v| v == &values[..m]);
+        if copies && !uniform {
+            usage.why = "its face values are its cells' (a zero-gradient copy)".into();
+            return Ok(PatchSamples {
+                faces: Vec::new(),
+                usage,
+            });
         }
-        faces.push((f, v.to_vec()));
     }
+    let faces: Vec<(usize, Vec<f64>)> = (0..nf)
+        .map(|f| (f, values[f * m..(f + 1) * m].to_vec()))
+        .collect();
     usage.used = faces.len();
-    usage.left_out = copies;
+    usage.left_out = 0;
     usage.why = if no_slip && patch.face_array(names[0]).is_none() {
         "noSlip: zeros".into()
-    } else if copies > 0 {
-        "faces whose value is their cell's (a zero-gradient copy) left out".into()
     } else {
         String::new()
     };

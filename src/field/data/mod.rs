@@ -69,7 +69,7 @@ pub use mesh::{
 };
 
 use super::Field;
-use crate::autodiff::{Tape, Var};
+use crate::autodiff::{Tape, Tensor, Var};
 use crate::error::{Error, Result};
 use fit::{Fit, exponents, num_monomials, predecessors};
 
@@ -285,24 +285,20 @@ impl DataField {
 
     /// Fits at every point of a batch (`q`: the coordinates of [`DataField::axes`]):
     /// returns the coefficients (`[(c * P + k) * n + i]`, column-major per component) and
-    /// the map from the frame's local offsets to the fit's coordinates per point:
-    /// `rotn[(a * dim + b) * n + i]` = R_ab / h (h in the input's units), so that
-    /// `s_b = Σ_a rotn_ab t_a` for the local offsets t of the point.
+    /// `1/h` per point, h in the input's units.
     ///
-    /// The fit's coordinates are the stencil's principal axes (the eigenvectors of the
-    /// offsets' second moments), scaled by the stencil's radius h: a total-degree
-    /// polynomial space does not change under a rotation, so the fit is the same function,
-    /// but a stencil of cells 100 times longer than thick that lies obliquely (a curved
-    /// wall's boundary layer) is as well conditioned as one along the axes, where the
-    /// equilibrated monomial columns can tell the long axis from the thin one.
+    /// (Fitting each stencil in its own principal axes was tried: on the known-answer
+    /// meshes it changed nothing measurable, and on the airFoil2D C-mesh it let stencils
+    /// along single mesh lines pass the condition check — the equilibrated columns of the
+    /// rotated thin axis looked well conditioned — and blew up. The principal spreads are
+    /// kept for the flatness test.)
     fn fit_batch(&self, q: &[Vec<f64>], n: usize) -> (Vec<f64>, Vec<f64>) {
         let frame = &self.s.frame;
         let dim = frame.dim();
         let p_all = self.exps.len();
         let m = self.m;
         let mut coef = vec![0.0; m * p_all * n];
-        let mut rotn = vec![0.0; dim * dim * n];
-        let mut rot;
+        let mut hinv = vec![0.0; n];
         let mut fit = Fit::default();
         let mut offsets = Vec::new();
         let mut vals = Vec::new();
@@ -319,7 +315,7 @@ impl DataField {
                 // Outside the data: no values rather than an extrapolation.
                 counts[0] += 1;
                 counts[4] += 1;
-                (0..dim).for_each(|a| rotn[(a * dim + a) * n + i] = 1.0);
+                hinv[i] = 1.0;
                 for c in 0..m * p_all {
                     coef[c * n + i] = f64::NAN;
                 }
@@ -343,18 +339,14 @@ impl DataField {
                 let mut lo = [f64::INFINITY; 3];
                 let mut hi = [f64::NEG_INFINITY; 3];
                 let flat;
-                (rot, flat) = principal_axes(&self.s, dim, &query, &idx);
+                (_, flat) = principal_axes(&self.s, dim, &query, &idx);
                 for &j in &idx {
                     let x = self.s.pos[j];
-                    let mut d = [0.0; 3];
-                    for a in 0..dim {
-                        d[a] = (x[a] - query[a]) / h;
-                    }
                     let mut s = [0.0; 3];
-                    for b in 0..dim {
-                        s[b] = (0..dim).map(|a| rot[a][b] * d[a]).sum();
-                        lo[b] = lo[b].min(s[b]);
-                        hi[b] = hi[b].max(s[b]);
+                    for a in 0..dim {
+                        s[a] = (x[a] - query[a]) / h;
+                        lo[a] = lo[a].min(s[a]);
+                        hi[a] = hi[a].max(s[a]);
                     }
                     offsets.push(s);
                     // Element by element: a call to memcpy for m values cost 7 % of a fit.
@@ -396,11 +388,7 @@ impl DataField {
             };
             counts[0] += 1;
             counts[2] += usize::from(grown);
-            for a in 0..dim {
-                for b in 0..dim {
-                    rotn[(a * dim + b) * n + i] = rot[a][b] / (h * frame.scale);
-                }
-            }
+            hinv[i] = 1.0 / (h * frame.scale);
             for kk in 0..p_all {
                 for c in 0..m {
                     coef[(c * p_all + kk) * n + i] = fit.coef[kk * m + c];
@@ -410,7 +398,7 @@ impl DataField {
         for (c, v) in self.counters.iter().zip(counts) {
             c.fetch_add(v, Ordering::Relaxed);
         }
-        (coef, rotn)
+        (coef, hinv)
     }
 }
 
@@ -621,13 +609,11 @@ impl Field for DataField {
             });
             return vec![bad; self.m];
         }
-        let (coef, rotn) = self.fit_batch(&q, n);
+        let (coef, hinv) = self.fit_batch(&q, n);
         let p_all = self.exps.len();
-        let dim = frame.dim();
         // Offsets x − q along the frame's directions d_a (t_a = d_a · (x − q): exactly 0 at
         // the point; a coordinate axis is one term, no product, so the derivatives along the
-        // other axes are exactly 0), then the fit's coordinates s_b = Σ_a (R_ab / h) t_a in
-        // the stencil's principal axes.
+        // other axes are exactly 0), then the fit's coordinates s_a = t_a / h.
         let diff: Vec<Var<'t>> = frame
             .axes
             .iter()
@@ -653,15 +639,8 @@ impl Field for DataField {
                 terms.map(term).fold(first, |acc, t| acc + t)
             })
             .collect();
-        let s: Vec<Var<'t>> = (0..dim)
-            .map(|b| {
-                let term = |a: usize| {
-                    let r = &rotn[(a * dim + b) * n..(a * dim + b + 1) * n];
-                    t[a] * tape.constant_from_slice(n, 1, r)
-                };
-                (1..dim).fold(term(0), |acc, a| acc + term(a))
-            })
-            .collect();
+        let hinv = tape.constant(Tensor::column(hinv));
+        let s: Vec<Var<'t>> = t.into_iter().map(|ta| ta * hinv).collect();
         let mut phi: Vec<Var<'t>> = Vec::with_capacity(p_all);
         phi.push(tape.full(n, 1, 1.0));
         for &(q, a) in &self.pred[1..] {
