@@ -473,3 +473,76 @@ fn linspace_of_more_values_than_fit_is_an_error() {
     );
     assert_eq!(Tensor::linspace(0.0, 1.0, 3).as_slice(), &[0.0, 0.5, 1.0]);
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 21: forward mode with an input listed twice agrees with reverse mode.
+
+/// The values of `v`, for comparing.
+fn vals(v: nabla::autodiff::Var<'_>) -> Vec<f64> {
+    v.value().unwrap().as_slice().to_vec()
+}
+
+#[test]
+fn jvp_with_an_input_listed_twice_sums_its_tangents_as_reverse_mode_does() {
+    use nabla::autodiff::{GradOptions, grad, jvp};
+    let tape = Tape::new();
+    let x = tape.var(Tensor::column(vec![1.0, 2.0]));
+    let y = tape.var(Tensor::column(vec![3.0, 4.0]));
+    let f = x * x * y; // ∂f/∂x = 2xy, ∂f/∂y = x²
+    // Reverse mode gives each listing the whole derivative: ∂f/∂x twice.
+    let ones = tape.full(2, 1, 1.0);
+    let g = grad(&[f], &[x, x, y], &[ones], GradOptions::default()).unwrap();
+    assert_eq!(vals(g[0]), [6.0, 16.0]);
+    assert_eq!(vals(g[1]), [6.0, 16.0]);
+    // J·v for v = (a, b, c) on (x, x, y) is ∂f/∂x·(a + b) + ∂f/∂y·c.
+    let a = tape.constant(Tensor::column(vec![1.0, 1.0]));
+    let b = tape.constant(Tensor::column(vec![2.0, -1.0]));
+    let zero = tape.full(2, 1, 0.0);
+    let t = no_panic("jvp", || {
+        jvp(&[f], &[x, x, y], &[vec![a, b, zero], vec![zero, b, ones]])
+    })
+    .unwrap();
+    // Direction 0: 2xy·(1 + 2, 1 − 1) = (6·3, 16·0); before the fix the second tangent
+    // was dropped: (6, 16).
+    assert_eq!(vals(t[0][0]), [18.0, 0.0]);
+    // Direction 1: 2xy·(2, −1) + x² = (12 + 1, −16 + 4).
+    assert_eq!(vals(t[1][0]), [13.0, -12.0]);
+}
+
+#[test]
+fn jets_with_an_input_listed_twice_agree_with_reverse_mode() {
+    use nabla::autodiff::{SecondOrder, jets};
+    let tape = Tape::new();
+    let x = tape.var(Tensor::column(vec![0.5, 1.5]));
+    let y = tape.var(Tensor::column(vec![2.0, -1.0]));
+    let f = x * x * y + x.sin(); // f_x = 2xy + cos x, f_xx = 2y − sin x, f_xy = 2x
+    let inputs = [x, y, x];
+    let reverse = nabla::operators::hessian(f, &inputs).unwrap();
+    let grads = nabla::operators::grad(f, &inputs, true).unwrap();
+    let fwd = no_panic("jets", || jets(&[f], &inputs, SecondOrder::Hessian)).unwrap();
+    let j = &fwd[0];
+    for k in 0..3 {
+        assert_eq!(vals(j.grad[k]), vals(grads[k]), "gradient entry {k}");
+        for l in 0..3 {
+            let (fw, rv) = (vals(j.second[3 * k + l]), vals(reverse[k][l]));
+            for (p, q) in fw.iter().zip(&rv) {
+                assert!(
+                    (p - q).abs() < 1e-12,
+                    "Hessian ({k}, {l}): {fw:?} vs {rv:?}"
+                );
+            }
+        }
+    }
+    // Hand-checked at the first point: f_x = 2·0.5·2 + cos 0.5, f_xx = 4 − sin 0.5.
+    assert!((vals(j.grad[2])[0] - (2.0 + 0.5f64.cos())).abs() < 1e-15);
+    assert!((vals(j.second[8])[0] - (4.0 - 0.5f64.sin())).abs() < 1e-14);
+    // The Laplacian over the listings is the trace: f_xx + f_yy + f_xx.
+    let lap = jets(&[f], &inputs, SecondOrder::Laplacian).unwrap();
+    let trace: Vec<f64> = (0..2)
+        .map(|p| (0..3).map(|k| vals(reverse[k][k])[p]).sum())
+        .collect();
+    for (p, q) in vals(lap[0].second[0]).iter().zip(&trace) {
+        assert!((p - q).abs() < 1e-12, "{p} vs {q}");
+    }
+}
+
