@@ -546,3 +546,150 @@ fn jets_with_an_input_listed_twice_agree_with_reverse_mode() {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// Issue 21: the parallel and collection writers check their arguments as the single-file
+// writers do.
+
+#[test]
+fn parallel_and_collection_writers_refuse_what_vtk_cannot_parse() {
+    use nabla::io::{Precision, write_pvd, write_pvti, write_pvtp, write_pvtu};
+    let dir = tempfile::tempdir().unwrap();
+    let (pvti, pvtp, pvtu, pvd) = (
+        dir.path().join("a.pvti"),
+        dir.path().join("a.pvtp"),
+        dir.path().join("a.pvtu"),
+        dir.path().join("a.pvd"),
+    );
+    let whole = ImageGrid {
+        origin: [0.0; 3],
+        spacing: [1.0; 3],
+        dims: [4, 4, 4],
+    };
+    let piece = |start: [usize; 3], dims: [usize; 3], name: &str| (start, dims, name.to_string());
+    let ok_piece = vec![piece([0; 3], [4, 4, 4], "a_0.vti")];
+    let arrays = |name: &str, c: usize| vec![(name.to_string(), c)];
+    let f64p = Precision::Float64;
+    let is_io = |r: nabla::Result<()>, what: &str| {
+        assert!(matches!(r, Err(Error::Io { .. })), "{what}: {r:?}");
+    };
+    // Names, components: the same checks for the three parallel files.
+    for (name, c, what) in [
+        ("a\u{1b}[31m", 1, "a control character"),
+        ("a\tb", 1, "a tab"),
+        ("", 1, "an empty name"),
+        ("p", 0, "0 components"),
+        ("p", usize::MAX, "usize::MAX components"),
+        (
+            "p",
+            i32::MAX as usize + 1,
+            "more components than an int holds",
+        ),
+    ] {
+        let a = arrays(name, c);
+        is_io(
+            no_panic("write_pvti", || {
+                write_pvti(&pvti, &whole, &ok_piece, &a, f64p)
+            }),
+            what,
+        );
+        is_io(
+            no_panic("write_pvtp", || {
+                write_pvtp(&pvtp, &["a_0.vtp".into()], &a, f64p)
+            }),
+            what,
+        );
+        is_io(
+            no_panic("write_pvtu", || {
+                write_pvtu(&pvtu, &["a_0.vtu".into()], &a, &[], f64p)
+            }),
+            what,
+        );
+        is_io(
+            no_panic("write_pvtu", || {
+                write_pvtu(&pvtu, &["a_0.vtu".into()], &[], &a, f64p)
+            }),
+            &format!("{what} (cell array)"),
+        );
+    }
+    let twice = vec![("p".to_string(), 1), ("p".to_string(), 3)];
+    is_io(
+        write_pvtp(&pvtp, &["a_0.vtp".into()], &twice, f64p),
+        "two names",
+    );
+    // Piece names with control characters.
+    is_io(
+        write_pvtp(&pvtp, &["a\u{7}.vtp".into()], &arrays("p", 1), f64p),
+        "piece name",
+    );
+    is_io(
+        write_pvti(
+            &pvti,
+            &whole,
+            &[piece([0; 3], [4; 3], "a\n.vti")],
+            &[],
+            f64p,
+        ),
+        "piece name",
+    );
+    // Extents VTK cannot hold.
+    for (w, pieces, what) in [
+        (
+            [0, 4, 4],
+            ok_piece.clone(),
+            "a lattice with no points along x",
+        ),
+        (
+            [usize::MAX, 4, 4],
+            vec![piece([0; 3], [usize::MAX, 4, 4], "a_0.vti")],
+            "usize::MAX points",
+        ),
+        (
+            [4, 4, 4],
+            vec![piece([0; 3], [0, 4, 4], "a_0.vti")],
+            "an empty piece",
+        ),
+        (
+            [4, 4, 4],
+            vec![piece([usize::MAX, 0, 0], [4, 4, 4], "a_0.vti")],
+            "a piece at usize::MAX",
+        ),
+        (
+            [4, 4, 4],
+            vec![piece([2, 0, 0], [4, 4, 4], "a_0.vti")],
+            "a piece outside",
+        ),
+    ] {
+        let g = ImageGrid { dims: w, ..whole };
+        is_io(
+            no_panic("write_pvti", || write_pvti(&pvti, &g, &pieces, &[], f64p)),
+            what,
+        );
+    }
+    let bad_grid = ImageGrid {
+        spacing: [f64::NAN, 1.0, 1.0],
+        ..whole
+    };
+    is_io(
+        write_pvti(&pvti, &bad_grid, &ok_piece, &[], f64p),
+        "NaN spacing",
+    );
+    // A collection entry with a control character.
+    is_io(
+        no_panic("write_pvd", || write_pvd(&pvd, &[(0.0, "u\u{1b}.vtu")])),
+        "pvd name",
+    );
+    // Nothing was left on disk; the valid calls still work.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    write_pvti(&pvti, &whole, &ok_piece, &arrays("p", 3), f64p).unwrap();
+    write_pvtp(&pvtp, &["a_0.vtp".into()], &arrays("p", 9), f64p).unwrap();
+    write_pvtu(
+        &pvtu,
+        &["a_0.vtu".into()],
+        &arrays("p", 1),
+        &arrays("p", 1),
+        f64p,
+    )
+    .unwrap();
+    write_pvd(&pvd, &[(0.0, "a_0.vtu")]).unwrap();
+}
+
