@@ -693,3 +693,62 @@ fn parallel_and_collection_writers_refuse_what_vtk_cannot_parse() {
     write_pvd(&pvd, &[(0.0, "a_0.vtu")]).unwrap();
 }
 
+// ---------------------------------------------------------------------------------------
+// Issue 21: a checkpoint that JSON cannot hold is refused, not written with `null`.
+
+#[test]
+fn checkpoint_save_refuses_a_nan_parameter_instead_of_writing_null() {
+    use nabla::pinn::{Checkpoint, LossRecord, LossTerms};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("checkpoint.json");
+    let mut mlp = Mlp::new(2, &[3], 1, Activation::Tanh, 0).unwrap();
+    let n = mlp.num_params();
+    let adam = Adam::new(AdamConfig::new(1e-3), n).unwrap();
+    let good = Checkpoint {
+        mlp: mlp.clone(),
+        adam: adam.clone(),
+        history: Vec::new(),
+    };
+    let mut p = mlp.params();
+    p[4] = f64::NAN;
+    mlp.set_params(&p).unwrap();
+    let bad = Checkpoint {
+        mlp,
+        adam: adam.clone(),
+        history: Vec::new(),
+    };
+    let r = no_panic("Checkpoint::save", || bad.save(&path));
+    match r {
+        Err(Error::Config { setting, message }) => {
+            assert_eq!(setting, "checkpoint");
+            assert!(message.contains("network parameter 4 is NaN"), "{message}");
+        }
+        other => panic!("expected a Config error, got {other:?}"),
+    }
+    assert!(
+        !path.exists(),
+        "a checkpoint that cannot be read back was written"
+    );
+    // An infinite loss in the history: refused too.
+    let loss = LossTerms {
+        total: f64::INFINITY,
+        pde: 1.0,
+        continuity: 0.0,
+        boundary: 1.0,
+    };
+    let history = vec![LossRecord {
+        iteration: 0,
+        learning_rate: 1e-3,
+        loss,
+        seconds: 0.0,
+    }];
+    let inf = Checkpoint {
+        history,
+        ..good.clone()
+    };
+    assert!(matches!(inf.save(&path), Err(Error::Config { .. })));
+    assert!(!path.exists());
+    // A finite checkpoint round-trips exactly.
+    good.save(&path).unwrap();
+    assert_eq!(Checkpoint::load(&path).unwrap(), good);
+}

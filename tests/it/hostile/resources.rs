@@ -179,6 +179,64 @@ fn csv_path_linked_to_dev_zero_is_refused() {
     assert_rejected(dir.path(), &[], &["m.csv", "device"]);
 }
 
+/// The physics-informed Poisson case of `cases/` with its `VTK/` folder, whose
+/// `checkpoint.json` is then made by the caller.
+fn pinn_case_with_vtk() -> tempfile::TempDir {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/cases/pinn_poisson/case.toml"
+    ))
+    .unwrap();
+    let dir = case_with(&text);
+    std::fs::create_dir(dir.path().join("VTK")).unwrap();
+    dir
+}
+
+#[test]
+fn a_checkpoint_that_is_a_fifo_is_refused_not_waited_on() {
+    let dir = pinn_case_with_vtk();
+    mkfifo(&dir.path().join("VTK/checkpoint.json"));
+    for args in [&["--evaluate-only"][..], &["--resume"]] {
+        assert_rejected(
+            dir.path(),
+            args,
+            &["checkpoint.json", "FIFO", "regular file"],
+        );
+    }
+}
+
+#[test]
+fn a_checkpoint_linked_to_dev_zero_is_refused_not_read() {
+    let dir = pinn_case_with_vtk();
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("VTK/checkpoint.json")).unwrap();
+    for args in [&["--evaluate-only"][..], &["--resume"]] {
+        assert_rejected(
+            dir.path(),
+            args,
+            &["checkpoint.json", "device", "regular file"],
+        );
+    }
+}
+
+#[test]
+fn a_checkpoint_over_the_input_limit_is_refused_before_it_is_read() {
+    let dir = pinn_case_with_vtk();
+    std::fs::write(dir.path().join("VTK/checkpoint.json"), vec![b' '; 4096]).unwrap();
+    assert_rejected_env(
+        dir.path(),
+        &["--evaluate-only"],
+        &[("NABLA_MAX_INPUT_BYTES", "1000")],
+        &["checkpoint.json", "4096 bytes", "limit of 1000"],
+    );
+}
+
+#[test]
+fn a_case_file_that_is_a_fifo_is_refused_not_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    mkfifo(&dir.path().join("case.toml"));
+    assert_rejected(dir.path(), &[], &["case.toml", "FIFO", "regular file"]);
+}
+
 #[test]
 fn a_huge_thread_count_is_refused_at_once() {
     let dir = case_with(SMALL_CASE);
@@ -259,16 +317,24 @@ fn legacy_binary_point_data_count_is_checked_against_the_file() {
 #[test]
 fn files_over_the_input_limit_are_refused() {
     let dir = mesh_case("mesh", "m.vtk");
-    std::fs::write(
-        dir.path().join("m.vtk"),
-        legacy("POINTS 2 float\n0 0 0\n1 1 1\nVERTICES 2 4\n1 0\n1 1\n"),
-    )
-    .unwrap();
+    let mesh =
+        legacy("POINTS 4 float\n0 0 0\n1 1 1\n2 2 2\n3 3 3\nVERTICES 4 8\n1 0\n1 1\n1 2\n1 3\n");
+    std::fs::write(dir.path().join("m.vtk"), &mesh).unwrap();
+    // case.toml is an input too, within the limit (issue 21); the mesh is not.
+    let case = std::fs::metadata(dir.path().join("case.toml"))
+        .unwrap()
+        .len();
+    let limit = case + 4;
+    assert!(mesh.len() as u64 > limit);
     assert_rejected_env(
         dir.path(),
         &[],
-        &[("NABLA_MAX_INPUT_BYTES", "64")],
-        &["m.vtk", "limit of 64 bytes", "NABLA_MAX_INPUT_BYTES"],
+        &[("NABLA_MAX_INPUT_BYTES", &limit.to_string())],
+        &[
+            "m.vtk",
+            &format!("limit of {limit} bytes"),
+            "NABLA_MAX_INPUT_BYTES",
+        ],
     );
 }
 
