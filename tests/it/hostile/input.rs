@@ -742,3 +742,24 @@ fn an_array_that_is_not_carried_may_have_any_name() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+// ---- issue 21: text from the case reaches the terminal escaped ----
+
+#[test]
+fn an_escape_character_in_the_description_is_not_printed_raw() {
+    let t = format!("description = \"red\\u001b[31mtext\\u0007\"\n{SMALL_CASE}");
+    let dir = case_with(&t);
+    let out = nabla_timed(dir.path(), &[], 60);
+    let so = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(so.contains("red\\u{1b}[31mtext\\u{7}"), "{so}");
+    assert!(
+        !so.contains('\u{1b}') && !so.contains('\u{7}'),
+        "a raw control character on stdout: {so:?}"
+    );
+}
+
