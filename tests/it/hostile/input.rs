@@ -763,3 +763,18 @@ fn an_escape_character_in_the_description_is_not_printed_raw() {
     );
 }
 
+#[test]
+fn a_network_constant_given_twice_is_refused_at_its_second_entry() {
+    let t = pinn_case(
+        "[pinn]\n",
+        "[pinn]\nconstants = [[\"k\", \"1\"], [\"k\", \"2\"]]\n",
+    );
+    rejected_at(
+        &t,
+        &[],
+        "[\"k\", \"2\"]",
+        0,
+        &["pinn.constants.1", "'k' is given twice", "constants.0"],
+    );
+}
+

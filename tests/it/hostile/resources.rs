@@ -237,6 +237,119 @@ fn a_case_file_that_is_a_fifo_is_refused_not_waited_on() {
     assert_rejected(dir.path(), &[], &["case.toml", "FIFO", "regular file"]);
 }
 
+// ------------------------------------------- issue 21: time in proportion to the input
+
+/// Runs `dir` within `seconds` (a ceiling far above the linear time, far below the
+/// quadratic one), exit status 0; returns the seconds it took.
+fn completes_within(dir: &Path, seconds: u64) -> f64 {
+    let t0 = Instant::now();
+    assert_completes(dir, &[], seconds);
+    t0.elapsed().as_secs_f64()
+}
+
+#[test]
+fn a_hundred_thousand_constants_are_read_in_linear_time() {
+    // c0 = 1, cK = "c(K-1) + 1": each uses the one above it (minutes before the fix:
+    // every constant was evaluated with a fresh list of all those above it).
+    let mut t = String::from("[constants]\nc0 = 1\n");
+    for k in 1..100_000 {
+        t.push_str(&format!("c{k} = \"c{} + 1\"\n", k - 1));
+    }
+    t.push_str(
+        "\n[points]\nkind = \"lattice\"\ncounts = [3, 3]\nbounds = [[0, 1], [0, 1]]\n\n\
+         [[field]]\nname = \"f\"\nvalue = \"c99999*x\"\noperators = [\"grad\"]\n\n\
+         [field.exact]\ngrad = [\"100000\", \"0\"]\n",
+    );
+    let dir = case_with(&t);
+    completes_within(dir.path(), 20);
+}
+
+#[test]
+fn a_hundred_thousand_definitions_are_read_in_linear_time() {
+    // dK = "x + K" (each found by a search of all names, per use, before the fix).
+    let mut t = String::from(
+        "[points]\nkind = \"lattice\"\ncounts = [3, 3]\nbounds = [[0, 1], [0, 1]]\n\n\
+         [[field]]\nname = \"f\"\nvalue = \"d99999 + d0\"\noperators = [\"grad\"]\n\n\
+         [definitions]\n",
+    );
+    for k in 0..100_000 {
+        t.push_str(&format!("d{k} = \"x + {k}\"\n"));
+    }
+    let dir = case_with(&t);
+    completes_within(dir.path(), 20);
+}
+
+#[test]
+fn a_hundred_thousand_network_constants_are_read_in_linear_time() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/cases/pinn_poisson/case.toml"
+    ))
+    .unwrap();
+    let mut list = String::from("constants = [[\"c0\", \"1\"]");
+    for k in 1..100_000 {
+        list.push_str(&format!(", [\"c{k}\", \"c{} + 1\"]", k - 1));
+    }
+    list.push_str("]\n");
+    // Checked, not trained: one iteration.
+    assert!(text.contains("iterations = 6000"));
+    let t = text
+        .replacen("[pinn]\n", &format!("[pinn]\n{list}"), 1)
+        .replace("iterations = 6000", "iterations = 1");
+    let dir = case_with(&t);
+    completes_within(dir.path(), 20);
+}
+
+/// The header `x,y,z,a0,…` of `columns` scalar columns after the coordinates, and two
+/// rows.
+fn wide_csv(columns: usize) -> String {
+    let mut s = String::from("x,y,z");
+    for k in 0..columns {
+        s.push_str(&format!(",a{k}"));
+    }
+    for row in 0..2 {
+        s.push_str(&format!("\n{row},0,0"));
+        for k in 0..columns {
+            s.push_str(&format!(",{}", k + row));
+        }
+    }
+    s.push('\n');
+    s
+}
+
+#[test]
+fn a_csv_of_a_hundred_thousand_columns_is_read_in_linear_time() {
+    let dir = mesh_case("csv", "m.csv");
+    std::fs::write(dir.path().join("m.csv"), wide_csv(100_000)).unwrap();
+    // Two points cannot hold a gradient fit, but the formula field f = x needs none; every
+    // column is carried into the output.
+    completes_within(dir.path(), 20);
+    let vtp = std::fs::read_to_string(dir.path().join("VTK").join(format!(
+        "{}.vtp",
+        dir.path().file_name().unwrap().to_str().unwrap()
+    )))
+    .unwrap();
+    assert!(vtp.contains("Name=\"a99999\""));
+}
+
+#[test]
+fn a_huge_field_in_a_csv_header_or_row_is_refused_at_its_place() {
+    let long = "9".repeat(3 << 16);
+    for (text, pos) in [
+        (format!("x,y,z,{long}\n0,0,0,1\n"), "m.csv:1:4"),
+        (format!("x,y,z,a\n0,0,0,1\n1,0,0,{long}\n"), "m.csv:3:4"),
+        (format!("x,y,z,a\n0,0,\"{long}\",1\n"), "m.csv:2:3"),
+    ] {
+        let dir = mesh_case("csv", "m.csv");
+        std::fs::write(dir.path().join("m.csv"), text).unwrap();
+        assert_rejected(
+            dir.path(),
+            &[],
+            &[pos, "65537 bytes or more", "at most 65536"],
+        );
+    }
+}
+
 #[test]
 fn a_huge_thread_count_is_refused_at_once() {
     let dir = case_with(SMALL_CASE);
