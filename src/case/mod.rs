@@ -42,6 +42,7 @@ pub mod config;
 mod constants;
 mod data;
 mod fields;
+mod finite;
 mod folders;
 mod load;
 mod mms;
@@ -94,7 +95,7 @@ pub fn run(dir: &Path, opts: &RunOptions) -> Result<Summary> {
 pub fn run_on(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Summary> {
     let start = Instant::now();
     let prepared = ranks.agree(prepare(dir, opts, ranks))?;
-    let (case, piece, times, source, data) = prepared;
+    let (case, piece, times, source, data, input_warnings) = prepared;
     // Checked in `prepare` already; agreed anyway, so that no rank leaves alone.
     let mms = ranks.agree(mms::Mms::new(&case, piece.points.dim(), times[0]))?;
     let inputs = run::Inputs {
@@ -114,9 +115,9 @@ pub fn run_on(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Summary> {
     };
     let done = run::execute(&case, &inputs, &times, mms.as_ref(), opts, ranks)?;
     let rows = done.rows;
-    let carried_values: usize = piece.carried.iter().map(|a| a.components).sum();
     let dim = piece.points.dim();
-    let estimate = points::estimate_bytes(&case, piece.points.len(), dim, carried_values);
+    let estimate =
+        points::estimate_bytes(&case, piece.points.len(), dim, carried_values(&piece.carried));
     let mut notes = done.notes;
     notes.push(format!(
         "peak memory estimated before the run: {:.1} MiB{}",
@@ -137,7 +138,7 @@ pub fn run_on(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Summary> {
         rows,
         files: done.files,
         notes,
-        run_warnings: done.warnings,
+        run_warnings: input_warnings.into_iter().chain(done.warnings).collect(),
         seconds: start.elapsed().as_secs_f64(),
     })
 }
@@ -150,6 +151,7 @@ type Prepared = (
     Vec<f64>,
     Option<data::Source>,
     Vec<data::Built>,
+    Vec<String>,
 );
 
 /// Stages 1 to 5 on this rank (no collectives: every rank does the same, alone).
@@ -160,8 +162,17 @@ fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
     let source = data::source(&case)?;
     let data = data::build(&case, source.as_ref())?;
     mms::Mms::new(&case, points.dim(), times[0])?;
-    let names = fields::check(&case, points.dim(), times[0], &data)?;
+    let names = fields::check(
+        &case,
+        points.dim(),
+        times[0],
+        &data,
+        source.as_ref(),
+        points.len(),
+    )?;
     arrays::check_selection(&case, &names, carried_if(&case, &carried))?;
+    // Checked whole, before the points are cut into pieces: the same on every rank.
+    let warnings = finite::check_carried(&case, &geometry, &points, &carried, &names, opts.strict)?;
     let piece = pieces::piece(&case, geometry, points, carried, ranks, opts.chunk_size)?;
     let mut source = source;
     if let Some(src) = source.as_mut()
@@ -173,7 +184,7 @@ fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
             *a = piece.share_of(a);
         }
     }
-    Ok((case, piece, times, source, data))
+    Ok((case, piece, times, source, data, warnings))
 }
 
 /// Checks the case in directory `dir` (or of the case file `dir`) as [`run()`] does before it computes anything (stages
@@ -185,6 +196,11 @@ fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
 pub fn check(dir: &Path) -> Result<usize> {
     let (_, piece, ..) = prepare(dir, &RunOptions::default(), &Ranks::single())?;
     Ok(piece.total)
+}
+
+/// Values per point of the input arrays `carried`.
+fn carried_values(carried: &[crate::io::PointArray]) -> usize {
+    carried.iter().map(|a| a.components).sum()
 }
 
 /// The input arrays the output carries: none when `[data] carry = false`.

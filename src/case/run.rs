@@ -253,7 +253,8 @@ fn evaluate_and_write(
     // Over ranks, --strict is checked once the ranks' rows are together (`execute`).
     let strict = opts.strict && ranks.size() == 1;
     let mut rec = Recorder::new(points, opts.chunk_size, strict, inputs.owned)
-        .placed(inputs.start, inputs.global);
+        .placed(inputs.start, inputs.global)
+        .written_at(case.spec.output.precision);
     let series = case.spec.times.is_some();
     let mut unstaged = None;
     for (k, &t) in times.iter().enumerate() {
