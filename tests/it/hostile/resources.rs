@@ -350,6 +350,88 @@ fn a_huge_field_in_a_csv_header_or_row_is_refused_at_its_place() {
     }
 }
 
+/// A PolyData piece of `n` points (binary base64, `Float64`) with the point array `p` and,
+/// when `extra`, a second array `q`.
+fn points_piece(n: usize, extra: bool) -> String {
+    let b64 = |values: &[f64]| {
+        let mut bytes = ((values.len() * 8) as u64).to_le_bytes().to_vec();
+        for v in values {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        STANDARD.encode(bytes)
+    };
+    let coords: Vec<f64> = (0..3 * n).map(|k| k as f64).collect();
+    let p: Vec<f64> = (0..n).map(|k| k as f64).collect();
+    let q = if extra {
+        format!(
+            "<DataArray type=\"Float64\" Name=\"q\" format=\"binary\">{}</DataArray>",
+            b64(&p)
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "<VTKFile type=\"PolyData\" version=\"1.0\" byte_order=\"LittleEndian\" \
+         header_type=\"UInt64\">\n<PolyData><Piece NumberOfPoints=\"{n}\">\n<PointData>\
+         <DataArray type=\"Float64\" Name=\"p\" format=\"binary\">{}</DataArray>{q}</PointData>\n\
+         <Points><DataArray type=\"Float64\" NumberOfComponents=\"3\" format=\"binary\">{}\
+         </DataArray></Points>\n</Piece></PolyData></VTKFile>\n",
+        b64(&p),
+        b64(&coords)
+    )
+}
+
+#[test]
+fn a_pvtp_of_many_pieces_is_merged_as_read_not_held_twice() {
+    // 24 pieces of 200 000 points (6.4 MB each in memory: coordinates and `p`), all links
+    // to one file but the last, which has one array more: the merge fails at the last
+    // piece. Before the fix the pieces were all held, then copied into the merged mesh
+    // (twice their size); now each is appended as it is read.
+    let n = 200_000;
+    let pieces = 24;
+    let dir = mesh_case("mesh", "m.pvtp");
+    std::fs::write(dir.path().join("piece.vtp"), points_piece(n, false)).unwrap();
+    std::fs::write(dir.path().join("last.vtp"), points_piece(n, true)).unwrap();
+    let mut pvtp = String::from(
+        "<VTKFile type=\"PPolyData\" version=\"1.0\" byte_order=\"LittleEndian\" \
+         header_type=\"UInt64\">\n<PPolyData GhostLevel=\"0\">\n<PPointData>\
+         <PDataArray type=\"Float64\" Name=\"p\"/></PPointData>\n<PPoints><PDataArray \
+         type=\"Float64\" NumberOfComponents=\"3\"/></PPoints>\n",
+    );
+    for k in 0..pieces - 1 {
+        std::os::unix::fs::symlink("piece.vtp", dir.path().join(format!("l{k}.vtp"))).unwrap();
+        pvtp.push_str(&format!("<Piece Source=\"l{k}.vtp\"/>\n"));
+    }
+    pvtp.push_str("<Piece Source=\"last.vtp\"/>\n</PPolyData></VTKFile>\n");
+    std::fs::write(dir.path().join("m.pvtp"), pvtp).unwrap();
+    let out = Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(env!("CARGO_BIN_EXE_nabla"))
+        .arg(dir.path())
+        .args(["--quiet", "--threads", "1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error: ") && err.contains("piece 23"), "{err}");
+    let kb: f64 = err
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no maximum resident set size in:\n{err}"));
+    let data_mb = (pieces * n * 32) as f64 / 1e6;
+    let peak_mb = kb * 1024.0 / 1e6;
+    eprintln!("pieces {data_mb:.0} MB in memory, peak {peak_mb:.0} MB");
+    // The merged mesh, one piece being read (its file, base64 text, decoded values) and
+    // the process itself; holding the pieces and their merged copy needed twice the data.
+    assert!(
+        peak_mb < 1.4 * data_mb + 40.0,
+        "peak {peak_mb:.0} MB for {data_mb:.0} MB of pieces"
+    );
+}
+
 #[test]
 fn a_huge_thread_count_is_refused_at_once() {
     let dir = case_with(SMALL_CASE);
