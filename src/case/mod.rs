@@ -116,8 +116,12 @@ pub fn run_on(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Summary> {
     let done = run::execute(&case, &inputs, &times, mms.as_ref(), opts, ranks)?;
     let rows = done.rows;
     let dim = piece.points.dim();
-    let estimate =
-        points::estimate_bytes(&case, piece.points.len(), dim, carried_values(&piece.carried));
+    let estimate = points::estimate_bytes(
+        &case,
+        piece.points.len(),
+        dim,
+        carried_values(&piece.carried),
+    ) + extra_bytes(&case, opts, source.as_ref());
     let mut notes = done.notes;
     notes.push(format!(
         "peak memory estimated before the run: {:.1} MiB{}",
@@ -171,6 +175,13 @@ fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
         points.len(),
     )?;
     arrays::check_selection(&case, &names, carried_if(&case, &carried))?;
+    points::check_total_memory(
+        &case,
+        points.len(),
+        points.dim(),
+        carried_values(&carried),
+        extra_bytes(&case, opts, source.as_ref()),
+    )?;
     // Checked whole, before the points are cut into pieces: the same on every rank.
     let warnings = finite::check_carried(&case, &geometry, &points, &carried, &names, opts.strict)?;
     let piece = pieces::piece(&case, geometry, points, carried, ranks, opts.chunk_size)?;
@@ -201,6 +212,16 @@ pub fn check(dir: &Path) -> Result<usize> {
 /// Values per point of the input arrays `carried`.
 fn carried_values(carried: &[crate::io::PointArray]) -> usize {
     carried.iter().map(|a| a.components).sum()
+}
+
+/// The memory a run needs beside its arrays: the network's tapes and the data fields'
+/// samples (see [`points::extra_bytes`]).
+fn extra_bytes(case: &load::Case, opts: &RunOptions, source: Option<&data::Source>) -> u128 {
+    let data = source.map(|s| {
+        let values = s.mesh.point_data.iter().chain(&s.mesh.cell_data);
+        (s.points, values.map(|a| a.components).sum())
+    });
+    points::extra_bytes(case, opts.chunk_size, rayon::current_num_threads(), data)
 }
 
 /// The input arrays the output carries: none when `[data] carry = false`.

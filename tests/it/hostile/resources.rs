@@ -432,6 +432,71 @@ fn a_pvtp_of_many_pieces_is_merged_as_read_not_held_twice() {
     );
 }
 
+/// The physics-informed Poisson case with the hidden widths `hidden` and `iterations`.
+fn pinn_with_hidden(hidden: &str, iterations: usize) -> (tempfile::TempDir, String) {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/cases/pinn_poisson/case.toml"
+    ))
+    .unwrap();
+    assert!(text.contains("hidden = [32, 32]") && text.contains("iterations = 6000"));
+    let t = text
+        .replace("hidden = [32, 32]", &format!("hidden = {hidden}"))
+        .replace("iterations = 6000", &format!("iterations = {iterations}"));
+    (case_with(&t), t)
+}
+
+#[test]
+fn a_network_of_a_hundred_thousand_layers_is_refused_before_it_grows() {
+    // 10⁵ one-wide layers: every chunk's tape holds values for each layer (before the fix
+    // the run grew to gigabytes, and the memory estimate left the network out).
+    let widths = vec!["1"; 100_000].join(", ");
+    let (dir, t) = pinn_with_hidden(&format!("[{widths}]"), 1);
+    let line = t[..t.find("hidden = ").unwrap()].matches('\n').count() + 1;
+    let m = assert_rejected(
+        dir.path(),
+        &[],
+        &[&format!("case.toml:{line}:"), "pinn.network.hidden", "GiB"],
+    );
+    assert!(m.contains("memory"), "{m}");
+}
+
+#[test]
+fn the_memory_estimate_covers_a_deep_narrow_network() {
+    let widths = vec!["1"; 300].join(", ");
+    let (dir, _) = pinn_with_hidden(&format!("[{widths}]"), 2);
+    let out = Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(env!("CARGO_BIN_EXE_nabla"))
+        .arg(dir.path())
+        .args(["--quiet", "--threads", "1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let so = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{err}");
+    let kb: f64 = err
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no maximum resident set size in:\n{err}"));
+    let estimate: f64 = so
+        .lines()
+        .find_map(|l| l.strip_prefix("peak memory estimated before the run: "))
+        .and_then(|v| v.trim_end_matches(" MiB").parse().ok())
+        .unwrap_or_else(|| panic!("no estimate in:\n{so}"));
+    let peak = kb / 1024.0;
+    eprintln!("deep narrow network: peak {peak:.1} MiB, estimate {estimate:.1} MiB");
+    // The process itself needs a few MiB of its own, as in the estimate test.
+    assert!(
+        peak <= estimate + 24.0,
+        "peak {peak:.1} MiB above the estimate {estimate:.1} MiB"
+    );
+}
+
 #[test]
 fn a_huge_thread_count_is_refused_at_once() {
     let dir = case_with(SMALL_CASE);
