@@ -234,9 +234,11 @@ fn network_fields<'a>(
 ) -> Result<Vec<BuiltField<'a>>> {
     let input = &case.input;
     let out = &case.spec.pinn_output;
-    let consts = cfg.constants().map_err(|e| input.pinn_error(e))?;
-    let consts: Vec<(&str, f64)> = consts.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    let defs = cfg.definitions().map_err(|e| input.pinn_error(e))?;
+    let owned = cfg.constants().map_err(|e| input.pinn_error(e))?;
+    let defs = cfg
+        .definitions_with(&owned)
+        .map_err(|e| input.pinn_error(e))?;
+    let consts: Vec<(&str, f64)> = owned.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     let exact = |comps: std::ops::Range<usize>| -> Result<BTreeMap<Operator, ExprField>> {
         let Some(ex) = &cfg.exact else {
             return Ok(BTreeMap::new());

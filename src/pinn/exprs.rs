@@ -66,7 +66,15 @@ impl PinnConfig {
     /// defined, an expression that does not parse or uses an unknown name, and
     /// definitions that use themselves; and the errors of [`PinnConfig::constants`].
     pub fn definitions(&self) -> Result<Definitions> {
-        let consts = self.constants()?;
+        self.definitions_with(&self.constants()?)
+    }
+
+    /// [`PinnConfig::definitions`] with the constants evaluated already (by
+    /// [`PinnConfig::constants`]): each evaluation of 10⁵ constants is work worth doing once.
+    ///
+    /// # Errors
+    /// Those of [`PinnConfig::definitions`] but the constants'.
+    pub fn definitions_with(&self, consts: &[(String, f64)]) -> Result<Definitions> {
         let c: Vec<(&str, f64)> = consts.iter().map(|(n, v)| (n.as_str(), *v)).collect();
         let list: Vec<(&str, &str)> = self
             .definitions
@@ -90,10 +98,14 @@ impl PinnConfig {
     /// uses a name that is not a constant, and a viscosity that is not finite and
     /// positive; and the errors of [`PinnConfig::constants`].
     pub fn nu(&self) -> Result<Option<f64>> {
+        self.nu_with(&self.constants()?)
+    }
+
+    /// [`PinnConfig::nu`] with the constants evaluated already.
+    pub(super) fn nu_with(&self, consts: &[(String, f64)]) -> Result<Option<f64>> {
         let PdeConfig::NavierStokes { nu } = &self.pde else {
             return Ok(None);
         };
-        let consts = self.constants()?;
         let c: Vec<(&str, f64)> = consts.iter().map(|(n, v)| (n.as_str(), *v)).collect();
         let v = nu
             .value(&c)
@@ -107,11 +119,18 @@ impl PinnConfig {
         Ok(Some(v))
     }
 
-    pub(super) fn expr_field(&self, setting: &str, exprs: &[String]) -> Result<ExprField> {
-        let consts = self.constants()?;
+    /// The field of `exprs` (the setting `setting`) with the constants and definitions
+    /// evaluated already: evaluating them once per problem keeps the work linear in
+    /// their number.
+    pub(super) fn expr_field_with(
+        &self,
+        setting: &str,
+        exprs: &[String],
+        consts: &[(String, f64)],
+        defs: &Definitions,
+    ) -> Result<ExprField> {
         let c: Vec<(&str, f64)> = consts.iter().map(|(n, v)| (n.as_str(), *v)).collect();
-        let defs = self.definitions()?;
-        ExprField::with_definitions(exprs, self.dim(), 0.0, &c, &defs).map_err(|e| {
+        ExprField::with_definitions(exprs, self.dim(), 0.0, &c, defs).map_err(|e| {
             let m = match e.caret() {
                 Some(c) => format!("{e}\n{c}"),
                 None => e.to_string(),
