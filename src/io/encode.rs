@@ -108,8 +108,8 @@ pub(super) fn check_names<'a>(
             return Err(io_error(
                 path,
                 format!(
-                    "array `{name}` has {components} components; expected 1 to {MAX_COMPONENTS} \
-                     (VTK's NumberOfComponents is an int)"
+                    "array `{name}` has {components} components; expected at least 1 component \
+                     and at most {MAX_COMPONENTS} (VTK's NumberOfComponents is an int)"
                 ),
             ));
         }
