@@ -108,7 +108,9 @@ fn main() -> ExitCode {
     match run_on(&cli.case_dir, &opts, &ranks) {
         Ok(summary) => {
             if ranks.is_root() {
-                print!("{summary}");
+                // The summary holds text from the case (its description, file names):
+                // control characters are escaped, as in every message.
+                print!("{}", clean_message(&summary.to_string()));
                 for w in summary.warnings() {
                     eprintln!("warning: {}", clean_message(&w));
                 }

@@ -70,7 +70,9 @@ pub struct Jet<'t> {
 /// JVPs of a gradient recorded with `create_graph`).
 ///
 /// Inputs are treated as independent: a tangent flows from an input only, not from the
-/// nodes it was computed from.
+/// nodes it was computed from. An input listed more than once is one variable: its
+/// tangent is the sum of its listings' tangents, so that `J·v` is what reverse mode's
+/// Jacobian (the whole derivative for every listing) gives.
 ///
 /// # Errors
 /// [`Error::Operator`] for a tangent list whose length is not the number of inputs or a
@@ -358,11 +360,30 @@ fn sweep<'t>(
     table.seconds.resize(ns, None);
 
     // Which nodes to sweep: those that depend on an input (forward) and that an output
-    // depends on (backward). `seed_of[i]` is the input index of node lo + i.
+    // depends on (backward). `seed_of[i]` indexes node lo + i's seeds in `combined`: an
+    // input listed several times is one variable, whose tangent in each direction is the
+    // sum of its listings' tangents (as reverse mode gives each listing the whole
+    // derivative, J·v then sums them).
     let mut seed_of: Vec<Option<usize>> = vec![None; span];
+    let mut combined: Vec<Vec<Option<Var<'t>>>> = Vec::new();
     for (k, x) in inputs.iter().enumerate() {
-        if x.id <= hi {
-            seed_of[x.id - lo].get_or_insert(k);
+        if x.id > hi {
+            continue;
+        }
+        match seed_of[x.id - lo] {
+            None => {
+                seed_of[x.id - lo] = Some(combined.len());
+                combined.push(seeds[k].clone());
+            }
+            Some(j) => {
+                for (dir, s) in seeds[k].iter().enumerate() {
+                    let sum = match (combined[j][dir], *s) {
+                        (Some(a), Some(b)) => Some(a + b),
+                        (a, b) => a.or(b),
+                    };
+                    combined[j][dir] = sum;
+                }
+            }
         }
     }
     let mut live = vec![false; span];
@@ -399,7 +420,7 @@ fn sweep<'t>(
         }
         let id = lo + i;
         if let Some(k) = seed_of[i] {
-            for (dir, seed) in seeds[k].iter().enumerate() {
+            for (dir, seed) in combined[k].iter().enumerate() {
                 table.tangents[i * dirs + dir] = seed.map(|v| v.id);
             }
             continue;

@@ -8,7 +8,7 @@
 //! the 3 × 3 tensor with a zero last row and column. Scalars (the 2-D `curl(U)`, `Q`, …)
 //! stay scalars. The summary keeps the computed shapes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::fields::BuiltField;
 use super::load::Case;
@@ -130,17 +130,46 @@ pub(super) fn carry(arrays: &mut Vec<Array>, carried: &[PointArray], d: usize) {
     }
 }
 
-/// The names the arrays `carried` get beside the arrays `names`.
-fn carried_names(mut names: Vec<String>, carried: &[PointArray]) -> Vec<String> {
-    let first = names.len();
+/// The names the arrays `carried` get beside the arrays `names` (a set of the names
+/// taken: linear in the number of arrays).
+fn carried_names(names: Vec<String>, carried: &[PointArray]) -> Vec<String> {
+    let mut taken: HashSet<String> = names.into_iter().collect();
+    let mut out = Vec::with_capacity(carried.len());
     for c in carried {
         let mut name = c.name.clone();
-        while names.contains(&name) {
+        while taken.contains(&name) {
             name += " (input)";
         }
-        names.push(name);
+        taken.insert(name.clone());
+        out.push(name);
     }
-    names.split_off(first)
+    out
+}
+
+/// The names under which the arrays `carried` are written beside the arrays `computed`:
+/// `None` for one that is not written (`[data] carry = false`, or not among `[output]
+/// arrays`).
+pub(super) fn written_carried_names(
+    case: &Case,
+    computed: &[String],
+    carried: &[PointArray],
+) -> Vec<Option<String>> {
+    if case.spec.data.as_ref().and_then(|d| d.carry) == Some(false) {
+        return vec![None; carried.len()];
+    }
+    let selected: Option<HashSet<&str>> = case
+        .spec
+        .output
+        .arrays
+        .as_ref()
+        .map(|s| s.iter().map(String::as_str).collect());
+    carried_names(computed.to_vec(), carried)
+        .into_iter()
+        .map(|n| match &selected {
+            Some(s) if !s.contains(n.as_str()) => None,
+            _ => Some(n),
+        })
+        .collect()
 }
 
 /// Checks `[output] arrays` against the names of the arrays the run would write
@@ -159,6 +188,7 @@ pub(super) fn check_selection(
     };
     let mut all = computed.to_vec();
     all.extend(carried_names(computed.to_vec(), carried));
+    let known: HashSet<&str> = all.iter().map(String::as_str).collect();
     if selected.is_empty() {
         return Err(case.input.error_key(
             "output.arrays",
@@ -169,7 +199,7 @@ pub(super) fn check_selection(
         ));
     }
     for (k, name) in selected.iter().enumerate() {
-        if !all.contains(name) {
+        if !known.contains(name.as_str()) {
             return Err(case.input.error_key(
                 &format!("output.arrays.{k}"),
                 format!(
@@ -186,7 +216,8 @@ pub(super) fn check_selection(
 /// order of the run.
 pub(super) fn select(case: &Case, arrays: &mut Vec<Array>) {
     if let Some(selected) = &case.spec.output.arrays {
-        arrays.retain(|a| selected.contains(&a.name));
+        let selected: HashSet<&str> = selected.iter().map(String::as_str).collect();
+        arrays.retain(|a| selected.contains(a.name.as_str()));
     }
 }
 

@@ -84,18 +84,23 @@ pub(super) enum DataDdt<'m> {
 /// any output exists: expressions, operators against shapes, exact answers, the `[mms]`
 /// fields, the network's settings, and the names of all arrays. `d` is the dimension of
 /// the points and `t` the first time.
+/// `source` is the data file (of the data fields) and `points` the number of points, for
+/// the arrays of `[field.compare]`.
 pub(super) fn check(
     case: &Case,
     d: usize,
     t: f64,
     data: &[data::Built],
     ddt: &DataDdt<'_>,
+    source: Option<&data::Source>,
+    points: usize,
 ) -> Result<Vec<String>> {
     let untrained = match &case.spec.pinn {
         Some(cfg) => Some(network::check(case, cfg, d)?),
         None => None,
     };
     let built = build(case, d, t, untrained.as_ref(), data, ddt)?;
+    check_compare(case, &built, source, points, d)?;
     if built.is_empty() {
         return Err(case.input.error(
             "nothing to compute: the case has no fields; add a [[field]] with `name` and \
@@ -295,9 +300,11 @@ fn network_fields<'a>(
 ) -> Result<Vec<BuiltField<'a>>> {
     let input = &case.input;
     let out = &case.spec.pinn_output;
-    let consts = cfg.constants().map_err(|e| input.pinn_error(e))?;
-    let consts: Vec<(&str, f64)> = consts.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-    let defs = cfg.definitions().map_err(|e| input.pinn_error(e))?;
+    let owned = cfg.constants().map_err(|e| input.pinn_error(e))?;
+    let defs = cfg
+        .definitions_with(&owned)
+        .map_err(|e| input.pinn_error(e))?;
+    let consts: Vec<(&str, f64)> = owned.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     let exact = |comps: std::ops::Range<usize>| -> Result<BTreeMap<Operator, ExprField>> {
         let Some(ex) = &cfg.exact else {
             return Ok(BTreeMap::new());
@@ -411,4 +418,65 @@ fn check_names(case: &Case, built: &[BuiltField<'_>]) -> Result<Vec<String>> {
         });
     }
     Ok(in_order)
+}
+
+/// Checks every `[field.compare]` entry at its place in case.toml: the case must have a
+/// data file (compare takes its arrays from the file of the data fields), the array must
+/// be one of its point arrays, and have the computed array's components at the same
+/// points (the output points must be the data file's).
+fn check_compare(
+    case: &Case,
+    built: &[BuiltField<'_>],
+    source: Option<&data::Source>,
+    points: usize,
+    d: usize,
+) -> Result<()> {
+    for (f, b) in case.spec.fields.iter().zip(built) {
+        let m = b.field.components();
+        for (&op, name) in &f.compare {
+            let at = |message: String| case.input.error_at(&name.span(), None, message);
+            let what = format!(
+                "field '{}': compare {} = \"{}\"",
+                f.name,
+                op.name(),
+                name.get_ref()
+            );
+            let Some(src) = source else {
+                return Err(at(format!(
+                    "{what}: `compare` needs a data field: it takes the array from the file \
+                     that the case's data fields (`data = …`) are read from, at the same \
+                     points, and this case has no data field"
+                )));
+            };
+            let Some(r) = src.mesh.point_array(name.get_ref()) else {
+                let names: Vec<&str> = src
+                    .mesh
+                    .point_data
+                    .iter()
+                    .map(|a| a.name.as_str())
+                    .collect();
+                return Err(at(format!(
+                    "{what}: {} has no point array '{}'; its point arrays are: {}",
+                    src.name.display(),
+                    name.get_ref(),
+                    names.join(", ")
+                )));
+            };
+            let c = op
+                .components(m, d)
+                .map_err(|e| at(format!("{what}: {e}")))?;
+            if r.components != c || src.points != points {
+                return Err(at(format!(
+                    "{what}: '{}' of {} has {} components at {} points, but {} has {c} at {points} \
+                     points; expected the same shape (the output points must be the data file's)",
+                    name.get_ref(),
+                    src.name.display(),
+                    r.components,
+                    src.points,
+                    op.array_name(&f.name),
+                )));
+            }
+        }
+    }
+    Ok(())
 }

@@ -49,9 +49,17 @@ fn locate(path: &Path) -> (PathBuf, PathBuf) {
 pub(super) fn case(path: &Path) -> Result<Case> {
     let (dir, file) = locate(path);
     let dir = dir.as_path();
-    let text = std::fs::read_to_string(&file).map_err(|e| Error::Io {
+    // A regular file within the input limit, as every input read whole.
+    let bytes = crate::io::read::read_input(&file).map_err(|e| match e {
+        Error::Io { path, message } => Error::Io {
+            path,
+            message: format!("cannot read the case file: {message}"),
+        },
+        other => other,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| Error::Io {
         path: file.clone(),
-        message: format!("cannot read the case file: {e}"),
+        message: format!("cannot read the case file: stream did not contain valid UTF-8 ({e})"),
     })?;
     let input = Input {
         file,

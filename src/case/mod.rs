@@ -42,6 +42,7 @@ pub mod config;
 mod constants;
 mod data;
 mod fields;
+mod finite;
 mod folders;
 mod load;
 mod mms;
@@ -96,7 +97,7 @@ pub fn run(dir: &Path, opts: &RunOptions) -> Result<Summary> {
 pub fn run_on(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Summary> {
     let start = Instant::now();
     let prepared = ranks.agree(prepare(dir, opts, ranks))?;
-    let (case, piece, times, source, data, near, series) = prepared;
+    let (case, piece, times, source, data, near, series, input_warnings) = prepared;
     // Checked in `prepare` already; agreed anyway, so that no rank leaves alone.
     let mms = ranks.agree(mms::Mms::new(&case, piece.points.dim(), times[0]))?;
     let inputs = run::Inputs {
@@ -118,9 +119,13 @@ pub fn run_on(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Summary> {
     };
     let done = run::execute(&case, &inputs, &times, mms.as_ref(), opts, ranks)?;
     let rows = done.rows;
-    let carried_values: usize = piece.carried.iter().map(|a| a.components).sum();
     let dim = piece.points.dim();
-    let estimate = points::estimate_bytes(&case, piece.points.len(), dim, carried_values);
+    let estimate = points::estimate_bytes(
+        &case,
+        piece.points.len(),
+        dim,
+        carried_values(&piece.carried),
+    ) + extra_bytes(&case, opts, source.as_ref());
     let mut notes = done.notes;
     if let Some(s) = &series {
         notes.insert(0, s.note());
@@ -144,7 +149,7 @@ pub fn run_on(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Summary> {
         rows,
         files: done.files,
         notes,
-        run_warnings: done.warnings,
+        run_warnings: input_warnings.into_iter().chain(done.warnings).collect(),
         seconds: start.elapsed().as_secs_f64(),
     })
 }
@@ -159,6 +164,7 @@ type Prepared = (
     Vec<data::Built>,
     Option<Vec<bool>>,
     Option<series::Series>,
+    Vec<String>,
 );
 
 /// Stages 1 to 5 on this rank (no collectives: every rank does the same, alone).
@@ -192,8 +198,25 @@ fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
                 .into(),
         ),
     };
-    let names = fields::check(&case, points.dim(), times[0], &data, &ddt)?;
+    let names = fields::check(
+        &case,
+        points.dim(),
+        times[0],
+        &data,
+        &ddt,
+        source.as_ref(),
+        points.len(),
+    )?;
     arrays::check_selection(&case, &names, carried_if(&case, &carried))?;
+    points::check_total_memory(
+        &case,
+        points.len(),
+        points.dim(),
+        carried_values(&carried),
+        extra_bytes(&case, opts, source.as_ref()),
+    )?;
+    // Checked whole, before the points are cut into pieces: the same on every rank.
+    let warnings = finite::check_carried(&case, &geometry, &points, &carried, &names, opts.strict)?;
     let near = points::near_boundary(&geometry);
     let piece = pieces::piece(&case, geometry, points, carried, ranks, opts.chunk_size)?;
     // The flags of this rank's points (a piece's border is no boundary of the mesh).
@@ -211,7 +234,7 @@ fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
             *a = piece.share_of(a);
         }
     }
-    Ok((case, piece, times, source, data, near, series))
+    Ok((case, piece, times, source, data, near, series, warnings))
 }
 
 /// Checks the case in directory `dir` (or of the case file `dir`) as [`run()`] does before it computes anything (stages
@@ -223,6 +246,21 @@ fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
 pub fn check(dir: &Path) -> Result<usize> {
     let (_, piece, ..) = prepare(dir, &RunOptions::default(), &Ranks::single())?;
     Ok(piece.total)
+}
+
+/// Values per point of the input arrays `carried`.
+fn carried_values(carried: &[crate::io::PointArray]) -> usize {
+    carried.iter().map(|a| a.components).sum()
+}
+
+/// The memory a run needs beside its arrays: the network's tapes and the data fields'
+/// samples (see [`points::extra_bytes`]).
+fn extra_bytes(case: &load::Case, opts: &RunOptions, source: Option<&data::Source>) -> u128 {
+    let data = source.map(|s| {
+        let values = s.mesh.point_data.iter().chain(&s.mesh.cell_data);
+        (s.points, values.map(|a| a.components).sum())
+    });
+    points::extra_bytes(case, opts.chunk_size, rayon::current_num_threads(), data)
 }
 
 /// The input arrays the output carries: none when `[data] carry = false`.

@@ -389,7 +389,13 @@ pub(super) fn reduce_rows(
             p[1],
             p[2],
             v,
-            flag(r.first_non_finite.is_some()),
+            // 0: none; 1: in the array itself; 2: only in its error array.
+            flag(r.first_non_finite.is_some())
+                * if r.first_non_finite_in_error {
+                    2.0
+                } else {
+                    1.0
+                },
             values,
         ]);
     }
@@ -417,11 +423,21 @@ pub(super) fn reduce_rows(
         }
         row.non_finite = ranks_iter.clone().map(|r| at(r, 3) as usize).sum();
         // The first among all points: a mesh's pieces do not hold contiguous runs of them.
-        row.first_non_finite = ranks_iter
-            .clone()
-            .filter(|&r| at(r, 9) == 1.0)
-            .min_by_key(|&r| at(r, 4) as usize)
-            .map(|r| (at(r, 4) as usize, [at(r, 5), at(r, 6), at(r, 7)], at(r, 8)));
+        // As on one process: the array's own first value where any rank has one, else
+        // the first of its error array.
+        let first = |kind: f64| {
+            ranks_iter
+                .clone()
+                .filter(|&r| at(r, 9) == kind)
+                .min_by_key(|&r| at(r, 4) as usize)
+        };
+        let (rank, in_error) = match first(1.0) {
+            Some(r) => (Some(r), false),
+            None => (first(2.0), true),
+        };
+        row.first_non_finite =
+            rank.map(|r| (at(r, 4) as usize, [at(r, 5), at(r, 6), at(r, 7)], at(r, 8)));
+        row.first_non_finite_in_error = rank.is_some() && in_error;
     }
     Ok(out)
 }

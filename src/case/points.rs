@@ -402,6 +402,96 @@ pub(super) fn estimate_bytes(case: &Case, n: usize, d: usize, carried: usize) ->
     (n as u128) * u128::from(FIXED_PER_POINT + 8 * COPIES_AT_PEAK * per_point)
 }
 
+/// Values a network's tapes hold at their peak, per point of a chunk and per unit of
+/// layer width: the layer's forward values, the jets' tangents and second-order entries
+/// (or reverse mode's recorded passes, for the output operators) and the backward pass
+/// over them; measured on deep narrow networks (see the tests), with room to spare.
+const NETWORK_VALUES_PER_WIDTH: u128 = 96;
+
+/// Tape nodes per layer of a network at the peak, and the bytes of each beside its
+/// values (the node, its op and shape, the allocator's slack).
+const NETWORK_NODES_PER_LAYER: u128 = 96;
+const NODE_BYTES: u128 = 256;
+
+/// Copies of a data file's samples held while data fields exist: the file as read, the
+/// fields' samples and their k-d tree.
+const DATA_COPIES: u128 = 3;
+
+/// Bytes a run needs besides the per-point arrays of [`estimate_bytes`]: the tapes of a
+/// physics-informed network, one per chunk evaluated at once (`threads`, chunks of the
+/// training's `chunk_size` or the evaluation's `eval_chunk` points, whichever is larger),
+/// with every chunk's gradient gathered at each step; and the samples of the data fields
+/// (`data`: the data file's points and values per point), held for the whole run.
+pub(super) fn extra_bytes(
+    case: &Case,
+    eval_chunk: usize,
+    threads: usize,
+    data: Option<(usize, usize)>,
+) -> u128 {
+    let mut bytes = 0u128;
+    if let Some(cfg) = &case.spec.pinn {
+        let hidden = &cfg.network.hidden;
+        let widths: u128 = hidden.iter().map(|&w| w as u128).sum::<u128>() + cfg.outputs() as u128;
+        let layers = hidden.len() as u128 + 1;
+        let chunk = cfg.points.chunk_size.max(eval_chunk) as u128;
+        let per_chunk = chunk * widths * NETWORK_VALUES_PER_WIDTH * 8
+            + layers * NETWORK_NODES_PER_LAYER * NODE_BYTES;
+        // Parameters: weights and biases of each layer, from the input dimension on.
+        let mut params = 0u128;
+        let mut fan_in = cfg.dim() as u128;
+        for &w in hidden.iter().chain(std::iter::once(&cfg.outputs())) {
+            params += (fan_in + 1) * w as u128;
+            fan_in = w as u128;
+        }
+        let points = (cfg.points.interior + cfg.points.boundary) as u128;
+        let chunks = points.div_ceil(cfg.points.chunk_size.max(1) as u128);
+        // Each chunk's gradient, gathered at every step, and Adam's state.
+        bytes += threads as u128 * per_chunk + (chunks + 8) * params * 8;
+    }
+    if let Some((samples, values)) = data {
+        bytes += DATA_COPIES * samples as u128 * (24 + 8 * values as u128);
+    }
+    bytes
+}
+
+/// Refuses a run whose network or data fields, with the arrays over `n` points of
+/// dimension `d` and `carried` input values per point, cannot fit in memory; the error
+/// points at the network's widths when the network alone is too large.
+pub(super) fn check_total_memory(
+    case: &Case,
+    n: usize,
+    d: usize,
+    carried: usize,
+    extra: u128,
+) -> Result<()> {
+    let arrays = estimate_bytes(case, n, d, carried);
+    let available = u128::from(available_memory());
+    if arrays + extra <= available {
+        return Ok(());
+    }
+    let gib = |b: u128| b as f64 / 2f64.powi(30);
+    let (key, what) = if case.spec.pinn.is_some() && extra > available {
+        (
+            "pinn.network.hidden",
+            "pinn.network.hidden: the network is too large for memory: its tapes (a chunk of \
+             points × the sum of the layer widths, per thread) with the rest of the run",
+        )
+    } else {
+        (
+            "points",
+            "points: the run's arrays with the network's tapes and the data fields' samples",
+        )
+    };
+    Err(case.input.error_key(
+        key,
+        format!(
+            "{what} need about {:.1} GiB, but only {:.1} GiB of memory is available",
+            gib(arrays + extra),
+            gib(available)
+        ),
+    ))
+}
+
 /// Refuses point sets whose run cannot fit in memory (see [`estimate_bytes`]).
 fn check_memory(n: usize, d: usize, carried: usize, case: &Case) -> Result<()> {
     let bytes = estimate_bytes(case, n, d, carried);

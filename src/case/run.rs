@@ -289,7 +289,8 @@ fn evaluate_and_write(
     let mut rec = Recorder::new(points, opts.chunk_size, strict, inputs.owned)
         .placed(inputs.start, inputs.global)
         .split(inputs.near)
-        .with_valid(mask.as_ref().map(|m| m.valid.as_slice()));
+        .with_valid(mask.as_ref().map(|m| m.valid.as_slice()))
+        .written_at(case.spec.output.precision);
     let series = case.spec.times.is_some() || inputs.series.is_some();
     output.timed = series;
     let mut unstaged = None;

@@ -4,10 +4,11 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use super::finite::{finite_as, why_not_finite};
 use crate::error::{Error, Result};
 use crate::eval::{Array, EvalOptions, Operator, Points, evaluate};
 use crate::field::expr::ExprField;
-use crate::io::PointArray;
+use crate::io::{PointArray, Precision};
 
 /// What an output array is compared with.
 pub(super) enum Reference<'a> {
@@ -38,21 +39,36 @@ pub struct Row {
     pub points_per_second: Option<f64>,
     /// Values of the array (and of its error array) that are NaN or infinite.
     pub non_finite: usize,
-    /// The first of them: point index, its coordinates and the value.
+    /// The first of them: point index, its coordinates and the value; of the array
+    /// itself where it has any, else of its `error(…)` array.
     pub first_non_finite: Option<(usize, [f64; 3], f64)>,
+    /// Whether that first value is in the `error(…)` array where the array itself is
+    /// finite: the exact answer (or the compared array) is not finite there.
+    pub first_non_finite_in_error: bool,
 }
 
 impl Row {
     /// A line saying where the array has values that are not finite, if it has any.
     pub fn non_finite_note(&self, points: usize) -> Option<String> {
         let (i, p, v) = self.first_non_finite?;
+        let (array, why) = if self.first_non_finite_in_error {
+            (
+                format!("error({})", self.array),
+                format!(
+                    " ({} is finite there: its exact answer or compared array is not)",
+                    self.array
+                ),
+            )
+        } else {
+            (self.array.clone(), String::new())
+        };
         Some(format!(
-            "{} at t = {:?}: {} of {} values are not finite (NaN or infinite); the first is {v:?} \
-             at point {i}, (x, y, z) = ({:?}, {:?}, {:?})",
-            self.array,
+            "{array} at t = {:?}: {} of {} values are not finite (NaN or infinite); the first is \
+             {v:?}{} at point {i}, (x, y, z) = ({:?}, {:?}, {:?}){why}",
             self.time,
             self.non_finite,
             points * self.components,
+            why_not_finite(v),
             p[0],
             p[1],
             p[2]
@@ -185,6 +201,9 @@ pub(super) struct Recorder<'p> {
     chunk_size: usize,
     /// `--strict`: a value that is not finite is an error, before anything is written.
     strict: bool,
+    /// The precision the arrays are written at: a value is counted as not finite when
+    /// it is not finite after its conversion (`f32` overflows to infinity).
+    precision: Precision,
     /// The points (the first ones) whose values count in the errors and non-finite
     /// counts: all, or a rank's own when its piece also holds the next piece's first plane.
     owned: usize,
@@ -273,6 +292,7 @@ impl<'p> Recorder<'p> {
             points,
             chunk_size,
             strict,
+            precision: Precision::Float64,
             owned: owned.min(points.len()),
             start: 0,
             global: None,
@@ -283,6 +303,12 @@ impl<'p> Recorder<'p> {
             rows: Vec::new(),
             differences: Vec::new(),
         }
+    }
+
+    /// The recorder of arrays written at `precision`.
+    pub(super) fn written_at(mut self, precision: Precision) -> Self {
+        self.precision = precision;
+        self
     }
 
     /// The recorder of a rank's piece: its points are all points' `start..`, or those of
@@ -369,6 +395,7 @@ impl<'p> Recorder<'p> {
             points_per_second: timing.map(|t| t.1),
             non_finite: 0,
             first_non_finite: None,
+            first_non_finite_in_error: false,
         };
         let err = match reference {
             None => None,
@@ -397,18 +424,19 @@ impl<'p> Recorder<'p> {
                 Some(err)
             }
         };
-        for arr in std::iter::once(&a).chain(err.as_ref()) {
+        for (in_error, arr) in std::iter::once(&a).chain(err.as_ref()).enumerate() {
             let c = arr.components.max(1);
             let mut bad = arr.values[..self.owned * arr.components]
                 .iter()
                 .enumerate()
-                .filter(|&(k, v)| !v.is_finite() && self.counts(k / c));
+                .filter(|&(k, v)| !finite_as(self.precision, *v) && self.counts(k / c));
             if let Some((k, &v)) = bad.next() {
                 row.non_finite += 1 + bad.count();
                 if row.first_non_finite.is_none() {
                     let i = k / c;
                     let global = self.global.map_or(self.start + i, |g| g[i]);
                     row.first_non_finite = Some((global, self.points.point(i), v));
+                    row.first_non_finite_in_error = in_error == 1;
                 }
             }
         }

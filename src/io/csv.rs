@@ -1,8 +1,54 @@
 //! Reading measured data without a mesh: a CSV file of points and their values.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use super::{Mesh, PointArray};
+
+/// The longest field (a number, a column name) a CSV file may have. The CSV parser holds
+/// a record in one buffer that it grows by doubling: a field of gigabytes would ask for
+/// twice that at once and abort the process. Numbers and names are far shorter.
+pub const MAX_FIELD_BYTES: usize = 1 << 16;
+
+/// The first field of `bytes` (as the CSV parser splits them: at commas and line breaks
+/// outside double quotes; `#` comment lines skipped) longer than `limit` bytes: its line,
+/// its column (1-based, counted in fields) and `limit + 1`. One pass, no allocation.
+fn longest_field_over(bytes: &[u8], limit: usize) -> Option<(usize, usize, usize)> {
+    let (mut line, mut column, mut len) = (1usize, 1usize, 0usize);
+    let (mut quoted, mut at_line_start, mut comment) = (false, true, false);
+    for &b in bytes {
+        if comment {
+            if b == b'\n' {
+                (comment, at_line_start) = (false, true);
+                line += 1;
+            }
+            continue;
+        }
+        if at_line_start && b == b'#' && !quoted {
+            comment = true;
+            continue;
+        }
+        at_line_start = false;
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => {
+                (column, len) = (column + 1, 0);
+                continue;
+            }
+            b'\n' if !quoted => {
+                (line, column, len, at_line_start) = (line + 1, 1, 0, true);
+                continue;
+            }
+            b'\n' => line += 1,
+            _ => {}
+        }
+        len += 1;
+        if len > limit {
+            return Some((line, column, limit + 1));
+        }
+    }
+    None
+}
 use crate::{Error, Result};
 
 /// Reads a CSV file with a header row: the coordinates `x`, `y` and optionally `z` (any
@@ -29,6 +75,16 @@ pub fn read_csv(path: &Path) -> Result<(Mesh, usize)> {
         column,
         message,
     };
+    if let Some((line, column, len)) = longest_field_over(&bytes, MAX_FIELD_BYTES) {
+        return Err(input(
+            Some(line),
+            Some(column),
+            format!(
+                "a field of {len} bytes or more; expected a number or a column name of at most \
+                 {MAX_FIELD_BYTES} bytes"
+            ),
+        ));
+    }
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .comment(Some(b'#'))
@@ -46,6 +102,8 @@ pub fn read_csv(path: &Path) -> Result<(Mesh, usize)> {
     }
     let mut slots = Vec::with_capacity(header.len());
     let mut names: Vec<String> = Vec::new();
+    // Where each array is in `names`: linear in the number of columns.
+    let mut index: HashMap<String, usize> = HashMap::new();
     let mut comps: Vec<Vec<bool>> = Vec::new();
     let mut coords = [None; 3];
     for (col, h) in header.iter().enumerate() {
@@ -80,9 +138,10 @@ pub fn read_csv(path: &Path) -> Result<(Mesh, usize)> {
                 "an empty column name; expected a name for every column".into(),
             ));
         }
-        let a = match names.iter().position(|n| *n == name) {
-            Some(a) => a,
+        let a = match index.get(&name) {
+            Some(&a) => a,
             None => {
+                index.insert(name.clone(), names.len());
                 names.push(name.clone());
                 comps.push(Vec::new());
                 names.len() - 1
@@ -185,15 +244,16 @@ pub fn read_csv(path: &Path) -> Result<(Mesh, usize)> {
             ));
         }
         points.push(p);
-        for (a, c) in comps.iter().enumerate() {
-            let start = values[a].len();
-            values[a].resize(start + c.len(), 0.0);
-            for (col, slot) in slots.iter().enumerate() {
-                if let Slot::Comp(b, k) = *slot
-                    && b == a
-                {
-                    values[a][start + k] = row_vals[col];
+        // Every component of every array has its column: each value goes to its place
+        // in one pass over the columns.
+        let row = points.len() - 1;
+        for (col, slot) in slots.iter().enumerate() {
+            if let Slot::Comp(a, k) = *slot {
+                let n = comps[a].len();
+                if values[a].len() < (row + 1) * n {
+                    values[a].resize((row + 1) * n, 0.0);
                 }
+                values[a][row * n + k] = row_vals[col];
             }
         }
     }

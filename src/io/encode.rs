@@ -64,57 +64,82 @@ pub(super) fn io_error(path: &Path, message: impl Into<String>) -> Error {
     }
 }
 
+/// The most components an array may have: VTK's `NumberOfComponents` is an `int`.
+pub(super) const MAX_COMPONENTS: usize = i32::MAX as usize;
+
+/// Checks a text that goes into an XML attribute of a file (`what` says which): XML has no
+/// escape for most control characters, and turns tabs and line breaks in attribute values
+/// into spaces, so such a text would not read back, or would make a file VTK cannot parse.
+pub(super) fn check_xml_text(path: &Path, what: &str, s: &str) -> Result<()> {
+    if s.chars()
+        .any(|c| c.is_control() || c == '\u{fffe}' || c == '\u{ffff}')
+    {
+        return Err(io_error(
+            path,
+            format!(
+                "{what} {s:?} has a character XML cannot hold (a control character such as a \
+                 tab or a line break); expected printable characters"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the names and component counts of arrays given as (name, components): non-empty
+/// distinct names that XML can hold, 1 to [`MAX_COMPONENTS`] components. Shared by the
+/// single-file writers and the parallel files that list the arrays of their pieces.
+pub(super) fn check_names<'a>(
+    path: &Path,
+    arrays: impl IntoIterator<Item = (&'a str, usize)>,
+) -> Result<()> {
+    let mut names = HashSet::new();
+    for (name, components) in arrays {
+        if name.is_empty() {
+            return Err(io_error(
+                path,
+                "an array has an empty name; expected a name",
+            ));
+        }
+        check_xml_text(path, "array name", name)?;
+        if !names.insert(name) {
+            return Err(io_error(
+                path,
+                format!("two arrays are named `{name}`; expected distinct names"),
+            ));
+        }
+        if !(1..=MAX_COMPONENTS).contains(&components) {
+            return Err(io_error(
+                path,
+                format!(
+                    "array `{name}` has {components} components; expected at least 1 component \
+                     and at most {MAX_COMPONENTS} (VTK's NumberOfComponents is an int)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks the arrays over `num_points` points or cells (`what`): non-empty distinct
-/// names, `components × num_points` values each, at least one component.
+/// names, 1 to [`MAX_COMPONENTS`] components, `components × num_points` values each.
 pub(super) fn check_arrays(
     path: &Path,
     arrays: &[PointArray],
     num_points: usize,
     what: &str,
 ) -> Result<()> {
-    let mut names = HashSet::new();
+    check_names(path, arrays.iter().map(|a| (a.name.as_str(), a.components)))?;
     for a in arrays {
-        if a.name.is_empty() {
-            return Err(io_error(
-                path,
-                "an array has an empty name; expected a name",
-            ));
-        }
-        // XML has no escape for most control characters, and turns tabs and line breaks
-        // in attribute values into spaces: such a name would not read back.
-        if a.name
-            .chars()
-            .any(|c| c.is_control() || c == '\u{fffe}' || c == '\u{ffff}')
-        {
-            return Err(io_error(
-                path,
-                format!(
-                    "array name {:?} has a character XML cannot hold (a control character \
-                     such as a tab or a line break); expected printable characters",
-                    a.name
-                ),
-            ));
-        }
-        if !names.insert(a.name.as_str()) {
-            return Err(io_error(
-                path,
-                format!("two arrays are named `{}`; expected distinct names", a.name),
-            ));
-        }
         let expected = a.components.checked_mul(num_points);
-        if a.components == 0 || expected != Some(a.values.len()) {
+        if expected != Some(a.values.len()) {
             return Err(io_error(
                 path,
                 format!(
-                    "array `{}` has {} values; expected {} components × {num_points} {what}{}",
+                    "array `{}` has {} values; expected {} components × {num_points} {what} = {}",
                     a.name,
                     a.values.len(),
                     a.components,
-                    if a.components == 0 {
-                        " with at least 1 component".to_string()
-                    } else {
-                        format!(" = {}", a.components.saturating_mul(num_points))
-                    }
+                    a.components.saturating_mul(num_points)
                 ),
             ));
         }

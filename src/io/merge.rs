@@ -1,7 +1,7 @@
 //! Reading ParaView's parallel files (`.pvtu`, `.pvtp`): the pieces they list, each read
 //! as a file of its own and merged into one mesh, as ParaView's reader merges them.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use vtkio::model::{DataSet, Piece};
@@ -21,7 +21,9 @@ const MAX_PIECES: usize = 1 << 16;
 /// The pieces share one budget of `limit` bytes: each is read within what the pieces
 /// before it left of it (its file, its compressed arrays inflated), and then uses up its
 /// size in memory; so a few small files (or links to one file) cannot claim more than
-/// the limit together.
+/// the limit together. Each piece is appended to the merged mesh as soon as it is read
+/// and then dropped, so that what is held is the merged mesh (within the limit) and one
+/// piece, never the pieces beside their merged copy.
 pub(super) fn read_pieces(path: &Path, data: DataSet, limit: u64) -> Result<Mesh> {
     let input = |message: String| Error::Input {
         path: path.into(),
@@ -55,7 +57,9 @@ pub(super) fn read_pieces(path: &Path, data: DataSet, limit: u64) -> Result<Mesh
     let folder = path.parent().unwrap_or(Path::new("."));
     let mut left = limit;
     let mut seen = HashSet::new();
-    let mut meshes = Vec::with_capacity(pieces.len());
+    // Merged as they are read: each piece is appended and dropped, so that the pieces are
+    // never held beside their merged copy.
+    let mut merged: Option<Merged> = None;
     for (k, piece) in pieces.into_iter().enumerate() {
         let Some(name) = piece else {
             return Err(input(format!(
@@ -87,9 +91,21 @@ pub(super) fn read_pieces(path: &Path, data: DataSet, limit: u64) -> Result<Mesh
                  memory together (NABLA_MAX_INPUT_BYTES raises it)"
             ))
         })?;
-        meshes.push(mesh);
+        match merged.as_mut() {
+            None => merged = Some(Merged::new(mesh)),
+            Some(m) => m.append(mesh, k).map_err(input)?,
+        }
     }
-    merge(meshes).map_err(input)
+    let mut out = merged.ok_or_else(|| input("no pieces".into()))?.mesh;
+    if let Some(c) = &out.cells {
+        c.check(out.points.len()).map_err(input)?;
+    }
+    // The slack of the merged vectors' growth is given back.
+    out.points.shrink_to_fit();
+    for a in out.point_data.iter_mut().chain(&mut out.cell_data) {
+        a.values.shrink_to_fit();
+    }
+    Ok(out)
 }
 
 /// The bytes `mesh` holds: points, cells and arrays (its patches too).
@@ -113,14 +129,33 @@ pub(super) fn bytes_of(mesh: &Mesh) -> u64 {
     (24 * mesh.points.len() + cells + arrays + patches) as u64
 }
 
-/// The pieces one after the other: points, cells (renumbered), point and cell arrays
-/// (each piece must have the same arrays, by name and components).
-fn merge(pieces: Vec<Mesh>) -> std::result::Result<Mesh, String> {
-    let mut pieces = pieces.into_iter().enumerate();
-    let Some((_, mut out)) = pieces.next() else {
-        return Err("no pieces".into());
-    };
-    for (k, m) in pieces {
+/// The pieces read so far, one after the other: points, cells (renumbered), point and
+/// cell arrays (each piece must have the same arrays, by name and components), with the
+/// place of each array by name.
+struct Merged {
+    mesh: Mesh,
+    point_index: HashMap<String, usize>,
+    cell_index: HashMap<String, usize>,
+}
+
+impl Merged {
+    fn new(mesh: Mesh) -> Merged {
+        let index = |v: &[PointArray]| {
+            v.iter()
+                .enumerate()
+                .map(|(i, a)| (a.name.clone(), i))
+                .collect()
+        };
+        Merged {
+            point_index: index(&mesh.point_data),
+            cell_index: index(&mesh.cell_data),
+            mesh,
+        }
+    }
+
+    /// Appends piece `k`.
+    fn append(&mut self, m: Mesh, k: usize) -> std::result::Result<(), String> {
+        let out = &mut self.mesh;
         let base = out.points.len() as u64;
         match (&mut out.cells, m.cells) {
             (Some(all), Some(c)) => {
@@ -139,25 +174,31 @@ fn merge(pieces: Vec<Mesh>) -> std::result::Result<Mesh, String> {
         }
         out.points.extend_from_slice(&m.points);
         let cells = out.num_cells();
+        let points = out.points.len();
         append_arrays(
             &mut out.point_data,
+            &self.point_index,
             m.point_data,
             k,
             "point",
-            out.points.len(),
+            points,
         )?;
-        append_arrays(&mut out.cell_data, m.cell_data, k, "cell", cells)?;
+        append_arrays(
+            &mut out.cell_data,
+            &self.cell_index,
+            m.cell_data,
+            k,
+            "cell",
+            cells,
+        )
     }
-    if let Some(c) = &out.cells {
-        c.check(out.points.len())?;
-    }
-    Ok(out)
 }
 
 /// Appends piece `k`'s arrays to the arrays of the pieces before it, by name (which must
 /// be unique within a piece); each must then hold `n` tuples (points or cells).
 fn append_arrays(
     all: &mut [PointArray],
+    index: &HashMap<String, usize>,
     more: Vec<PointArray>,
     k: usize,
     what: &str,
@@ -184,8 +225,8 @@ fn append_arrays(
     }
     for m in more {
         // Present, once, with as many components: the lists were just compared.
-        if let Some(a) = all.iter_mut().find(|a| a.name == m.name) {
-            a.values.extend_from_slice(&m.values);
+        if let Some(&i) = index.get(&m.name) {
+            all[i].values.extend_from_slice(&m.values);
         }
     }
     for a in all.iter() {

@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use super::encode::{Precision, io_error};
+use super::encode::{Precision, check_names, check_xml_text, io_error};
 use super::write::{ImageGrid, xml_escape};
 use crate::error::Result;
 
@@ -43,13 +43,76 @@ fn data_arrays(element: &str, arrays: &[(String, usize)], precision: Precision) 
     xml
 }
 
-/// Checks that a piece's file name is a plain name in the parallel file's folder.
+/// Checks that a piece's file name is a plain name in the parallel file's folder, which
+/// XML can hold.
 fn check_piece(path: &Path, name: &str) -> Result<()> {
     if name.is_empty() || name.contains('/') || name.contains('\\') {
         return Err(io_error(
             path,
             format!("piece file `{name}`; expected a file name in the same folder"),
         ));
+    }
+    check_xml_text(path, "piece file name", name)
+}
+
+/// Checks the arrays a parallel file lists (point arrays, then cell arrays), as the
+/// single-file writers check theirs: names XML can hold, distinct within each list, 1 to
+/// `i32::MAX` components.
+fn check_listed(path: &Path, arrays: &[(String, usize)], cells: &[(String, usize)]) -> Result<()> {
+    for list in [arrays, cells] {
+        check_names(path, list.iter().map(|(n, c)| (n.as_str(), *c)))?;
+    }
+    Ok(())
+}
+
+/// Checks a lattice and its pieces as VTK can hold them: the whole lattice as
+/// [`write_vti`](super::write_vti) checks it (1 to 2³¹ points along each axis, a finite
+/// origin, positive finite spacings), and each piece at least 1 point along each axis,
+/// inside the whole lattice.
+fn check_lattice(
+    path: &Path,
+    whole: &ImageGrid,
+    pieces: &[([usize; 3], [usize; 3], String)],
+) -> Result<()> {
+    let limit = i32::MAX as usize;
+    if whole.dims.iter().any(|&d| d == 0 || d - 1 > limit) {
+        return Err(io_error(
+            path,
+            format!(
+                "lattice dimensions {:?}; expected 1 to {} points along each axis",
+                whole.dims,
+                limit as u64 + 1
+            ),
+        ));
+    }
+    if whole.spacing.iter().any(|s| !(s.is_finite() && *s > 0.0))
+        || whole.origin.iter().any(|o| !o.is_finite())
+    {
+        return Err(io_error(
+            path,
+            format!(
+                "lattice origin {:?}, spacing {:?}; expected a finite origin and positive spacings",
+                whole.origin, whole.spacing
+            ),
+        ));
+    }
+    for (start, dims, name) in pieces {
+        let inside = (0..3).all(|d| {
+            dims[d] >= 1
+                && start[d]
+                    .checked_add(dims[d])
+                    .is_some_and(|end| end <= whole.dims[d])
+        });
+        if !inside {
+            return Err(io_error(
+                path,
+                format!(
+                    "piece `{name}` at {start:?} of dimensions {dims:?}; expected at least 1 \
+                     point along each axis, inside the lattice of dimensions {:?}",
+                    whole.dims
+                ),
+            ));
+        }
     }
     Ok(())
 }
@@ -61,8 +124,12 @@ fn check_piece(path: &Path, name: &str) -> Result<()> {
 ///
 /// # Errors
 /// [`Error::Io`](crate::Error::Io) naming the file when its name does not end in `.pvti`,
-/// a piece name is not a plain file name, or the file cannot be written; nothing is left
-/// on disk then.
+/// a piece name is not a plain file name or has a control character, an array name is
+/// empty, given twice or has a control character, a component count is 0 or beyond
+/// `i32::MAX`, the lattice is not one [`write_vti`](super::write_vti) writes (no points
+/// along an axis, more than 2³¹, an origin or spacing that is not finite, a spacing that
+/// is not positive), a piece is empty or reaches outside the lattice, or the file cannot
+/// be written; nothing is left on disk then.
 pub fn write_pvti(
     path: &Path,
     whole: &ImageGrid,
@@ -71,6 +138,8 @@ pub fn write_pvti(
     precision: Precision,
 ) -> Result<()> {
     check_ext(path, "pvti")?;
+    check_listed(path, arrays, &[])?;
+    check_lattice(path, whole, pieces)?;
     let extent = |start: [usize; 3], dims: [usize; 3]| {
         (0..3)
             .map(|d| format!("{} {}", start[d], (start[d] + dims[d]).saturating_sub(1)))
@@ -105,7 +174,7 @@ pub fn write_pvti(
 /// arrays are `arrays` (name, components) at `precision`; points are `Float64`.
 ///
 /// # Errors
-/// As [`write_pvti`], for a name ending in `.pvtp`.
+/// As [`write_pvti`] (names, components, pieces), for a name ending in `.pvtp`.
 pub fn write_pvtp(
     path: &Path,
     pieces: &[String],
@@ -123,7 +192,8 @@ pub fn write_pvtp(
 /// in the pieces VTK itself writes.
 ///
 /// # Errors
-/// As [`write_pvti`], for a name ending in `.pvtu`.
+/// As [`write_pvti`] (names, components, pieces), for a name ending in `.pvtu`; a point
+/// array and a cell array may share a name.
 pub fn write_pvtu(
     path: &Path,
     pieces: &[String],
@@ -151,6 +221,7 @@ fn unstructured(
     cell_arrays: &[(String, usize)],
     precision: Precision,
 ) -> Result<()> {
+    check_listed(path, arrays, cell_arrays)?;
     let mut xml = format!(
         "<?xml version=\"1.0\"?>\n<VTKFile type=\"{kind}\" version=\"1.0\" \
          byte_order=\"LittleEndian\" header_type=\"UInt64\">\n  <{kind} GhostLevel=\"0\">\n"

@@ -483,7 +483,8 @@ pub(super) fn xml_escape(s: &str) -> String {
 /// # Errors
 ///
 /// [`Error::Io`](crate::Error::Io), naming the `.pvd`, when its name does not end in `.pvd`, a time is not
-/// finite, a file name is absolute, empty or not UTF-8, or the file cannot be written.
+/// finite, a file name is absolute, empty, not UTF-8 or has a control character (which
+/// XML cannot hold), or the file cannot be written.
 /// Nothing is left on disk then.
 pub fn write_pvd<P: AsRef<Path>>(path: &Path, entries: &[(f64, P)]) -> Result<()> {
     check_extension(path, "pvd", "a ParaView collection")?;
@@ -501,6 +502,7 @@ pub fn write_pvd<P: AsRef<Path>>(path: &Path, entries: &[(f64, P)]) -> Result<()
         let name = file
             .to_str()
             .ok_or_else(|| io_error(path, format!("file name {} is not UTF-8", file.display())))?;
+        super::encode::check_xml_text(path, "file name", name)?;
         if name.is_empty()
             || file
                 .components()

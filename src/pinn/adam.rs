@@ -218,6 +218,11 @@ impl Adam {
         self.t
     }
 
+    /// The first and second moments, as saved in a checkpoint.
+    pub(super) fn moments(&self) -> [&[f64]; 2] {
+        [&self.m, &self.v]
+    }
+
     /// One step with learning rate `lr` (the schedule's value): `m ← β1 m + (1 − β1) g`,
     /// `v ← β2 v + (1 − β2) g²`, `p ← p − lr · m̂ / (√v̂ + ε)` with the bias corrections
     /// `m̂ = m / (1 − β1ᵗ)`, `v̂ = v / (1 − β2ᵗ)`.

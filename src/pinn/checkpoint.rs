@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use super::adam::Adam;
 use super::config::PinnConfig;
 use super::history::LossRecord;
-use super::io_error;
 use super::mlp::Mlp;
 use crate::error::{Error, Result};
 
@@ -51,7 +50,10 @@ impl Checkpoint {
     /// Writes the checkpoint as JSON, atomically (a temporary file renamed into place).
     ///
     /// # Errors
-    /// [`Error::Io`] if the file cannot be written.
+    /// [`Error::Config`] (setting `checkpoint`) naming the first number that is not finite
+    /// (a parameter, a moment of Adam, a value of the history; JSON cannot hold it, so the
+    /// file would not read back), and the optimiser's settings when they are not valid;
+    /// nothing is written then. [`Error::Io`] if the file cannot be written.
     pub fn save(&self, path: &Path) -> Result<()> {
         self.save_with(path, None)
     }
@@ -70,8 +72,9 @@ impl Checkpoint {
     /// Reads a checkpoint written by [`Checkpoint::save`].
     ///
     /// # Errors
-    /// [`Error::Io`] if the file cannot be read; [`Error::Config`] if it is not a
-    /// consistent checkpoint.
+    /// [`Error::Io`] if the file cannot be read, is not a regular file (a FIFO, a device)
+    /// or is larger than [`max_input_bytes`](crate::io::max_input_bytes);
+    /// [`Error::Config`] if it is not a consistent checkpoint.
     pub fn load(path: &Path) -> Result<Checkpoint> {
         Ok(Checkpoint::load_with_settings(path)?.0)
     }
@@ -80,7 +83,17 @@ impl Checkpoint {
     pub(super) fn load_with_settings(
         path: &Path,
     ) -> Result<(Checkpoint, Option<serde_json::Value>)> {
-        let s = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
+        // A regular file within the input limit: a FIFO would block, /dev/zero never ends.
+        let bytes = crate::io::read::read_input(path)?;
+        let s = String::from_utf8(bytes).map_err(|e| {
+            Error::config(
+                "checkpoint",
+                format!(
+                    "{} is not a checkpoint: not UTF-8 text ({e})",
+                    path.display()
+                ),
+            )
+        })?;
         let c: Stored = serde_json::from_str(&s).map_err(|e| {
             Error::config(
                 "checkpoint",
@@ -115,7 +128,58 @@ pub(super) fn save_checkpoint(
 }
 
 impl StoredRef<'_> {
+    /// Refuses a checkpoint that would not read back as it is: JSON has no NaN or
+    /// infinity (serde_json writes `null`, which [`Checkpoint::load`] refuses), so every
+    /// number is checked; the first that is not finite is named.
+    fn check_finite(&self) -> Result<()> {
+        let first = |v: &[f64]| v.iter().position(|x| !x.is_finite()).map(|k| (k, v[k]));
+        let params = self.mlp.params();
+        let [m, v] = self.adam.moments();
+        let mut bad = [
+            ("network parameter", first(&params)),
+            ("Adam first moment", first(m)),
+            ("Adam second moment", first(v)),
+        ]
+        .into_iter()
+        .find_map(|(what, at)| at.map(|(k, x)| format!("{what} {k} is {x:?}")));
+        if bad.is_none() {
+            bad = self.history.iter().find_map(|r| {
+                let l = &r.loss;
+                let values = [
+                    r.learning_rate,
+                    l.total,
+                    l.pde,
+                    l.continuity,
+                    l.boundary,
+                    r.seconds,
+                ];
+                first(&values).map(|(k, x)| {
+                    let name = [
+                        "learning_rate",
+                        "loss",
+                        "pde",
+                        "continuity",
+                        "boundary",
+                        "seconds",
+                    ][k];
+                    format!("the history's {name} at iteration {} is {x:?}", r.iteration)
+                })
+            });
+        }
+        match bad {
+            None => self.adam.config().validate(),
+            Some(what) => Err(Error::config(
+                "checkpoint",
+                format!(
+                    "{what}; a checkpoint holds finite numbers only (JSON has no NaN or \
+                     infinity, so it would not read back); nothing is written"
+                ),
+            )),
+        }
+    }
+
     fn write(&self, path: &Path) -> Result<()> {
+        self.check_finite()?;
         let json = serde_json::to_string(self).map_err(|e| Error::Io {
             path: path.to_path_buf(),
             message: format!("cannot encode the checkpoint: {e}"),

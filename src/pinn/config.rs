@@ -370,7 +370,9 @@ impl PinnConfig {
                 ));
             }
         }
-        let nu = self.nu()?;
+        // Evaluated once: each expression field below uses them.
+        let consts = self.constants()?;
+        let nu = self.nu_with(&consts)?;
         for (what, w) in [
             ("weights.pde", self.weights.pde),
             ("weights.continuity", self.weights.continuity),
@@ -383,9 +385,8 @@ impl PinnConfig {
                 ));
             }
         }
-        self.constants()?;
         super::history::check_min_loss_reduction(self.min_loss_reduction)?;
-        self.definitions()?;
+        let defs = self.definitions_with(&consts)?;
         let activation: Activation = self.network.activation.parse()?;
         // Checks the widths (the network itself is built by `train`).
         Mlp::new(d, &self.network.hidden, self.outputs(), activation, 0)?;
@@ -417,7 +418,7 @@ impl PinnConfig {
                     format!("give one expression per output ({m}), got {}", e.len()),
                 ));
             }
-            Some(e) => Some(self.expr_field("exact", e)?),
+            Some(e) => Some(self.expr_field_with("exact", e, &consts, &defs)?),
             None => None,
         };
         let validation = match &self.validation {
@@ -433,7 +434,7 @@ impl PinnConfig {
             Some(v) => Some(sample_box(&self.domain, v.points, v.seed)?),
             None => None,
         };
-        let bc = self.expr_field("boundary", &self.boundary)?;
+        let bc = self.expr_field_with("boundary", &self.boundary, &consts, &defs)?;
         let interior = sample_box(&self.domain, self.points.interior, self.points.seed)?;
         let boundary = sample_faces(
             &self.domain,
@@ -443,7 +444,12 @@ impl PinnConfig {
         finite_at("boundary", &bc, &boundary)?;
         let loss = match &self.pde {
             PdeConfig::Poisson { source } => {
-                let f = self.expr_field("pde.source", std::slice::from_ref(source))?;
+                let f = self.expr_field_with(
+                    "pde.source",
+                    std::slice::from_ref(source),
+                    &consts,
+                    &defs,
+                )?;
                 finite_at("pde.source", &f, &interior)?;
                 PinnLoss::poisson(&f, interior, boundary, &bc, self.weights)?
             }

@@ -2,23 +2,50 @@
 //! definitions; the viscosity as a number or an expression; the fields of the boundary
 //! values, the exact solution and the source, checked finite where they are sampled.
 
+use std::collections::HashMap;
+
 use super::config::{PdeConfig, PinnConfig};
 use crate::error::{Error, Result};
 use crate::eval::Points;
-use crate::field::expr::{Definitions, Expr, ExprField};
+use crate::field::expr::{Definitions, Expr, ExprField, check_name};
 
 impl PinnConfig {
-    /// The constants, evaluated in order.
+    /// The constants, evaluated in order; linear in their number (each is evaluated
+    /// with the constants its expression names, found in a hash map).
     ///
     /// # Errors
-    /// [`Error::Config`] for an expression that does not parse or uses an unknown name.
+    /// [`Error::Config`] for an expression that does not parse, uses an unknown name or
+    /// is not finite (setting `constants.<name>`), and for a name that cannot name a
+    /// constant or is given twice (setting `constants.<index>`, the entry itself).
     pub fn constants(&self) -> Result<Vec<(String, f64)>> {
-        let mut out: Vec<(String, f64)> = Vec::new();
-        for [name, src] in &self.constants {
+        let mut out: Vec<(String, f64)> = Vec::with_capacity(self.constants.len());
+        let mut known: HashMap<&str, (usize, f64)> = HashMap::with_capacity(self.constants.len());
+        for (i, [name, src]) in self.constants.iter().enumerate() {
+            let at_entry = |m: String| Error::config(format!("constants.{i}"), m);
+            if let Err(why) = check_name(name) {
+                return Err(at_entry(format!("'{name}' cannot name a constant: {why}")));
+            }
+            if let Some(&(j, _)) = known.get(name.as_str()) {
+                return Err(at_entry(format!(
+                    "'{name}' is given twice (first as constants.{j}); expected distinct names"
+                )));
+            }
             let bad = |m: String| Error::config(format!("constants.{name}"), m);
             let e = Expr::parse(src).map_err(|e| bad(e.caret()))?;
-            let consts: Vec<(&str, f64)> = out.iter().map(|(n, v)| (n.as_str(), *v)).collect();
-            let b = e.bind_with(&[], &consts).map_err(|e| bad(e.caret()))?;
+            let names = e.names();
+            let used: Vec<(&str, f64)> =
+                if names.iter().all(|(n, _)| known.contains_key(n.as_str())) {
+                    names
+                        .iter()
+                        .filter_map(|(n, _)| {
+                            known.get_key_value(n.as_str()).map(|(&m, &(_, v))| (m, v))
+                        })
+                        .collect()
+                } else {
+                    // An unknown name: the error lists every constant above it.
+                    out.iter().map(|(n, v)| (n.as_str(), *v)).collect()
+                };
+            let b = e.bind_with(&[], &used).map_err(|e| bad(e.caret()))?;
             let v = b.eval_f64(&[]);
             if !v.is_finite() {
                 return Err(bad(format!(
@@ -26,6 +53,7 @@ impl PinnConfig {
                      makes every loss NaN)"
                 )));
             }
+            known.insert(name.as_str(), (i, v));
             out.push((name.clone(), v));
         }
         Ok(out)
@@ -38,7 +66,15 @@ impl PinnConfig {
     /// defined, an expression that does not parse or uses an unknown name, and
     /// definitions that use themselves; and the errors of [`PinnConfig::constants`].
     pub fn definitions(&self) -> Result<Definitions> {
-        let consts = self.constants()?;
+        self.definitions_with(&self.constants()?)
+    }
+
+    /// [`PinnConfig::definitions`] with the constants evaluated already (by
+    /// [`PinnConfig::constants`]): each evaluation of 10⁵ constants is work worth doing once.
+    ///
+    /// # Errors
+    /// Those of [`PinnConfig::definitions`] but the constants'.
+    pub fn definitions_with(&self, consts: &[(String, f64)]) -> Result<Definitions> {
         let c: Vec<(&str, f64)> = consts.iter().map(|(n, v)| (n.as_str(), *v)).collect();
         let list: Vec<(&str, &str)> = self
             .definitions
@@ -62,10 +98,14 @@ impl PinnConfig {
     /// uses a name that is not a constant, and a viscosity that is not finite and
     /// positive; and the errors of [`PinnConfig::constants`].
     pub fn nu(&self) -> Result<Option<f64>> {
+        self.nu_with(&self.constants()?)
+    }
+
+    /// [`PinnConfig::nu`] with the constants evaluated already.
+    pub(super) fn nu_with(&self, consts: &[(String, f64)]) -> Result<Option<f64>> {
         let PdeConfig::NavierStokes { nu } = &self.pde else {
             return Ok(None);
         };
-        let consts = self.constants()?;
         let c: Vec<(&str, f64)> = consts.iter().map(|(n, v)| (n.as_str(), *v)).collect();
         let v = nu
             .value(&c)
@@ -79,11 +119,18 @@ impl PinnConfig {
         Ok(Some(v))
     }
 
-    pub(super) fn expr_field(&self, setting: &str, exprs: &[String]) -> Result<ExprField> {
-        let consts = self.constants()?;
+    /// The field of `exprs` (the setting `setting`) with the constants and definitions
+    /// evaluated already: evaluating them once per problem keeps the work linear in
+    /// their number.
+    pub(super) fn expr_field_with(
+        &self,
+        setting: &str,
+        exprs: &[String],
+        consts: &[(String, f64)],
+        defs: &Definitions,
+    ) -> Result<ExprField> {
         let c: Vec<(&str, f64)> = consts.iter().map(|(n, v)| (n.as_str(), *v)).collect();
-        let defs = self.definitions()?;
-        ExprField::with_definitions(exprs, self.dim(), 0.0, &c, &defs).map_err(|e| {
+        ExprField::with_definitions(exprs, self.dim(), 0.0, &c, defs).map_err(|e| {
             let m = match e.caret() {
                 Some(c) => format!("{e}\n{c}"),
                 None => e.to_string(),

@@ -1,5 +1,7 @@
 //! Binding: names to variable slots or constants, constant parts folded, into a [`Bound`].
 
+use std::collections::HashMap;
+
 use super::ExprError;
 use super::define::Definitions;
 use super::eval::integer_exponent;
@@ -53,7 +55,7 @@ pub(super) fn bind(
     source: &str,
     ast: &Ast,
     names: &[&str],
-    constants: &[(&str, f64)],
+    constants: &Constants<'_>,
     definitions: &Definitions,
 ) -> Result<Bound, ExprError> {
     if !definitions.is_empty() {
@@ -64,6 +66,7 @@ pub(super) fn bind(
         names,
         constants,
         definitions,
+        write_out: true,
     };
     Ok(Bound {
         root: binder.node(ast)?,
@@ -71,12 +74,66 @@ pub(super) fn bind(
     })
 }
 
+/// Checks `ast` as [`bind`] would bind it (every name known, the size with the
+/// definitions written out within the limits), without writing the definitions out: the
+/// cost is the size of `ast` alone.
+pub(super) fn check(
+    source: &str,
+    ast: &Ast,
+    names: &[&str],
+    constants: &Constants<'_>,
+    definitions: &Definitions,
+) -> Result<(), ExprError> {
+    if !definitions.is_empty() {
+        definitions.check_size(source, ast)?;
+    }
+    let binder = Binder {
+        source,
+        names,
+        constants,
+        definitions,
+        write_out: false,
+    };
+    binder.node(ast).map(|_| ())
+}
+
+/// Constants by name: the list (for messages that list the valid names) and, for more
+/// than a few, a hash map, so that binding is linear in the expression whatever the
+/// number of constants. The first of two equal names wins, as in a search of the list.
+pub(super) struct Constants<'a> {
+    list: &'a [(&'a str, f64)],
+    map: Option<HashMap<&'a str, f64>>,
+}
+
+impl<'a> Constants<'a> {
+    /// The lookup of `list`; build it once for many bindings.
+    pub(super) fn new(list: &'a [(&'a str, f64)]) -> Self {
+        let map = (list.len() > 16).then(|| {
+            let mut m = HashMap::with_capacity(list.len());
+            for &(n, v) in list {
+                m.entry(n).or_insert(v);
+            }
+            m
+        });
+        Constants { list, map }
+    }
+
+    fn get(&self, name: &str) -> Option<f64> {
+        match &self.map {
+            Some(m) => m.get(name).copied(),
+            None => self.list.iter().find(|(n, _)| *n == name).map(|&(_, v)| v),
+        }
+    }
+}
+
 /// What names resolve to, and the source that errors point into.
 struct Binder<'a> {
     source: &'a str,
     names: &'a [&'a str],
-    constants: &'a [(&'a str, f64)],
+    constants: &'a Constants<'a>,
     definitions: &'a Definitions,
+    /// Whether a definition's name is replaced by its tree; when not (a check), by 0.
+    write_out: bool,
 }
 
 impl Binder<'_> {
@@ -88,8 +145,10 @@ impl Binder<'_> {
             AstKind::Ident(name) => {
                 if let Some(i) = names.iter().position(|n| n == name) {
                     Node::Var(i)
-                } else if let Some(&(_, v)) = constants.iter().find(|(n, _)| n == name) {
+                } else if let Some(v) = constants.get(name) {
                     Node::Const(v)
+                } else if !self.write_out && self.definitions.contains(name) {
+                    Node::Const(0.0)
                 } else if let Some(def) = self.definitions.get(name) {
                     // Written out in place: the same tree as the definition's text in
                     // parentheses, so the same numbers and exact derivatives.
@@ -113,14 +172,15 @@ impl Binder<'_> {
                     return Err(ExprError::new(self.source, ast.col, msg));
                 } else {
                     let mut valid: Vec<&str> = Vec::new();
+                    let mut seen = std::collections::HashSet::new();
                     for n in names
                         .iter()
                         .copied()
-                        .chain(constants.iter().map(|&(n, _)| n))
+                        .chain(constants.list.iter().map(|&(n, _)| n))
                         .chain(self.definitions.names())
                         .chain(["pi"])
                     {
-                        if !valid.contains(&n) {
+                        if seen.insert(n) {
                             valid.push(n);
                         }
                     }
@@ -150,9 +210,10 @@ impl Binder<'_> {
     }
 }
 
-/// Checks a name for a constant of an [`ExprField`](super::ExprField), given the
-/// constants before it; the error is the reason it cannot be used.
-pub(super) fn check_constant_name(name: &str, earlier: &[(&str, f64)]) -> Result<(), &'static str> {
+/// Checks a name for a constant of an [`ExprField`](super::ExprField) (or a definition);
+/// the error is the reason it cannot be used. Whether it is given twice is the caller's
+/// to check (with a set, as lists of names may be long).
+pub(super) fn check_constant_name(name: &str) -> Result<(), &'static str> {
     if !is_ident(name) {
         return Err("a name starts with a letter or '_' and holds only letters, digits and '_'");
     }
@@ -161,9 +222,6 @@ pub(super) fn check_constant_name(name: &str, earlier: &[(&str, f64)]) -> Result
     }
     if name == "pi" || Func::lookup(name).is_some() {
         return Err("the name is taken by a built-in constant or function");
-    }
-    if earlier.iter().any(|(n, _)| *n == name) {
-        return Err("given twice");
     }
     Ok(())
 }

@@ -7,6 +7,8 @@
 //! the numbers are those of the long-hand expression bit for bit, and so are its exact
 //! derivatives (the written-out tree goes onto the tape like any other).
 
+use std::collections::HashMap;
+
 use super::bind::{self, check_constant_name};
 use super::parse::{Ast, AstKind};
 use super::{Expr, ExprError, MAX_DEPTH};
@@ -50,6 +52,8 @@ impl Definition {
 #[derive(Clone, Debug, Default)]
 pub struct Definitions {
     defs: Vec<Definition>,
+    /// Where each name is in `defs`.
+    index: HashMap<String, usize>,
 }
 
 /// Why definitions could not be used; `index` is the definition's place in the list
@@ -149,14 +153,20 @@ impl Definitions {
         constants: &[(&str, f64)],
     ) -> Result<Definitions, DefinitionError> {
         let names: Vec<&str> = defs.iter().map(|(n, _)| n.as_ref()).collect();
+        // Hash maps throughout: the work is linear in the number of definitions and
+        // constants (10⁵ of either are read in a fraction of a second).
+        let constant_names: std::collections::HashSet<&str> =
+            constants.iter().map(|&(c, _)| c).collect();
+        let mut position: HashMap<&str, usize> = HashMap::with_capacity(names.len());
         for (index, &name) in names.iter().enumerate() {
-            let earlier: Vec<(&str, f64)> = names[..index].iter().map(|&n| (n, 0.0)).collect();
-            let reason = check_constant_name(name, &earlier).err().or_else(|| {
-                constants
-                    .iter()
-                    .any(|(c, _)| *c == name)
-                    .then_some("the name is taken by a constant")
-            });
+            let reason = check_constant_name(name)
+                .err()
+                .or_else(|| (position.insert(name, index).is_some()).then_some("given twice"))
+                .or_else(|| {
+                    constant_names
+                        .contains(name)
+                        .then_some("the name is taken by a constant")
+                });
             if let Some(reason) = reason {
                 return Err(DefinitionError::Name {
                     index,
@@ -182,7 +192,7 @@ impl Definitions {
             .map(|e| {
                 let mut out = Vec::new();
                 identifiers(&e.ast, &mut |n, col| {
-                    if let Some(j) = names.iter().position(|m| *m == n) {
+                    if let Some(&j) = position.get(n) {
                         out.push((j, col));
                     }
                 });
@@ -190,6 +200,7 @@ impl Definitions {
             })
             .collect();
         let order = order(&names, &uses)?;
+        let constants = bind::Constants::new(constants);
         let mut done = Definitions::default();
         for i in order {
             let bad = |error| DefinitionError::Expr {
@@ -198,8 +209,11 @@ impl Definitions {
                 error,
             };
             let e = &exprs[i];
-            bind::bind(e.source(), &e.ast, &VARIABLES, constants, &done).map_err(bad)?;
+            // Checked without writing out the definitions it uses (they were checked
+            // before it): binding each in full would cost the size of everything below it.
+            bind::check(e.source(), &e.ast, &VARIABLES, &constants, &done).map_err(bad)?;
             let (depth, size) = done.written_out(&e.ast);
+            done.index.insert(names[i].to_owned(), done.defs.len());
             done.defs.push(Definition {
                 name: names[i].to_owned(),
                 expr: e.clone(),
@@ -222,7 +236,12 @@ impl Definitions {
 
     /// The definition named `name`.
     pub(super) fn get(&self, name: &str) -> Option<&Definition> {
-        self.defs.iter().find(|d| d.name == name)
+        self.defs.get(*self.index.get(name)?)
+    }
+
+    /// Whether one is named `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.index.contains_key(name)
     }
 
     /// Depth and number of operations of `ast` with every definition written out

@@ -114,7 +114,7 @@ pub const MAX_DEPTH: usize = 1024;
 /// assert!(check_name("sin").is_err() && check_name("2a").is_err() && check_name("t").is_err());
 /// ```
 pub fn check_name(name: &str) -> Result<(), &'static str> {
-    check_constant_name(name, &[])
+    check_constant_name(name)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -201,7 +201,13 @@ impl Expr {
         constants: &[(&str, f64)],
         definitions: &Definitions,
     ) -> Result<Bound, ExprError> {
-        bind::bind(&self.source, &self.ast, names, constants, definitions)
+        bind::bind(
+            &self.source,
+            &self.ast,
+            names,
+            &bind::Constants::new(constants),
+            definitions,
+        )
     }
 
     /// Every name the expression uses (variables, constants, definitions, `pi`), with
@@ -302,14 +308,21 @@ impl ExprField {
         if components.is_empty() {
             return Err(ExprFieldError::Empty);
         }
-        for (i, &(name, _)) in constants.iter().enumerate() {
-            check_constant_name(name, &constants[..i]).map_err(|reason| {
-                ExprFieldError::Constant {
+        let mut seen = std::collections::HashSet::with_capacity(constants.len());
+        for &(name, _) in constants {
+            check_constant_name(name)
+                .and_then(|()| {
+                    if seen.insert(name) {
+                        Ok(())
+                    } else {
+                        Err("given twice")
+                    }
+                })
+                .map_err(|reason| ExprFieldError::Constant {
                     name: name.to_owned(),
                     reason: reason.to_owned(),
-                }
-            })?;
-            if definitions.names().any(|d| d == name) {
+                })?;
+            if definitions.contains(name) {
                 return Err(ExprFieldError::Constant {
                     name: name.to_owned(),
                     reason: "the name is taken by a definition".to_owned(),
@@ -359,11 +372,12 @@ impl ExprField {
         let mut consts: Vec<(&str, f64)> = vec![("t", self.t)];
         consts.extend(self.constants.iter().map(|(n, v)| (n.as_str(), *v)));
         let names = &COORDINATES[..self.dim];
+        let consts = bind::Constants::new(&consts);
         self.exprs
             .iter()
             .enumerate()
             .map(|(index, e)| {
-                e.bind_defined(names, &consts, &self.definitions)
+                bind::bind(e.source(), &e.ast, names, &consts, &self.definitions)
                     .map_err(|error| ExprFieldError::Component { index, error })
             })
             .collect()

@@ -66,6 +66,63 @@ fn read_mesh(ext: &str, bytes: &[u8]) -> nabla::Result<usize> {
     Ok(mesh.points.len())
 }
 
+/// The valid pieces beside the `read_parallel` target's input, and the data files beside
+/// the `case_data` target's `case.toml`: the targets' own.
+fn fuzz_file(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fuzz")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// What the `read_parallel` target does with one input: read as `input.pvtu` and as
+/// `input.pvtp`, beside the pieces `p0.vtu`, `p1.vtu`, `s0.vtp` and `s1.vtp`; the points of
+/// the reads that succeed.
+fn read_parallel(bytes: &[u8]) -> Vec<nabla::Result<usize>> {
+    let dir = tempfile::tempdir().unwrap();
+    let tet = fuzz_file("seeds/read_vtu_inline/ascii.vtu");
+    let triangle = fuzz_file("seeds/read_vtu_inline/poly.vtu");
+    for (name, b) in [
+        ("p0.vtu", &tet),
+        ("p1.vtu", &tet),
+        ("s0.vtp", &triangle),
+        ("s1.vtp", &triangle),
+    ] {
+        std::fs::write(dir.path().join(name), b).unwrap();
+    }
+    ["pvtu", "pvtp"]
+        .iter()
+        .map(|ext| {
+            let path = dir.path().join(format!("input.{ext}"));
+            std::fs::write(&path, bytes).unwrap();
+            let mesh = nabla::io::read_mesh(&path)?;
+            let _ = (mesh.num_cells(), mesh.bounds(), mesh.cell_centroids());
+            Ok(mesh.points.len())
+        })
+        .collect()
+}
+
+/// What the `case_data` target does with one input: `case.toml` beside the CSV file
+/// `d.csv` (27 samples of `u`, `p`, `g`) and the mesh `m.vtu`.
+fn case_data(text: &[u8]) -> nabla::Result<usize> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("x,y,z,u,p,g:0,g:1,g:2\n");
+    for k in 0..27 {
+        let (x, y, z) = (k % 3, (k / 3) % 3, k / 9);
+        csv.push_str(&format!("{x},{y},{z},{x},{},1,0,0\n", x * y));
+    }
+    std::fs::write(dir.path().join("d.csv"), csv).unwrap();
+    std::fs::write(
+        dir.path().join("m.vtu"),
+        fuzz_file("seeds/read_vtu_inline/ascii.vtu"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("case.toml"), text).unwrap();
+    nabla::case::check(dir.path())
+}
+
 /// What the `checkpoint` target does with one input.
 fn checkpoint(bytes: &[u8]) -> nabla::Result<()> {
     let dir = tempfile::tempdir().unwrap();
@@ -136,6 +193,22 @@ fn seed_corpora_replay_without_panics() {
         let b = std::fs::read(&f).unwrap();
         no_panic(&f.display().to_string(), || checkpoint(&b))
             .unwrap_or_else(|e| panic!("{}: the seed is a valid checkpoint: {e}", f.display()));
+    }
+    // Each parallel seed is valid as the kind its extension names (a .pvtu seed is not a
+    // .pvtp file).
+    for f in seeds("read_parallel") {
+        let b = std::fs::read(&f).unwrap();
+        let reads = no_panic(&f.display().to_string(), || read_parallel(&b));
+        let own = usize::from(f.extension().is_some_and(|e| e == "pvtp"));
+        let n = reads[own]
+            .as_ref()
+            .unwrap_or_else(|e| panic!("{}: the seed is a valid file: {e}", f.display()));
+        assert!(*n > 0);
+    }
+    for f in seeds("case_data") {
+        let b = std::fs::read(&f).unwrap();
+        no_panic(&f.display().to_string(), || case_data(&b))
+            .unwrap_or_else(|e| panic!("{}: the seed is a valid case: {e}", f.display()));
     }
 }
 

@@ -742,3 +742,238 @@ fn an_array_that_is_not_carried_may_have_any_name() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+// ---- issue 21: text from the case reaches the terminal escaped ----
+
+#[test]
+fn an_escape_character_in_the_description_is_not_printed_raw() {
+    let t = format!("description = \"red\\u001b[31mtext\\u0007\"\n{SMALL_CASE}");
+    let dir = case_with(&t);
+    let out = nabla_timed(dir.path(), &[], 60);
+    let so = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(so.contains("red\\u{1b}[31mtext\\u{7}"), "{so}");
+    assert!(
+        !so.contains('\u{1b}') && !so.contains('\u{7}'),
+        "a raw control character on stdout: {so:?}"
+    );
+}
+
+#[test]
+fn a_network_constant_given_twice_is_refused_at_its_second_entry() {
+    let t = pinn_case(
+        "[pinn]\n",
+        "[pinn]\nconstants = [[\"k\", \"1\"], [\"k\", \"2\"]]\n",
+    );
+    rejected_at(
+        &t,
+        &[],
+        "[\"k\", \"2\"]",
+        0,
+        &["pinn.constants.1", "'k' is given twice", "constants.0"],
+    );
+}
+
+// ---- issue 21: messages name the array at fault and the place in case.toml ----
+
+#[test]
+fn a_nan_exact_answer_is_reported_against_the_error_array_not_the_derivative() {
+    let t = format!(
+        "{}\n[field.exact]\ngrad = [\"0/0\", \"x\"]\n",
+        nonfinite_case("x*y")
+    );
+    let dir = case_with(&t);
+    let out = nabla_timed(dir.path(), &[], 60);
+    let se = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{se}");
+    // grad(f) = (y, x) is finite; its exact answer's first component is NaN everywhere.
+    assert!(
+        se.contains("warning: error(grad(f)) at t = 0.0: 15 of 30 values are not finite"),
+        "{se}"
+    );
+    assert!(se.contains("grad(f) is finite there"), "{se}");
+    let m = assert_rejected(dir.path(), &["--strict"], &["error(grad(f)) at t = 0.0"]);
+    assert!(!m.contains(": grad(f) at t"), "{m}");
+}
+
+/// A CSV data case on a 3 × 3 × 3 lattice: `u = x` as data, and the array `g` (3
+/// components, the gradient (1, 0, 0)) to compare `grad(u)` with, NaN at point `bad`.
+fn compare_csv_case(bad: Option<usize>) -> tempfile::TempDir {
+    let dir = case_with(
+        "[points]\nkind = \"csv\"\nfile = \"d.csv\"\n\n[[field]]\nname = \"u\"\ndata = \"u\"\n\
+         operators = [\"grad\"]\n\n[field.compare]\ngrad = \"g\"\n\n\
+         [output]\narrays = [\"u\", \"grad(u)\", \"error(grad(u))\"]\n",
+    );
+    let mut csv = String::from("x,y,z,u,g:0,g:1,g:2\n");
+    for k in 0..27 {
+        let (x, y, z) = (k % 3, (k / 3) % 3, k / 9);
+        let g0 = if bad == Some(k) { "nan" } else { "1" };
+        csv.push_str(&format!("{x},{y},{z},{x},{g0},0,0\n"));
+    }
+    std::fs::write(dir.path().join("d.csv"), csv).unwrap();
+    dir
+}
+
+#[test]
+fn a_nan_in_a_compared_array_is_reported_against_the_error_array() {
+    let dir = compare_csv_case(Some(4));
+    let m = assert_rejected(
+        dir.path(),
+        &["--strict"],
+        &[
+            "error(grad(u)) at t = 0.0",
+            "point 4",
+            "grad(u) is finite there",
+        ],
+    );
+    assert!(!m.contains(": grad(u) at t"), "{m}");
+    // Without the NaN the comparison runs.
+    let dir = compare_csv_case(None);
+    let out = nabla_timed(dir.path(), &["--strict"], 60);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn compare_without_a_data_field_is_refused_at_its_line_saying_why() {
+    let t = format!("{SMALL_CASE}\n[field.compare]\ngrad = \"grad(f)\"\n");
+    rejected_at(
+        &t,
+        &[],
+        "\"grad(f)\"",
+        0,
+        &["compare grad", "needs a data field", "no data field"],
+    );
+}
+
+#[test]
+fn compare_with_a_missing_array_is_refused_at_its_line() {
+    let (dir, t) = cavity_case(
+        "[[field]]\nname = \"U\"\ndata = \"U\"\noperators = [\"grad\"]\n\n\
+         [field.compare]\ngrad = \"gradU_nowhere\"\n",
+    );
+    let pos = at(&t, "\"gradU_nowhere\"", 0);
+    assert_rejected(
+        dir.path(),
+        &[],
+        &[
+            &pos,
+            "no point array 'gradU_nowhere'",
+            "its point arrays are: ",
+        ],
+    );
+}
+
+#[test]
+fn compare_with_an_array_of_another_shape_is_refused_at_its_line() {
+    let (dir, t) = cavity_case(
+        "[[field]]\nname = \"U\"\ndata = \"U\"\noperators = [\"grad\"]\n\n\
+         [field.compare]\ngrad = \"p\"\n",
+    );
+    let pos = at(&t, "\"p\"\n", 0);
+    assert_rejected(dir.path(), &[], &[&pos, "expected the same shape"]);
+}
+
+// ---- issue 21: every value written is checked after its conversion to the file's precision ----
+
+/// A CSV case whose points carry the column `a` with the values `a`.
+fn carried_csv_case(a: [&str; 3], output: &str) -> tempfile::TempDir {
+    let dir = case_with(&format!(
+        "[points]\nkind = \"csv\"\nfile = \"m.csv\"\n\n[[field]]\nname = \"g\"\nvalue = \"x\"\n{output}"
+    ));
+    std::fs::write(
+        dir.path().join("m.csv"),
+        format!("x,y,z,a\n0,0,0,{}\n1,0,0,{}\n0,1,0,{}\n", a[0], a[1], a[2]),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn a_carried_input_array_with_nan_is_warned_about_and_refused_by_strict() {
+    let dir = carried_csv_case(["1", "nan", "nan"], "");
+    let out = nabla_timed(dir.path(), &[], 60);
+    let se = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{se}");
+    assert!(
+        se.contains(
+            "warning: input array a (carried into the output): 2 of 3 values are not finite \
+             (NaN or infinite); the first is NaN at point 1, (x, y, z) = (1.0, 0.0, 0.0)"
+        ),
+        "{se}"
+    );
+    assert_rejected(
+        dir.path(),
+        &["--strict"],
+        &[
+            "--strict",
+            "input array a",
+            "NaN at point 1",
+            "nothing is written",
+        ],
+    );
+    // Not carried (not among [output] arrays): nothing to warn about.
+    let dir = carried_csv_case(["1", "nan", "nan"], "\n[output]\narrays = [\"g\"]\n");
+    let out = nabla_timed(dir.path(), &["--strict"], 60);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn values_beyond_float32_are_counted_as_not_finite_when_written_as_float32() {
+    let f32_case = |value: &str| {
+        case_with(&format!(
+            "[points]\nkind = \"lattice\"\ncounts = [3, 3]\nbounds = [[0, 2], [0, 1]]\n\n\
+             [[field]]\nname = \"f\"\nvalue = \"{value}\"\n\n[output]\nprecision = \"float32\"\n"
+        ))
+    };
+    // 1e39·x at x = 1: 1e39 is finite as an f64, infinite as an f32.
+    let dir = f32_case("1e39*x");
+    let out = nabla_timed(dir.path(), &[], 60);
+    let se = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{se}");
+    assert!(
+        se.contains("f at t = 0.0: 6 of 9 values are not finite (NaN or infinite); the first is 1e39 (beyond"),
+        "{se}"
+    );
+    assert_rejected(
+        dir.path(),
+        &["--strict"],
+        &["--strict", "1e39", "float32", "point 1"],
+    );
+    // A value in range, and one that underflows to a subnormal or 0: rounding, no warning
+    // (the README, "Hostile input").
+    for value in ["1.5e38*x", "1e-50*x"] {
+        let dir = f32_case(value);
+        let out = nabla_timed(dir.path(), &["--strict"], 60);
+        assert!(
+            out.status.success(),
+            "{value}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The same input carried: its value 1e39 is refused as float32, written as float64.
+    let dir = carried_csv_case(["1", "1e39", "2"], "\n[output]\nprecision = \"float32\"\n");
+    assert_rejected(
+        dir.path(),
+        &["--strict"],
+        &["input array a", "1e39", "float32"],
+    );
+    let dir = carried_csv_case(["1", "1e39", "2"], "");
+    let out = nabla_timed(dir.path(), &["--strict"], 60);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -473,3 +473,282 @@ fn linspace_of_more_values_than_fit_is_an_error() {
     );
     assert_eq!(Tensor::linspace(0.0, 1.0, 3).as_slice(), &[0.0, 0.5, 1.0]);
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 21: forward mode with an input listed twice agrees with reverse mode.
+
+/// The values of `v`, for comparing.
+fn vals(v: nabla::autodiff::Var<'_>) -> Vec<f64> {
+    v.value().unwrap().as_slice().to_vec()
+}
+
+#[test]
+fn jvp_with_an_input_listed_twice_sums_its_tangents_as_reverse_mode_does() {
+    use nabla::autodiff::{GradOptions, grad, jvp};
+    let tape = Tape::new();
+    let x = tape.var(Tensor::column(vec![1.0, 2.0]));
+    let y = tape.var(Tensor::column(vec![3.0, 4.0]));
+    let f = x * x * y; // ∂f/∂x = 2xy, ∂f/∂y = x²
+    // Reverse mode gives each listing the whole derivative: ∂f/∂x twice.
+    let ones = tape.full(2, 1, 1.0);
+    let g = grad(&[f], &[x, x, y], &[ones], GradOptions::default()).unwrap();
+    assert_eq!(vals(g[0]), [6.0, 16.0]);
+    assert_eq!(vals(g[1]), [6.0, 16.0]);
+    // J·v for v = (a, b, c) on (x, x, y) is ∂f/∂x·(a + b) + ∂f/∂y·c.
+    let a = tape.constant(Tensor::column(vec![1.0, 1.0]));
+    let b = tape.constant(Tensor::column(vec![2.0, -1.0]));
+    let zero = tape.full(2, 1, 0.0);
+    let t = no_panic("jvp", || {
+        jvp(&[f], &[x, x, y], &[vec![a, b, zero], vec![zero, b, ones]])
+    })
+    .unwrap();
+    // Direction 0: 2xy·(1 + 2, 1 − 1) = (6·3, 16·0); before the fix the second tangent
+    // was dropped: (6, 16).
+    assert_eq!(vals(t[0][0]), [18.0, 0.0]);
+    // Direction 1: 2xy·(2, −1) + x² = (12 + 1, −16 + 4).
+    assert_eq!(vals(t[1][0]), [13.0, -12.0]);
+}
+
+#[test]
+fn jets_with_an_input_listed_twice_agree_with_reverse_mode() {
+    use nabla::autodiff::{SecondOrder, jets};
+    let tape = Tape::new();
+    let x = tape.var(Tensor::column(vec![0.5, 1.5]));
+    let y = tape.var(Tensor::column(vec![2.0, -1.0]));
+    let f = x * x * y + x.sin(); // f_x = 2xy + cos x, f_xx = 2y − sin x, f_xy = 2x
+    let inputs = [x, y, x];
+    let reverse = nabla::operators::hessian(f, &inputs).unwrap();
+    let grads = nabla::operators::grad(f, &inputs, true).unwrap();
+    let fwd = no_panic("jets", || jets(&[f], &inputs, SecondOrder::Hessian)).unwrap();
+    let j = &fwd[0];
+    for k in 0..3 {
+        assert_eq!(vals(j.grad[k]), vals(grads[k]), "gradient entry {k}");
+        for l in 0..3 {
+            let (fw, rv) = (vals(j.second[3 * k + l]), vals(reverse[k][l]));
+            for (p, q) in fw.iter().zip(&rv) {
+                assert!(
+                    (p - q).abs() < 1e-12,
+                    "Hessian ({k}, {l}): {fw:?} vs {rv:?}"
+                );
+            }
+        }
+    }
+    // Hand-checked at the first point: f_x = 2·0.5·2 + cos 0.5, f_xx = 4 − sin 0.5.
+    assert!((vals(j.grad[2])[0] - (2.0 + 0.5f64.cos())).abs() < 1e-15);
+    assert!((vals(j.second[8])[0] - (4.0 - 0.5f64.sin())).abs() < 1e-14);
+    // The Laplacian over the listings is the trace: f_xx + f_yy + f_xx.
+    let lap = jets(&[f], &inputs, SecondOrder::Laplacian).unwrap();
+    let trace: Vec<f64> = (0..2)
+        .map(|p| (0..3).map(|k| vals(reverse[k][k])[p]).sum())
+        .collect();
+    for (p, q) in vals(lap[0].second[0]).iter().zip(&trace) {
+        assert!((p - q).abs() < 1e-12, "{p} vs {q}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Issue 21: the parallel and collection writers check their arguments as the single-file
+// writers do.
+
+#[test]
+fn parallel_and_collection_writers_refuse_what_vtk_cannot_parse() {
+    use nabla::io::{Precision, write_pvd, write_pvti, write_pvtp, write_pvtu};
+    let dir = tempfile::tempdir().unwrap();
+    let (pvti, pvtp, pvtu, pvd) = (
+        dir.path().join("a.pvti"),
+        dir.path().join("a.pvtp"),
+        dir.path().join("a.pvtu"),
+        dir.path().join("a.pvd"),
+    );
+    let whole = ImageGrid {
+        origin: [0.0; 3],
+        spacing: [1.0; 3],
+        dims: [4, 4, 4],
+    };
+    let piece = |start: [usize; 3], dims: [usize; 3], name: &str| (start, dims, name.to_string());
+    let ok_piece = vec![piece([0; 3], [4, 4, 4], "a_0.vti")];
+    let arrays = |name: &str, c: usize| vec![(name.to_string(), c)];
+    let f64p = Precision::Float64;
+    let is_io = |r: nabla::Result<()>, what: &str| {
+        assert!(matches!(r, Err(Error::Io { .. })), "{what}: {r:?}");
+    };
+    // Names, components: the same checks for the three parallel files.
+    for (name, c, what) in [
+        ("a\u{1b}[31m", 1, "a control character"),
+        ("a\tb", 1, "a tab"),
+        ("", 1, "an empty name"),
+        ("p", 0, "0 components"),
+        ("p", usize::MAX, "usize::MAX components"),
+        (
+            "p",
+            i32::MAX as usize + 1,
+            "more components than an int holds",
+        ),
+    ] {
+        let a = arrays(name, c);
+        is_io(
+            no_panic("write_pvti", || {
+                write_pvti(&pvti, &whole, &ok_piece, &a, f64p)
+            }),
+            what,
+        );
+        is_io(
+            no_panic("write_pvtp", || {
+                write_pvtp(&pvtp, &["a_0.vtp".into()], &a, f64p)
+            }),
+            what,
+        );
+        is_io(
+            no_panic("write_pvtu", || {
+                write_pvtu(&pvtu, &["a_0.vtu".into()], &a, &[], f64p)
+            }),
+            what,
+        );
+        is_io(
+            no_panic("write_pvtu", || {
+                write_pvtu(&pvtu, &["a_0.vtu".into()], &[], &a, f64p)
+            }),
+            &format!("{what} (cell array)"),
+        );
+    }
+    let twice = vec![("p".to_string(), 1), ("p".to_string(), 3)];
+    is_io(
+        write_pvtp(&pvtp, &["a_0.vtp".into()], &twice, f64p),
+        "two names",
+    );
+    // Piece names with control characters.
+    is_io(
+        write_pvtp(&pvtp, &["a\u{7}.vtp".into()], &arrays("p", 1), f64p),
+        "piece name",
+    );
+    is_io(
+        write_pvti(
+            &pvti,
+            &whole,
+            &[piece([0; 3], [4; 3], "a\n.vti")],
+            &[],
+            f64p,
+        ),
+        "piece name",
+    );
+    // Extents VTK cannot hold.
+    for (w, pieces, what) in [
+        (
+            [0, 4, 4],
+            ok_piece.clone(),
+            "a lattice with no points along x",
+        ),
+        (
+            [usize::MAX, 4, 4],
+            vec![piece([0; 3], [usize::MAX, 4, 4], "a_0.vti")],
+            "usize::MAX points",
+        ),
+        (
+            [4, 4, 4],
+            vec![piece([0; 3], [0, 4, 4], "a_0.vti")],
+            "an empty piece",
+        ),
+        (
+            [4, 4, 4],
+            vec![piece([usize::MAX, 0, 0], [4, 4, 4], "a_0.vti")],
+            "a piece at usize::MAX",
+        ),
+        (
+            [4, 4, 4],
+            vec![piece([2, 0, 0], [4, 4, 4], "a_0.vti")],
+            "a piece outside",
+        ),
+    ] {
+        let g = ImageGrid { dims: w, ..whole };
+        is_io(
+            no_panic("write_pvti", || write_pvti(&pvti, &g, &pieces, &[], f64p)),
+            what,
+        );
+    }
+    let bad_grid = ImageGrid {
+        spacing: [f64::NAN, 1.0, 1.0],
+        ..whole
+    };
+    is_io(
+        write_pvti(&pvti, &bad_grid, &ok_piece, &[], f64p),
+        "NaN spacing",
+    );
+    // A collection entry with a control character.
+    is_io(
+        no_panic("write_pvd", || write_pvd(&pvd, &[(0.0, "u\u{1b}.vtu")])),
+        "pvd name",
+    );
+    // Nothing was left on disk; the valid calls still work.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    write_pvti(&pvti, &whole, &ok_piece, &arrays("p", 3), f64p).unwrap();
+    write_pvtp(&pvtp, &["a_0.vtp".into()], &arrays("p", 9), f64p).unwrap();
+    write_pvtu(
+        &pvtu,
+        &["a_0.vtu".into()],
+        &arrays("p", 1),
+        &arrays("p", 1),
+        f64p,
+    )
+    .unwrap();
+    write_pvd(&pvd, &[(0.0, "a_0.vtu")]).unwrap();
+}
+
+// ---------------------------------------------------------------------------------------
+// Issue 21: a checkpoint that JSON cannot hold is refused, not written with `null`.
+
+#[test]
+fn checkpoint_save_refuses_a_nan_parameter_instead_of_writing_null() {
+    use nabla::pinn::{Checkpoint, LossRecord, LossTerms};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("checkpoint.json");
+    let mut mlp = Mlp::new(2, &[3], 1, Activation::Tanh, 0).unwrap();
+    let n = mlp.num_params();
+    let adam = Adam::new(AdamConfig::new(1e-3), n).unwrap();
+    let good = Checkpoint {
+        mlp: mlp.clone(),
+        adam: adam.clone(),
+        history: Vec::new(),
+    };
+    let mut p = mlp.params();
+    p[4] = f64::NAN;
+    mlp.set_params(&p).unwrap();
+    let bad = Checkpoint {
+        mlp,
+        adam: adam.clone(),
+        history: Vec::new(),
+    };
+    let r = no_panic("Checkpoint::save", || bad.save(&path));
+    match r {
+        Err(Error::Config { setting, message }) => {
+            assert_eq!(setting, "checkpoint");
+            assert!(message.contains("network parameter 4 is NaN"), "{message}");
+        }
+        other => panic!("expected a Config error, got {other:?}"),
+    }
+    assert!(
+        !path.exists(),
+        "a checkpoint that cannot be read back was written"
+    );
+    // An infinite loss in the history: refused too.
+    let loss = LossTerms {
+        total: f64::INFINITY,
+        pde: 1.0,
+        continuity: 0.0,
+        boundary: 1.0,
+    };
+    let history = vec![LossRecord {
+        iteration: 0,
+        learning_rate: 1e-3,
+        loss,
+        seconds: 0.0,
+    }];
+    let inf = Checkpoint {
+        history,
+        ..good.clone()
+    };
+    assert!(matches!(inf.save(&path), Err(Error::Config { .. })));
+    assert!(!path.exists());
+    // A finite checkpoint round-trips exactly.
+    good.save(&path).unwrap();
+    assert_eq!(Checkpoint::load(&path).unwrap(), good);
+}

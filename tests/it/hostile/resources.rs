@@ -179,6 +179,324 @@ fn csv_path_linked_to_dev_zero_is_refused() {
     assert_rejected(dir.path(), &[], &["m.csv", "device"]);
 }
 
+/// The physics-informed Poisson case of `cases/` with its `VTK/` folder, whose
+/// `checkpoint.json` is then made by the caller.
+fn pinn_case_with_vtk() -> tempfile::TempDir {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/cases/pinn_poisson/case.toml"
+    ))
+    .unwrap();
+    let dir = case_with(&text);
+    std::fs::create_dir(dir.path().join("VTK")).unwrap();
+    dir
+}
+
+#[test]
+fn a_checkpoint_that_is_a_fifo_is_refused_not_waited_on() {
+    let dir = pinn_case_with_vtk();
+    mkfifo(&dir.path().join("VTK/checkpoint.json"));
+    for args in [&["--evaluate-only"][..], &["--resume"]] {
+        assert_rejected(
+            dir.path(),
+            args,
+            &["checkpoint.json", "FIFO", "regular file"],
+        );
+    }
+}
+
+#[test]
+fn a_checkpoint_linked_to_dev_zero_is_refused_not_read() {
+    let dir = pinn_case_with_vtk();
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("VTK/checkpoint.json")).unwrap();
+    for args in [&["--evaluate-only"][..], &["--resume"]] {
+        assert_rejected(
+            dir.path(),
+            args,
+            &["checkpoint.json", "device", "regular file"],
+        );
+    }
+}
+
+#[test]
+fn a_checkpoint_over_the_input_limit_is_refused_before_it_is_read() {
+    let dir = pinn_case_with_vtk();
+    std::fs::write(dir.path().join("VTK/checkpoint.json"), vec![b' '; 4096]).unwrap();
+    assert_rejected_env(
+        dir.path(),
+        &["--evaluate-only"],
+        &[("NABLA_MAX_INPUT_BYTES", "1000")],
+        &["checkpoint.json", "4096 bytes", "limit of 1000"],
+    );
+}
+
+#[test]
+fn a_case_file_that_is_a_fifo_is_refused_not_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    mkfifo(&dir.path().join("case.toml"));
+    assert_rejected(dir.path(), &[], &["case.toml", "FIFO", "regular file"]);
+}
+
+// ------------------------------------------- issue 21: time in proportion to the input
+
+/// Runs `dir` within `seconds` (a ceiling far above the linear time, far below the
+/// quadratic one), exit status 0; returns the seconds it took.
+fn completes_within(dir: &Path, seconds: u64) -> f64 {
+    let t0 = Instant::now();
+    assert_completes(dir, &[], seconds);
+    t0.elapsed().as_secs_f64()
+}
+
+#[test]
+fn a_hundred_thousand_constants_are_read_in_linear_time() {
+    // c0 = 1, cK = "c(K-1) + 1": each uses the one above it (minutes before the fix:
+    // every constant was evaluated with a fresh list of all those above it).
+    let mut t = String::from("[constants]\nc0 = 1\n");
+    for k in 1..100_000 {
+        t.push_str(&format!("c{k} = \"c{} + 1\"\n", k - 1));
+    }
+    t.push_str(
+        "\n[points]\nkind = \"lattice\"\ncounts = [3, 3]\nbounds = [[0, 1], [0, 1]]\n\n\
+         [[field]]\nname = \"f\"\nvalue = \"c99999*x\"\noperators = [\"grad\"]\n\n\
+         [field.exact]\ngrad = [\"100000\", \"0\"]\n",
+    );
+    let dir = case_with(&t);
+    completes_within(dir.path(), 20);
+}
+
+#[test]
+fn a_hundred_thousand_definitions_are_read_in_linear_time() {
+    // dK = "x + K" (each found by a search of all names, per use, before the fix).
+    let mut t = String::from(
+        "[points]\nkind = \"lattice\"\ncounts = [3, 3]\nbounds = [[0, 1], [0, 1]]\n\n\
+         [[field]]\nname = \"f\"\nvalue = \"d99999 + d0\"\noperators = [\"grad\"]\n\n\
+         [definitions]\n",
+    );
+    for k in 0..100_000 {
+        t.push_str(&format!("d{k} = \"x + {k}\"\n"));
+    }
+    let dir = case_with(&t);
+    completes_within(dir.path(), 20);
+}
+
+#[test]
+fn a_hundred_thousand_network_constants_are_read_in_linear_time() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/cases/pinn_poisson/case.toml"
+    ))
+    .unwrap();
+    let mut list = String::from("constants = [[\"c0\", \"1\"]");
+    for k in 1..100_000 {
+        list.push_str(&format!(", [\"c{k}\", \"c{} + 1\"]", k - 1));
+    }
+    list.push_str("]\n");
+    // Checked, not trained: one iteration.
+    assert!(text.contains("iterations = 6000"));
+    let t = text
+        .replacen("[pinn]\n", &format!("[pinn]\n{list}"), 1)
+        .replace("iterations = 6000", "iterations = 1");
+    let dir = case_with(&t);
+    completes_within(dir.path(), 20);
+}
+
+/// The header `x,y,z,a0,…` of `columns` scalar columns after the coordinates, and two
+/// rows.
+fn wide_csv(columns: usize) -> String {
+    let mut s = String::from("x,y,z");
+    for k in 0..columns {
+        s.push_str(&format!(",a{k}"));
+    }
+    for row in 0..2 {
+        s.push_str(&format!("\n{row},0,0"));
+        for k in 0..columns {
+            s.push_str(&format!(",{}", k + row));
+        }
+    }
+    s.push('\n');
+    s
+}
+
+#[test]
+fn a_csv_of_a_hundred_thousand_columns_is_read_in_linear_time() {
+    let dir = mesh_case("csv", "m.csv");
+    std::fs::write(dir.path().join("m.csv"), wide_csv(100_000)).unwrap();
+    // Two points cannot hold a gradient fit, but the formula field f = x needs none; every
+    // column is carried into the output.
+    completes_within(dir.path(), 20);
+    let vtp = std::fs::read_to_string(dir.path().join("VTK").join(format!(
+        "{}.vtp",
+        dir.path().file_name().unwrap().to_str().unwrap()
+    )))
+    .unwrap();
+    assert!(vtp.contains("Name=\"a99999\""));
+}
+
+#[test]
+fn a_huge_field_in_a_csv_header_or_row_is_refused_at_its_place() {
+    let long = "9".repeat(3 << 16);
+    for (text, pos) in [
+        (format!("x,y,z,{long}\n0,0,0,1\n"), "m.csv:1:4"),
+        (format!("x,y,z,a\n0,0,0,1\n1,0,0,{long}\n"), "m.csv:3:4"),
+        (format!("x,y,z,a\n0,0,\"{long}\",1\n"), "m.csv:2:3"),
+    ] {
+        let dir = mesh_case("csv", "m.csv");
+        std::fs::write(dir.path().join("m.csv"), text).unwrap();
+        assert_rejected(
+            dir.path(),
+            &[],
+            &[pos, "65537 bytes or more", "at most 65536"],
+        );
+    }
+}
+
+/// A PolyData piece of `n` points (binary base64, `Float64`) with the point array `p` and,
+/// when `extra`, a second array `q`.
+fn points_piece(n: usize, extra: bool) -> String {
+    let b64 = |values: &[f64]| {
+        let mut bytes = ((values.len() * 8) as u64).to_le_bytes().to_vec();
+        for v in values {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        STANDARD.encode(bytes)
+    };
+    let coords: Vec<f64> = (0..3 * n).map(|k| k as f64).collect();
+    let p: Vec<f64> = (0..n).map(|k| k as f64).collect();
+    let q = if extra {
+        format!(
+            "<DataArray type=\"Float64\" Name=\"q\" format=\"binary\">{}</DataArray>",
+            b64(&p)
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "<VTKFile type=\"PolyData\" version=\"1.0\" byte_order=\"LittleEndian\" \
+         header_type=\"UInt64\">\n<PolyData><Piece NumberOfPoints=\"{n}\">\n<PointData>\
+         <DataArray type=\"Float64\" Name=\"p\" format=\"binary\">{}</DataArray>{q}</PointData>\n\
+         <Points><DataArray type=\"Float64\" NumberOfComponents=\"3\" format=\"binary\">{}\
+         </DataArray></Points>\n</Piece></PolyData></VTKFile>\n",
+        b64(&p),
+        b64(&coords)
+    )
+}
+
+#[test]
+fn a_pvtp_of_many_pieces_is_merged_as_read_not_held_twice() {
+    // 24 pieces of 200 000 points (6.4 MB each in memory: coordinates and `p`), all links
+    // to one file but the last, which has one array more: the merge fails at the last
+    // piece. Before the fix the pieces were all held, then copied into the merged mesh
+    // (twice their size); now each is appended as it is read.
+    let n = 200_000;
+    let pieces = 24;
+    let dir = mesh_case("mesh", "m.pvtp");
+    std::fs::write(dir.path().join("piece.vtp"), points_piece(n, false)).unwrap();
+    std::fs::write(dir.path().join("last.vtp"), points_piece(n, true)).unwrap();
+    let mut pvtp = String::from(
+        "<VTKFile type=\"PPolyData\" version=\"1.0\" byte_order=\"LittleEndian\" \
+         header_type=\"UInt64\">\n<PPolyData GhostLevel=\"0\">\n<PPointData>\
+         <PDataArray type=\"Float64\" Name=\"p\"/></PPointData>\n<PPoints><PDataArray \
+         type=\"Float64\" NumberOfComponents=\"3\"/></PPoints>\n",
+    );
+    for k in 0..pieces - 1 {
+        std::os::unix::fs::symlink("piece.vtp", dir.path().join(format!("l{k}.vtp"))).unwrap();
+        pvtp.push_str(&format!("<Piece Source=\"l{k}.vtp\"/>\n"));
+    }
+    pvtp.push_str("<Piece Source=\"last.vtp\"/>\n</PPolyData></VTKFile>\n");
+    std::fs::write(dir.path().join("m.pvtp"), pvtp).unwrap();
+    let out = Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(env!("CARGO_BIN_EXE_nabla"))
+        .arg(dir.path())
+        .args(["--quiet", "--threads", "1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error: ") && err.contains("piece 23"), "{err}");
+    let kb: f64 = err
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no maximum resident set size in:\n{err}"));
+    let data_mb = (pieces * n * 32) as f64 / 1e6;
+    let peak_mb = kb * 1024.0 / 1e6;
+    eprintln!("pieces {data_mb:.0} MB in memory, peak {peak_mb:.0} MB");
+    // The merged mesh, one piece being read (its file, base64 text, decoded values) and
+    // the process itself; holding the pieces and their merged copy needed twice the data.
+    assert!(
+        peak_mb < 1.4 * data_mb + 40.0,
+        "peak {peak_mb:.0} MB for {data_mb:.0} MB of pieces"
+    );
+}
+
+/// The physics-informed Poisson case with the hidden widths `hidden` and `iterations`.
+fn pinn_with_hidden(hidden: &str, iterations: usize) -> (tempfile::TempDir, String) {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/cases/pinn_poisson/case.toml"
+    ))
+    .unwrap();
+    assert!(text.contains("hidden = [32, 32]") && text.contains("iterations = 6000"));
+    let t = text
+        .replace("hidden = [32, 32]", &format!("hidden = {hidden}"))
+        .replace("iterations = 6000", &format!("iterations = {iterations}"));
+    (case_with(&t), t)
+}
+
+#[test]
+fn a_network_of_a_hundred_thousand_layers_is_refused_before_it_grows() {
+    // 10⁵ one-wide layers: every chunk's tape holds values for each layer (before the fix
+    // the run grew to gigabytes, and the memory estimate left the network out).
+    let widths = vec!["1"; 100_000].join(", ");
+    let (dir, t) = pinn_with_hidden(&format!("[{widths}]"), 1);
+    let line = t[..t.find("hidden = ").unwrap()].matches('\n').count() + 1;
+    let m = assert_rejected(
+        dir.path(),
+        &[],
+        &[&format!("case.toml:{line}:"), "pinn.network.hidden", "GiB"],
+    );
+    assert!(m.contains("memory"), "{m}");
+}
+
+#[test]
+fn the_memory_estimate_covers_a_deep_narrow_network() {
+    let widths = vec!["1"; 300].join(", ");
+    let (dir, _) = pinn_with_hidden(&format!("[{widths}]"), 2);
+    let out = Command::new("/usr/bin/time")
+        .arg("-v")
+        .arg(env!("CARGO_BIN_EXE_nabla"))
+        .arg(dir.path())
+        .args(["--quiet", "--threads", "1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let so = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{err}");
+    let kb: f64 = err
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no maximum resident set size in:\n{err}"));
+    let estimate: f64 = so
+        .lines()
+        .find_map(|l| l.strip_prefix("peak memory estimated before the run: "))
+        .and_then(|v| v.trim_end_matches(" MiB").parse().ok())
+        .unwrap_or_else(|| panic!("no estimate in:\n{so}"));
+    let peak = kb / 1024.0;
+    eprintln!("deep narrow network: peak {peak:.1} MiB, estimate {estimate:.1} MiB");
+    // The process itself needs a few MiB of its own, as in the estimate test.
+    assert!(
+        peak <= estimate + 24.0,
+        "peak {peak:.1} MiB above the estimate {estimate:.1} MiB"
+    );
+}
+
 #[test]
 fn a_huge_thread_count_is_refused_at_once() {
     let dir = case_with(SMALL_CASE);
@@ -259,16 +577,24 @@ fn legacy_binary_point_data_count_is_checked_against_the_file() {
 #[test]
 fn files_over_the_input_limit_are_refused() {
     let dir = mesh_case("mesh", "m.vtk");
-    std::fs::write(
-        dir.path().join("m.vtk"),
-        legacy("POINTS 2 float\n0 0 0\n1 1 1\nVERTICES 2 4\n1 0\n1 1\n"),
-    )
-    .unwrap();
+    let mesh =
+        legacy("POINTS 4 float\n0 0 0\n1 1 1\n2 2 2\n3 3 3\nVERTICES 4 8\n1 0\n1 1\n1 2\n1 3\n");
+    std::fs::write(dir.path().join("m.vtk"), &mesh).unwrap();
+    // case.toml is an input too, within the limit (issue 21); the mesh is not.
+    let case = std::fs::metadata(dir.path().join("case.toml"))
+        .unwrap()
+        .len();
+    let limit = case + 4;
+    assert!(mesh.len() as u64 > limit);
     assert_rejected_env(
         dir.path(),
         &[],
-        &[("NABLA_MAX_INPUT_BYTES", "64")],
-        &["m.vtk", "limit of 64 bytes", "NABLA_MAX_INPUT_BYTES"],
+        &[("NABLA_MAX_INPUT_BYTES", &limit.to_string())],
+        &[
+            "m.vtk",
+            &format!("limit of {limit} bytes"),
+            "NABLA_MAX_INPUT_BYTES",
+        ],
     );
 }
 
