@@ -448,15 +448,23 @@ fn check_compare(
                      points, and this case has no data field"
                 )));
             };
-            let Some(r) = src.mesh.point_array(name.get_ref()) else {
-                let names: Vec<&str> = src
-                    .mesh
-                    .point_data
-                    .iter()
-                    .map(|a| a.name.as_str())
-                    .collect();
+            // At a mesh's cell centres the data file's cell arrays are at the same places.
+            let cells = matches!(
+                case.spec.points,
+                super::config::PointsSpec::Mesh {
+                    at: Some(super::config::AtSpec::Cells),
+                    ..
+                }
+            );
+            let (arrays, kind, count) = if cells {
+                (&src.mesh.cell_data, "cell", src.mesh.num_cells())
+            } else {
+                (&src.mesh.point_data, "point", src.points)
+            };
+            let Some(r) = arrays.iter().find(|a| a.name == *name.get_ref()) else {
+                let names: Vec<&str> = arrays.iter().map(|a| a.name.as_str()).collect();
                 return Err(at(format!(
-                    "{what}: {} has no point array '{}'; its point arrays are: {}",
+                    "{what}: {} has no {kind} array '{}'; its {kind} arrays are: {}",
                     src.name.display(),
                     name.get_ref(),
                     names.join(", ")
@@ -465,14 +473,14 @@ fn check_compare(
             let c = op
                 .components(m, d)
                 .map_err(|e| at(format!("{what}: {e}")))?;
-            if r.components != c || src.points != points {
+            if r.components != c || count != points {
                 return Err(at(format!(
                     "{what}: '{}' of {} has {} components at {} points, but {} has {c} at {points} \
                      points; expected the same shape (the output points must be the data file's)",
                     name.get_ref(),
                     src.name.display(),
                     r.components,
-                    src.points,
+                    count,
                     op.array_name(&f.name),
                 )));
             }
