@@ -673,6 +673,7 @@ fn hex_mesh(n: usize, seed: u64) -> Mesh {
             connectivity,
             offsets,
             types: vec![12; n * n * n],
+            ..Default::default()
         }),
         ..Mesh::default()
     }

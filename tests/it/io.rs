@@ -242,6 +242,7 @@ fn vtu_round_trip_keeps_mixed_cells_exactly() {
             connectivity: vec![0, 1, 2, 3, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4],
             offsets: vec![4, 10, 15],
             types: vec![10, 13, 14],
+            ..Default::default()
         }),
         ..Default::default()
     };
@@ -380,6 +381,7 @@ POINT_DATA 5\nSCALARS p float 1\nLOOKUP_TABLE default\n1 2 3 4 5\n",
             connectivity: vec![0, 1, 2, 3, 3, 2, 4],
             offsets: vec![4, 7],
             types: vec![9, 5],
+            ..Default::default()
         })
     );
 }
@@ -696,6 +698,7 @@ fn write_vtu_with_inconsistent_cells_is_an_io_error() {
                 connectivity,
                 offsets,
                 types,
+                ..Default::default()
             }),
             ..Default::default()
         };

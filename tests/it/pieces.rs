@@ -103,6 +103,7 @@ fn mesh_pieces_sharing_their_border_points_merge_into_the_whole_mesh_in_vtk() {
         connectivity: ks.iter().flat_map(|&k| quad(k).map(map)).collect(),
         offsets: (1..=ks.len() as u64).map(|c| 4 * c).collect(),
         types: vec![9; ks.len()],
+        ..Default::default()
     };
     let cell = |ks: &[u64]| PointArray::new("c", 1, ks.iter().map(|&k| k as f64 + 0.5).collect());
     let g = |at: &[usize]| PointArray::new("g", 1, at.iter().map(|&i| (i * i) as f64).collect());
@@ -182,6 +183,7 @@ fn strip_in_pieces(dir: &Path) -> nabla::io::Mesh {
             .collect(),
         offsets: (1..=ks.len() as u64).map(|c| 4 * c).collect(),
         types: vec![9; ks.len()],
+        ..Default::default()
     };
     let g = |at: &[usize]| PointArray::new("g", 1, at.iter().map(|&i| (i * i) as f64).collect());
     let mut names = Vec::new();

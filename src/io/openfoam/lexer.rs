@@ -328,15 +328,24 @@ impl<'a> Lexer<'a> {
         t
     }
 
+    /// The error for a file that ends inside a list.
+    fn truncated(&self, at: usize, context: &str) -> Error {
+        self.err(
+            at,
+            format!("{context}: the file ends inside the list; expected more entries (truncated?)"),
+        )
+    }
+
     /// Takes the punctuation `c`, or fails saying what was expected.
     pub fn expect_punct(&mut self, c: u8, context: &str) -> Result<usize> {
         let (at, t) = self.next()?;
         if t == Tok::Punct(c) {
             Ok(at)
         } else {
+            let hint = if t == Tok::Eof { " (truncated?)" } else { "" };
             Err(self.err(
                 at,
-                format!("{context}: expected `{}`, found {}", c as char, t.describe()),
+                format!("{context}: expected `{}`, found {}{hint}", c as char, t.describe()),
             ))
         }
     }
@@ -347,6 +356,7 @@ impl<'a> Lexer<'a> {
         let text = match t {
             Tok::Num(n) => n,
             Tok::Word(w) => w,
+            Tok::Eof => return Err(self.truncated(at, &context())),
             other => {
                 return Err(self.err(
                     at,
@@ -373,6 +383,7 @@ impl<'a> Lexer<'a> {
                     format!("{}: expected an integer label, found `{n}`", context()),
                 )
             }),
+            Tok::Eof => Err(self.truncated(at, &context())),
             other => Err(self.err(
                 at,
                 format!(
@@ -444,7 +455,7 @@ impl<'a> Lexer<'a> {
         let left = self.bytes().len().saturating_sub(self.pos);
         if !uniform && size.saturating_mul(min_bytes) > left.saturating_add(1) {
             let how = if self.fmt.binary {
-                format!("{min_bytes} bytes each")
+                format!("{min_bytes} bytes each in a binary file; is it really binary?")
             } else {
                 format!("at least {min_bytes} characters each")
             };
