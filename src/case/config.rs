@@ -90,6 +90,22 @@ pub struct ReconstructionSpec {
     /// 2 or 3 coordinates (default: detect a one-cell-thick 2-D mesh).
     #[serde(default)]
     pub dim: Option<usize>,
+    /// Where a mesh's samples are taken: `cells` (the cell values at the cell centres and
+    /// the boundary patches' values at their face centres: a finite-volume solver's own
+    /// values) or `points` (the point data). Default: `cells` where the mesh has the
+    /// array as cell data, else `points`.
+    #[serde(default)]
+    pub samples: Option<SamplesSpec>,
+}
+
+/// Where the samples of a mesh's arrays are taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SamplesSpec {
+    /// Cell data at the cell centres, plus the patches' values at the face centres.
+    Cells,
+    /// Point data at the points.
+    Points,
 }
 
 /// How samples are weighted in a reconstruction.
@@ -152,6 +168,11 @@ pub enum PointsSpec {
     Mesh {
         /// Path relative to the case directory.
         file: PathBuf,
+        /// Where to evaluate: at the mesh's `points` (default; results are point data) or
+        /// at its `cells`' centres (where a finite-volume solver's values live; results are
+        /// cell data of the same cells, comparable with the solver's cell arrays).
+        #[serde(default)]
+        at: Option<AtSpec>,
     },
     /// The points of a CSV file with a header row (`x,y[,z],…`), such as measured
     /// velocities; written as a `.vtp` point cloud.
@@ -164,6 +185,16 @@ pub enum PointsSpec {
         /// The points.
         points: Vec<Vec<f64>>,
     },
+}
+
+/// Where the fields of a mesh are evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AtSpec {
+    /// At the mesh's points.
+    Points,
+    /// At the centres of its cells (OpenFOAM's cell centres).
+    Cells,
 }
 
 /// One expression and the byte range of its string in the file, when known.

@@ -3,11 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::config::{DataRef, PointsSpec, ReconstructionSpec, WeightsSpec};
+use super::config::{DataRef, PointsSpec, ReconstructionSpec, SamplesSpec, WeightsSpec};
 use super::load::Case;
 use crate::error::{Error, Result};
-use crate::field::data::{DataField, Reconstruction, Weights};
-use crate::io::{self, Mesh, PointArray};
+use crate::field::data::{DataField, Location, Reconstruction, Weights, mesh_samples};
+use crate::io::{self, Mesh};
 
 /// The file data fields are reconstructed from.
 pub(super) struct Source {
@@ -52,7 +52,7 @@ pub(super) fn source(case: &Case) -> Result<Option<Source>> {
     };
     let name = match (&case.spec.data, &case.spec.points) {
         (Some(d), _) => d.file.clone(),
-        (None, PointsSpec::Mesh { file } | PointsSpec::Csv { file }) => file.clone(),
+        (None, PointsSpec::Mesh { file, .. } | PointsSpec::Csv { file }) => file.clone(),
         (None, _) => {
             return Err(case.input.error_at(
                 &first.span(),
@@ -101,17 +101,26 @@ pub(super) fn build(case: &Case, source: Option<&Source>) -> Result<Vec<Built>> 
             settings = merge(settings, o);
         }
         let opts = reconstruction(&settings);
-        let (values, m, location) = values(&src.mesh, data.get_ref())
-            .map_err(|e| at(format!("field '{}': {e} in {}", f.name, src.name.display())))?;
-        let cells = location == "cell";
-        let centroids;
-        let points: &[[f64; 3]] = if cells {
-            centroids = src.mesh.cell_centroids();
-            &centroids
-        } else {
-            &src.mesh.points
+        let names: Vec<&str> = match data.get_ref() {
+            DataRef::One(n) => vec![n.as_str()],
+            DataRef::Many(v) => v.iter().map(String::as_str).collect(),
         };
-        let field = DataField::new(points, src.dim, values, m, &opts);
+        let location = location(&src.mesh, &names, settings.samples)
+            .map_err(|e| at(format!("field '{}': {e} in {}", f.name, src.name.display())))?;
+        let samples = mesh_samples(&src.mesh, &names, location).map_err(|e| {
+            let e = match e {
+                Error::Data(m) => m,
+                other => other.to_string(),
+            };
+            at(format!("field '{}': {e} in {}", f.name, src.name.display()))
+        })?;
+        let field = DataField::new(
+            &samples.points,
+            src.dim,
+            samples.values,
+            samples.components,
+            &opts,
+        );
         let mut field = field.map_err(|e| {
             let prefix = format!("field '{}' from {}", f.name, src.name.display());
             match e {
@@ -124,13 +133,42 @@ pub(super) fn build(case: &Case, source: Option<&Source>) -> Result<Vec<Built>> 
             }
         })?;
         let mut stencil = "nearest samples";
-        if let (false, Some(c)) = (cells, &src.mesh.cells) {
+        if let Some(c) = &samples.neighbours {
             field = field.with_cells(c).map_err(|e| at(e.to_string()))?;
             stencil = "mesh rings";
         }
+        let where_ = match location {
+            Location::Points => "point values at the points".to_string(),
+            Location::Cells => {
+                let faces: usize = samples.patches.iter().map(|p| p.used).sum();
+                let mut w = format!(
+                    "cell values at {} cell centres and {faces} boundary values at face centres",
+                    samples.cells
+                );
+                let parts: Vec<String> = samples
+                    .patches
+                    .iter()
+                    .map(|p| {
+                        let mut s = format!("{} {}", p.name, p.used);
+                        if !p.why.is_empty() {
+                            s += &format!(" ({}", p.why);
+                            if p.left_out > 0 && p.used > 0 {
+                                s += &format!(", {} left out", p.left_out);
+                            }
+                            s += ")";
+                        }
+                        s
+                    })
+                    .collect();
+                if !parts.is_empty() {
+                    w += &format!(" [{}]", parts.join("; "));
+                }
+                w
+            }
+        };
         let axes: Vec<&str> = field.axes().iter().map(|&a| ["x", "y", "z"][a]).collect();
         let mut what = format!(
-            "data field {}: {location} array {} of {}, degree {}, {} neighbours ({stencil}), \
+            "data field {}: {} of {}, {where_}, degree {}, {} neighbours ({stencil}), \
              fitted in {}",
             f.name,
             describe(data.get_ref()),
@@ -164,6 +202,7 @@ fn merge(base: ReconstructionSpec, over: &ReconstructionSpec) -> ReconstructionS
         neighbours: over.neighbours.or(base.neighbours),
         weights: over.weights.or(base.weights),
         dim: over.dim.or(base.dim),
+        samples: over.samples.or(base.samples),
     }
 }
 
@@ -187,70 +226,33 @@ fn describe(r: &DataRef) -> String {
     }
 }
 
-/// The values of the arrays `r` (point data, else cell data), point-major, their component
-/// count, and where they live (`point` or `cell`).
-fn values(
+/// Where the samples of the arrays `names` are taken: as asked, or cells where the mesh
+/// has every one of them as cell data (a finite-volume solver's values), else points.
+fn location(
     mesh: &Mesh,
-    r: &DataRef,
-) -> std::result::Result<(Vec<f64>, usize, &'static str), String> {
-    let find = |name: &str| -> std::result::Result<(&PointArray, &'static str), String> {
-        mesh.point_array(name)
-            .map(|a| (a, "point"))
-            .or_else(|| mesh.cell_array(name).map(|a| (a, "cell")))
-            .ok_or_else(|| {
-                let list: Vec<String> = mesh
-                    .point_data
-                    .iter()
-                    .map(|a| format!("{} ({})", a.name, a.components))
-                    .chain(
-                        mesh.cell_data
-                            .iter()
-                            .map(|a| format!("{} ({}, cell data)", a.name, a.components)),
-                    )
-                    .collect();
-                format!(
-                    "no array named '{name}'; the available arrays (components) are: {}",
-                    if list.is_empty() {
-                        "none".to_string()
-                    } else {
-                        list.join(", ")
-                    }
-                )
-            })
-    };
-    match r {
-        DataRef::One(name) => {
-            let (a, loc) = find(name)?;
-            Ok((a.values.clone(), a.components, loc))
-        }
-        DataRef::Many(names) => {
-            if names.is_empty() {
-                return Err(
-                    "an empty list of arrays; expected one scalar array per component".into(),
-                );
+    names: &[&str],
+    asked: Option<SamplesSpec>,
+) -> std::result::Result<Location, String> {
+    let cells = mesh.cells.is_some() && names.iter().all(|n| mesh.cell_array(n).is_some());
+    let points = names.iter().all(|n| mesh.point_array(n).is_some());
+    match asked {
+        Some(SamplesSpec::Cells) if !cells => Err(format!(
+            "samples = \"cells\" but {} is not cell data of a mesh with cells{}",
+            names.join(", "),
+            if points {
+                " (it is point data: samples = \"points\")"
+            } else {
+                ""
             }
-            let cols: Vec<(&PointArray, &'static str)> = names
-                .iter()
-                .map(|n| find(n))
-                .collect::<std::result::Result<_, _>>()?;
-            if let Some((a, _)) = cols.iter().find(|(a, _)| a.components != 1) {
-                return Err(format!(
-                    "array '{}' has {} components; a list takes one scalar array per component",
-                    a.name, a.components
-                ));
-            }
-            if cols.iter().any(|(_, l)| *l != cols[0].1) {
-                return Err("the listed arrays mix point data and cell data".into());
-            }
-            let n = cols[0].0.values.len();
-            let m = cols.len();
-            let mut v = vec![0.0; n * m];
-            for (c, (a, _)) in cols.iter().enumerate() {
-                for (i, &x) in a.values.iter().enumerate() {
-                    v[i * m + c] = x;
-                }
-            }
-            Ok((v, m, cols[0].1))
-        }
+        )),
+        Some(SamplesSpec::Points) if !points && cells => Err(format!(
+            "samples = \"points\" but {} is cell data, not point data (samples = \"cells\" \
+             takes it at the cell centres)",
+            names.join(", ")
+        )),
+        Some(SamplesSpec::Cells) => Ok(Location::Cells),
+        Some(SamplesSpec::Points) => Ok(Location::Points),
+        None if cells => Ok(Location::Cells),
+        None => Ok(Location::Points),
     }
 }

@@ -94,7 +94,7 @@ pub fn run(dir: &Path, opts: &RunOptions) -> Result<Summary> {
 pub fn run_on(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Summary> {
     let start = Instant::now();
     let prepared = ranks.agree(prepare(dir, opts, ranks))?;
-    let (case, piece, times, source, data) = prepared;
+    let (case, piece, times, source, data, near) = prepared;
     // Checked in `prepare` already; agreed anyway, so that no rank leaves alone.
     let mms = ranks.agree(mms::Mms::new(&case, piece.points.dim(), times[0]))?;
     let inputs = run::Inputs {
@@ -107,6 +107,7 @@ pub fn run_on(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Summary> {
         total: piece.total,
         start: piece.start,
         global: piece.global.as_deref(),
+        near: near.as_deref(),
         slabs: piece
             .lattice
             .clone()
@@ -150,6 +151,7 @@ type Prepared = (
     Vec<f64>,
     Option<data::Source>,
     Vec<data::Built>,
+    Option<Vec<bool>>,
 );
 
 /// Stages 1 to 5 on this rank (no collectives: every rank does the same, alone).
@@ -162,7 +164,13 @@ fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
     mms::Mms::new(&case, points.dim(), times[0])?;
     let names = fields::check(&case, points.dim(), times[0], &data)?;
     arrays::check_selection(&case, &names, carried_if(&case, &carried))?;
+    let near = points::near_boundary(&geometry);
     let piece = pieces::piece(&case, geometry, points, carried, ranks, opts.chunk_size)?;
+    // The flags of this rank's points (a piece's border is no boundary of the mesh).
+    let near = near.map(|n| match &piece.global {
+        Some(g) => g.iter().map(|&i| n[i]).collect(),
+        None => n[piece.start..piece.start + piece.points.len()].to_vec(),
+    });
     let mut source = source;
     if let Some(src) = source.as_mut()
         && ranks.size() > 1
@@ -173,7 +181,7 @@ fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
             *a = piece.share_of(a);
         }
     }
-    Ok((case, piece, times, source, data))
+    Ok((case, piece, times, source, data, near))
 }
 
 /// Checks the case in directory `dir` (or of the case file `dir`) as [`run()`] does before it computes anything (stages

@@ -19,7 +19,7 @@ pub(super) fn extension(geometry: &Geometry) -> &'static str {
     match geometry {
         Geometry::Lattice(_) => "vti",
         Geometry::Cloud(_) => "vtp",
-        Geometry::Mesh(_) => "vtu",
+        Geometry::Mesh(_) | Geometry::Cells(_) => "vtu",
     }
 }
 
@@ -199,6 +199,18 @@ impl Output {
             }
             Geometry::Cloud(pts) => io::write_vtp_with(&path, pts, &arrays, &self.write)?,
             Geometry::Mesh(mesh) => io::write_vtu_with(&path, mesh, &arrays, &self.write)?,
+            Geometry::Cells(mesh) => {
+                // The arrays are the cells': written as cell data, after none of the
+                // input's (they are among `arrays`, carried).
+                let with = io::Mesh {
+                    points: mesh.points.clone(),
+                    cells: mesh.cells.clone(),
+                    point_data: Vec::new(),
+                    cell_data: arrays,
+                    patches: Vec::new(),
+                };
+                io::write_vtu_with(&path, &with, &mesh.point_data, &self.write)?
+            }
         }
         self.written.0 += std::fs::metadata(&path).map_or(0, |m| m.len());
         if size == 1 {
@@ -233,10 +245,11 @@ impl Output {
                     let p = self.write.precision;
                     io::write_pvtu(&ppath, &names, &meta, &cell_meta, p)?;
                 }
-                (Geometry::Lattice(_), None) => {
+                (Geometry::Lattice(_), None) | (Geometry::Cells(_), _) => {
                     return Err(io_err(
                         &ppath,
-                        "internal: a lattice written in pieces without its slabs",
+                        "internal: a lattice without its slabs, or cell centres, written in \
+                         pieces",
                     ));
                 }
             }

@@ -106,6 +106,17 @@ pub(super) fn piece(
         })
     };
     let (range, owned, geometry, lattice) = match geometry {
+        Geometry::Cells(_) => {
+            return Err(Error::Ranks {
+                rank: ranks.rank(),
+                size: ranks.size(),
+                message: format!(
+                    "{} evaluates at the cell centres (points.at = \"cells\"), which runs on \
+                     one rank only for now; run it without mpirun, or at the points",
+                    case.name
+                ),
+            });
+        }
         Geometry::Mesh(mesh) => {
             // A mesh without cells (or with an empty list of them) is cut by its points.
             match mesh.num_cells() {

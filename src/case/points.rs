@@ -5,7 +5,7 @@ use std::path::Path;
 
 use rand::{Rng, SeedableRng};
 
-use super::config::{DataRef, Number, PointsSpec};
+use super::config::{AtSpec, DataRef, Number, PointsSpec};
 use super::load::{Case, Input};
 use crate::error::{Error, Result};
 use crate::eval::{Operator, Points};
@@ -16,6 +16,8 @@ pub(super) enum Geometry {
     Lattice(ImageGrid),
     Cloud(Vec<[f64; 3]>),
     Mesh(Mesh),
+    /// The centres of a mesh's cells: results are written as cell data of its cells.
+    Cells(Mesh),
 }
 
 /// The case's points, checked: 2 or 3 axes, sensible bounds, and arrays that fit in
@@ -30,18 +32,21 @@ pub(super) fn points(case: &Case) -> Result<(Geometry, Points, Vec<PointArray>)>
             bounds,
             seed,
         } => random(case, *count, bounds, *seed).map(none),
-        PointsSpec::Mesh { file } => {
+        PointsSpec::Mesh { file, at } => {
             let path = case.dir.join(file);
-            let (mut g, p) = mesh(&path)?;
+            let (mut g, p) = mesh(&path, *at == Some(AtSpec::Cells))?;
             let arrays = match &mut g {
                 Geometry::Mesh(m) => std::mem::take(&mut m.point_data),
+                // At the cell centres the cell arrays are the points' own.
+                Geometry::Cells(m) => std::mem::take(&mut m.cell_data),
                 _ => Vec::new(),
             };
             if carries(case) {
                 super::names::check_carried(&path, &arrays)?;
             }
-            if let Geometry::Mesh(m) = &g {
+            if let Geometry::Mesh(m) | Geometry::Cells(m) = &g {
                 super::names::check_carried(&path, &m.cell_data)?;
+                super::names::check_carried(&path, &m.point_data)?;
             }
             check_memory(p.len(), p.dim(), carried_per_point(&arrays), case)?;
             Ok((g, p, arrays))
@@ -236,16 +241,54 @@ fn random(
     Ok((Geometry::Cloud(rows), points))
 }
 
-/// The points of the mesh in `file`, keeping its cells.
-fn mesh(file: &Path) -> Result<(Geometry, Points)> {
+/// The points of the mesh in `file`, keeping its cells; or, `at_cells`, the centres of
+/// its cells (an error for a file without cells).
+fn mesh(file: &Path, at_cells: bool) -> Result<(Geometry, Points)> {
     let mesh = io::read_mesh(file)?;
-    let points = Points::from_rows(3, &mesh.points).map_err(|e| Error::Input {
+    let bad = |message: String| Error::Input {
         path: file.to_path_buf(),
         line: None,
         column: None,
-        message: e.to_string(),
-    })?;
+        message,
+    };
+    if at_cells {
+        if mesh.num_cells() == 0 {
+            return Err(bad(
+                "points.at = \"cells\" but the file has no cells; expected a mesh with cells"
+                    .into(),
+            ));
+        }
+        let centres = io::geometry::cell_centres(&mesh);
+        let points = Points::from_rows(3, &centres).map_err(|e| bad(e.to_string()))?;
+        return Ok((Geometry::Cells(mesh), points));
+    }
+    let points = Points::from_rows(3, &mesh.points).map_err(|e| bad(e.to_string()))?;
     Ok((Geometry::Mesh(mesh), points))
+}
+
+/// Which points of `geometry` lie within one cell of the mesh's boundary (points of a
+/// mesh, or its cells for [`Geometry::Cells`]); `None` for points without a mesh. A
+/// one-cell-thick 2-D mesh's front and back are not boundary.
+pub(super) fn near_boundary(geometry: &Geometry) -> Option<Vec<bool>> {
+    use crate::field::data::{boundary_cells, boundary_points};
+    match geometry {
+        Geometry::Mesh(m) if m.num_cells() > 0 => Some(boundary_points(m, thin_axis(m))),
+        Geometry::Cells(m) => Some(boundary_cells(m, thin_axis(m))),
+        _ => None,
+    }
+}
+
+/// The axis along which every point of `mesh` lies on one of two planes, and which is
+/// its thinnest (a one-cell-thick 2-D mesh), if there is one.
+fn thin_axis(mesh: &Mesh) -> Option<usize> {
+    let b = mesh.bounds();
+    let extent = |a: usize| b[a][1] - b[a][0];
+    let thin = (0..3).min_by(|&a, &c| extent(a).total_cmp(&extent(c)))?;
+    let planes = mesh
+        .points
+        .iter()
+        .all(|p| p[thin] == b[thin][0] || p[thin] == b[thin][1]);
+    (planes && (0..3).all(|a| a == thin || extent(a) > extent(thin))).then_some(thin)
 }
 
 /// The `[low, high]` pairs of `points.bounds` as numbers.

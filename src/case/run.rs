@@ -77,6 +77,9 @@ pub(super) struct Inputs<'a> {
     /// The index among all points of the first point, or of each point (a mesh's piece).
     pub(super) start: usize,
     pub(super) global: Option<&'a [usize]>,
+    /// Which points lie within one cell of the mesh's boundary (a mesh's points or
+    /// cells), for the split of errors and differences.
+    pub(super) near: Option<&'a [bool]>,
     /// For a lattice cut into pieces: every rank's piece, and this rank's first point
     /// index along each axis.
     pub(super) slabs: Option<(Slabs, [usize; 3])>,
@@ -190,10 +193,12 @@ impl Local {
         let mut notes = Vec::new();
         for (k, d) in self.differences.iter().enumerate() {
             let mut d = d.clone();
-            d.squares = [sum(2 * k), sum(2 * k + 1)];
-            notes.push(d.note());
+            d.squares = [sum(4 * k), sum(4 * k + 1), sum(4 * k + 2), sum(4 * k + 3)];
+            if d.meaningful() {
+                notes.push(d.note());
+            }
         }
-        let at = 2 * self.differences.len();
+        let at = 4 * self.differences.len();
         let secs = (0..ranks.size())
             .map(|r| all[r * mine.len() + at + 1])
             .fold(0.0, f64::max);
@@ -253,7 +258,8 @@ fn evaluate_and_write(
     // Over ranks, --strict is checked once the ranks' rows are together (`execute`).
     let strict = opts.strict && ranks.size() == 1;
     let mut rec = Recorder::new(points, opts.chunk_size, strict, inputs.owned)
-        .placed(inputs.start, inputs.global);
+        .placed(inputs.start, inputs.global)
+        .split(inputs.near);
     let series = case.spec.times.is_some();
     let mut unstaged = None;
     for (k, &t) in times.iter().enumerate() {
@@ -418,30 +424,29 @@ fn compared<'a>(case: &Case, inputs: &Inputs<'a>, name: &str, a: &Array) -> Resu
             "compare {name}: the case has no data file to take '{name}' from"
         )));
     };
-    let Some(r) = src.mesh.point_array(name) else {
-        let names: Vec<&str> = src
-            .mesh
-            .point_data
-            .iter()
-            .map(|a| a.name.as_str())
-            .collect();
+    // At the cell centres the data file's cell arrays are at the same places.
+    let cells = matches!(inputs.geometry, Geometry::Cells(_));
+    let (arrays, kind, count) = if cells {
+        (&src.mesh.cell_data, "cell", src.mesh.num_cells())
+    } else {
+        (&src.mesh.point_data, "point", src.points)
+    };
+    let Some(r) = arrays.iter().find(|r| r.name == name) else {
+        let names: Vec<&str> = arrays.iter().map(|a| a.name.as_str()).collect();
         return Err(case.input.error(format!(
-            "compare: {} has no point array '{name}'; its point arrays are: {}",
+            "compare: {} has no {kind} array '{name}'; its {kind} arrays are: {}",
             src.name.display(),
             names.join(", ")
         )));
     };
     // With several ranks both hold this rank's points only; the counts are of all points.
-    if r.components != a.components
-        || src.points != inputs.total
-        || r.values.len() != a.values.len()
-    {
+    if r.components != a.components || count != inputs.total || r.values.len() != a.values.len() {
         return Err(case.input.error(format!(
             "compare: '{name}' of {} has {} components at {} points, but {} has {} at {} \
              points; expected the same shape (the output points must be the data file's)",
             src.name.display(),
             r.components,
-            src.points,
+            count,
             a.name,
             a.components,
             inputs.total

@@ -193,6 +193,9 @@ pub(super) struct Recorder<'p> {
     /// named by its index among all points.
     start: usize,
     global: Option<&'p [usize]>,
+    /// Which points lie within one cell of the mesh's boundary, where the points are a
+    /// mesh's: errors and differences are then split into interior and boundary.
+    near: Option<&'p [bool]>,
     /// The arrays of the current time, in output order.
     pub(super) arrays: Vec<Array>,
     /// The rows so far, in output order.
@@ -209,23 +212,49 @@ pub(super) struct Difference {
     pub(super) time: f64,
     /// The computed array's name.
     pub(super) array: String,
-    /// The data file's array's name.
-    pub(super) input: String,
-    /// Σ (computed − input)² and Σ input², over the points and components.
-    pub(super) squares: [f64; 2],
+    /// The data file's array's name, or `None` for the exact answer.
+    pub(super) input: Option<String>,
+    /// Σ (computed − input)² and Σ input², over the points and components, in the
+    /// interior, then near the boundary (all points count as interior without a mesh).
+    pub(super) squares: [f64; 4],
+    /// Whether the points were split into interior and boundary.
+    pub(super) split: bool,
 }
 
 impl Difference {
-    /// The summary's note: the relative L2 difference.
+    /// The summary's note: the relative L2 difference (from an input array) or error
+    /// (from the exact answer), with its interior and boundary parts where the points
+    /// were split.
     pub(super) fn note(&self) -> String {
-        let [e, r] = self.squares;
-        format!(
-            "relative L2 difference of {} from the input's {} at t = {}: {:.3e}",
-            self.array,
-            self.input,
-            self.time,
-            e.sqrt() / r.sqrt()
-        )
+        let [ei, ri, eb, rb] = self.squares;
+        let rel = |e: f64, r: f64| format!("{:.3e}", e.sqrt() / r.sqrt());
+        let mut s = match &self.input {
+            Some(input) => format!(
+                "relative L2 difference of {} from the input's {input} at t = {}: {}",
+                self.array,
+                self.time,
+                rel(ei + eb, ri + rb)
+            ),
+            None => format!(
+                "relative L2 error of {} at t = {}: {}",
+                self.array,
+                self.time,
+                rel(ei + eb, ri + rb)
+            ),
+        };
+        if self.split {
+            s += &format!(
+                " (interior {}, within one cell of the boundary {})",
+                rel(ei, ri),
+                rel(eb, rb)
+            );
+        }
+        s
+    }
+
+    /// Whether the note says anything: a reference that is not zero everywhere.
+    pub(super) fn meaningful(&self) -> bool {
+        self.squares[1] + self.squares[3] > 0.0
     }
 }
 
@@ -241,6 +270,7 @@ impl<'p> Recorder<'p> {
             owned: owned.min(points.len()),
             start: 0,
             global: None,
+            near: None,
             arrays: Vec::new(),
             rows: Vec::new(),
             differences: Vec::new(),
@@ -252,6 +282,28 @@ impl<'p> Recorder<'p> {
     pub(super) fn placed(mut self, start: usize, global: Option<&'p [usize]>) -> Self {
         (self.start, self.global) = (start, global);
         self
+    }
+
+    /// Splits errors and differences at the points flagged as within one cell of the
+    /// boundary (one flag per point of the recorder).
+    pub(super) fn split(mut self, near: Option<&'p [bool]>) -> Self {
+        self.near = near.filter(|n| n.len() == self.points.len());
+        self
+    }
+
+    /// Σ err² and Σ reference², in the interior and near the boundary, over the owned
+    /// points.
+    fn squares(&self, err: &[f64], reference: &[f64], c: usize) -> [f64; 4] {
+        let mut s = [0.0; 4];
+        for i in 0..self.owned {
+            let b = self.near.is_some_and(|n| n[i]);
+            let k = if b { 2 } else { 0 };
+            for j in i * c..(i + 1) * c {
+                s[k] += err[j] * err[j];
+                s[k + 1] += reference[j] * reference[j];
+            }
+        }
+        s
     }
 
     /// Keeps an output array, with its `error(…)` array and error statistics when an
@@ -277,16 +329,27 @@ impl<'p> Recorder<'p> {
         };
         let err = match reference {
             None => None,
-            Some(Reference::Exact(ex)) => Some(self.error_array(&a, ex)?),
+            Some(Reference::Exact(ex)) => {
+                let (err, exact) = self.error_array(&a, ex)?;
+                if self.near.is_some() {
+                    self.differences.push(Difference {
+                        time,
+                        array: a.name.clone(),
+                        input: None,
+                        squares: self.squares(&err.values, &exact, a.components),
+                        split: true,
+                    });
+                }
+                Some(err)
+            }
             Some(Reference::Array(r)) => {
                 let err = difference(&a, &r.values);
-                let own = self.owned * a.components;
-                let squares = |v: &[f64]| v[..own].iter().map(|x| x * x).sum::<f64>();
                 self.differences.push(Difference {
                     time,
                     array: a.name.clone(),
-                    input: r.name.clone(),
-                    squares: [squares(&err.values), squares(&r.values)],
+                    input: Some(r.name.clone()),
+                    squares: self.squares(&err.values, &r.values, a.components),
+                    split: self.near.is_some(),
                 });
                 Some(err)
             }
@@ -327,8 +390,8 @@ impl<'p> Recorder<'p> {
         std::mem::take(&mut self.arrays)
     }
 
-    /// `computed − exact`, named `error(<name>)`.
-    fn error_array(&self, a: &Array, exact: &ExprField) -> Result<Array> {
+    /// `computed − exact`, named `error(<name>)`, and the exact values.
+    fn error_array(&self, a: &Array, exact: &ExprField) -> Result<(Array, Vec<f64>)> {
         let eo = EvalOptions {
             chunk_size: self.chunk_size,
             progress: None,
@@ -336,7 +399,7 @@ impl<'p> Recorder<'p> {
             ..EvalOptions::default()
         };
         let ex = evaluate(exact, self.points, &[Operator::Value], &eo)?.remove(0);
-        Ok(difference(a, &ex.values))
+        Ok((difference(a, &ex.values), ex.values))
     }
 }
 

@@ -92,15 +92,25 @@ pub(super) fn read_pieces(path: &Path, data: DataSet, limit: u64) -> Result<Mesh
     merge(meshes).map_err(input)
 }
 
-/// The bytes `mesh` holds: points, cells and arrays.
-fn bytes_of(mesh: &Mesh) -> u64 {
+/// The bytes `mesh` holds: points, cells and arrays (its patches too).
+pub(super) fn bytes_of(mesh: &Mesh) -> u64 {
     let cells = mesh.cells.as_ref().map_or(0, |c| {
         8 * (c.connectivity.len() + c.offsets.len()) + c.types.len()
     });
     let arrays: usize = (mesh.point_data.iter().chain(&mesh.cell_data))
         .map(|a| 8 * a.values.len())
         .sum();
-    (24 * mesh.points.len() + cells + arrays) as u64
+    let patches: usize = (mesh.patches.iter())
+        .map(|p| {
+            let faces = 8 * (p.faces.connectivity.len() + p.faces.offsets.len());
+            faces
+                + p.face_data
+                    .iter()
+                    .map(|a| 8 * a.values.len())
+                    .sum::<usize>()
+        })
+        .sum();
+    (24 * mesh.points.len() + cells + arrays + patches) as u64
 }
 
 /// The pieces one after the other: points, cells (renumbered), point and cell arrays

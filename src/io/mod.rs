@@ -4,10 +4,12 @@
 //! Reading: [`read_mesh`] takes the points (and cells, where the file has them) of a legacy
 //! `.vtk` file (binary big-endian or ASCII) or an XML `.vtu` / `.vtp` file, such as the
 //! output of OpenFOAM's `foamToVTK`, with their point-data and cell-data arrays, and of
-//! the pieces a `.pvtu` / `.pvtp` file lists (the output of a parallel run);
-//! [`read_csv`] reads measured values at points without a mesh; [`read_openfoam`] reads an
-//! OpenFOAM case directory natively (mesh, vol fields, patch values; ASCII, binary, gzipped,
-//! decomposed) and [`write_openfoam_field`] writes a field back into it.
+//! the pieces a `.pvtu` / `.pvtp` file lists (the output of a parallel run), and of
+//! foamToVTK's multiblock `.vtm` (the internal mesh with its boundary patches, as
+//! [`Patch`]es); [`read_series`] lists the times and files of a `.vtm.series` or `.pvd`
+//! series; [`read_csv`] reads measured values at points without a mesh; [`read_openfoam`]
+//! reads an OpenFOAM case directory natively (mesh, vol fields, patch values; ASCII,
+//! binary, gzipped, decomposed) and [`write_openfoam_field`] writes a field back into it.
 //!
 //! Input limits: both readers take regular files only (a FIFO or a device such as
 //! `/dev/zero` is refused, not read), of at most [`max_input_bytes`] (4 GiB, or the
@@ -53,12 +55,16 @@
 mod appended;
 mod csv;
 mod encode;
+pub mod geometry;
 mod legacy;
+mod listing;
 mod merge;
 mod mesh;
 mod openfoam;
+mod multiblock;
 mod parallel;
 pub(crate) mod read;
+mod series;
 mod write;
 mod xml;
 
@@ -71,6 +77,7 @@ pub use openfoam::{
 };
 pub use parallel::{write_pvti, write_pvtp, write_pvtu};
 pub use read::{DEFAULT_MAX_INPUT_BYTES, max_input_bytes, read_mesh};
+pub use series::{is_series, read_series};
 pub(crate) use write::write_atomically;
 pub use write::{
     ImageGrid, PointArray, write_pvd, write_vti, write_vti_piece_with, write_vti_with, write_vtp,

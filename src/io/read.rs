@@ -142,6 +142,18 @@ enum Kind {
 /// pieces stay twice, as in ParaView. Their files may together have at most
 /// [`max_input_bytes`].
 ///
+/// A `.vtm` file (a multiblock data set as OpenFOAM's `foamToVTK` writes it) is read as
+/// its `internal` data set (a `.vtu`: the mesh, its point and cell data) with one
+/// [`Patch`](super::Patch) per data set of its `boundary` block (a `.vtp` per patch): the
+/// patch's polygons in the internal mesh's point numbering (each patch point is the
+/// internal point with exactly the same coordinates), its cell data as
+/// [`Patch::face_data`](super::Patch::face_data) and no conditions (the file names none).
+/// The files it lists are relative paths inside the `.vtm`'s folder (no `..`, no absolute
+/// path, no symbolic link out of it), each listed once, and share one budget of
+/// [`max_input_bytes`] as the pieces of a parallel file do. A series file (`.vtm.series`,
+/// `.pvd`; see [`read_series`](super::read_series)) is read as the file of its first
+/// (lowest) time.
+///
 /// Supported: legacy `.vtk` (binary big-endian, as VTK writes it, or ASCII; data sets
 /// `UNSTRUCTURED_GRID`, `POLYDATA`, `STRUCTURED_GRID`; a `FIELD` block before the points, as
 /// `foamToVTK -legacy` writes it, is skipped) and XML `.vtu` (`UnstructuredGrid`) and `.vtp`
@@ -176,12 +188,20 @@ pub(super) fn read_mesh_within(path: &Path, limit: u64) -> Result<Mesh> {
         Some("vtk") => Kind::Legacy,
         Some("vtu") | Some("vtp") => Kind::Xml,
         Some("pvtu") | Some("pvtp") => Kind::Parallel,
+        Some("vtm") => return super::multiblock::read_vtm(path, limit),
+        Some("series") | Some("pvd") => {
+            // The first time of the series: the mesh a case over the series evaluates on.
+            let series = super::read_series(path)?;
+            let (_, first) = &series[0]; // read_series lists at least one file
+            return read_mesh_within(first, limit);
+        }
         other => {
             return Err(Error::Io {
                 path: path.into(),
                 message: format!(
                     "unknown extension {}; expected .vtk (legacy VTK), .vtu or .vtp (XML VTK), \
-                     .pvtu or .pvtp (their pieces)",
+                     .pvtu or .pvtp (their pieces), .vtm (foamToVTK's multiblock), .vtm.series \
+                     or .pvd (a series: its first time)",
                     other.map_or("(none)".to_string(), |e| format!(".{e}"))
                 ),
             });

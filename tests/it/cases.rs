@@ -834,9 +834,11 @@ fn openfoam_cavity_data_case_differentiates_the_solvers_velocity() {
     let g = rel("grad(U)");
     let w = rel("curl(U)");
     assert!(g > 0.05 && g < 0.4, "grad(U): {g}");
-    assert!(w > 0.05 && w < 0.3, "curl(U): {w}");
+    assert!(w > 0.05 && w < 0.4, "curl(U): {w}");
+    // The solver's values: the cell values at the cell centres (this file has no patches).
+    assert!(text.contains("cell values at 400 cell centres"), "{text}");
     assert!(
-        text.contains("2-D data: every sample lies on one of two planes z = 0"),
+        text.contains("2-D data") && text.contains("derivatives along z are 0"),
         "{text}"
     );
     let files = vtk_files(tmp.path());

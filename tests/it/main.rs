@@ -19,4 +19,5 @@ mod output;
 mod pieces;
 mod pinn;
 mod plot;
+mod series;
 mod usability;

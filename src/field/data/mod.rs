@@ -45,6 +45,7 @@
 //! ```
 
 mod fit;
+mod mesh;
 mod samples;
 
 use std::num::NonZero;
@@ -53,6 +54,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use kiddo::SquaredEuclidean;
 
 pub use fit::Weights;
+pub use mesh::{
+    Location, MeshSamples, PatchUse, boundary_cells, boundary_points, holds_values, mesh_samples,
+};
 
 use super::Field;
 use crate::autodiff::{Tape, Tensor, Var};
