@@ -229,6 +229,26 @@ fn cavity_ascii_has_the_mesh_the_fields_and_the_patches() {
 }
 
 #[test]
+fn cell_centres_of_every_shape_are_openfoams() {
+    // io::geometry's centres (primitives by VTK's face tables, polyhedra by their face
+    // stream) against OpenFOAM's writeCellCentres (C, written with 6 digits).
+    for (name, time) in [("cavity", "0.01"), ("mixed", "0"), ("dual", "0")] {
+        let mesh = read_openfoam(&case(name), time, Some(&["C"])).unwrap();
+        let c = &mesh.cell_array("C").unwrap().values;
+        for (i, m) in nabla::io::geometry::cell_centres(&mesh).iter().enumerate() {
+            for d in 0..3 {
+                let foam = c[3 * i + d];
+                assert!(
+                    (m[d] - foam).abs() <= 5e-6 * foam.abs().max(1e-2),
+                    "{name} cell {i}: {m:?} vs OpenFOAM's {:?}",
+                    &c[3 * i..3 * i + 3]
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn cavity_cells_and_values_match_foam_to_vtk() {
     let ours = read_openfoam(&case("cavity"), "0.01", None).unwrap();
     let vtk = read_mesh(&case("cavity/VTK/cavity_2/internal.vtu")).unwrap();
@@ -812,3 +832,70 @@ fn gzip_bomb_child() {
     assert!(text.contains("8388608"), "{text}");
 }
 
+
+/// The files of the one-cell case of the fuzz target `read_openfoam` (a copy of its table).
+const FUZZ_FILES: [&str; 6] = [
+    "constant/polyMesh/points",
+    "constant/polyMesh/faces",
+    "constant/polyMesh/owner",
+    "constant/polyMesh/neighbour",
+    "constant/polyMesh/boundary",
+    "0/U",
+];
+
+/// The seeds of the fuzz target `read_openfoam` on stable: each is the first byte (which
+/// file) and that file of a one-cell case whose other files are the seeds' own. Each seed is
+/// a valid file and reads; a few bytes changed in each give a result or an error, never a
+/// panic.
+#[test]
+fn fuzz_seeds_of_read_openfoam_give_results_or_errors() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/read_openfoam");
+    let mut seeds: Vec<(u8, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| {
+            let bytes = std::fs::read(e.unwrap().path()).unwrap();
+            (bytes[0], bytes[1..].to_vec())
+        })
+        .collect();
+    seeds.sort();
+    let base: Vec<Vec<u8>> = (0..6u8)
+        .map(|i| seeds.iter().find(|(k, _)| *k == i).unwrap().1.clone())
+        .collect();
+    let run = |which: u8, data: &[u8]| -> nabla::Result<Mesh> {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for (i, name) in FUZZ_FILES.iter().enumerate() {
+            let path = root.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let which = which as usize % 7;
+            if which == 6 && i == 5 {
+                use std::io::Write;
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                gz.write_all(data).unwrap();
+                std::fs::write(root.join("0/U.gz"), gz.finish().unwrap()).unwrap();
+            } else if i == which {
+                std::fs::write(&path, data).unwrap();
+            } else {
+                std::fs::write(&path, &base[i]).unwrap();
+            }
+        }
+        read_openfoam(root, "0", None)
+    };
+    for (which, data) in &seeds {
+        let mesh = run(*which, data).unwrap_or_else(|e| panic!("seed {which}: {e}"));
+        assert_eq!(mesh.num_cells(), 1);
+        assert_eq!(mesh.cells.as_ref().unwrap().types, [12]);
+        // Every byte changed, one at a time, in the small seeds.
+        if data.len() < 400 {
+            for i in 0..data.len() {
+                for b in [b'(', b')', b'9', 0u8, b';', b'-'] {
+                    let mut d = data.clone();
+                    d[i] = b;
+                    if let Err(e) = run(*which, &d) {
+                        let _ = e.to_string();
+                    }
+                }
+            }
+        }
+    }
+}
