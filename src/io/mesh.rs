@@ -155,7 +155,11 @@ impl Cells {
                         faces.len()
                     ));
                 }
-                if let Some(&p) = faces.iter().flat_map(|f| f.iter()).find(|&&p| p >= num_points as u64) {
+                if let Some(&p) = faces
+                    .iter()
+                    .flat_map(|f| f.iter())
+                    .find(|&&p| p >= num_points as u64)
+                {
                     return Err(format!(
                         "a face of polyhedron {c} has point {p}, but there are {num_points} points"
                     ));

@@ -7,9 +7,8 @@ use std::path::{Path, PathBuf};
 
 use nabla::Error;
 use nabla::io::{
-    Cells, FieldToWrite, Layout, Mesh, OpenFoamOptions, TimeSelection, openfoam_times,
-    read_mesh, read_openfoam, read_openfoam_with, select_openfoam_times, write_openfoam_field,
-    write_vtu,
+    Cells, FieldToWrite, Layout, Mesh, OpenFoamOptions, TimeSelection, openfoam_times, read_mesh,
+    read_openfoam, read_openfoam_with, select_openfoam_times, write_openfoam_field, write_vtu,
 };
 
 // vtkio reads no .vtu with polyhedra (their `faces` arrays): VTK's own reader checks those.
@@ -86,9 +85,19 @@ fn cell_faces(cells: &Cells, c: usize) -> Vec<Vec<u64>> {
         &[1, 2, 5, 4],
         &[2, 0, 3, 5],
     ];
-    const PYR: [&[usize]; 5] = [&[0, 3, 2, 1], &[0, 1, 4], &[1, 2, 4], &[2, 3, 4], &[3, 0, 4]];
+    const PYR: [&[usize]; 5] = [
+        &[0, 3, 2, 1],
+        &[0, 1, 4],
+        &[1, 2, 4],
+        &[2, 3, 4],
+        &[3, 0, 4],
+    ];
     const TET: [&[usize]; 4] = [&[0, 1, 3], &[1, 2, 3], &[2, 0, 3], &[0, 2, 1]];
-    let start = if c == 0 { 0 } else { cells.offsets[c - 1] as usize };
+    let start = if c == 0 {
+        0
+    } else {
+        cells.offsets[c - 1] as usize
+    };
     let v = &cells.connectivity[start..cells.offsets[c] as usize];
     let table: &[&[usize]] = match cells.types[c] {
         12 => &HEX,
@@ -166,18 +175,41 @@ fn vtk_cells(path: &Path) -> Option<serde_json::Value> {
 fn same_cells_as_foam_to_vtk(mesh: &Mesh, vtu: &Path) {
     let Some(theirs) = vtk_cells(vtu) else { return };
     let cells = mesh.cells.as_ref().unwrap();
-    let types: Vec<u64> = theirs["types"].as_array().unwrap().iter().map(|t| t.as_u64().unwrap()).collect();
-    assert_eq!(types, cells.types.iter().map(|&t| t as u64).collect::<Vec<_>>());
+    let types: Vec<u64> = theirs["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        cells.types.iter().map(|&t| t as u64).collect::<Vec<_>>()
+    );
     let sets: Vec<Vec<u64>> = theirs["point_sets"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| s.as_array().unwrap().iter().map(|p| p.as_u64().unwrap()).collect())
+        .map(|s| {
+            s.as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_u64().unwrap())
+                .collect()
+        })
         .collect();
     assert_eq!(sets, point_sets(cells));
-    for (c, (v, ours)) in theirs["volumes"].as_array().unwrap().iter().zip(volumes(mesh)).enumerate() {
+    for (c, (v, ours)) in theirs["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(volumes(mesh))
+        .enumerate()
+    {
         let v = v.as_f64().unwrap().abs();
-        assert!((v - ours).abs() < 1e-6 * ours, "cell {c}: VTK {v}, ours {ours}");
+        assert!(
+            (v - ours).abs() < 1e-6 * ours,
+            "cell {c}: VTK {v}, ours {ours}"
+        );
     }
 }
 
@@ -198,7 +230,10 @@ fn cavity_ascii_has_the_mesh_the_fields_and_the_patches() {
     let comps: Vec<usize> = mesh.cell_data.iter().map(|a| a.components).collect();
     assert_eq!(comps, [3, 3, 9, 1]);
     // 0.01/U, first cell: (0.0002133 -0.000317516 0).
-    assert_eq!(&mesh.cell_array("U").unwrap().values[..3], &[0.0002133, -0.000317516, 0.0]);
+    assert_eq!(
+        &mesh.cell_array("U").unwrap().values[..3],
+        &[0.0002133, -0.000317516, 0.0]
+    );
     // frontAndBack is empty: the case is 2-D, the patch is no boundary.
     let names: Vec<&str> = mesh.patches.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["movingWall", "fixedWalls"]);
@@ -209,7 +244,11 @@ fn cavity_ascii_has_the_mesh_the_fields_and_the_patches() {
     assert_eq!(wall.condition("p"), Some("zeroGradient"));
     assert_eq!(wall.condition("C"), Some("calculated"));
     let u = wall.face_array("U").unwrap();
-    assert_eq!(u.values, [1.0, 0.0, 0.0].repeat(20), "uniform (1 0 0) expanded");
+    assert_eq!(
+        u.values,
+        [1.0, 0.0, 0.0].repeat(20),
+        "uniform (1 0 0) expanded"
+    );
     assert!(wall.face_array("p").is_none(), "zeroGradient has no value");
     assert_eq!(mesh.patches[1].faces.len(), 60);
     assert_eq!(mesh.patches[1].condition("U"), Some("noSlip"));
@@ -256,7 +295,10 @@ fn cavity_cells_and_values_match_foam_to_vtk() {
     assert_eq!(ours.points.len(), vtk.points.len());
     for (a, b) in ours.points.iter().zip(&vtk.points) {
         for d in 0..3 {
-            assert!((a[d] - b[d]).abs() <= 1e-7 * a[d].abs().max(1e-3), "{a:?} {b:?}");
+            assert!(
+                (a[d] - b[d]).abs() <= 1e-7 * a[d].abs().max(1e-3),
+                "{a:?} {b:?}"
+            );
         }
     }
     assert_eq!(
@@ -269,7 +311,10 @@ fn cavity_cells_and_values_match_foam_to_vtk() {
         assert_eq!(a.components, b.components, "{name}");
         for (x, y) in a.values.iter().zip(&b.values) {
             // foamToVTK writes Float32.
-            assert!((x - y).abs() <= 1e-6 * x.abs().max(1e-30), "{name}: {x} {y}");
+            assert!(
+                (x - y).abs() <= 1e-6 * x.abs().max(1e-30),
+                "{name}: {x} {y}"
+            );
         }
     }
 }
@@ -314,7 +359,10 @@ fn decomposed_case_reassembles_bit_for_bit_as_the_reconstructed_one() {
         layout: Layout::Reconstructed,
     };
     let err = read_openfoam_with(&case("cavity_decomposed"), "0.01", &opts).unwrap_err();
-    assert!(err.to_string().contains("no time directory `0.01`"), "{err}");
+    assert!(
+        err.to_string().contains("no time directory `0.01`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -337,8 +385,8 @@ fn times_are_sorted_by_value_with_latest_all_and_lists() {
     );
     let latest = read_openfoam(&case("cavity"), "latest", None).unwrap();
     assert!(latest == read_openfoam(&case("cavity"), "0.01", None).unwrap());
-    let err = select_openfoam_times(&case("cavity"), &TimeSelection::List(vec!["7".into()]))
-        .unwrap_err();
+    let err =
+        select_openfoam_times(&case("cavity"), &TimeSelection::List(vec!["7".into()])).unwrap_err();
     assert!(err.to_string().contains("0, 0.005, 0.01"), "{err}");
 }
 
@@ -361,10 +409,23 @@ fn symm_tensor_field_expands_to_nine_components_with_its_patch_values() {
     let k = 3.0;
     assert_eq!(
         &v[27..36],
-        &[k, k + 1.0, k + 2.0, k + 1.0, k + 3.0, k + 4.0, k + 2.0, k + 4.0, k + 5.0]
+        &[
+            k,
+            k + 1.0,
+            k + 2.0,
+            k + 1.0,
+            k + 3.0,
+            k + 4.0,
+            k + 2.0,
+            k + 4.0,
+            k + 5.0
+        ]
     );
     let fixed = mesh.patches[1].face_array("S").unwrap();
-    assert_eq!(&fixed.values[..9], &[1.0, 2.0, 3.0, 2.0, 4.0, 5.0, 3.0, 5.0, 6.0]);
+    assert_eq!(
+        &fixed.values[..9],
+        &[1.0, 2.0, 3.0, 2.0, 4.0, 5.0, 3.0, 5.0, 6.0]
+    );
 }
 
 #[test]
@@ -407,7 +468,10 @@ fn mixed_cells_are_vtk_primitives_or_polyhedra_with_outward_faces() {
     // The volumes from our outward faces are OpenFOAM's (writeCellVolumes), all positive.
     let v = &mesh.cell_array("V").unwrap().values;
     for (c, (ours, foam)) in volumes(&mesh).iter().zip(v).enumerate() {
-        assert!((ours - foam).abs() < 1e-5 * foam, "cell {c}: {ours} vs {foam}");
+        assert!(
+            (ours - foam).abs() < 1e-5 * foam,
+            "cell {c}: {ours} vs {foam}"
+        );
     }
     // The same cells as foamToVTK.
     same_cells_as_foam_to_vtk(&mesh, &case("mixed/VTK/mixed_0/internal.vtu"));
@@ -474,7 +538,10 @@ fn polyhedra_written_as_vtu_read_back_in_vtk_with_their_faces_and_volumes() {
             .enumerate()
         {
             let v = v.as_f64().unwrap();
-            assert!((v - ours).abs() < 1e-9, "{name} cell {c}: VTK {v}, ours {ours}");
+            assert!(
+                (v - ours).abs() < 1e-9,
+                "{name} cell {c}: VTK {v}, ours {ours}"
+            );
         }
     }
 }
@@ -518,7 +585,11 @@ fn fields_written_back_read_back_exactly() {
     // A symmetric tensor into a new time directory; it reads back as 9 components.
     let n = mesh.num_cells();
     let s: Vec<f64> = (0..6 * n).map(|i| i as f64 * 0.1).collect();
-    let walls6: Vec<Vec<f64>> = mesh.patches.iter().map(|p| vec![0.5; 6 * p.faces.len()]).collect();
+    let walls6: Vec<Vec<f64>> = mesh
+        .patches
+        .iter()
+        .map(|p| vec![0.5; 6 * p.faces.len()])
+        .collect();
     let patches6: Vec<(&str, &[f64])> = mesh
         .patches
         .iter()
@@ -536,7 +607,10 @@ fn fields_written_back_read_back_exactly() {
     let back = read_openfoam(&root, "0.02", Some(&["S_nabla"])).unwrap();
     let got = &back.cell_array("S_nabla").unwrap().values;
     let x = |i: usize| s[i];
-    assert_eq!(&got[9..18], &[x(6), x(7), x(8), x(7), x(9), x(10), x(8), x(10), x(11)]);
+    assert_eq!(
+        &got[9..18],
+        &[x(6), x(7), x(8), x(7), x(9), x(10), x(8), x(10), x(11)]
+    );
     // A second write replaces the file.
     write_openfoam_field(&root, "0.02", &field).unwrap();
 }
@@ -556,7 +630,11 @@ fn write_back_refuses_wrong_counts_missing_patches_links_and_decomposed_cases() 
         ..Default::default()
     };
     let cells: &'static [f64] = Box::leak(cells.into_boxed_slice());
-    let msg = |f: &FieldToWrite| write_openfoam_field(&root, "0.01", f).unwrap_err().to_string();
+    let msg = |f: &FieldToWrite| {
+        write_openfoam_field(&root, "0.01", f)
+            .unwrap_err()
+            .to_string()
+    };
     assert!(msg(&field(&cells[..399], &good)).contains("399 cell values; expected 400"));
     assert!(msg(&field(cells, &good[..1])).contains("no values for patch fixedWalls"));
     let bad: [(&str, &[f64]); 3] = [good[0], good[1], ("nowhere", &walls)];
@@ -565,8 +643,20 @@ fn write_back_refuses_wrong_counts_missing_patches_links_and_decomposed_cases() 
     assert!(msg(&field(cells, &short)).contains("patch movingWall: 19 values; expected 20"));
     let nan = Box::leak(vec![f64::NAN; 400].into_boxed_slice());
     assert!(msg(&field(nan, &good)).contains("expected finite numbers"));
-    assert!(msg(&FieldToWrite { components: 2, ..field(cells, &good) }).contains("2 components"));
-    assert!(msg(&FieldToWrite { name: "../x", ..field(cells, &good) }).contains("not a field name"));
+    assert!(
+        msg(&FieldToWrite {
+            components: 2,
+            ..field(cells, &good)
+        })
+        .contains("2 components")
+    );
+    assert!(
+        msg(&FieldToWrite {
+            name: "../x",
+            ..field(cells, &good)
+        })
+        .contains("not a field name")
+    );
     // A symlinked target is refused, its target untouched.
     let outside = root.join("outside");
     std::fs::write(&outside, "keep").unwrap();
@@ -578,8 +668,8 @@ fn write_back_refuses_wrong_counts_missing_patches_links_and_decomposed_cases() 
     let err = write_openfoam_field(&root, "0.005", &field(cells, &good)).unwrap_err();
     assert!(err.to_string().contains("remove it first"), "{err}");
     // A decomposed case.
-    let err = write_openfoam_field(&case("cavity_decomposed"), "0.01", &field(cells, &good))
-        .unwrap_err();
+    let err =
+        write_openfoam_field(&case("cavity_decomposed"), "0.01", &field(cells, &good)).unwrap_err();
     assert!(err.to_string().contains("reconstructPar"), "{err}");
 }
 
@@ -613,12 +703,20 @@ fn a_count_that_disagrees_with_the_list_is_an_error_at_its_line() {
     let points = root.join("constant/polyMesh/points");
     edit(&points, "\n882\n(", "\n881\n(");
     let text = fails(&root, "0", None, &points, "more entries than its count");
-    assert!(text.contains(":902:"), "the line of the extra entry: {text}");
+    assert!(
+        text.contains(":902:"),
+        "the line of the extra entry: {text}"
+    );
     // A field with fewer values than cells.
     let (_tmp, root) = copy("cavity");
     let p = root.join("0.01/p");
     let text = std::fs::read_to_string(&p).unwrap();
-    let first = text.lines().skip_while(|l| *l != "(").nth(1).unwrap().to_string();
+    let first = text
+        .lines()
+        .skip_while(|l| *l != "(")
+        .nth(1)
+        .unwrap()
+        .to_string();
     edit(&p, &format!("\n400\n(\n{first}\n"), "\n399\n(\n");
     fails(&root, "0.01", Some(&["p"]), &p, "399 values; expected 400");
     // A patch value with the wrong count.
@@ -658,14 +756,24 @@ fn binary_files_with_64_bit_labels_and_32_bit_scalars_read() {
         let bytes = std::fs::read(&path).unwrap();
         let open = bytes.windows(2).position(|w| w == b"\n(").unwrap() + 2;
         let head = String::from_utf8(bytes[..open].to_vec()).unwrap();
-        let n: usize = head[..open - 2].rsplit('\n').next().unwrap().trim().parse().unwrap();
+        let n: usize = head[..open - 2]
+            .rsplit('\n')
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
         let count = if name == "points" { 3 * n } else { n };
         let raw = &bytes[open..open + from * count];
         let mut out = head.replace("label=32;scalar=64", arch).into_bytes();
         for c in raw.chunks_exact(from) {
             match (from, to) {
-                (4, 8) => out.extend((i32::from_le_bytes(c.try_into().unwrap()) as i64).to_le_bytes()),
-                (8, 4) => out.extend((f64::from_le_bytes(c.try_into().unwrap()) as f32).to_le_bytes()),
+                (4, 8) => {
+                    out.extend((i32::from_le_bytes(c.try_into().unwrap()) as i64).to_le_bytes())
+                }
+                (8, 4) => {
+                    out.extend((f64::from_le_bytes(c.try_into().unwrap()) as f32).to_le_bytes())
+                }
                 _ => unreachable!(),
             }
         }
@@ -689,8 +797,17 @@ fn a_missing_time_field_owner_or_patch_entry_is_an_error_naming_it() {
     let root = case("cavity");
     let text = fails(&root, "7", None, &root, "no time directory `7`");
     assert!(text.contains("0, 0.005, 0.01"), "{text}");
-    let text = fails(&root, "0.01", Some(&["nope"]), &root.join("0.01/nope"), "no such field");
-    assert!(text.contains("C, U, grad(U), p"), "lists the fields there: {text}");
+    let text = fails(
+        &root,
+        "0.01",
+        Some(&["nope"]),
+        &root.join("0.01/nope"),
+        "no such field",
+    );
+    assert!(
+        text.contains("C, U, grad(U), p"),
+        "lists the fields there: {text}"
+    );
 
     let (_tmp, root) = copy("cavity");
     let owner = root.join("constant/polyMesh/owner");
@@ -700,24 +817,48 @@ fn a_missing_time_field_owner_or_patch_entry_is_an_error_naming_it() {
     let (_tmp, root) = copy("cavity");
     let u = root.join("0.01/U");
     edit(&u, "    fixedWalls\n", "    someOtherWalls\n");
-    fails(&root, "0.01", Some(&["U"]), &u, "no entry for patch `fixedWalls`");
+    fails(
+        &root,
+        "0.01",
+        Some(&["U"]),
+        &u,
+        "no entry for patch `fixedWalls`",
+    );
 }
 
 #[test]
 fn a_missing_processor_or_addressing_is_an_error_naming_it() {
     let (_tmp, root) = copy("cavity_decomposed");
     std::fs::remove_dir_all(root.join("processor1")).unwrap();
-    let text = fails(&root, "0.01", None, &root.join("processor1"), "no processor1/");
+    let text = fails(
+        &root,
+        "0.01",
+        None,
+        &root.join("processor1"),
+        "no processor1/",
+    );
     assert!(text.contains("numberOfSubdomains 2"), "{text}");
 
     let (_tmp, root) = copy("cavity_decomposed");
     let file = root.join("processor0/constant/polyMesh/cellProcAddressing");
     std::fs::remove_file(&file).unwrap();
-    fails(&root, "0.01", None, &file, "no cellProcAddressing in processor0");
+    fails(
+        &root,
+        "0.01",
+        None,
+        &file,
+        "no cellProcAddressing in processor0",
+    );
 
     let (_tmp, root) = copy("cavity_decomposed");
     std::fs::remove_dir_all(root.join("processor1/0.01")).unwrap();
-    fails(&root, "0.01", None, &root.join("processor1/0.01"), "processor1 has no time");
+    fails(
+        &root,
+        "0.01",
+        None,
+        &root.join("processor1/0.01"),
+        "processor1 has no time",
+    );
 }
 
 #[test]
@@ -760,7 +901,12 @@ fn nan_in_a_field_is_an_error_at_its_entry() {
     let (_tmp, root) = copy("cavity");
     let p = root.join("0.01/p");
     let text = std::fs::read_to_string(&p).unwrap();
-    let first = text.lines().skip_while(|l| *l != "(").nth(1).unwrap().to_string();
+    let first = text
+        .lines()
+        .skip_while(|l| *l != "(")
+        .nth(1)
+        .unwrap()
+        .to_string();
     edit(&p, &format!("(\n{first}\n"), "(\nnan\n");
     let text = fails(&root, "0.01", Some(&["p"]), &p, "expected finite numbers");
     assert!(text.contains("value 0"), "{text}");
@@ -775,7 +921,10 @@ fn a_fifo_or_a_link_to_dev_zero_is_refused_not_read() {
     std::os::unix::fs::symlink("/dev/zero", &points).unwrap();
     fails(&root, "0", None, &points, "a device");
     std::fs::remove_file(&points).unwrap();
-    let status = std::process::Command::new("mkfifo").arg(&points).status().unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(&points)
+        .status()
+        .unwrap();
     assert!(status.success());
     fails(&root, "0", None, &points, "FIFO");
     // A field too.
@@ -791,7 +940,11 @@ fn a_fifo_or_a_link_to_dev_zero_is_refused_not_read() {
 fn unsupported_directives_and_unknown_variables_say_so() {
     let (_tmp, root) = copy("cavity");
     let u = root.join("0/U");
-    edit(&u, "internalField   uniform (0 0 0);", "#calc \"1+1\"\ninternalField   uniform (0 0 0);");
+    edit(
+        &u,
+        "internalField   uniform (0 0 0);",
+        "#calc \"1+1\"\ninternalField   uniform (0 0 0);",
+    );
     fails(&root, "0", Some(&["U"]), &u, "#calc is not supported");
     let (_tmp, root) = copy("cavity");
     let u = root.join("0/U");
@@ -805,11 +958,17 @@ fn unsupported_directives_and_unknown_variables_say_so() {
 fn a_gzip_bomb_stops_at_the_input_limit() {
     let exe = std::env::current_exe().unwrap();
     let out = std::process::Command::new(exe)
-        .args(["--ignored", "--exact", "openfoam::gzip_bomb_child", "--nocapture"])
+        .args([
+            "--ignored",
+            "--exact",
+            "openfoam::gzip_bomb_child",
+            "--nocapture",
+        ])
         .env("NABLA_MAX_INPUT_BYTES", "8388608")
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("1 passed"), "{text}");
 }
@@ -828,10 +987,15 @@ fn gzip_bomb_child() {
         gz.write_all(&zeros).unwrap();
     }
     std::fs::write(&path, gz.finish().unwrap()).unwrap();
-    let text = fails(&root, "0", None, &path, "inflates to more than the input limit");
+    let text = fails(
+        &root,
+        "0",
+        None,
+        &path,
+        "inflates to more than the input limit",
+    );
     assert!(text.contains("8388608"), "{text}");
 }
-
 
 /// The files of the one-cell case of the fuzz target `read_openfoam` (a copy of its table).
 const FUZZ_FILES: [&str; 6] = [

@@ -248,7 +248,10 @@ fn whole_mesh(case_dir: &Path, pieces: &[Piece]) -> Result<PolyMesh> {
         }
     }
     if let Some(g) = have_point.iter().position(|&h| !h) {
-        return Err(inconsistent(case_dir, format!("no processor has point {g}")));
+        return Err(inconsistent(
+            case_dir,
+            format!("no processor has point {g}"),
+        ));
     }
 
     // Each whole face from the processor that owns it: (piece, local face).
@@ -278,10 +281,16 @@ fn whole_mesh(case_dir: &Path, pieces: &[Piece]) -> Result<PolyMesh> {
         }
     }
     if let Some(g) = source.iter().position(Option::is_none) {
-        return Err(inconsistent(case_dir, format!("no processor owns face {g}")));
+        return Err(inconsistent(
+            case_dir,
+            format!("no processor owns face {g}"),
+        ));
     }
     let n_internal = neighbour.iter().take_while(|&&c| c != usize::MAX).count();
-    if let Some(g) = neighbour[n_internal..].iter().position(|&c| c != usize::MAX) {
+    if let Some(g) = neighbour[n_internal..]
+        .iter()
+        .position(|&c| c != usize::MAX)
+    {
         return Err(inconsistent(
             case_dir,
             format!(
@@ -337,7 +346,10 @@ fn whole_mesh(case_dir: &Path, pieces: &[Piece]) -> Result<PolyMesh> {
     let mut out = Vec::with_capacity(n_patches);
     for (q, patch) in patches.into_iter().enumerate() {
         let mut patch = patch.ok_or_else(|| {
-            inconsistent(case_dir, format!("no processor has patch {q} of the whole mesh"))
+            inconsistent(
+                case_dir,
+                format!("no processor has patch {q} of the whole mesh"),
+            )
         })?;
         if size[q] > 0 && first[q] != start {
             return Err(inconsistent(

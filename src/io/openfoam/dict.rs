@@ -315,7 +315,10 @@ impl<'b> Parser<'b> {
         lx.expect_punct(b'{', context)?;
         self.scopes.push(Dict::default());
         let r = self.entries(src, lx, true);
-        let dict = self.scopes.pop().expect("internal: the sub-dictionary's scope");
+        let dict = self
+            .scopes
+            .pop()
+            .expect("internal: the sub-dictionary's scope");
         r.map(|()| dict)
     }
 
@@ -340,7 +343,10 @@ impl<'b> Parser<'b> {
                 Tok::Word(w) => Key::Word(w.to_string()),
                 Tok::Str(s) => {
                     let re = regex::Regex::new(&format!("^(?:{s})$")).map_err(|e| {
-                        lx.err(at, format!("the key \"{s}\" is not a regular expression: {e}"))
+                        lx.err(
+                            at,
+                            format!("the key \"{s}\" is not a regular expression: {e}"),
+                        )
                     })?;
                     Key::Pattern(s, re)
                 }
@@ -350,7 +356,10 @@ impl<'b> Parser<'b> {
                 }
                 Tok::Var(v) => {
                     let value = self.lookup(v).ok_or_else(|| {
-                        lx.err(at, format!("${v}: no such entry in the enclosing dictionaries"))
+                        lx.err(
+                            at,
+                            format!("${v}: no such entry in the enclosing dictionaries"),
+                        )
                     })?;
                     match value {
                         Value::Dict(d) => {
@@ -361,9 +370,7 @@ impl<'b> Parser<'b> {
                         Value::Stream(_) => {
                             return Err(lx.err(
                                 at,
-                                format!(
-                                    "${v} names a value, not a dictionary; expected a keyword"
-                                ),
+                                format!("${v} names a value, not a dictionary; expected a keyword"),
                             ));
                         }
                     }
@@ -383,7 +390,10 @@ impl<'b> Parser<'b> {
                 lx.next()?;
                 self.scopes.push(Dict::default());
                 let r = self.entries(src, lx, true);
-                let d = self.scopes.pop().expect("internal: the sub-dictionary's scope");
+                let d = self
+                    .scopes
+                    .pop()
+                    .expect("internal: the sub-dictionary's scope");
                 r?;
                 Value::Dict(d)
             } else {
@@ -510,7 +520,10 @@ impl<'b> Parser<'b> {
                 let Tok::Str(name) = t else {
                     return Err(lx.err(
                         p,
-                        format!("#{d}: expected a file name in quotes, found {}", t.describe()),
+                        format!(
+                            "#{d}: expected a file name in quotes, found {}",
+                            t.describe()
+                        ),
                     ));
                 };
                 if self.depth >= 16 {

@@ -83,9 +83,9 @@ pub(crate) fn read_field(
     let boundary = match dict.get("boundaryField").map(|e| &e.value) {
         Some(Value::Dict(d)) => d,
         _ => {
-            return Err(src.error(
-                "no `boundaryField { … }` dictionary; expected one entry per patch",
-            ));
+            return Err(
+                src.error("no `boundaryField { … }` dictionary; expected one entry per patch")
+            );
         }
     };
     let mut out = Vec::with_capacity(patches.len());
@@ -152,7 +152,11 @@ fn find_entry<'d>(boundary: &'d Dict, patch: &BoundaryPatch) -> Option<&'d Entry
     let word = |e: &&Entry, pred: &dyn Fn(&str) -> bool| {
         matches!(&e.key, Key::Word(w) if pred(w)) && matches!(e.value, Value::Dict(_))
     };
-    if let Some(e) = boundary.entries.iter().find(|e| word(e, &|w| w == patch.name)) {
+    if let Some(e) = boundary
+        .entries
+        .iter()
+        .find(|e| word(e, &|w| w == patch.name))
+    {
         return Some(e);
     }
     if let Some(e) = boundary
@@ -224,17 +228,23 @@ fn values(items: &[Item], loc: &Loc, ty: &str, k: usize, n: usize, what: &str) -
             Ok(out)
         }
         [Item::Word(u), rest @ ..] if u == "nonuniform" => match rest {
-            [Item::Word(_), Item::Scalars { ty: t, k: kk, values }] => {
+            [
+                Item::Word(_),
+                Item::Scalars {
+                    ty: t,
+                    k: kk,
+                    values,
+                },
+            ] => {
                 if *kk != k || t != ty {
                     return Err(loc.error(format!(
                         "{what}: a List<{t}>; expected List<{ty}> (the field's class)"
                     )));
                 }
                 if values.len() != n * k {
-                    return Err(loc.error(format!(
-                        "{what}: {} values; expected {n}",
-                        values.len() / k
-                    )));
+                    return Err(
+                        loc.error(format!("{what}: {} values; expected {n}", values.len() / k))
+                    );
                 }
                 finite(values.clone())
             }

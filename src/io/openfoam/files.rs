@@ -130,7 +130,9 @@ pub(crate) fn peek_header(path: &Path) -> Result<Header> {
     })?;
     let mut bytes = Vec::new();
     let res = if found != path {
-        MultiGzDecoder::new(file).take(PREFIX).read_to_end(&mut bytes)
+        MultiGzDecoder::new(file)
+            .take(PREFIX)
+            .read_to_end(&mut bytes)
     } else {
         file.take(PREFIX).read_to_end(&mut bytes)
     };

@@ -345,7 +345,11 @@ impl<'a> Lexer<'a> {
             let hint = if t == Tok::Eof { " (truncated?)" } else { "" };
             Err(self.err(
                 at,
-                format!("{context}: expected `{}`, found {}{hint}", c as char, t.describe()),
+                format!(
+                    "{context}: expected `{}`, found {}{hint}",
+                    c as char,
+                    t.describe()
+                ),
             ))
         }
     }
@@ -360,7 +364,11 @@ impl<'a> Lexer<'a> {
             other => {
                 return Err(self.err(
                     at,
-                    format!("{}: expected a number, found {}", context(), other.describe()),
+                    format!(
+                        "{}: expected a number, found {}",
+                        context(),
+                        other.describe()
+                    ),
                 ));
             }
         };
@@ -440,8 +448,7 @@ impl<'a> Lexer<'a> {
         size: usize,
         uniform: bool,
         expect: Option<usize>,
-        min_bytes: usize,
-        value_bytes: usize,
+        (min_bytes, value_bytes): (usize, usize),
         what: &str,
     ) -> Result<()> {
         if let Some(e) = expect
@@ -530,7 +537,7 @@ impl<'a> Lexer<'a> {
             2 * k + 1
         };
         if let Some(n) = size {
-            self.check_size(at, n, uniform, expect, min_bytes, 8 * k, what)?;
+            self.check_size(at, n, uniform, expect, (min_bytes, 8 * k), what)?;
         }
         let check = |lx: &Self, pos: usize, i: usize, v: f64| -> Result<()> {
             if finite && !v.is_finite() {
@@ -637,7 +644,7 @@ impl<'a> Lexer<'a> {
         let fmt = self.fmt;
         let min_bytes = if fmt.binary { fmt.label } else { 2 };
         if let Some(n) = size {
-            self.check_size(at, n, uniform, expect, min_bytes, 8, what)?;
+            self.check_size(at, n, uniform, expect, (min_bytes, 8), what)?;
         }
         let (lo, hi) = range;
         let check = |lx: &Self, pos: usize, i: usize, v: i64| -> Result<()> {
@@ -738,7 +745,7 @@ impl<'a> Lexer<'a> {
             8
         };
         if let Some(n) = size {
-            self.check_size(at, n, false, None, min_bytes, 8 + 3 * 8, what)?;
+            self.check_size(at, n, false, None, (min_bytes, 8 + 3 * 8), what)?;
         }
         let mut ends = Vec::with_capacity(size.unwrap_or(0));
         let mut flat = Vec::with_capacity(size.unwrap_or(0).saturating_mul(4));

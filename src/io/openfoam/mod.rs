@@ -250,7 +250,9 @@ fn assemble(mesh: PolyMesh, fields: Vec<Field>) -> Mesh {
         .map(|(i, p)| {
             let mut faces = Cells::default();
             for f in p.start..p.start + p.size {
-                faces.connectivity.extend(mesh.face(f).iter().map(|&v| v as u64));
+                faces
+                    .connectivity
+                    .extend(mesh.face(f).iter().map(|&v| v as u64));
                 faces.offsets.push(faces.connectivity.len() as u64);
                 faces.types.push(7);
             }

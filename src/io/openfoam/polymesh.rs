@@ -27,7 +27,10 @@ impl BoundaryPatch {
     /// Whether the patch is a boundary of the domain: not `empty` (the missing direction of
     /// a 2-D case) and not a processor patch of a decomposed case.
     pub fn is_boundary(&self) -> bool {
-        !matches!(self.kind.as_str(), "empty" | "processor" | "processorCyclic")
+        !matches!(
+            self.kind.as_str(),
+            "empty" | "processor" | "processorCyclic"
+        )
     }
 }
 
@@ -191,14 +194,12 @@ pub(crate) fn read_polymesh(dir: &Path, points_dir: &Path, budget: &Budget) -> R
             path: dir.join("neighbour"),
             line: None,
             column: None,
-            message: format!("{n_internal} neighbours for {n_faces} faces; expected at most one per face"),
+            message: format!(
+                "{n_internal} neighbours for {n_faces} faces; expected at most one per face"
+            ),
         });
     }
-    let n_cells = owner
-        .iter()
-        .chain(&neighbour)
-        .max()
-        .map_or(0, |&c| c + 1);
+    let n_cells = owner.iter().chain(&neighbour).max().map_or(0, |&c| c + 1);
     let patches = read_boundary(dir, n_internal, n_faces, budget)?;
     let mesh = PolyMesh {
         points,
@@ -261,7 +262,15 @@ pub(crate) fn read_boundary(
         Tok::Num(n) => n.parse::<usize>().ok(),
         _ => None,
     }
-    .ok_or_else(|| lx.err(at, format!("boundary: expected the number of patches, found {}", t.describe())))?;
+    .ok_or_else(|| {
+        lx.err(
+            at,
+            format!(
+                "boundary: expected the number of patches, found {}",
+                t.describe()
+            ),
+        )
+    })?;
     lx.expect_punct(b'(', "boundary: the list of patches")?;
     let mut patches: Vec<BoundaryPatch> = Vec::new();
     let mut next = n_internal;
@@ -360,6 +369,10 @@ pub(crate) fn mesh_dirs(root: &Path, time: &str) -> (PathBuf, PathBuf) {
     } else {
         constant
     };
-    let points = if has(&own, "points") { own } else { dir.clone() };
+    let points = if has(&own, "points") {
+        own
+    } else {
+        dir.clone()
+    };
     (dir, points)
 }

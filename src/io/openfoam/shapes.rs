@@ -29,7 +29,13 @@ const WEDGE: [&[usize]; 5] = [
     &[2, 0, 3, 5],
 ];
 /// VTK's faces of a pyramid, outward (vtkPyramid).
-const PYRAMID: [&[usize]; 5] = [&[0, 3, 2, 1], &[0, 1, 4], &[1, 2, 4], &[2, 3, 4], &[3, 0, 4]];
+const PYRAMID: [&[usize]; 5] = [
+    &[0, 3, 2, 1],
+    &[0, 1, 4],
+    &[1, 2, 4],
+    &[2, 3, 4],
+    &[3, 0, 4],
+];
 /// VTK's faces of a tetrahedron, outward (vtkTetra).
 const TETRA: [&[usize]; 4] = [&[0, 1, 3], &[1, 2, 3], &[2, 0, 3], &[0, 2, 1]];
 

@@ -32,7 +32,14 @@ pub(crate) fn times_in(dir: &Path) -> Result<Vec<(String, f64)>> {
             continue;
         };
         let value = match name.parse::<f64>() {
-            Ok(v) if v.is_finite() && name.bytes().all(|b| !b.is_ascii_alphabetic() || b == b'e' || b == b'E') => v,
+            Ok(v)
+                if v.is_finite()
+                    && name
+                        .bytes()
+                        .all(|b| !b.is_ascii_alphabetic() || b == b'e' || b == b'E') =>
+            {
+                v
+            }
             _ => continue,
         };
         if entry.path().is_dir() {
@@ -80,7 +87,9 @@ pub(crate) fn select(
         TimeSelection::List(list) => list
             .iter()
             .map(|want| {
-                find_time(times, want).cloned().ok_or_else(|| missing_time(case_dir, times, want))
+                find_time(times, want)
+                    .cloned()
+                    .ok_or_else(|| missing_time(case_dir, times, want))
             })
             .collect(),
     }

@@ -90,7 +90,10 @@ pub fn write_openfoam_field(case_dir: &Path, time: &str, field: &FieldToWrite) -
         ));
     }
     if !plain(time) {
-        return Err(io(&time_dir, format!("`{time}` is not a time directory name")));
+        return Err(io(
+            &time_dir,
+            format!("`{time}` is not a time directory name"),
+        ));
     }
     let (class, ty) = match field.components {
         1 => ("volScalarField", "scalar"),
@@ -100,7 +103,9 @@ pub fn write_openfoam_field(case_dir: &Path, time: &str, field: &FieldToWrite) -
         k => {
             return Err(io(
                 &path,
-                format!("{k} components; expected 1 (scalar), 3 (vector), 6 (symmTensor) or 9 (tensor)"),
+                format!(
+                    "{k} components; expected 1 (scalar), 3 (vector), 6 (symmTensor) or 9 (tensor)"
+                ),
             ));
         }
     };
@@ -130,7 +135,10 @@ pub fn write_openfoam_field(case_dir: &Path, time: &str, field: &FieldToWrite) -
             let names: Vec<&str> = mesh.patches.iter().map(|p| p.name.as_str()).collect();
             return Err(io(
                 &path,
-                format!("no patch `{name}` in the mesh; its patches are {}", names.join(", ")),
+                format!(
+                    "no patch `{name}` in the mesh; its patches are {}",
+                    names.join(", ")
+                ),
             ));
         }
     }
@@ -209,7 +217,9 @@ pub fn write_openfoam_field(case_dir: &Path, time: &str, field: &FieldToWrite) -
         }
         text.push_str("    }\n");
     }
-    text.push_str("}\n\n// ************************************************************************* //\n");
+    text.push_str(
+        "}\n\n// ************************************************************************* //\n",
+    );
 
     // The target: never through a link, never beside a gzipped copy OpenFOAM would read.
     if let Ok(meta) = std::fs::symlink_metadata(&time_dir) {
