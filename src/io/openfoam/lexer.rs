@@ -356,6 +356,22 @@ impl<'a> Lexer<'a> {
 
     /// A number token as an f64 (`nan` and `inf` too: the caller checks finiteness).
     fn scalar(&mut self, context: &dyn Fn() -> String) -> Result<(usize, f64)> {
+        // The common case, a plain number, without building a token.
+        self.skip()?;
+        let b = self.bytes();
+        let start = self.pos;
+        let mut end = start;
+        while end < b.len() && matches!(b[end], b'0'..=b'9' | b'.' | b'-' | b'+' | b'e' | b'E') {
+            end += 1;
+        }
+        if end > start
+            && b.get(end).is_none_or(|&c| !number_char(c))
+            && let Ok(text) = std::str::from_utf8(&b[start..end])
+            && let Ok(v) = text.parse::<f64>()
+        {
+            self.pos = end;
+            return Ok((start, v));
+        }
         let (at, t) = self.next()?;
         let text = match t {
             Tok::Num(n) => n,
@@ -383,6 +399,20 @@ impl<'a> Lexer<'a> {
 
     /// A label token as an i64.
     fn label(&mut self, context: &dyn Fn() -> String) -> Result<(usize, i64)> {
+        // The common case, digits then a separator, without building a token.
+        self.skip()?;
+        let b = self.bytes();
+        let start = self.pos;
+        let mut end = start;
+        let mut v: i64 = 0;
+        while end < b.len() && b[end].is_ascii_digit() && end - start < 18 {
+            v = v * 10 + i64::from(b[end] - b'0');
+            end += 1;
+        }
+        if end > start && b.get(end).is_none_or(|&c| !number_char(c)) {
+            self.pos = end;
+            return Ok((start, v));
+        }
         let (at, t) = self.next()?;
         match t {
             Tok::Num(n) => n.parse::<i64>().map(|v| (at, v)).map_err(|_| {
