@@ -196,7 +196,14 @@ fn expand(values: Vec<f64>, k: usize) -> Vec<f64> {
 
 /// The `n` values of `k` components of an entry: `uniform VALUE` or
 /// `nonuniform List<TYPE> N ( … )`, finite.
-fn values(mut items: Vec<Item>, loc: &Loc, ty: &str, k: usize, n: usize, what: &str) -> Result<Vec<f64>> {
+fn values(
+    mut items: Vec<Item>,
+    loc: &Loc,
+    ty: &str,
+    k: usize,
+    n: usize,
+    what: &str,
+) -> Result<Vec<f64>> {
     let expected = || {
         format!(
             "{what}: expected `uniform VALUE` or `nonuniform List<{ty}> {n} ( … )` with {k} \
