@@ -20,7 +20,7 @@
 //! // A tetrahedron's centre is the mean of its corners.
 //! let mesh = Mesh {
 //!     points: vec![[0.0; 3], [4.0, 0.0, 0.0], [0.0, 4.0, 0.0], [0.0, 0.0, 4.0]],
-//!     cells: Some(Cells { connectivity: vec![0, 1, 2, 3], offsets: vec![4], types: vec![10] }),
+//!     cells: Some(Cells { connectivity: vec![0, 1, 2, 3], offsets: vec![4], types: vec![10], ..Default::default() }),
 //!     ..Mesh::default()
 //! };
 //! let c = cell_centres(&mesh)[0];
