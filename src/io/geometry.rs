@@ -20,7 +20,7 @@
 //! // A tetrahedron's centre is the mean of its corners.
 //! let mesh = Mesh {
 //!     points: vec![[0.0; 3], [4.0, 0.0, 0.0], [0.0, 4.0, 0.0], [0.0, 0.0, 4.0]],
-//!     cells: Some(Cells { connectivity: vec![0, 1, 2, 3], offsets: vec![4], types: vec![10] }),
+//!     cells: Some(Cells { connectivity: vec![0, 1, 2, 3], offsets: vec![4], types: vec![10], ..Default::default() }),
 //!     ..Mesh::default()
 //! };
 //! let c = cell_centres(&mesh)[0];
@@ -226,14 +226,14 @@ pub fn faces_of(cells: &Cells, c: usize, ids: &[u64]) -> Vec<Vec<u64>> {
 }
 
 fn centre_of(points: &[[f64; 3]], ids: &[u64], kind: u8) -> [f64; 3] {
-    if let Some(faces) = cell_faces(kind) {
-        if faces.iter().flat_map(|f| f.iter()).all(|&k| k < ids.len()) {
-            let local: Vec<Vec<u64>> = faces
-                .iter()
-                .map(|f| f.iter().map(|&k| ids[k]).collect())
-                .collect();
-            return polyhedron_centre(points, local.iter().map(Vec::as_slice));
-        }
+    if let Some(faces) = cell_faces(kind)
+        && faces.iter().flat_map(|f| f.iter()).all(|&k| k < ids.len())
+    {
+        let local: Vec<Vec<u64>> = faces
+            .iter()
+            .map(|f| f.iter().map(|&k| ids[k]).collect())
+            .collect();
+        return polyhedron_centre(points, local.iter().map(Vec::as_slice));
     }
     match kind {
         // Triangle, polygon, quad, pixel (a quad with VTK's lattice order).

@@ -13,6 +13,7 @@ mod hostile;
 mod io;
 #[cfg(feature = "mpi")]
 mod mpi;
+mod openfoam;
 mod operators;
 mod output;
 mod pieces;

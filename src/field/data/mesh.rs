@@ -25,13 +25,13 @@
 //! // One unit cube cell with the value 1 and a patch of its bottom face holding 3.
 //! let mut mesh = Mesh {
 //!     points: (0..8).map(|i| [(i & 1) as f64, (i >> 1 & 1) as f64, (i >> 2) as f64]).collect(),
-//!     cells: Some(Cells { connectivity: vec![0, 1, 3, 2, 4, 5, 7, 6], offsets: vec![8], types: vec![12] }),
+//!     cells: Some(Cells { connectivity: vec![0, 1, 3, 2, 4, 5, 7, 6], offsets: vec![8], types: vec![12], ..Default::default() }),
 //!     cell_data: vec![PointArray::new("T", 1, vec![1.0])],
 //!     ..Mesh::default()
 //! };
 //! mesh.patches.push(Patch {
 //!     name: "bottom".into(),
-//!     faces: Cells { connectivity: vec![0, 2, 3, 1], offsets: vec![4], types: vec![7] },
+//!     faces: Cells { connectivity: vec![0, 2, 3, 1], offsets: vec![4], types: vec![7], ..Default::default() },
 //!     face_data: vec![PointArray::new("T", 1, vec![3.0])],
 //!     conditions: vec![("T".into(), "fixedValue".into())],
 //! });

@@ -208,11 +208,24 @@ fn whole_mesh(case_dir: &Path, pieces: &[Piece]) -> Result<PolyMesh> {
         .flat_map(|p| p.cells.iter())
         .max()
         .map_or(0, |&c| c + 1);
-    let total: usize = pieces.iter().map(|p| p.points.len()).sum();
-    if n_points > total || n_faces > pieces.iter().map(|p| p.faces.len()).sum() {
+    let n_patches = pieces
+        .iter()
+        .flat_map(|p| p.patches.iter())
+        .max()
+        .map_or(0, |&q| (q + 1).max(0) as usize);
+    // The whole mesh has no more of anything than the pieces together: checked before
+    // anything of that size is allocated.
+    let sum = |f: &dyn Fn(&Piece) -> usize| pieces.iter().map(f).sum::<usize>();
+    if n_points > sum(&|p| p.points.len())
+        || n_faces > sum(&|p| p.faces.len())
+        || n_cells > sum(&|p| p.cells.len())
+        || n_patches > sum(&|p| p.patches.len())
+    {
         return Err(inconsistent(
             case_dir,
-            "the addressing names more points or faces than the processors have".into(),
+            "the addressing names more points, faces, cells or patches than the processors \
+             have"
+                .into(),
         ));
     }
 
@@ -299,11 +312,6 @@ fn whole_mesh(case_dir: &Path, pieces: &[Piece]) -> Result<PolyMesh> {
 
     // The whole mesh's patches: names and types from the processors, faces from the
     // addressing of the patches' faces.
-    let n_patches = pieces
-        .iter()
-        .flat_map(|p| p.patches.iter())
-        .max()
-        .map_or(0, |&q| (q + 1).max(0) as usize);
     let mut patches: Vec<Option<BoundaryPatch>> = vec![None; n_patches];
     let mut first = vec![usize::MAX; n_patches];
     let mut size = vec![0usize; n_patches];

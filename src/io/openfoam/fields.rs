@@ -72,12 +72,21 @@ pub(crate) fn read_field(
             }
         )));
     };
-    let dict = Parser::new(budget).file(src.clone(), &mut lx)?;
-    let (items, loc) = dict.stream("internalField").ok_or_else(|| {
+    let mut dict = Parser::new(budget).file(src.clone(), &mut lx)?;
+    // The cell values are moved out of the dictionary, not copied.
+    let internal = dict
+        .entries
+        .iter_mut()
+        .find(|e| matches!(&e.key, Key::Word(w) if w == "internalField"))
+        .and_then(|e| match &mut e.value {
+            Value::Stream(items) => Some((std::mem::take(items), e.loc.clone())),
+            Value::Dict(_) => None,
+        });
+    let (items, loc) = internal.ok_or_else(|| {
         src.error("no `internalField` entry; expected `internalField uniform …;` or `nonuniform …`")
     })?;
     let cells = expand(
-        values(items, loc, ty, k, n_cells, "internalField (one per cell)")?,
+        values(items, &loc, ty, k, n_cells, "internalField (one per cell)")?,
         k,
     );
     let boundary = match dict.get("boundaryField").map(|e| &e.value) {
@@ -123,7 +132,7 @@ pub(crate) fn read_field(
         let values = match d.stream("value") {
             Some((items, loc)) => Some(expand(
                 values(
-                    items,
+                    items.to_vec(),
                     loc,
                     ty,
                     k,
@@ -187,7 +196,14 @@ fn expand(values: Vec<f64>, k: usize) -> Vec<f64> {
 
 /// The `n` values of `k` components of an entry: `uniform VALUE` or
 /// `nonuniform List<TYPE> N ( … )`, finite.
-fn values(items: &[Item], loc: &Loc, ty: &str, k: usize, n: usize, what: &str) -> Result<Vec<f64>> {
+fn values(
+    mut items: Vec<Item>,
+    loc: &Loc,
+    ty: &str,
+    k: usize,
+    n: usize,
+    what: &str,
+) -> Result<Vec<f64>> {
     let expected = || {
         format!(
             "{what}: expected `uniform VALUE` or `nonuniform List<{ty}> {n} ( … )` with {k} \
@@ -206,8 +222,8 @@ fn values(items: &[Item], loc: &Loc, ty: &str, k: usize, n: usize, what: &str) -
             None => Ok(v),
         }
     };
-    match items {
-        [Item::Word(u), rest @ ..] if u == "uniform" => {
+    match items.as_mut_slice() {
+        [Item::Word(u), rest @ ..] if u.as_str() == "uniform" => {
             let one: Option<Vec<f64>> = match rest {
                 [Item::Num(x)] | [Item::Word(x)] if k == 1 => parse_scalar(x).map(|v| vec![v]),
                 [Item::Punct(b'('), inner @ .., Item::Punct(b')')] if inner.len() == k => inner
@@ -227,7 +243,7 @@ fn values(items: &[Item], loc: &Loc, ty: &str, k: usize, n: usize, what: &str) -
             }
             Ok(out)
         }
-        [Item::Word(u), rest @ ..] if u == "nonuniform" => match rest {
+        [Item::Word(u), rest @ ..] if u.as_str() == "nonuniform" => match rest {
             [
                 Item::Word(_),
                 Item::Scalars {
@@ -236,7 +252,7 @@ fn values(items: &[Item], loc: &Loc, ty: &str, k: usize, n: usize, what: &str) -
                     values,
                 },
             ] => {
-                if *kk != k || t != ty {
+                if *kk != k || t.as_str() != ty {
                     return Err(loc.error(format!(
                         "{what}: a List<{t}>; expected List<{ty}> (the field's class)"
                     )));
@@ -246,10 +262,10 @@ fn values(items: &[Item], loc: &Loc, ty: &str, k: usize, n: usize, what: &str) -
                         loc.error(format!("{what}: {} values; expected {n}", values.len() / k))
                     );
                 }
-                finite(values.clone())
+                finite(std::mem::take(values))
             }
             // An empty list may come without its type.
-            [Item::Num(z), Item::Punct(b'('), Item::Punct(b')')] if z == "0" && n == 0 => {
+            [Item::Num(z), Item::Punct(b'('), Item::Punct(b')')] if z.as_str() == "0" && n == 0 => {
                 Ok(Vec::new())
             }
             _ => Err(loc.error(expected())),

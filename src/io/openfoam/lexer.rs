@@ -328,16 +328,25 @@ impl<'a> Lexer<'a> {
         t
     }
 
+    /// The error for a file that ends inside a list.
+    fn truncated(&self, at: usize, context: &str) -> Error {
+        self.err(
+            at,
+            format!("{context}: the file ends inside the list; expected more entries (truncated?)"),
+        )
+    }
+
     /// Takes the punctuation `c`, or fails saying what was expected.
     pub fn expect_punct(&mut self, c: u8, context: &str) -> Result<usize> {
         let (at, t) = self.next()?;
         if t == Tok::Punct(c) {
             Ok(at)
         } else {
+            let hint = if t == Tok::Eof { " (truncated?)" } else { "" };
             Err(self.err(
                 at,
                 format!(
-                    "{context}: expected `{}`, found {}",
+                    "{context}: expected `{}`, found {}{hint}",
                     c as char,
                     t.describe()
                 ),
@@ -347,10 +356,27 @@ impl<'a> Lexer<'a> {
 
     /// A number token as an f64 (`nan` and `inf` too: the caller checks finiteness).
     fn scalar(&mut self, context: &dyn Fn() -> String) -> Result<(usize, f64)> {
+        // The common case, a plain number, without building a token.
+        self.skip()?;
+        let b = self.bytes();
+        let start = self.pos;
+        let mut end = start;
+        while end < b.len() && matches!(b[end], b'0'..=b'9' | b'.' | b'-' | b'+' | b'e' | b'E') {
+            end += 1;
+        }
+        if end > start
+            && b.get(end).is_none_or(|&c| !number_char(c))
+            && let Ok(text) = std::str::from_utf8(&b[start..end])
+            && let Ok(v) = text.parse::<f64>()
+        {
+            self.pos = end;
+            return Ok((start, v));
+        }
         let (at, t) = self.next()?;
         let text = match t {
             Tok::Num(n) => n,
             Tok::Word(w) => w,
+            Tok::Eof => return Err(self.truncated(at, &context())),
             other => {
                 return Err(self.err(
                     at,
@@ -373,6 +399,20 @@ impl<'a> Lexer<'a> {
 
     /// A label token as an i64.
     fn label(&mut self, context: &dyn Fn() -> String) -> Result<(usize, i64)> {
+        // The common case, digits then a separator, without building a token.
+        self.skip()?;
+        let b = self.bytes();
+        let start = self.pos;
+        let mut end = start;
+        let mut v: i64 = 0;
+        while end < b.len() && b[end].is_ascii_digit() && end - start < 18 {
+            v = v * 10 + i64::from(b[end] - b'0');
+            end += 1;
+        }
+        if end > start && b.get(end).is_none_or(|&c| !number_char(c)) {
+            self.pos = end;
+            return Ok((start, v));
+        }
         let (at, t) = self.next()?;
         match t {
             Tok::Num(n) => n.parse::<i64>().map(|v| (at, v)).map_err(|_| {
@@ -381,6 +421,7 @@ impl<'a> Lexer<'a> {
                     format!("{}: expected an integer label, found `{n}`", context()),
                 )
             }),
+            Tok::Eof => Err(self.truncated(at, &context())),
             other => Err(self.err(
                 at,
                 format!(
@@ -437,8 +478,7 @@ impl<'a> Lexer<'a> {
         size: usize,
         uniform: bool,
         expect: Option<usize>,
-        min_bytes: usize,
-        value_bytes: usize,
+        (min_bytes, value_bytes): (usize, usize),
         what: &str,
     ) -> Result<()> {
         if let Some(e) = expect
@@ -452,7 +492,7 @@ impl<'a> Lexer<'a> {
         let left = self.bytes().len().saturating_sub(self.pos);
         if !uniform && size.saturating_mul(min_bytes) > left.saturating_add(1) {
             let how = if self.fmt.binary {
-                format!("{min_bytes} bytes each")
+                format!("{min_bytes} bytes each in a binary file; is it really binary?")
             } else {
                 format!("at least {min_bytes} characters each")
             };
@@ -527,7 +567,7 @@ impl<'a> Lexer<'a> {
             2 * k + 1
         };
         if let Some(n) = size {
-            self.check_size(at, n, uniform, expect, min_bytes, 8 * k, what)?;
+            self.check_size(at, n, uniform, expect, (min_bytes, 8 * k), what)?;
         }
         let check = |lx: &Self, pos: usize, i: usize, v: f64| -> Result<()> {
             if finite && !v.is_finite() {
@@ -634,7 +674,7 @@ impl<'a> Lexer<'a> {
         let fmt = self.fmt;
         let min_bytes = if fmt.binary { fmt.label } else { 2 };
         if let Some(n) = size {
-            self.check_size(at, n, uniform, expect, min_bytes, 8, what)?;
+            self.check_size(at, n, uniform, expect, (min_bytes, 8), what)?;
         }
         let (lo, hi) = range;
         let check = |lx: &Self, pos: usize, i: usize, v: i64| -> Result<()> {
@@ -735,7 +775,7 @@ impl<'a> Lexer<'a> {
             8
         };
         if let Some(n) = size {
-            self.check_size(at, n, false, None, min_bytes, 8 + 3 * 8, what)?;
+            self.check_size(at, n, false, None, (min_bytes, 8 + 3 * 8), what)?;
         }
         let mut ends = Vec::with_capacity(size.unwrap_or(0));
         let mut flat = Vec::with_capacity(size.unwrap_or(0).saturating_mul(4));

@@ -3,12 +3,12 @@
 //! (`processor*/`) reassembled; and fields written back into a time directory.
 //!
 //! Reading is a pipeline, one file per stage:
-//! [`files`] finds `NAME` or `NAME.gz` and reads it within [`max_input_bytes`] (all files
-//! of one read together), [`lexer`] tokenizes FoamFiles and reads their lists (ASCII, and
-//! binary with the header's `arch` label and scalar sizes), [`dict`] reads dictionaries
-//! (`#include`, `$var`), [`polymesh`] reads and checks the mesh, [`shapes`] turns its cells
-//! into VTK cells, [`fields`] reads the vol fields, [`decomposed`] reassembles a decomposed
-//! case, [`times`] lists and chooses time directories, and [`write`] writes a field back.
+//! `files` finds `NAME` or `NAME.gz` and reads it within [`max_input_bytes`] (all files
+//! of one read together), `lexer` tokenizes FoamFiles and reads their lists (ASCII, and
+//! binary with the header's `arch` label and scalar sizes), `dict` reads dictionaries
+//! (`#include`, `$var`), `polymesh` reads and checks the mesh, `shapes` turns its cells
+//! into VTK cells, `fields` reads the vol fields, `decomposed` reassembles a decomposed
+//! case, `times` lists and chooses time directories, and `write` writes a field back.
 //!
 //! The mesh is a [`Mesh`]: OpenFOAM's points; its cells as VTK cells in the same point
 //! numbering — hexahedra, wedges, pyramids and tetrahedra as the VTK primitives (VTK's

@@ -291,20 +291,19 @@ pub(crate) fn read_boundary(
         };
         let dict = parser.sub_dict(&src, &mut lx, &format!("boundary: patch {name}"))?;
         let patch = patch_of(&dict, name, &lx, p)?;
-        if patch.start != next || patch.start + patch.size > n_faces {
+        let end = patch.start.saturating_add(patch.size);
+        if patch.start != next || end > n_faces {
             return Err(lx.err(
                 p,
                 format!(
                     "boundary: patch {} has faces {}..{}; expected it to start at face {next} \
                      (patches follow the {n_internal} internal faces and each other) and to end \
                      by face {n_faces}",
-                    patch.name,
-                    patch.start,
-                    patch.start + patch.size
+                    patch.name, patch.start, end
                 ),
             ));
         }
-        next = patch.start + patch.size;
+        next = end;
         patches.push(patch);
     }
     lx.expect_punct(b')', &format!("boundary: after the {n} patches"))?;

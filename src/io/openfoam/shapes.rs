@@ -18,13 +18,15 @@ const HEX: [&[usize]; 6] = [
     &[0, 3, 2, 1],
     &[4, 5, 6, 7],
 ];
-/// VTK's faces of a wedge, outward (vtkWedge).
+/// VTK's faces of a wedge, outward (vtkWedge since VTK 9: the triangle 0 1 2 has its normal
+/// towards 3 4 5, which gives the wedge a positive volume in VTK's filters; foamToVTK of
+/// OpenFOAM v1912 writes the older order, whose volume VTK 9 finds negative).
 const WEDGE: [&[usize]; 5] = [
-    &[0, 1, 2],
-    &[3, 5, 4],
-    &[0, 3, 4, 1],
-    &[1, 4, 5, 2],
-    &[2, 5, 3, 0],
+    &[0, 2, 1],
+    &[3, 4, 5],
+    &[0, 1, 4, 3],
+    &[1, 2, 5, 4],
+    &[2, 0, 3, 5],
 ];
 /// VTK's faces of a pyramid, outward (vtkPyramid).
 const PYRAMID: [&[usize]; 5] = [
@@ -152,10 +154,11 @@ impl CellFaces {
                 (VTK_PYRAMID, &PYRAMID)
             }
             (5, 2, 3) => {
-                // Base 0 1 2 outward, 3 4 5 across the quads.
+                // Base 0 1 2 with its normal inward (the outward face reversed), 3 4 5
+                // across the quads.
                 let t = first(3)?;
                 let f = self.face(t);
-                let (a, b, c) = (f[0], f[1], f[2]);
+                let (a, b, c) = (f[0], f[2], f[1]);
                 out.extend([a, b, c]);
                 for v in [a, b, c] {
                     out.push(self.opposite(v, t)?);

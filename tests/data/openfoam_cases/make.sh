@@ -121,6 +121,7 @@ cd "$work"
 for c in cavity cavity_binary cavity_gz cavity_decomposed mixed dual; do
     rm -rf "$c"/log.* "$c"/system/blockMeshDict.orig "$c"/constant/polyMesh/sets
     find "$c" -name '*.orig' -delete
+    find "$c" -type l -delete   # decomposePar links processor*/TIME/uniform to the root
     rm -rf "${here:?}/$c"
     cp -r "$c" "$here/$c"
 done

@@ -77,7 +77,8 @@ def cavity_fields(case):
     write(os.path.join(case, "0", "k"), k)
 
 
-# The VTK primitives' faces (VTK's vtkHexahedron, vtkWedge, vtkPyramid, vtkTetra: outward).
+# Outward faces of the primitives in VTK's vertex order (vtkHexahedron, vtkPyramid, vtkTetra;
+# WEDGE is VTK 8's vtkWedge table, triangle 0 1 2 outward: only used to build outward faces).
 HEX = [(0, 4, 7, 3), (1, 2, 6, 5), (0, 1, 5, 4), (3, 7, 6, 2), (0, 3, 2, 1), (4, 5, 6, 7)]
 WEDGE = [(0, 1, 2), (3, 5, 4), (0, 3, 4, 1), (1, 4, 5, 2), (2, 5, 3, 0)]
 PYR = [(0, 3, 2, 1), (0, 1, 4), (1, 2, 4), (2, 3, 4), (3, 0, 4)]
