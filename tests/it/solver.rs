@@ -62,7 +62,7 @@ fn summary_error(text: &str, array: &str) -> [f64; 3] {
         .find(|l| l.starts_with(&format!("relative L2 error of {array} at")))
         .unwrap_or_else(|| panic!("no relative L2 error of {array} in\n{text}"));
     let nums: Vec<f64> = line
-        .split(|c: char| c == ' ' || c == ',' || c == ')' || c == '(')
+        .split([' ', ',', ')', '('])
         .filter_map(|w| w.parse().ok())
         .collect();
     // "at t = 0: E (interior I, within one cell of the boundary B)"

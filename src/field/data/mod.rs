@@ -338,8 +338,7 @@ impl DataField {
                 let mut inside = [true; 3];
                 let mut lo = [f64::INFINITY; 3];
                 let mut hi = [f64::NEG_INFINITY; 3];
-                let flat;
-                (_, flat) = principal_axes(&self.s, dim, &query, &idx);
+                let flat = flat_stencil(&self.s, dim, &query, &idx);
                 for &j in &idx {
                     let x = self.s.pos[j];
                     let mut s = [0.0; 3];
@@ -506,58 +505,32 @@ impl DataField {
 /// floating point), not geometry.
 const FLAT: f64 = 1e-7;
 
-/// The principal axes of the offsets of the samples `idx` from `query` (in the frame's
-/// `dim` local coordinates): `r[a][b]` is component a of axis b, the eigenvectors of the offsets'
-/// second moments, largest first; the identity where they are not finite. And whether the
-/// stencil is flat (its smallest spread below [`FLAT`] of its largest).
-fn principal_axes(
-    s: &samples::Samples,
-    dim: usize,
-    query: &[f64; 3],
-    idx: &[usize],
-) -> ([[f64; 3]; 3], bool) {
-    let mut r = [[0.0; 3]; 3];
-    (0..dim).for_each(|a| r[a][a] = 1.0);
-    let mut c = nalgebra::Matrix3::<f64>::zeros();
+/// Whether the stencil of the samples `idx` around `query` (in the frame's `dim` local
+/// coordinates) is flat: the smallest spread along the principal axes of its offsets (the
+/// eigenvalues of their second moments) below [`FLAT`] of the largest.
+fn flat_stencil(s: &samples::Samples, dim: usize, query: &[f64; 3], idx: &[usize]) -> bool {
     let scale = idx
         .iter()
         .map(|&j| dist2(&s.pos[j], query))
         .fold(0.0, f64::max)
         .sqrt();
     if !(scale > 0.0 && scale.is_finite()) {
-        return (r, false);
+        return false;
     }
+    let mut c = nalgebra::Matrix3::<f64>::zeros();
     for &j in idx {
-        let mut d = [0.0; 3];
-        for a in 0..dim {
-            d[a] = (s.pos[j][a] - query[a]) / scale;
-        }
-        for a in 0..dim {
-            for b in 0..dim {
-                c[(a, b)] += d[a] * d[b];
+        let d: Vec<f64> = (0..dim).map(|a| (s.pos[j][a] - query[a]) / scale).collect();
+        for (a, da) in d.iter().enumerate() {
+            for (b, db) in d.iter().enumerate() {
+                c[(a, b)] += da * db;
             }
         }
     }
-    if dim == 2 {
-        c[(2, 2)] = -1.0; // below both eigenvalues of the plane's block: sorted last
-    }
-    let eig = nalgebra::SymmetricEigen::new(c);
-    let mut order = [0usize, 1, 2];
-    order.sort_by(|&i, &j| eig.eigenvalues[j].total_cmp(&eig.eigenvalues[i]));
-    for (b, &k) in order.iter().take(dim).enumerate() {
-        for a in 0..dim {
-            r[a][b] = eig.eigenvectors[(a, k)];
-        }
-    }
-    let (big, small) = (eig.eigenvalues[order[0]], eig.eigenvalues[order[dim - 1]]);
-    let flat = !(small.max(0.0).sqrt() >= FLAT * big.max(0.0).sqrt());
-    if r.iter().flatten().all(|v| v.is_finite()) {
-        (r, flat)
-    } else {
-        let mut id = [[0.0; 3]; 3];
-        (0..dim).for_each(|a| id[a][a] = 1.0);
-        (id, flat)
-    }
+    let ev = nalgebra::SymmetricEigen::new(c).eigenvalues;
+    let mut ev: Vec<f64> = ev.iter().take(3).copied().collect();
+    ev.sort_by(|a, b| b.total_cmp(a));
+    let (big, small) = (ev[0].max(0.0).sqrt(), ev[dim - 1].max(0.0).sqrt());
+    small < FLAT * big || small.is_nan()
 }
 
 /// `x, y, z` for the coordinates `axes`.
