@@ -35,10 +35,15 @@ const VOXEL: u8 = 11;
 const HEXAHEDRON: u8 = 12;
 const WEDGE: u8 = 13;
 const PYRAMID: u8 = 14;
+const PENTAGONAL_PRISM: u8 = 15;
+const HEXAGONAL_PRISM: u8 = 16;
 const POLYHEDRON: u8 = 42;
 
-/// The faces of a VTK cell of type `kind`, as lists of the cell's local vertex numbers,
-/// or `None` for a type without a fixed list (2-D cells, polyhedra, lines, vertices).
+/// The faces of a VTK cell of type `kind`, as lists of the cell's local vertex numbers in
+/// VTK 9's order, each with its right-hand normal pointing out of the cell (the one table
+/// of the crate: the OpenFOAM reader matches cells against it and point location tests
+/// against it), or `None` for a type without a fixed list (2-D cells, polyhedra, lines,
+/// vertices).
 pub fn cell_faces(kind: u8) -> Option<&'static [&'static [usize]]> {
     Some(match kind {
         TETRA => &[&[0, 1, 3], &[1, 2, 3], &[2, 0, 3], &[0, 2, 1]],
@@ -58,12 +63,13 @@ pub fn cell_faces(kind: u8) -> Option<&'static [&'static [usize]]> {
             &[0, 3, 2, 1],
             &[4, 5, 6, 7],
         ],
+        // VTK 9's wedge: the triangle 0 1 2 has its normal towards 3 4 5.
         WEDGE => &[
-            &[0, 1, 2],
-            &[3, 5, 4],
-            &[0, 3, 4, 1],
-            &[1, 4, 5, 2],
-            &[2, 5, 3, 0],
+            &[0, 2, 1],
+            &[3, 4, 5],
+            &[0, 1, 4, 3],
+            &[1, 2, 5, 4],
+            &[2, 0, 3, 5],
         ],
         PYRAMID => &[
             &[0, 3, 2, 1],
@@ -71,6 +77,25 @@ pub fn cell_faces(kind: u8) -> Option<&'static [&'static [usize]]> {
             &[1, 2, 4],
             &[2, 3, 4],
             &[3, 0, 4],
+        ],
+        PENTAGONAL_PRISM => &[
+            &[0, 4, 3, 2, 1],
+            &[5, 6, 7, 8, 9],
+            &[0, 1, 6, 5],
+            &[1, 2, 7, 6],
+            &[2, 3, 8, 7],
+            &[3, 4, 9, 8],
+            &[4, 0, 5, 9],
+        ],
+        HEXAGONAL_PRISM => &[
+            &[0, 5, 4, 3, 2, 1],
+            &[6, 7, 8, 9, 10, 11],
+            &[0, 1, 7, 6],
+            &[1, 2, 8, 7],
+            &[2, 3, 9, 8],
+            &[3, 4, 10, 9],
+            &[4, 5, 11, 10],
+            &[5, 0, 6, 11],
         ],
         _ => return None,
     })

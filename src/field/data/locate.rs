@@ -99,76 +99,30 @@ struct SizeClass {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Shape {
     /// By the planes of the faces of a table (VTK's local numbering).
-    Faces(&'static [&'static [u8]]),
+    Faces(&'static [&'static [usize]]),
     /// By the planes of the convex hull of the corners.
     Hull,
     /// In the plane: the convex hull of the projected corners.
     Planar,
 }
 
-const TETRA: &[&[u8]] = &[&[0, 1, 3], &[1, 2, 3], &[2, 0, 3], &[0, 2, 1]];
-const HEXAHEDRON: &[&[u8]] = &[
-    &[0, 4, 7, 3],
-    &[1, 2, 6, 5],
-    &[0, 1, 5, 4],
-    &[3, 7, 6, 2],
-    &[0, 3, 2, 1],
-    &[4, 5, 6, 7],
-];
-const VOXEL: &[&[u8]] = &[
-    &[0, 2, 6, 4],
-    &[1, 3, 7, 5],
-    &[0, 1, 5, 4],
-    &[2, 3, 7, 6],
-    &[0, 1, 3, 2],
-    &[4, 5, 7, 6],
-];
-const WEDGE: &[&[u8]] = &[
-    &[0, 1, 2],
-    &[3, 5, 4],
-    &[0, 3, 4, 1],
-    &[1, 4, 5, 2],
-    &[2, 5, 3, 0],
-];
-const PYRAMID: &[&[u8]] = &[
-    &[0, 3, 2, 1],
-    &[0, 1, 4],
-    &[1, 2, 4],
-    &[2, 3, 4],
-    &[3, 0, 4],
-];
-const PENTAGONAL_PRISM: &[&[u8]] = &[
-    &[0, 1, 2, 3, 4],
-    &[5, 6, 7, 8, 9],
-    &[0, 1, 6, 5],
-    &[1, 2, 7, 6],
-    &[2, 3, 8, 7],
-    &[3, 4, 9, 8],
-    &[4, 0, 5, 9],
-];
-const HEXAGONAL_PRISM: &[&[u8]] = &[
-    &[0, 1, 2, 3, 4, 5],
-    &[6, 7, 8, 9, 10, 11],
-    &[0, 1, 7, 6],
-    &[1, 2, 8, 7],
-    &[2, 3, 9, 8],
-    &[3, 4, 10, 9],
-    &[4, 5, 11, 10],
-    &[5, 0, 6, 11],
-];
+/// The faces of VTK's primitive of type `t` (io::geometry's table).
+fn faces(t: u8) -> &'static [&'static [usize]] {
+    crate::io::geometry::cell_faces(t).unwrap_or(&[])
+}
 
 /// How a cell of VTK type `t` with `n` points is tested in `dim` coordinates, and how many
 /// of its points are corners; `None` when it has no volume there (vertices, lines; faces
 /// in 3-D).
 fn shape(t: u8, n: usize, dim: usize) -> Option<(Shape, usize)> {
     let three = match t {
-        10 | 24 => Some((Shape::Faces(TETRA), 4)),
-        11 => Some((Shape::Faces(VOXEL), 8)),
-        12 | 25 | 29 | 33 => Some((Shape::Faces(HEXAHEDRON), 8)),
-        13 | 26 | 32 => Some((Shape::Faces(WEDGE), 6)),
-        14 | 27 => Some((Shape::Faces(PYRAMID), 5)),
-        15 => Some((Shape::Faces(PENTAGONAL_PRISM), 10)),
-        16 => Some((Shape::Faces(HEXAGONAL_PRISM), 12)),
+        10 | 24 => Some((Shape::Faces(faces(10)), 4)),
+        11 => Some((Shape::Faces(faces(11)), 8)),
+        12 | 25 | 29 | 33 => Some((Shape::Faces(faces(12)), 8)),
+        13 | 26 | 32 => Some((Shape::Faces(faces(13)), 6)),
+        14 | 27 => Some((Shape::Faces(faces(14)), 5)),
+        15 => Some((Shape::Faces(faces(15)), 10)),
+        16 => Some((Shape::Faces(faces(16)), 12)),
         // Polyhedron, Lagrange and Bézier volumes, higher-order: by their points' hull.
         42 | 71 | 72 | 73 | 74 | 79 | 80 | 81 | 82 => Some((Shape::Hull, n)),
         _ => None,
@@ -412,15 +366,15 @@ impl MeshCells {
 }
 
 /// Whether `q` is on the inner side (within `tol`) of every face plane of a convex cell.
-fn in_faces(v: &[[f64; 3]], centre: &[f64; 3], faces: &[&[u8]], q: &[f64; 3], tol: f64) -> bool {
+fn in_faces(v: &[[f64; 3]], centre: &[f64; 3], faces: &[&[usize]], q: &[f64; 3], tol: f64) -> bool {
     for face in faces {
         // Newell's normal and the face's centroid: the same plane for the two cells
         // sharing the face, also where its four corners are not quite coplanar.
         let mut n = [0.0; 3];
         let mut f = [0.0; 3];
         for (k, &i) in face.iter().enumerate() {
-            let a = v[i as usize];
-            let b = v[face[(k + 1) % face.len()] as usize];
+            let a = v[i];
+            let b = v[face[(k + 1) % face.len()]];
             n[0] += (a[1] - b[1]) * (a[2] + b[2]);
             n[1] += (a[2] - b[2]) * (a[0] + b[0]);
             n[2] += (a[0] - b[0]) * (a[1] + b[1]);

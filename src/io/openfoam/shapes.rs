@@ -8,36 +8,12 @@
 
 use super::polymesh::PolyMesh;
 use crate::io::Cells;
+use crate::io::geometry::cell_faces;
 
-/// VTK's faces of a hexahedron, outward (vtkHexahedron).
-const HEX: [&[usize]; 6] = [
-    &[0, 4, 7, 3],
-    &[1, 2, 6, 5],
-    &[0, 1, 5, 4],
-    &[3, 7, 6, 2],
-    &[0, 3, 2, 1],
-    &[4, 5, 6, 7],
-];
-/// VTK's faces of a wedge, outward (vtkWedge since VTK 9: the triangle 0 1 2 has its normal
-/// towards 3 4 5, which gives the wedge a positive volume in VTK's filters; foamToVTK of
-/// OpenFOAM v1912 writes the older order, whose volume VTK 9 finds negative).
-const WEDGE: [&[usize]; 5] = [
-    &[0, 2, 1],
-    &[3, 4, 5],
-    &[0, 1, 4, 3],
-    &[1, 2, 5, 4],
-    &[2, 0, 3, 5],
-];
-/// VTK's faces of a pyramid, outward (vtkPyramid).
-const PYRAMID: [&[usize]; 5] = [
-    &[0, 3, 2, 1],
-    &[0, 1, 4],
-    &[1, 2, 4],
-    &[2, 3, 4],
-    &[3, 0, 4],
-];
-/// VTK's faces of a tetrahedron, outward (vtkTetra).
-const TETRA: [&[usize]; 4] = [&[0, 1, 3], &[1, 2, 3], &[2, 0, 3], &[0, 2, 1]];
+/// VTK's faces of a primitive, outward (see [`cell_faces`]).
+fn faces(kind: u8) -> &'static [&'static [usize]] {
+    cell_faces(kind).unwrap_or(&[])
+}
 
 /// VTK cell types.
 pub(crate) const VTK_TETRA: u8 = 10;
@@ -145,13 +121,13 @@ impl CellFaces {
                 // Base 0 1 2 with its normal towards 3: the outward face reversed.
                 let f = self.face(0);
                 out.extend([f[0], f[2], f[1], self.apex(0)?]);
-                (VTK_TETRA, &TETRA)
+                (VTK_TETRA, faces(VTK_TETRA))
             }
             (5, 4, 1) => {
                 let q = first(4)?;
                 let f = self.face(q);
                 out.extend([f[0], f[3], f[2], f[1], self.apex(q)?]);
-                (VTK_PYRAMID, &PYRAMID)
+                (VTK_PYRAMID, faces(VTK_PYRAMID))
             }
             (5, 2, 3) => {
                 // Base 0 1 2 with its normal inward (the outward face reversed), 3 4 5
@@ -163,7 +139,7 @@ impl CellFaces {
                 for v in [a, b, c] {
                     out.push(self.opposite(v, t)?);
                 }
-                (VTK_WEDGE, &WEDGE)
+                (VTK_WEDGE, faces(VTK_WEDGE))
             }
             (6, 0, 6) => {
                 // Base 0 1 2 3 with its normal inward: the outward face reversed.
@@ -173,7 +149,7 @@ impl CellFaces {
                 for v in base {
                     out.push(self.opposite(v, 0)?);
                 }
-                (VTK_HEXAHEDRON, &HEX)
+                (VTK_HEXAHEDRON, faces(VTK_HEXAHEDRON))
             }
             _ => return None,
         };
