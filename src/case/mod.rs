@@ -217,7 +217,24 @@ fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
     )?;
     // Checked whole, before the points are cut into pieces: the same on every rank.
     let warnings = finite::check_carried(&case, &geometry, &points, &carried, &names, opts.strict)?;
-    let near = points::near_boundary(&geometry);
+    // The boundary flags only serve errors and differences (a face list of the whole mesh:
+    // seconds on 10⁶ cells), so they are made only when the case has some.
+    let errors = case.spec.pinn.is_some()
+        || case
+            .spec
+            .mms
+            .as_ref()
+            .is_some_and(|m| m.exact_momentum.is_some() || m.exact_continuity.is_some())
+        || case
+            .spec
+            .fields
+            .iter()
+            .any(|f| !f.exact.is_empty() || !f.compare.is_empty());
+    let near = if errors {
+        points::near_boundary(&geometry)
+    } else {
+        None
+    };
     let piece = pieces::piece(&case, geometry, points, carried, ranks, opts.chunk_size)?;
     // The flags of this rank's points (a piece's border is no boundary of the mesh).
     let near = near.map(|n| match &piece.global {
