@@ -56,6 +56,26 @@ pub(super) fn openfoam_dir(path: &Path) -> Option<PathBuf> {
         .then(|| dir.to_path_buf())
 }
 
+/// The time of the OpenFOAM case directory the case reads (as data file, else as its mesh),
+/// if it reads one: the value of the time directory chosen by `time` (default the latest).
+pub(super) fn openfoam_time(case: &Case) -> Result<Option<f64>> {
+    let (file, time) = match (&case.spec.data, &case.spec.points) {
+        (Some(d), _) => (&d.file, &d.time),
+        (None, PointsSpec::Mesh { file, time, .. }) => (file, time),
+        _ => return Ok(None),
+    };
+    let Some(dir) = openfoam_dir(&case.dir.join(file)) else {
+        return Ok(None);
+    };
+    let selection = match time.as_deref() {
+        None | Some("latest") => io::TimeSelection::Latest,
+        Some(t) => io::TimeSelection::List(vec![t.to_string()]),
+    };
+    Ok(io::select_openfoam_times(&dir, &selection)?
+        .first()
+        .map(|t| t.1))
+}
+
 /// Reads a mesh: an OpenFOAM case directory at `time` (default the latest), or a VTK
 /// file by its extension.
 pub(super) fn read_mesh(path: &Path, time: Option<&str>) -> Result<Mesh> {

@@ -172,9 +172,11 @@ fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
     let case = load::case(dir)?;
     let (geometry, points, carried) = points::points(&case)?;
     let series = series::series(&case)?;
-    let times = match &series {
-        Some(s) => s.times(),
-        None => case.times()?,
+    let times = match (&series, data::openfoam_time(&case)?) {
+        (Some(s), _) => s.times(),
+        // One time of an OpenFOAM case directory: the results are at its time.
+        (None, Some(t)) if case.spec.times.is_none() => vec![t],
+        (None, _) => case.times()?,
     };
     if series.is_some() && ranks.size() > 1 {
         return Err(crate::Error::Ranks {

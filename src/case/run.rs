@@ -292,7 +292,10 @@ fn evaluate_and_write(
         .with_valid(mask.as_ref().map(|m| m.valid.as_slice()))
         .written_at(case.spec.output.precision);
     let series = case.spec.times.is_some() || inputs.series.is_some();
-    output.timed = series;
+    // Every file of a series holds its time, and so does the one file of a time read from
+    // an OpenFOAM case directory (one process: the parallel files hold no field data).
+    output.timed =
+        series || (ranks.size() == 1 && data::openfoam_time(case).ok().flatten().is_some());
     let mut unstaged = None;
     // The data fields' counts over the times of a series (each time builds its own).
     let mut series_stats: Vec<(String, [usize; 5])> = Vec::new();

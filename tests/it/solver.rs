@@ -385,3 +385,52 @@ fn a_patch_that_copies_its_cells_values_is_left_out_when_its_condition_is_unknow
     let s = mesh_samples(&mesh, &["T"], Location::Cells).unwrap();
     assert_eq!(s.values, [1.0, 2.0, 0.5, 2.0]);
 }
+
+#[test]
+fn a_time_of_an_openfoam_case_is_the_time_of_the_results() {
+    // The cavity (icoFoam) with times 0, 0.005 and 0.01; 0.01 holds OpenFOAM's grad(U).
+    let cavity = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/openfoam_cases/cavity");
+    let tmp = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[points]\nkind = \"mesh\"\nfile = \"{}\"\nat = \"cells\"\n[[field]]\nname = \"U\"\n\
+         data = \"U\"\noperators = [\"grad\"]\n[field.compare]\ngrad = \"grad(U)\"\n",
+        cavity.display()
+    );
+    std::fs::write(tmp.path().join("case.toml"), &text).unwrap();
+    let out = nabla(tmp.path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = stdout(&out);
+    // The latest time by default, named in the summary and stored in the file.
+    assert!(
+        summary.contains("relative L2 difference of grad(U) from the input's grad(U) at t = 0.01:"),
+        "{summary}"
+    );
+    // The lid and the walls are sampled: the moving wall's values, noSlip's zeros.
+    assert!(
+        summary.contains("movingWall 20") && summary.contains("fixedWalls 60 (noSlip: zeros)"),
+        "{summary}"
+    );
+    let file = tmp.path().join(format!(
+        "VTK/{}.vtu",
+        tmp.path().file_name().unwrap().to_string_lossy()
+    ));
+    let xml = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        xml.contains("TimeValue"),
+        "no TimeValue in {}",
+        file.display()
+    );
+    // An earlier time by name; one without grad(U) is refused naming the cell arrays.
+    std::fs::write(
+        tmp.path().join("case.toml"),
+        text.replace("at = \"cells\"", "at = \"cells\"\ntime = \"0.005\""),
+    )
+    .unwrap();
+    let out = nabla(tmp.path(), &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no cell array 'grad(U)'"),
+        "{}",
+        stderr(&out)
+    );
+}
