@@ -456,11 +456,7 @@ fn check_compare(
                     ..
                 }
             );
-            let (arrays, kind, count) = if cells {
-                (&src.mesh.cell_data, "cell", src.mesh.num_cells())
-            } else {
-                (&src.mesh.point_data, "point", src.points)
-            };
+            let (arrays, kind, count) = super::compare::arrays_at(src, cells);
             let Some(r) = arrays.iter().find(|a| a.name == *name.get_ref()) else {
                 let names: Vec<&str> = arrays.iter().map(|a| a.name.as_str()).collect();
                 return Err(at(format!(

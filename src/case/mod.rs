@@ -38,6 +38,7 @@
 //! fit.
 
 mod arrays;
+mod compare;
 pub mod config;
 mod constants;
 mod data;

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use super::compare::compared;
 use super::load::Case;
 use super::mms::Mms;
 use super::output::{Output, extension};
@@ -514,48 +515,4 @@ fn injected_failure(ranks: &Ranks, stage: &str) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The array `name` of the data file to compare the computed array `a` with: it must be
-/// point data with `a`'s shape, so the output points must be the data file's points.
-fn compared<'a>(
-    case: &Case,
-    source: Option<&'a data::Source>,
-    (total, cells): (usize, bool),
-    name: &str,
-    a: &Array,
-) -> Result<Reference<'a>> {
-    let Some(src) = source else {
-        return Err(case.input.error(format!(
-            "compare {name}: the case has no data file to take '{name}' from"
-        )));
-    };
-    // At the cell centres (`cells`) the data file's cell arrays are at the same places.
-    let (arrays, kind, count) = if cells {
-        (&src.mesh.cell_data, "cell", src.mesh.num_cells())
-    } else {
-        (&src.mesh.point_data, "point", src.points)
-    };
-    let Some(r) = arrays.iter().find(|r| r.name == name) else {
-        let names: Vec<&str> = arrays.iter().map(|a| a.name.as_str()).collect();
-        return Err(case.input.error(format!(
-            "compare: {} has no {kind} array '{name}'; its {kind} arrays are: {}",
-            src.name.display(),
-            names.join(", ")
-        )));
-    };
-    // With several ranks both hold this rank's points only; the counts are of all points.
-    if r.components != a.components || count != total || r.values.len() != a.values.len() {
-        return Err(case.input.error(format!(
-            "compare: '{name}' of {} has {} components at {} points, but {} has {} at {} \
-             points; expected the same shape (the output points must be the data file's)",
-            src.name.display(),
-            r.components,
-            count,
-            a.name,
-            a.components,
-            total
-        )));
-    }
-    Ok(Reference::Array(r))
 }
