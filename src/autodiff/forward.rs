@@ -215,6 +215,66 @@ pub fn jets<'t>(
         .collect())
 }
 
+/// The jets of `outputs` with chosen second-order entries: `entries[e]` is a sum of
+/// second derivatives `Σ ∂²/∂x_a∂x_b` over its pairs `(a, b)` of input indices, and
+/// `Jet::second[e]` holds it. `[(0, 0)]` is `∂²/∂x₀²`, `[(0, 1)]` the mixed derivative,
+/// `[(0, 0), (1, 1)]` the Laplacian over the first two inputs only (the spatial one of a
+/// space-time problem). Only what is asked is propagated, in one forward sweep.
+///
+/// # Errors
+/// As [`jets`]; [`Error::Operator`] for a pair naming an input that does not exist.
+///
+/// # Example
+/// `f = x²t`: `∂²f/∂x² = 2t`, `∂²f/∂x∂t = 2x`.
+/// ```
+/// use nabla::autodiff::{Tape, Tensor, jets_with};
+/// let tape = Tape::new();
+/// let x = tape.var(Tensor::column(vec![3.0]));
+/// let t = tape.var(Tensor::column(vec![0.5]));
+/// let f = x * x * t;
+/// let j = jets_with(&[f], &[x, t], &[vec![(0, 0)], vec![(0, 1)]]).unwrap();
+/// assert_eq!(j[0].second[0].item().unwrap(), 1.0);
+/// assert_eq!(j[0].second[1].item().unwrap(), 6.0);
+/// ```
+pub fn jets_with<'t>(
+    outputs: &[Var<'t>],
+    inputs: &[Var<'t>],
+    entries: &[Vec<(usize, usize)>],
+) -> Result<Vec<Jet<'t>>> {
+    let d = inputs.len();
+    if let Some(&(a, b)) = entries.iter().flatten().find(|&&(a, b)| a >= d || b >= d) {
+        return Err(Error::Operator {
+            op: "jets".into(),
+            message: format!("second derivative along inputs ({a}, {b}) of {d} inputs"),
+        });
+    }
+    let Some(tape) = common_tape(outputs, inputs, std::iter::empty())? else {
+        return Ok(Vec::new());
+    };
+    let mut ones = OnesCache::default();
+    let seeds: Vec<Vec<Option<Var<'t>>>> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let one = ones.get(*x);
+            (0..d).map(|k| (k == i).then_some(one)).collect()
+        })
+        .collect();
+    let table = sweep(tape, outputs, inputs, &seeds, entries)?;
+    Ok(outputs
+        .iter()
+        .map(|&o| Jet {
+            value: o,
+            grad: (0..d)
+                .map(|k| table.tangent(o.id, k).unwrap_or_else(|| zeros_like(o)))
+                .collect(),
+            second: (0..entries.len())
+                .map(|e| table.second(o.id, e).unwrap_or_else(|| zeros_like(o)))
+                .collect(),
+        })
+        .collect())
+}
+
 /// Tangents of `outputs` along input `dir` alone (the ones tangent on it, zero on the
 /// others, which are never recorded): one column of a Jacobian by forward mode.
 pub(crate) fn jvp_along<'t>(

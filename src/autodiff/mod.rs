@@ -31,7 +31,7 @@ mod tape;
 mod tensor;
 
 pub(crate) use forward::jvp_along;
-pub use forward::{Jet, SecondOrder, jets, jvp};
+pub use forward::{Jet, SecondOrder, jets, jets_with, jvp};
 pub use grad::{GradOptions, grad, grad_batched};
 pub use tape::{Tape, Var};
 pub use tensor::Tensor;

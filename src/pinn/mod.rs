@@ -54,6 +54,7 @@ mod history;
 mod loss;
 mod mlp;
 mod plot;
+mod problem;
 mod ranks;
 mod residual;
 mod sample;
@@ -70,6 +71,9 @@ pub use history::{DEFAULT_MIN_LOSS_REDUCTION, LossRecord, history_csv, learning_
 pub use loss::{LossTerms, LossWeights, Pde, PinnLoss};
 pub use mlp::{Activation, Layer, Mlp, MlpVars};
 pub use plot::plot_history;
+pub use problem::{
+    At, Derivative, ExprResidual, FnResidual, Loss, Names, Residual, Term, TermLosses,
+};
 pub use residual::{
     navier_stokes_residuals, navier_stokes_residuals_by, poisson_residual, poisson_residual_by,
 };

@@ -144,7 +144,34 @@ impl Expr {
     pub fn parse(src: &str) -> Result<Expr, ExprError> {
         Ok(Expr {
             source: src.to_owned(),
-            ast: parse::parse(src)?,
+            ast: parse::parse(src, false)?,
+        })
+    }
+
+    /// Parses `src` as [`Expr::parse`] does, with derivatives of named quantities: the
+    /// calls `d(u, x)` (∂u/∂x), `d(u, x, y)` (∂²u/∂x∂y) and `lap(u)` (the Laplacian), whose
+    /// arguments are names, become names themselves, written without spaces (`d(u,x,y)`,
+    /// `lap(u)`), which [`Expr::names`] lists and [`Expr::bind`] binds like any other. The
+    /// caller gives them their meaning (a physics-informed residual computes them).
+    ///
+    /// ```
+    /// use nabla::field::expr::Expr;
+    /// let e = Expr::parse_with_derivatives("d(u, t) + u*d(u, x) - nu*d(u, x, x)").unwrap();
+    /// let names: Vec<String> = e.names().into_iter().map(|(n, _)| n).collect();
+    /// assert_eq!(names, ["d(u,t)", "u", "d(u,x)", "nu", "d(u,x,x)"]);
+    /// let b = e.bind(&["d(u,t)", "u", "d(u,x)", "nu", "d(u,x,x)"]).unwrap();
+    /// assert_eq!(b.eval_f64(&[1.0, 2.0, 3.0, 0.5, 4.0]), 1.0 + 6.0 - 2.0);
+    /// // Without the derivative syntax `d` is an unknown function.
+    /// assert!(Expr::parse("d(u, t)").is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Expr::parse`]; also a derivative whose arguments are not names, or that has
+    /// too few or too many of them (order above 2).
+    pub fn parse_with_derivatives(src: &str) -> Result<Expr, ExprError> {
+        Ok(Expr {
+            source: src.to_owned(),
+            ast: parse::parse(src, true)?,
         })
     }
 

@@ -35,8 +35,10 @@ pub(super) struct Ast {
     depth: usize,
 }
 
-/// Parses `src` into its AST (see [`super::Expr::parse`] for the errors).
-pub(super) fn parse(src: &str) -> Result<Ast, ExprError> {
+/// Parses `src` into its AST (see [`super::Expr::parse`] for the errors). With
+/// `derivatives`, the calls `d(u, x[, y])` and `lap(u)` are read as names (see
+/// [`super::Expr::parse_with_derivatives`]).
+pub(super) fn parse(src: &str, derivatives: bool) -> Result<Ast, ExprError> {
     let chars: Vec<char> = src.chars().collect();
     let toks = lex(src, &chars)?;
     if toks.len() == 1 {
@@ -52,6 +54,7 @@ pub(super) fn parse(src: &str) -> Result<Ast, ExprError> {
         toks,
         pos: 0,
         depth: 0,
+        derivatives,
     };
     let ast = p.expr(0)?;
     let t = p.peek();
@@ -81,6 +84,8 @@ struct Parser<'a> {
     toks: Vec<Token>,
     pos: usize,
     depth: usize,
+    /// Whether `d(...)` and `lap(...)` are derivative names.
+    derivatives: bool,
 }
 
 impl Parser<'_> {
@@ -217,6 +222,9 @@ impl Parser<'_> {
     /// A call `name(args…)`; `name` has been consumed and `(` is next.
     fn call(&mut self, name: Token) -> Result<Ast, ExprError> {
         let fname = self.text(name);
+        if self.derivatives && (fname == "d" || fname == "lap") {
+            return self.derivative(name, &fname);
+        }
         let Some(f) = Func::lookup(&fname) else {
             let msg = format!(
                 "unknown function '{fname}'; valid functions are: {}",
@@ -258,5 +266,55 @@ impl Parser<'_> {
             return Err(self.error(name.col, msg));
         }
         self.node(AstKind::Call(f, args), name.col)
+    }
+
+    /// A derivative `d(u, x)`, `d(u, x, y)` or `lap(u)`: `name` has been consumed and `(`
+    /// is next. Its arguments are names; the node is the name `d(u,x,y)` (no spaces), which
+    /// cannot clash with an identifier.
+    fn derivative(&mut self, name: Token, fname: &str) -> Result<Ast, ExprError> {
+        let open = self.bump();
+        let usage = if fname == "d" {
+            "d(u, x) or d(u, x, y): an output, then one or two inputs"
+        } else {
+            "lap(u): one output"
+        };
+        let mut args = Vec::new();
+        loop {
+            let t = self.bump();
+            if t.tok != Tok::Ident || self.peek().tok == Tok::LParen {
+                let msg = format!("expected a name in {usage}, found {}", self.describe(t));
+                return Err(self.error(t.col, msg));
+            }
+            args.push(self.text(t));
+            let t = self.bump();
+            match t.tok {
+                Tok::Comma => {}
+                Tok::RParen => break,
+                _ => {
+                    let msg = format!(
+                        "expected ',' or ')' to close '(' at column {}, found {}",
+                        open.col,
+                        self.describe(t)
+                    );
+                    return Err(self.error(t.col, msg));
+                }
+            }
+        }
+        let ok = if fname == "d" {
+            (2..=3).contains(&args.len())
+        } else {
+            args.len() == 1
+        };
+        if !ok {
+            let msg = format!(
+                "{fname} takes {usage}; got {} arguments (derivatives up to the second order)",
+                args.len()
+            );
+            return Err(self.error(name.col, msg));
+        }
+        self.node(
+            AstKind::Ident(format!("{fname}({})", args.join(","))),
+            name.col,
+        )
     }
 }
