@@ -16,6 +16,9 @@
 //! * [`Adam`] with a [`Schedule`].
 //! * [`PinnConfig`] — the `[pinn]` table of a case file, checked and built into a
 //!   [`Problem`] on points drawn by [`sample_box`] and [`sample_faces`].
+//! * [`sample_in`] and [`sample_on_faces`] — points in a box of any dimension (space,
+//!   time, extra inputs) and on chosen faces of it, by a [`Sampler`]: uniform, Hammersley,
+//!   Sobol or Latin hypercube.
 //! * [`fit`], the loop, which records a [`LossRecord`] per step and saves
 //!   [`Checkpoint`]s.
 //! * [`history_csv`] and [`plot_history`] — the loss history as CSV and as a plot (PNG
@@ -57,6 +60,7 @@ mod plot;
 mod ranks;
 mod residual;
 mod sample;
+mod sampling;
 mod train;
 
 pub use adam::{Adam, AdamConfig, Schedule};
@@ -74,6 +78,7 @@ pub use residual::{
     navier_stokes_residuals, navier_stokes_residuals_by, poisson_residual, poisson_residual_by,
 };
 pub use sample::{sample_box, sample_faces};
+pub use sampling::{MAX_DIM, Sampler, sample_in, sample_on_faces};
 pub use train::{
     FieldError, TrainOptions, TrainReport, evaluate, relative_l2, train, train_from, train_on,
 };

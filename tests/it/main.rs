@@ -19,6 +19,7 @@ mod output;
 mod pieces;
 mod pinn;
 mod plot;
+mod sampling;
 mod series;
 mod solver;
 mod usability;
