@@ -19,6 +19,8 @@
 //! * [`sample_in`] and [`sample_on_faces`] — points in a box of any dimension (space,
 //!   time, extra inputs) and on chosen faces of it, by a [`Sampler`]: uniform, Hammersley,
 //!   Sobol or Latin hypercube.
+//! * [`burgers_cole_hopf`] — the viscous Burgers reference solution (Raissi et al.'s
+//!   shock), by the Cole–Hopf transform and Gauss–Hermite quadrature.
 //! * [`fit`], the loop, which records a [`LossRecord`] per step and saves
 //!   [`Checkpoint`]s.
 //! * [`history_csv`] and [`plot_history`] — the loss history as CSV and as a plot (PNG
@@ -58,6 +60,7 @@ mod loss;
 mod mlp;
 mod plot;
 mod ranks;
+mod reference;
 mod residual;
 mod sample;
 mod sampling;
@@ -74,6 +77,10 @@ pub use history::{DEFAULT_MIN_LOSS_REDUCTION, LossRecord, history_csv, learning_
 pub use loss::{LossTerms, LossWeights, Pde, PinnLoss};
 pub use mlp::{Activation, Layer, MAX_INPUTS, Mlp, MlpVars};
 pub use plot::plot_history;
+pub use reference::{
+    BURGERS_NODES, GaussHermite, MAX_HERMITE_NODES, burgers_cole_hopf, burgers_cole_hopf_batch,
+    burgers_cole_hopf_dx, burgers_cole_hopf_nodes, gauss_hermite,
+};
 pub use residual::{
     navier_stokes_residuals, navier_stokes_residuals_by, poisson_residual, poisson_residual_by,
 };

@@ -19,6 +19,7 @@ mod output;
 mod pieces;
 mod pinn;
 mod plot;
+mod reference;
 mod sampling;
 mod series;
 mod solver;
