@@ -82,13 +82,18 @@ pub struct Layer {
     pub bias: Vec<f64>,
 }
 
-/// A multilayer perceptron `Rᵈ → Rᵐ` (d = 2 or 3): affine layers with an activation
-/// between them and none after the last.
+/// The most inputs a network takes: space, time and a few parameters of a PDE fit well
+/// within it.
+pub const MAX_INPUTS: usize = 16;
+
+/// A multilayer perceptron `Rᵈ → Rᵐ` (d from 1 to [`MAX_INPUTS`]: space, time, extra
+/// inputs): affine layers with an activation between them and none after the last.
 ///
 /// Its weights and biases are the parameters of a physics-informed training: [`Mlp::on_tape`]
 /// puts them on a tape as leaves ([`Tape::var`]), so gradients with respect to them can be
 /// taken through any operator of the network's output. As a [`Field`] (for the evaluator
-/// and VTK output) it puts them on as constants.
+/// and VTK output) it puts them on as constants; there it is evaluated on points of as many
+/// coordinates as it has inputs (the evaluator's points have 2 or 3).
 ///
 /// Parameters are ordered layer by layer, each layer's weights (column-major) before its
 /// biases: the order of [`Mlp::params`], [`Mlp::set_params`] and [`MlpVars::params`].
@@ -135,13 +140,13 @@ impl TryFrom<MlpData> for Mlp {
 }
 
 impl Mlp {
-    /// A network with `input_dim` (2 or 3) inputs, hidden layers of the given widths and
+    /// A network with `input_dim` (1 to [`MAX_INPUTS`]) inputs, hidden layers of the given widths and
     /// `outputs` components, initialised by Glorot/Xavier: weights uniform in `±√(6 /
     /// (fan_in + fan_out))` from a ChaCha8 stream seeded with `seed`, biases zero.
     ///
     /// # Errors
-    /// [`Error::Config`] for an input dimension other than 2 or 3, no hidden layers, or a
-    /// zero width (hidden or output).
+    /// [`Error::Config`] for an input dimension outside `1..=MAX_INPUTS`, no hidden layers,
+    /// or a zero width (hidden or output).
     pub fn new(
         input_dim: usize,
         hidden: &[usize],
@@ -149,10 +154,10 @@ impl Mlp {
         activation: Activation,
         seed: u64,
     ) -> Result<Mlp> {
-        if !(2..=3).contains(&input_dim) {
+        if !(1..=MAX_INPUTS).contains(&input_dim) {
             return Err(Error::config(
                 "network.inputs",
-                format!("an MLP field takes 2 or 3 coordinates, got {input_dim}"),
+                format!("a network takes 1 to {MAX_INPUTS} inputs, got {input_dim}"),
             ));
         }
         if hidden.is_empty() {
@@ -325,9 +330,9 @@ impl Mlp {
     /// Checks that the layers chain from `input_dim` and every buffer has its length.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::config("checkpoint", m));
-        if !(2..=3).contains(&self.input_dim) {
+        if !(1..=MAX_INPUTS).contains(&self.input_dim) {
             return bad(format!(
-                "input dimension {} (must be 2 or 3)",
+                "input dimension {} (must lie in 1..={MAX_INPUTS})",
                 self.input_dim
             ));
         }
@@ -395,8 +400,23 @@ impl Field for Mlp {
         self.outputs()
     }
 
-    /// The network with its parameters as constants of `tape`.
+    /// The network with its parameters as constants of `tape`. Points of a number of
+    /// coordinates other than [`Mlp::input_dim`] give invalid outputs, and the tape
+    /// reports an [`Error::Operator`] saying so (the trait returns no `Result`).
     fn eval<'t>(&self, tape: &'t Tape, x: &[Var<'t>]) -> Vec<Var<'t>> {
+        if x.len() != self.input_dim {
+            let e = Error::Operator {
+                op: "network".into(),
+                message: format!(
+                    "a network of {} inputs evaluated on points of {} coordinates",
+                    self.input_dim,
+                    x.len()
+                ),
+            };
+            return (0..self.outputs())
+                .map(|_| tape.invalid(e.clone()))
+                .collect();
+        }
         self.on_tape(tape, false).forward(x)
     }
 }

@@ -16,6 +16,11 @@
 //! * [`Adam`] with a [`Schedule`].
 //! * [`PinnConfig`] — the `[pinn]` table of a case file, checked and built into a
 //!   [`Problem`] on points drawn by [`sample_box`] and [`sample_faces`].
+//! * [`sample_in`] and [`sample_on_faces`] — points in a box of any dimension (space,
+//!   time, extra inputs) and on chosen faces of it, by a [`Sampler`]: uniform, Hammersley,
+//!   Sobol or Latin hypercube.
+//! * [`burgers_cole_hopf`] — the viscous Burgers reference solution (Raissi et al.'s
+//!   shock), by the Cole–Hopf transform and Gauss–Hermite quadrature.
 //! * [`fit`], the loop, which records a [`LossRecord`] per step and saves
 //!   [`Checkpoint`]s.
 //! * [`history_csv`] and [`plot_history`] — the loss history as CSV and as a plot (PNG
@@ -56,8 +61,10 @@ mod mlp;
 mod plot;
 mod problem;
 mod ranks;
+mod reference;
 mod residual;
 mod sample;
+mod sampling;
 mod train;
 
 pub use adam::{Adam, AdamConfig, Schedule};
@@ -69,15 +76,20 @@ pub use config::{
 pub use fit::{FitOptions, fit, fit_on};
 pub use history::{DEFAULT_MIN_LOSS_REDUCTION, LossRecord, history_csv, learning_warning};
 pub use loss::{LossTerms, LossWeights, Pde, PinnLoss};
-pub use mlp::{Activation, Layer, Mlp, MlpVars};
+pub use mlp::{Activation, Layer, MAX_INPUTS, Mlp, MlpVars};
 pub use plot::plot_history;
 pub use problem::{
     At, Derivative, ExprResidual, FnResidual, Loss, Names, Residual, Term, TermLosses,
+};
+pub use reference::{
+    BURGERS_NODES, GaussHermite, MAX_HERMITE_NODES, burgers_cole_hopf, burgers_cole_hopf_batch,
+    burgers_cole_hopf_dx, burgers_cole_hopf_nodes, gauss_hermite,
 };
 pub use residual::{
     navier_stokes_residuals, navier_stokes_residuals_by, poisson_residual, poisson_residual_by,
 };
 pub use sample::{sample_box, sample_faces};
+pub use sampling::{MAX_DIM, Sampler, sample_in, sample_on_faces};
 pub use train::{
     FieldError, TrainOptions, TrainReport, evaluate, relative_l2, train, train_from, train_on,
 };

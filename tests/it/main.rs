@@ -20,6 +20,8 @@ mod pieces;
 mod pinn;
 mod pinn_terms;
 mod plot;
+mod reference;
+mod sampling;
 mod series;
 mod solver;
 mod usability;

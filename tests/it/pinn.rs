@@ -566,8 +566,12 @@ fn network_errors() {
     let (s, m) = config_error(Mlp::new(2, &[], 1, Activation::Tanh, 0).unwrap_err());
     assert_eq!(s, "network.hidden");
     assert!(m.contains("no hidden layers"), "{m}");
-    let (s, _) = config_error(Mlp::new(4, &[8], 1, Activation::Tanh, 0).unwrap_err());
-    assert_eq!(s, "network.inputs");
+    // 1 to 16 inputs (space, time, extra inputs); tests/it/sampling.rs takes them all.
+    for d in [0, 17] {
+        let (s, m) = config_error(Mlp::new(d, &[8], 1, Activation::Tanh, 0).unwrap_err());
+        assert_eq!(s, "network.inputs");
+        assert!(m.contains("1 to 16 inputs"), "{m}");
+    }
     let (s, _) = config_error(Mlp::new(2, &[8], 0, Activation::Tanh, 0).unwrap_err());
     assert_eq!(s, "network.outputs");
     let (s, m) = config_error("relu".parse::<Activation>().unwrap_err());
