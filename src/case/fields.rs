@@ -325,6 +325,24 @@ fn network_fields<'a>(
             ddt: None,
         })
     };
+    if let crate::pinn::PdeConfig::Equations { outputs, .. } = &cfg.pde {
+        // Each output a scalar field of its own name, with the operators asked for; the
+        // errors against `exact` are the summary's (its expressions are of the inputs,
+        // which need not be the coordinates x, y, z).
+        return Ok(outputs
+            .iter()
+            .enumerate()
+            .map(|(k, name)| BuiltField {
+                name: name.clone(),
+                field: select(vec![k]),
+                ops: with_value(&out.operators),
+                exact: BTreeMap::new(),
+                compare: BTreeMap::new(),
+                dim: d,
+                data: false,
+            })
+            .collect());
+    }
     if cfg.outputs() == 1 {
         return Ok(vec![BuiltField {
             name: "u".into(),

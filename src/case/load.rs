@@ -67,13 +67,17 @@ pub(super) fn case(path: &Path) -> Result<Case> {
         constants: Vec::new(),
         definitions: Definitions::default(),
     };
-    let spec: CaseFile = toml::from_str(&input.text).map_err(|e| {
+    let mut spec: CaseFile = toml::from_str(&input.text).map_err(|e| {
         let message = e.message().trim().to_string();
         match e.span() {
             Some(span) => input.error_at(&span, None, message),
             None => input.error(message),
         }
     })?;
+    if let Some(p) = spec.pinn.as_mut() {
+        // Data files of a physics-informed problem are named relative to the case.
+        p.dir = dir.to_path_buf();
+    }
     let constants = super::constants::constants(&input, &spec)?;
     let definitions = super::constants::definitions(&input, &spec, &constants)?;
     super::names::check(&input, &spec)?;

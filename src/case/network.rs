@@ -20,7 +20,8 @@ pub(super) fn check(case: &Case, cfg: &PinnConfig, d: usize) -> Result<Mlp> {
             format!("pinn.domain is {}-D but the points are {d}-D", cfg.dim()),
         ));
     }
-    let ns = cfg.outputs() > 1;
+    let equations = matches!(cfg.pde, pinn::PdeConfig::Equations { .. });
+    let ns = cfg.outputs() > 1 && !equations;
     let out = &case.spec.pinn_output;
     let m = if ns { d } else { 1 };
     for op in &out.operators {
@@ -34,7 +35,7 @@ pub(super) fn check(case: &Case, cfg: &PinnConfig, d: usize) -> Result<Mlp> {
     if !ns && !out.pressure_operators.is_empty() {
         return Err(input.error_key(
             "pinn_output.pressure_operators",
-            "pinn_output.pressure_operators: a Poisson network has no pressure".into(),
+            "pinn_output.pressure_operators: only a Navier-Stokes network has a pressure (an equations problem applies pinn_output.operators to each output)".into(),
         ));
     }
     for op in &out.pressure_operators {
@@ -110,6 +111,10 @@ pub(super) fn train(
         "trained {} Adam steps in {:.1} s, final loss {:.3e}",
         cfg.optimizer.iterations, report.seconds, report.final_loss.total
     )];
+    for (n, v) in &report.unknowns {
+        let first = cfg.unknowns.get(n).copied().unwrap_or(f64::NAN);
+        notes.push(format!("unknown {n} = {v:.6e} (initial guess {first})"));
+    }
     notes.extend(error_notes(&report.errors));
     Ok(Trained {
         mlp: report.mlp,

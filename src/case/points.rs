@@ -389,9 +389,16 @@ pub(super) fn estimate_bytes(case: &Case, n: usize, d: usize, carried: usize) ->
     }
     if let Some(cfg) = &case.spec.pinn {
         let out = &case.spec.pinn_output;
-        let m = if cfg.outputs() > 1 { d } else { 1 };
+        let equations = matches!(cfg.pde, crate::pinn::PdeConfig::Equations { .. });
+        let m = if equations {
+            cfg.outputs()
+        } else if cfg.outputs() > 1 {
+            d
+        } else {
+            1
+        };
         per_point += (2 * m) as u64 + out.operators.iter().map(|&o| comps(o, m)).sum::<u64>();
-        if cfg.outputs() > 1 {
+        if cfg.outputs() > 1 && !equations {
             per_point += 1 + out
                 .pressure_operators
                 .iter()

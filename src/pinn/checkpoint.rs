@@ -22,6 +22,10 @@ pub struct Checkpoint {
     pub adam: Adam,
     /// The loss history so far.
     pub history: Vec<LossRecord>,
+    /// The unknowns of an equations problem (empty for the built-in kinds), in the order
+    /// of their names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknowns: Vec<f64>,
 }
 
 /// The file's form: the checkpoint and, written since the settings are compared on
@@ -31,6 +35,8 @@ struct StoredRef<'a> {
     mlp: &'a Mlp,
     adam: &'a Adam,
     history: &'a [LossRecord],
+    #[serde(skip_serializing_if = "<[f64]>::is_empty")]
+    unknowns: &'a [f64],
     #[serde(skip_serializing_if = "Option::is_none")]
     settings: Option<&'a PinnConfig>,
 }
@@ -42,6 +48,8 @@ struct Stored {
     mlp: Mlp,
     adam: Adam,
     history: Vec<LossRecord>,
+    #[serde(default)]
+    unknowns: Vec<f64>,
     #[serde(default)]
     settings: Option<serde_json::Value>,
 }
@@ -64,6 +72,7 @@ impl Checkpoint {
             mlp: &self.mlp,
             adam: &self.adam,
             history: &self.history,
+            unknowns: &self.unknowns,
             settings,
         }
         .write(path)
@@ -105,6 +114,7 @@ impl Checkpoint {
                 mlp: c.mlp,
                 adam: c.adam,
                 history: c.history,
+                unknowns: c.unknowns,
             },
             c.settings,
         ))
@@ -117,11 +127,13 @@ pub(super) fn save_checkpoint(
     mlp: &Mlp,
     adam: &Adam,
     history: &[LossRecord],
+    unknowns: &[f64],
 ) -> Result<()> {
     StoredRef {
         mlp,
         adam,
         history,
+        unknowns,
         settings: None,
     }
     .write(path)
@@ -139,6 +151,7 @@ impl StoredRef<'_> {
             ("network parameter", first(&params)),
             ("Adam first moment", first(m)),
             ("Adam second moment", first(v)),
+            ("unknown", first(self.unknowns)),
         ]
         .into_iter()
         .find_map(|(what, at)| at.map(|(k, x)| format!("{what} {k} is {x:?}")));

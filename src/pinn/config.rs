@@ -46,6 +46,21 @@ pub enum PdeConfig {
         /// (`"1/Re"`).
         nu: Number,
     },
+    /// Any PDE written as equations of named inputs and outputs (see the README,
+    /// "Any PDE in the case file"): `inputs = ["x", "t"]`, `outputs = ["u"]`,
+    /// `equations = ["d(u, t) + u*d(u, x) - nu*d(u, x, x)"]`, each equation a residual
+    /// that vanishes on the solution; conditions in `[[pinn.conditions]]`.
+    Equations {
+        /// Names of the network's inputs, in the order of `domain.min` and `domain.max`.
+        inputs: Vec<String>,
+        /// Names of the network's outputs.
+        outputs: Vec<String>,
+        /// The residuals, one loss term each.
+        equations: Vec<String>,
+        /// The terms' weights (default 1 each).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        weights: Vec<f64>,
+    },
 }
 
 /// The box `[min, max]` that holds the collocation points (2 or 3 coordinates).
@@ -129,14 +144,24 @@ pub(crate) fn face_measures(domain: &DomainConfig) -> Vec<f64> {
 pub struct PointsConfig {
     /// Interior points, uniform in the box.
     pub interior: usize,
-    /// Boundary points, uniform on the box's faces (a face's share ∝ its size).
+    /// Boundary points, uniform on the box's faces (a face's share ∝ its size); an
+    /// equations problem gives each condition its own `points` instead.
+    #[serde(default)]
     pub boundary: usize,
     /// Seed of the sampling.
     #[serde(default)]
     pub seed: u64,
+    /// How an equations problem's points are drawn: `"uniform"` (default),
+    /// `"hammersley"`, `"sobol"` or `"latin_hypercube"`.
+    #[serde(default, skip_serializing_if = "is_uniform")]
+    pub sampler: super::sampling::Sampler,
     /// Points per chunk of the parallel loss evaluation.
     #[serde(default = "default_chunk")]
     pub chunk_size: usize,
+}
+
+fn is_uniform(s: &super::sampling::Sampler) -> bool {
+    *s == super::sampling::Sampler::Uniform
 }
 
 fn default_chunk() -> usize {
@@ -199,6 +224,12 @@ pub struct ValidationConfig {
     /// Seed of their sampling (use one different from the training points').
     #[serde(default = "default_validation_seed")]
     pub seed: u64,
+    /// A reference solution computed by nabla instead of `exact` expressions (equations
+    /// problems): `"burgers"`, the Cole–Hopf solution of the viscous Burgers problem
+    /// `u_t + u u_x = ν u_xx`, `u(x, 0) = −sin(πx)`, `u(±1, t) = 0` over inputs `(x, t)`,
+    /// with ν the constant `nu` (see [`crate::pinn::burgers_cole_hopf`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 fn default_validation_seed() -> u64 {
@@ -260,8 +291,23 @@ pub struct PinnConfig {
     #[serde(default)]
     pub definitions: Vec<[String; 2]>,
     /// Dirichlet values on the boundary: expressions for the first outputs (Poisson: `u`;
-    /// Navier–Stokes: `u, v, [w]`, optionally followed by `p`).
+    /// Navier–Stokes: `u, v, [w]`, optionally followed by `p`). Equations problems use
+    /// `conditions` instead.
+    #[serde(default)]
     pub boundary: Vec<String>,
+    /// The conditions of an equations problem, each on faces of the domain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<super::problem::ConditionConfig>,
+    /// Measured values of an equations problem's outputs, fitted at their points.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data: Vec<super::problem::DataConfig>,
+    /// Trainable coefficients of an equations problem and their initial guesses
+    /// (`[pinn.unknowns] nu = 0.05`), identified from `data`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub unknowns: std::collections::BTreeMap<String, f64>,
+    /// The directory `data` files are read from (the case directory; not a setting).
+    #[serde(skip)]
+    pub dir: std::path::PathBuf,
     /// The exact solution, one expression per output, for the error report.
     #[serde(default)]
     pub exact: Option<Vec<String>>,
@@ -297,10 +343,19 @@ fn is_auto(d: &crate::eval::Derivatives) -> bool {
     *d == crate::eval::Derivatives::Auto
 }
 
+/// The loss a [`Problem`] trains.
+#[derive(Clone)]
+pub enum Objective {
+    /// A built-in PDE (`kind = "poisson"` or `"navier_stokes"`).
+    Builtin(PinnLoss),
+    /// An equations problem (`kind = "equations"`).
+    Equations(super::problem::Equations),
+}
+
 /// The problem a validated [`PinnConfig`] describes, ready to train.
 pub struct Problem {
     /// The loss on the sampled collocation points.
-    pub loss: PinnLoss,
+    pub loss: Objective,
     /// The exact solution, if given.
     pub exact: Option<ExprField>,
     /// Held-out validation points, if asked for.
@@ -323,14 +378,18 @@ impl PinnConfig {
 
     /// Number of coordinates, from the domain.
     pub fn dim(&self) -> usize {
-        self.domain.min.len()
+        match &self.pde {
+            PdeConfig::Equations { inputs, .. } => inputs.len(),
+            _ => self.domain.min.len(),
+        }
     }
 
     /// Number of network outputs the PDE needs.
     pub fn outputs(&self) -> usize {
-        match self.pde {
+        match &self.pde {
             PdeConfig::Poisson { .. } => 1,
             PdeConfig::NavierStokes { .. } => self.dim() + 1,
+            PdeConfig::Equations { outputs, .. } => outputs.len(),
         }
     }
 
@@ -345,6 +404,22 @@ impl PinnConfig {
     /// exact expressions; expressions that do not parse; a validation without an exact
     /// solution; bad weights or `min_loss_reduction`.
     pub fn problem(&self) -> Result<Problem> {
+        if matches!(self.pde, PdeConfig::Equations { .. }) {
+            return self.equations_problem();
+        }
+        for (key, given) in [
+            ("conditions", !self.conditions.is_empty()),
+            ("data", !self.data.is_empty()),
+            ("unknowns", !self.unknowns.is_empty()),
+            ("points.sampler", !is_uniform(&self.points.sampler)),
+        ] {
+            if given {
+                return Err(Error::config(
+                    key,
+                    "belongs to an equations problem (pde.kind = \"equations\"); the built-in kinds take `boundary` and uniform points",
+                ));
+            }
+        }
         let d = self.dim();
         self.domain.validate()?;
         if self.points.interior == 0 || self.points.boundary == 0 {
@@ -453,6 +528,9 @@ impl PinnConfig {
                 finite_at("pde.source", &f, &interior)?;
                 PinnLoss::poisson(&f, interior, boundary, &bc, self.weights)?
             }
+            PdeConfig::Equations { .. } => {
+                return Err(Error::config("pde", "internal: an equations problem here"));
+            }
             PdeConfig::NavierStokes { .. } => PinnLoss::navier_stokes(
                 nu.expect("internal: a Navier-Stokes problem has a viscosity"),
                 interior,
@@ -464,7 +542,8 @@ impl PinnConfig {
         .with_chunk_size(self.points.chunk_size)
         .map_err(|_| Error::config("points.chunk_size", "must be at least 1"))?
         .with_derivatives(self.derivatives);
-        let output_names = match self.pde {
+        let output_names = match &self.pde {
+            PdeConfig::Equations { outputs, .. } => outputs.clone(),
             PdeConfig::Poisson { .. } => vec!["u".to_owned()],
             PdeConfig::NavierStokes { .. } => ["u", "v", "w"][..d]
                 .iter()
@@ -473,7 +552,7 @@ impl PinnConfig {
                 .collect(),
         };
         Ok(Problem {
-            loss,
+            loss: Objective::Builtin(loss),
             exact,
             validation,
             output_names,

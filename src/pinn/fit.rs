@@ -12,6 +12,7 @@ use super::checkpoint::save_checkpoint;
 use super::history::LossRecord;
 use super::loss::PinnLoss;
 use super::mlp::Mlp;
+use super::objective::Evaluate;
 use crate::error::{Error, Result};
 use crate::parallel::Ranks;
 
@@ -66,6 +67,20 @@ pub fn fit_on(
     history: &mut Vec<LossRecord>,
     ranks: &Ranks,
 ) -> Result<()> {
+    fit_objective(mlp, &mut [], adam, loss, opts, history, ranks)
+}
+
+/// [`fit_on`] for any loss, with the `unknowns` trained beside the network's parameters
+/// (Adam's state covers both, the parameters first).
+pub(crate) fn fit_objective(
+    mlp: &mut Mlp,
+    unknowns: &mut [f64],
+    adam: &mut Adam,
+    loss: &dyn Evaluate,
+    opts: &FitOptions,
+    history: &mut Vec<LossRecord>,
+    ranks: &Ranks,
+) -> Result<()> {
     let start = adam.steps() as usize;
     let total = opts.iterations;
     if total == 0 {
@@ -73,9 +88,13 @@ pub fn fit_on(
     }
     opts.schedule.validate(adam.config().learning_rate)?;
     // Rank 0 alone saves; the others wait for its result.
-    let save = |path: &std::path::Path, mlp: &Mlp, adam: &Adam, history: &[LossRecord]| {
+    let save = |path: &std::path::Path,
+                mlp: &Mlp,
+                unknowns: &[f64],
+                adam: &Adam,
+                history: &[LossRecord]| {
         let saved = if ranks.is_root() {
-            save_checkpoint(path, mlp, adam, history)
+            save_checkpoint(path, mlp, adam, history, unknowns)
         } else {
             Ok(())
         };
@@ -97,9 +116,11 @@ pub fn fit_on(
     };
     let t0 = Instant::now();
     let base_lr = adam.config().learning_rate;
+    let np = mlp.num_params();
     let mut params = mlp.params();
+    params.extend_from_slice(unknowns);
     for k in start..total {
-        let (terms, grad) = loss.value_and_grad_on(mlp, ranks)?;
+        let (terms, grad) = loss.eval(mlp, unknowns, true, ranks)?;
         if !terms.total.is_finite() {
             bar.abandon();
             return Err(Error::config(
@@ -116,7 +137,7 @@ pub fn fit_on(
             && k > start
             && k % opts.checkpoint_every == 0
         {
-            save(path, mlp, adam, history)?;
+            save(path, mlp, unknowns, adam, history)?;
         }
         let lr = opts.schedule.rate(base_lr, k, total)?;
         history.push(LossRecord {
@@ -124,15 +145,17 @@ pub fn fit_on(
             learning_rate: lr,
             loss: terms,
             seconds: t0.elapsed().as_secs_f64(),
+            unknowns: unknowns.to_vec(),
         });
         adam.step(&mut params, &grad, lr)?;
-        mlp.set_params(&params)?;
+        mlp.set_params(&params[..np])?;
+        unknowns.copy_from_slice(&params[np..]);
         bar.set_message(format!("{:.3e}", terms.total));
         bar.inc(1);
     }
     bar.finish_and_clear();
     if let Some(path) = &opts.checkpoint {
-        let end = loss.value_on(mlp, ranks)?.total;
+        let end = loss.eval(mlp, unknowns, false, ranks)?.0.total;
         if !end.is_finite() {
             return Err(Error::config(
                 "optimizer.learning_rate",
@@ -142,7 +165,7 @@ pub fn fit_on(
                 ),
             ));
         }
-        save(path, mlp, adam, history)?;
+        save(path, mlp, unknowns, adam, history)?;
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use super::loss::LossTerms;
 use crate::error::{Error, Result};
 
 /// One row of the loss history.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LossRecord {
     /// Iteration (from 0): the loss of the parameters before step `iteration`.
     pub iteration: usize,
@@ -17,14 +17,28 @@ pub struct LossRecord {
     pub loss: LossTerms,
     /// Seconds since the (possibly resumed) run started.
     pub seconds: f64,
+    /// The unknowns of an equations problem at that step (empty for the built-in kinds).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknowns: Vec<f64>,
 }
 
 /// The loss history as CSV: `iteration,learning_rate,loss,pde,continuity,boundary,seconds`.
 pub fn history_csv(history: &[LossRecord]) -> String {
-    let mut s = String::from("iteration,learning_rate,loss,pde,continuity,boundary,seconds\n");
+    history_csv_with(history, &[])
+}
+
+/// [`history_csv`] with a column per unknown after `seconds`, named `unknowns` (the
+/// values of each record's [`LossRecord::unknowns`]).
+pub fn history_csv_with(history: &[LossRecord], unknowns: &[String]) -> String {
+    let mut s = String::from("iteration,learning_rate,loss,pde,continuity,boundary,seconds");
+    for n in unknowns {
+        s.push(',');
+        s.push_str(n);
+    }
+    s.push('\n');
     for r in history {
         s.push_str(&format!(
-            "{},{:e},{:e},{:e},{:e},{:e},{:.3}\n",
+            "{},{:e},{:e},{:e},{:e},{:e},{:.3}",
             r.iteration,
             r.learning_rate,
             r.loss.total,
@@ -33,6 +47,13 @@ pub fn history_csv(history: &[LossRecord]) -> String {
             r.loss.boundary,
             r.seconds
         ));
+        for k in 0..unknowns.len() {
+            match r.unknowns.get(k) {
+                Some(v) => s.push_str(&format!(",{v:e}")),
+                None => s.push(','),
+            }
+        }
+        s.push('\n');
     }
     s
 }

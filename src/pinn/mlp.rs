@@ -242,6 +242,54 @@ impl Mlp {
         &self.layers
     }
 
+    /// The network's outputs at points given as input columns (`cols[k][i]`: input `k`
+    /// of point `i`, any number of inputs), as output columns; computed in chunks in
+    /// parallel, each point on its own (so the result does not depend on the threads).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a column count other than [`Mlp::input_dim`] or columns of
+    /// different lengths.
+    pub fn predict(&self, cols: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
+        use rayon::prelude::*;
+        let n = cols.first().map_or(0, Vec::len);
+        if cols.len() != self.input_dim || cols.iter().any(|c| c.len() != n) {
+            return Err(Error::config(
+                "network.inputs",
+                format!(
+                    "{} columns of points for a network of {} inputs (or columns of different lengths)",
+                    cols.len(),
+                    self.input_dim
+                ),
+            ));
+        }
+        const CHUNK: usize = 1024;
+        let parts: Vec<Result<Vec<Vec<f64>>>> = (0..n)
+            .step_by(CHUNK)
+            .collect::<Vec<_>>()
+            .par_iter()
+            .map(|&s| {
+                let e = (s + CHUNK).min(n);
+                let tape = Tape::new();
+                let x: Vec<Var<'_>> = cols
+                    .iter()
+                    .map(|c| tape.constant_from_slice(e - s, 1, &c[s..e]))
+                    .collect();
+                let net = self.on_tape(&tape, false);
+                net.forward(&x)
+                    .iter()
+                    .map(|o| o.with_values(|_, _, v| v.to_vec()))
+                    .collect()
+            })
+            .collect();
+        let mut out = vec![Vec::with_capacity(n); self.outputs()];
+        for p in parts {
+            for (o, v) in out.iter_mut().zip(p?) {
+                o.extend(v);
+            }
+        }
+        Ok(out)
+    }
+
     /// Total number of weights and biases.
     pub fn num_params(&self) -> usize {
         self.layers

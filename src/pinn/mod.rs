@@ -58,6 +58,7 @@ mod fit;
 mod history;
 mod loss;
 mod mlp;
+mod objective;
 mod plot;
 mod problem;
 mod ranks;
@@ -70,8 +71,8 @@ mod train;
 pub use adam::{Adam, AdamConfig, Schedule};
 pub use checkpoint::Checkpoint;
 pub use config::{
-    DomainConfig, NetworkConfig, OptimizerConfig, PdeConfig, PinnConfig, PointsConfig, Problem,
-    ValidationConfig,
+    DomainConfig, NetworkConfig, Objective, OptimizerConfig, PdeConfig, PinnConfig, PointsConfig,
+    Problem, ValidationConfig,
 };
 pub use fit::{FitOptions, fit, fit_on};
 pub use history::{DEFAULT_MIN_LOSS_REDUCTION, LossRecord, history_csv, learning_warning};
@@ -79,7 +80,8 @@ pub use loss::{LossTerms, LossWeights, Pde, PinnLoss};
 pub use mlp::{Activation, Layer, MAX_INPUTS, Mlp, MlpVars};
 pub use plot::plot_history;
 pub use problem::{
-    At, Derivative, ExprResidual, FnResidual, Loss, Names, Residual, Term, TermLosses,
+    At, ConditionConfig, DataConfig, Derivative, Equations, ExprResidual, Faces, FnResidual, Loss,
+    Names, Reference, Residual, Term, TermLosses,
 };
 pub use reference::{
     BURGERS_NODES, GaussHermite, MAX_HERMITE_NODES, burgers_cole_hopf, burgers_cole_hopf_batch,

@@ -29,10 +29,11 @@ pub const MAX_DIM: usize = 256;
 /// Each is deterministic given the seed; a new seed gives new points (for resampling the
 /// collocation points every few steps), with the one exception noted at
 /// [`Sampler::Hammersley`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Sampler {
     /// Independent uniform points from a ChaCha8 stream seeded with the seed.
+    #[default]
     Uniform,
     /// The Hammersley set: point `i` of `n` has first coordinate `(i + ½)/n` and, on axis
     /// `k ≥ 1`, the radical inverse of `i + 1` in the `k`-th prime base (2, 3, 5, 7, …).
@@ -217,7 +218,7 @@ pub fn sample_on_faces(
 
 /// How many of `n` points each face gets: proportional to its measure, by cumulative
 /// rounding (the counts sum to `n`, each within 1 of its exact share).
-fn face_counts(lo: &[f64], hi: &[f64], faces: &[(usize, bool)], n: usize) -> Vec<usize> {
+pub(crate) fn face_counts(lo: &[f64], hi: &[f64], faces: &[(usize, bool)], n: usize) -> Vec<usize> {
     // Measures in logs: a product of many sides may overflow or underflow where the
     // shares (ratios of measures) are harmless.
     let ln_side: Vec<f64> = lo.iter().zip(hi).map(|(a, b)| (b - a).ln()).collect();

@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use super::adam::Adam;
 use super::checkpoint::Checkpoint;
+use super::config::Objective;
 use super::config::{PinnConfig, Problem};
-use super::fit::{FitOptions, fit_on};
-use super::history::{LossRecord, history_csv, learning_warning};
+use super::fit::{FitOptions, fit_objective};
+use super::history::{LossRecord, history_csv_with, learning_warning};
 use super::io_error;
 use super::loss::{LossTerms, sample};
 use super::mlp::Mlp;
@@ -44,6 +45,8 @@ pub struct FieldError {
 pub struct TrainReport {
     /// The trained network.
     pub mlp: Mlp,
+    /// The unknowns of an equations problem as trained, by name (empty otherwise).
+    pub unknowns: Vec<(String, f64)>,
     /// The loss history (including steps of a resumed run).
     pub history: Vec<LossRecord>,
     /// Relative L2 errors per output, when validation was asked for.
@@ -112,14 +115,15 @@ pub fn train_on(
     out_dir: &Path,
     ranks: &Ranks,
 ) -> Result<TrainReport> {
-    let (problem, mut mlp, mut adam, mut history) =
+    let (problem, mut mlp, mut adam, mut history, mut unknowns) =
         ranks.agree(start(config, resume_from, out_dir, ranks.is_root()))?;
     let ckpt = out_dir.join("checkpoint.json");
     let t0 = Instant::now();
-    fit_on(
+    fit_objective(
         &mut mlp,
+        &mut unknowns,
         &mut adam,
-        &problem.loss,
+        problem.loss.evaluator(),
         &FitOptions {
             iterations: config.optimizer.iterations,
             schedule: config.optimizer.schedule,
@@ -131,18 +135,22 @@ pub fn train_on(
         ranks,
     )?;
     let seconds = t0.elapsed().as_secs_f64();
-    let final_loss = problem.loss.value_on(&mlp, ranks)?;
+    let final_loss = problem.loss.value_on(&mlp, &unknowns, ranks)?;
     // No collective from here on: what follows is rank-local.
     let errors = problem.errors(&mlp)?;
+    let names = problem.loss.unknown_names();
     let warnings = learning_warning(&history, final_loss.total, config.min_loss_reduction)
         .into_iter()
         .collect();
     let files = if ranks.is_root() {
-        write_files(config, opts, out_dir, &mlp, &adam, &history)?
+        write_files(
+            config, opts, out_dir, &mlp, &adam, &history, &unknowns, names,
+        )?
     } else {
         Vec::new()
     };
     Ok(TrainReport {
+        unknowns: names.iter().cloned().zip(unknowns).collect(),
         mlp,
         history,
         errors,
@@ -155,7 +163,7 @@ pub fn train_on(
 
 /// What a training starts from: the problem, and the network, optimiser and history,
 /// fresh or from the checkpoint `resume_from`.
-type Start = (Problem, Mlp, Adam, Vec<LossRecord>);
+type Start = (Problem, Mlp, Adam, Vec<LossRecord>, Vec<f64>);
 
 /// [`train_on`]'s preparation, on one rank (no collectives); `out_dir` is made when
 /// `make_dir`.
@@ -170,7 +178,7 @@ fn start(
         std::fs::create_dir_all(out_dir).map_err(|e| io_error(out_dir, e))?;
     }
     let n_out = config.outputs();
-    let (mlp, adam, history) = if let Some(from) = resume_from {
+    let (mlp, adam, history, unknowns) = if let Some(from) = resume_from {
         let (c, settings) = Checkpoint::load_with_settings(from)?;
         let fresh = Mlp::new(
             config.dim(),
@@ -201,7 +209,18 @@ fn start(
                 ),
             ));
         }
-        (c.mlp, c.adam, c.history)
+        if c.unknowns.len() != problem.loss.unknowns().len() {
+            return Err(Error::config(
+                "checkpoint",
+                format!(
+                    "cannot resume: {} holds {} unknowns, the case has {}",
+                    from.display(),
+                    c.unknowns.len(),
+                    problem.loss.unknowns().len()
+                ),
+            ));
+        }
+        (c.mlp, c.adam, c.history, c.unknowns)
     } else {
         let mlp = Mlp::new(
             config.dim(),
@@ -210,15 +229,17 @@ fn start(
             problem.activation,
             config.network.seed,
         )?;
-        let adam = Adam::new(config.optimizer.adam(), mlp.num_params())?;
-        (mlp, adam, Vec::new())
+        let unknowns = problem.loss.unknowns().to_vec();
+        let adam = Adam::new(config.optimizer.adam(), mlp.num_params() + unknowns.len())?;
+        (mlp, adam, Vec::new(), unknowns)
     };
-    Ok((problem, mlp, adam, history))
+    Ok((problem, mlp, adam, history, unknowns))
 }
 
 /// Rank 0's files of a finished training, in `out_dir`: the checkpoint (saved again by
 /// [`fit_on`]'s rule, with the settings, so that a resume can compare them), `loss.csv`
 /// and the plots.
+#[allow(clippy::too_many_arguments)]
 fn write_files(
     config: &PinnConfig,
     opts: &TrainOptions,
@@ -226,16 +247,19 @@ fn write_files(
     mlp: &Mlp,
     adam: &Adam,
     history: &[LossRecord],
+    unknowns: &[f64],
+    names: &[String],
 ) -> Result<Vec<PathBuf>> {
     let ckpt = out_dir.join("checkpoint.json");
     Checkpoint {
         mlp: mlp.clone(),
         adam: adam.clone(),
         history: history.to_vec(),
+        unknowns: unknowns.to_vec(),
     }
     .save_with(&ckpt, Some(config))?;
     let csv = out_dir.join("loss.csv");
-    crate::io::write_atomically(&csv, history_csv(history).as_bytes())?;
+    crate::io::write_atomically(&csv, history_csv_with(history, names).as_bytes())?;
     let (png, svg) = (out_dir.join("loss.png"), out_dir.join("loss.svg"));
     plot_history(history, &opts.name, &png, &svg)?;
     Ok(vec![ckpt, csv, png, svg])
@@ -250,7 +274,20 @@ fn write_files(
 pub fn evaluate(config: &PinnConfig, checkpoint: &Path) -> Result<(LossTerms, Vec<FieldError>)> {
     let problem = config.problem()?;
     let c = Checkpoint::load(checkpoint)?;
-    let loss = problem.loss.value(&c.mlp)?;
+    if c.unknowns.len() != problem.loss.unknowns().len() {
+        return Err(Error::config(
+            "checkpoint",
+            format!(
+                "{} holds {} unknowns, the case has {}",
+                checkpoint.display(),
+                c.unknowns.len(),
+                problem.loss.unknowns().len()
+            ),
+        ));
+    }
+    let loss = problem
+        .loss
+        .value_on(&c.mlp, &c.unknowns, &Ranks::single())?;
     Ok((loss, problem.errors(&c.mlp)?))
 }
 
@@ -261,12 +298,21 @@ impl Problem {
     /// # Errors
     /// Errors of evaluating the network or the exact solution.
     pub fn errors(&self, mlp: &Mlp) -> Result<Vec<FieldError>> {
-        let (Some(exact), Some(pts)) = (&self.exact, &self.validation) else {
-            return Ok(Vec::new());
+        let (pred, truth, ns) = match &self.loss {
+            Objective::Equations(e) => {
+                let (Some(r), Some(cols)) = (&e.reference, &e.validation) else {
+                    return Ok(Vec::new());
+                };
+                (mlp.predict(cols)?, r.values(cols)?, false)
+            }
+            Objective::Builtin(loss) => {
+                let (Some(exact), Some(pts)) = (&self.exact, &self.validation) else {
+                    return Ok(Vec::new());
+                };
+                let ns = matches!(loss.pde(), super::loss::Pde::NavierStokes { .. });
+                (sample(mlp, pts)?, sample(exact, pts)?, ns)
+            }
         };
-        let pred = sample(mlp, pts)?;
-        let truth = sample(exact, pts)?;
-        let ns = matches!(self.loss.pde(), super::loss::Pde::NavierStokes { .. });
         Ok(self
             .output_names
             .iter()

@@ -429,6 +429,7 @@ fn checkpoint_round_trip_is_exact() {
         mlp: net.clone(),
         adam,
         history: Vec::new(),
+        unknowns: Vec::new(),
     };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ck.json");
@@ -527,10 +528,10 @@ fn kovasznay_fixture_builds_a_navier_stokes_problem() {
     );
     let p = cfg.problem().unwrap();
     assert_eq!(p.output_names, ["u", "v", "p"]);
-    assert_eq!(p.loss.interior().len(), 1200);
+    assert_eq!(p.loss.builtin().unwrap().interior().len(), 1200);
     // Boundary points lie on the box's faces.
-    for i in 0..p.loss.boundary().len() {
-        let [x, y, _] = p.loss.boundary().point(i);
+    for i in 0..p.loss.builtin().unwrap().boundary().len() {
+        let [x, y, _] = p.loss.builtin().unwrap().boundary().point(i);
         let on = |v: f64, a: f64, b: f64| v == a || v == b;
         assert!(on(x, -0.5, 1.0) || on(y, -0.5, 1.5), "({x}, {y})");
     }
@@ -867,11 +868,14 @@ fn the_derivative_plan_is_a_pinn_setting() {
     let reverse = PinnConfig::from_toml(&format!("derivatives = \"reverse\"\n{text}")).unwrap();
     assert_eq!(reverse.derivatives, Derivatives::Reverse);
     let (a, b) = (jets.problem().unwrap(), reverse.problem().unwrap());
-    assert_eq!(a.loss.derivatives(), Derivatives::Auto);
-    assert_eq!(b.loss.derivatives(), Derivatives::Reverse);
+    assert_eq!(a.loss.builtin().unwrap().derivatives(), Derivatives::Auto);
+    assert_eq!(
+        b.loss.builtin().unwrap().derivatives(),
+        Derivatives::Reverse
+    );
     let net = random_net(2, &jets.network.hidden, 1, Activation::Tanh, 5);
-    let (la, ga) = a.loss.value_and_grad(&net).unwrap();
-    let (lb, gb) = b.loss.value_and_grad(&net).unwrap();
+    let (la, ga) = a.loss.builtin().unwrap().value_and_grad(&net).unwrap();
+    let (lb, gb) = b.loss.builtin().unwrap().value_and_grad(&net).unwrap();
     assert_relative_eq!(la.total, lb.total, max_relative = 1e-13);
     let scale = gb.iter().fold(0.0f64, |s, v| s.max(v.abs()));
     for (x, y) in ga.iter().zip(&gb) {
@@ -901,6 +905,7 @@ fn two_steps(first: f64, second: f64) -> Vec<nabla::pinn::LossRecord> {
                 boundary: 0.0,
             },
             seconds: 0.0,
+            unknowns: Vec::new(),
         })
         .collect()
 }

@@ -23,6 +23,7 @@ fn falling() -> Vec<LossRecord> {
                     boundary: 0.03 * t,
                 },
                 seconds: k as f64 * 0.01,
+                unknowns: Vec::new(),
             }
         })
         .collect()
@@ -40,6 +41,7 @@ fn record(iteration: usize, [total, pde, continuity, boundary]: [f64; 4]) -> Los
             boundary,
         },
         seconds: 0.0,
+        unknowns: Vec::new(),
     }
 }
 

@@ -33,6 +33,7 @@
 //! ```
 
 mod chunk;
+mod config;
 mod equations;
 mod residual;
 
@@ -46,6 +47,7 @@ use super::ranks::{ChunkOut, add_in_order, gather_sums};
 use crate::error::{Error, Result};
 use crate::parallel::Ranks;
 
+pub use config::{ConditionConfig, DataConfig, Equations, Faces, Reference};
 pub use equations::{ExprResidual, Names};
 pub use residual::{At, Derivative, FnResidual, Residual};
 

@@ -708,6 +708,7 @@ fn checkpoint_save_refuses_a_nan_parameter_instead_of_writing_null() {
         mlp: mlp.clone(),
         adam: adam.clone(),
         history: Vec::new(),
+        unknowns: Vec::new(),
     };
     let mut p = mlp.params();
     p[4] = f64::NAN;
@@ -716,6 +717,7 @@ fn checkpoint_save_refuses_a_nan_parameter_instead_of_writing_null() {
         mlp,
         adam: adam.clone(),
         history: Vec::new(),
+        unknowns: Vec::new(),
     };
     let r = no_panic("Checkpoint::save", || bad.save(&path));
     match r {
@@ -741,6 +743,7 @@ fn checkpoint_save_refuses_a_nan_parameter_instead_of_writing_null() {
         learning_rate: 1e-3,
         loss,
         seconds: 0.0,
+        unknowns: Vec::new(),
     }];
     let inf = Checkpoint {
         history,

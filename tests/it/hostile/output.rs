@@ -266,6 +266,7 @@ fn the_loss_plot_is_not_written_through_a_planted_temporary_name() {
                 boundary: 0.5,
             },
             seconds: 0.0,
+            unknowns: Vec::new(),
         })
         .collect();
     let (png, svg) = (dir.path().join("loss.png"), dir.path().join("loss.svg"));

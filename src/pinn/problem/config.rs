@@ -1,0 +1,701 @@
+//! The case file's equations problem: `[pinn.pde] kind = "equations"` with its inputs,
+//! outputs and equations, the `[[pinn.conditions]]` on faces of the domain, the
+//! `[[pinn.data]]` fitted at measured points and the `[pinn.unknowns]`, built into a
+//! [`Loss`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::equations::{ExprResidual, Names};
+use super::{Loss, Term};
+use crate::error::{Error, Result};
+use crate::field::expr::{Definitions, Expr};
+use crate::pinn::sampling::{Sampler, face_counts, sample_in, sample_on_faces};
+
+/// One condition: where (`on`: faces of the domain such as `"t = 0"` or
+/// `["x = -1", "x = 1"]`), what (values of outputs, outward normal derivatives of
+/// outputs, or general residuals), on how many points and with what weight.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionConfig {
+    /// The faces, each `"<input> = <value>"` with the value an end of that input's
+    /// interval (an expression of the constants: `"x = -L"`).
+    pub on: Faces,
+    /// Values of outputs there (Dirichlet): `{ u = "-sin(pi*x)" }`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, String>,
+    /// Outward normal derivatives of outputs there (Neumann): `{ u = "0" }`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub normal: BTreeMap<String, String>,
+    /// General residuals there, in the equations' syntax.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub equations: Vec<String>,
+    /// Points on the faces (shared between them in proportion to their measure).
+    pub points: usize,
+    /// The term's weight (default 1).
+    #[serde(default = "one")]
+    pub weight: f64,
+}
+
+/// One face or several.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Faces {
+    /// `"t = 0"`.
+    One(String),
+    /// `["x = -1", "x = 1"]`.
+    Many(Vec<String>),
+}
+
+impl Faces {
+    fn list(&self) -> Vec<&str> {
+        match self {
+            Faces::One(s) => vec![s.as_str()],
+            Faces::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// Measured values fitted at their points: a CSV file (relative to the case directory)
+/// whose header names every input and some outputs; each output column found is fitted.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// The CSV file.
+    pub file: PathBuf,
+    /// The term's weight (default 1).
+    #[serde(default = "one")]
+    pub weight: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// What the built equations problem holds beside its loss.
+#[derive(Clone)]
+pub struct Equations {
+    /// The loss.
+    pub loss: Loss,
+    /// The names of the inputs, outputs and unknowns.
+    pub names: Names,
+    /// The unknowns' initial values, in the order of [`Names::coefficients`].
+    pub unknowns: Vec<f64>,
+    /// Whether each term is a condition or data (`true`) or an equation (`false`).
+    pub on_boundary: Vec<bool>,
+    /// What the trained network is compared with, if anything.
+    pub reference: Option<Reference>,
+    /// The points of that comparison, one column per input.
+    pub validation: Option<Vec<Vec<f64>>>,
+}
+
+/// The settings the equations problem is built from (parts of the `[pinn]` table).
+pub(crate) struct Settings<'a> {
+    pub inputs: &'a [String],
+    pub outputs: &'a [String],
+    pub equations: &'a [String],
+    pub weights: &'a [f64],
+    pub conditions: &'a [ConditionConfig],
+    pub data: &'a [DataConfig],
+    pub unknowns: &'a BTreeMap<String, f64>,
+    pub min: &'a [f64],
+    pub max: &'a [f64],
+    pub interior: usize,
+    pub sampler: Sampler,
+    pub seed: u64,
+    pub chunk_size: usize,
+    pub dir: &'a Path,
+}
+
+fn names_ok(what: &str, list: &[String], taken: &[&str]) -> Result<()> {
+    for (i, n) in list.iter().enumerate() {
+        crate::field::expr::check_name(n)
+            .or_else(|why| {
+                // Coordinates and t are fine as inputs and outputs.
+                if ["x", "y", "z", "t"].contains(&n.as_str()) {
+                    Ok(())
+                } else {
+                    Err(why)
+                }
+            })
+            .map_err(|why| {
+                Error::config(
+                    format!("{what}.{i}"),
+                    format!("'{n}' cannot be a name: {why}"),
+                )
+            })?;
+        if list[..i].contains(n) || taken.contains(&n.as_str()) {
+            return Err(Error::config(
+                format!("{what}.{i}"),
+                format!(
+                    "'{n}' is given twice (inputs, outputs, unknowns and constants need distinct names)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Builds the loss: the equations on `interior` points of the box, each condition on
+/// its faces, each data file at its points.
+pub(crate) fn build(
+    s: &Settings<'_>,
+    constants: &[(String, f64)],
+    definitions: &Definitions,
+) -> Result<Equations> {
+    let d = s.inputs.len();
+    if d == 0 || s.outputs.is_empty() || s.equations.is_empty() {
+        return Err(Error::config(
+            "pde",
+            "an equations problem needs inputs, outputs and equations, e.g. inputs = [\"x\", \"t\"], outputs = [\"u\"], equations = [\"d(u, t) - d(u, x, x)\"]",
+        ));
+    }
+    if s.min.len() != d || s.max.len() != d {
+        return Err(Error::config(
+            "domain",
+            format!(
+                "min and max need one value per input ({}), got {} and {}",
+                s.inputs.join(", "),
+                s.min.len(),
+                s.max.len()
+            ),
+        ));
+    }
+    let consts: Vec<&str> = constants.iter().map(|(n, _)| n.as_str()).collect();
+    names_ok("pde.inputs", s.inputs, &consts)?;
+    let mut taken = consts.clone();
+    taken.extend(s.inputs.iter().map(String::as_str));
+    names_ok("pde.outputs", s.outputs, &taken)?;
+    taken.extend(s.outputs.iter().map(String::as_str));
+    let unknown_names: Vec<String> = s.unknowns.keys().cloned().collect();
+    names_ok("unknowns", &unknown_names, &taken)?;
+    let mut unknowns = Vec::with_capacity(unknown_names.len());
+    for (n, &v) in s.unknowns {
+        if !v.is_finite() {
+            return Err(Error::config(
+                format!("unknowns.{n}"),
+                format!("an initial guess must be finite, got {v}"),
+            ));
+        }
+        unknowns.push(v);
+    }
+    if !s.weights.is_empty() && s.weights.len() != s.equations.len() {
+        return Err(Error::config(
+            "pde.weights",
+            format!(
+                "give one weight per equation ({}), got {}",
+                s.equations.len(),
+                s.weights.len()
+            ),
+        ));
+    }
+    let mut names = Names::new(s.inputs, s.outputs);
+    names.coefficients = unknown_names.clone();
+    names.constants = constants.to_vec();
+    let defs = Some(definitions);
+    let mut terms = Vec::new();
+    let mut on_boundary = Vec::new();
+    let interior = sample_in(s.min, s.max, s.interior, s.sampler, s.seed)
+        .map_err(|e| rekey(e, "points.interior"))?;
+    for (i, eq) in s.equations.iter().enumerate() {
+        let r = ExprResidual::new(std::slice::from_ref(eq), &names, defs)
+            .map_err(|e| rekey(e, &format!("pde.equations.{i}")))?;
+        let w = s.weights.get(i).copied().unwrap_or(1.0);
+        terms.push(
+            Term::new(format!("equation {i}"), interior.clone(), r)?
+                .with_weight(w)
+                .map_err(|e| rekey(e, &format!("pde.weights.{i}")))?,
+        );
+        on_boundary.push(false);
+    }
+    for (c, cond) in s.conditions.iter().enumerate() {
+        let key = format!("conditions.{c}");
+        let faces = faces(&key, cond, s, constants)?;
+        if cond.values.is_empty() && cond.normal.is_empty() && cond.equations.is_empty() {
+            return Err(Error::config(
+                key,
+                "says nothing: give values = { u = \"...\" }, normal = { u = \"...\" } or equations = [\"...\"]",
+            ));
+        }
+        let pick = |map: &BTreeMap<String, String>, what: &str| -> Result<Vec<(usize, String)>> {
+            map.iter()
+                .map(|(o, e)| match s.outputs.iter().position(|x| x == o) {
+                    Some(k) => Ok((k, e.clone())),
+                    None => Err(Error::config(
+                        format!("{key}.{what}.{o}"),
+                        format!(
+                            "'{o}' is not an output; the outputs are {}",
+                            s.outputs.join(", ")
+                        ),
+                    )),
+                })
+                .collect()
+        };
+        let values = pick(&cond.values, "values")?;
+        let normal = pick(&cond.normal, "normal")?;
+        // One term per face, so that a normal derivative has its face's sign; the points
+        // are shared in proportion to the faces' measures, face after face.
+        let sides: Vec<(usize, bool)> = faces.iter().map(|&(a, side, _)| (a, side)).collect();
+        let all = sample_on_faces(
+            s.min,
+            s.max,
+            &sides,
+            cond.points,
+            s.sampler,
+            s.seed.wrapping_add(1 + c as u64),
+        )
+        .map_err(|e| rekey(e, &format!("{key}.points")))?;
+        let counts = face_counts(s.min, s.max, &sides, cond.points);
+        let mut from = 0;
+        for (&(axis, side, ref text), &n) in faces.iter().zip(&counts) {
+            let range = from..from + n;
+            from += n;
+            if n == 0 {
+                continue;
+            }
+            let pts: Vec<Vec<f64>> = all.iter().map(|col| col[range.clone()].to_vec()).collect();
+            let name = format!("condition {c} ({text})");
+            let mut add = |r: ExprResidual| -> Result<()> {
+                terms.push(
+                    Term::new(name.clone(), pts.clone(), r)?
+                        .with_weight(cond.weight)
+                        .map_err(|e| rekey(e, &format!("{key}.weight")))?,
+                );
+                on_boundary.push(true);
+                Ok(())
+            };
+            if !values.is_empty() {
+                add(ExprResidual::condition(
+                    &format!("{key}.values"),
+                    &values,
+                    None,
+                    &names,
+                    defs,
+                )?)?;
+            }
+            if !normal.is_empty() {
+                let sign = if side { 1.0 } else { -1.0 };
+                add(ExprResidual::condition(
+                    &format!("{key}.normal"),
+                    &normal,
+                    Some((axis, sign)),
+                    &names,
+                    defs,
+                )?)?;
+            }
+            if !cond.equations.is_empty() {
+                add(ExprResidual::new(&cond.equations, &names, defs)
+                    .map_err(|e| rekey(e, &format!("{key}.equations")))?)?;
+            }
+        }
+    }
+    for (k, data) in s.data.iter().enumerate() {
+        let key = format!("data.{k}");
+        let (pts, outs) = read_data(&s.dir.join(&data.file), s.inputs, s.outputs)?;
+        let mut dn = names.clone();
+        dn.data = outs
+            .iter()
+            .map(|(o, _)| format!("{}_data", s.outputs[*o]))
+            .collect();
+        let eqs: Vec<String> = outs
+            .iter()
+            .map(|(o, _)| format!("{0} - {0}_data", s.outputs[*o]))
+            .collect();
+        let r = ExprResidual::new(&eqs, &dn, None)?;
+        terms.push(
+            Term::new(format!("data {k} ({})", data.file.display()), pts, r)?
+                .with_data(outs.into_iter().map(|(_, v)| v).collect())?
+                .with_weight(data.weight)
+                .map_err(|e| rekey(e, &format!("{key}.weight")))?,
+        );
+        on_boundary.push(true);
+    }
+    if !unknowns.is_empty() && s.data.is_empty() {
+        return Err(Error::config(
+            "unknowns",
+            format!(
+                "{} cannot be identified without measurements: add [[pinn.data]] with values of the outputs",
+                unknown_names.join(", ")
+            ),
+        ));
+    }
+    // Every unknown must appear in an equation or condition.
+    for (k, n) in unknown_names.iter().enumerate() {
+        let used = s
+            .equations
+            .iter()
+            .chain(s.conditions.iter().flat_map(|c| c.equations.iter()))
+            .any(|e| {
+                Expr::parse_with_derivatives(e)
+                    .map(|x| x.names().iter().any(|(m, _)| m == n))
+                    .unwrap_or(false)
+            });
+        if !used {
+            return Err(Error::config(
+                format!("unknowns.{n}"),
+                format!("unknown {k} ('{n}') appears in no equation"),
+            ));
+        }
+    }
+    let loss = Loss::new(d, s.outputs.len(), terms)?
+        .with_coefficients(unknowns.len())
+        .with_chunk_size(s.chunk_size)
+        .map_err(|e| rekey(e, "points.chunk_size"))?;
+    Ok(Equations {
+        loss,
+        names,
+        unknowns,
+        on_boundary,
+        reference: None,
+        validation: None,
+    })
+}
+
+/// The error `e` about the setting `key`.
+fn rekey(e: Error, key: &str) -> Error {
+    match e {
+        Error::Config { message, .. } => Error::config(key, message),
+        other => other,
+    }
+}
+
+/// The faces a condition names: (axis, upper side, text).
+fn faces(
+    key: &str,
+    cond: &ConditionConfig,
+    s: &Settings<'_>,
+    constants: &[(String, f64)],
+) -> Result<Vec<(usize, bool, String)>> {
+    let c: Vec<(&str, f64)> = constants.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+    let mut out: Vec<(usize, bool, String)> = Vec::new();
+    let list = cond.on.list();
+    if list.is_empty() {
+        return Err(Error::config(format!("{key}.on"), "names no face"));
+    }
+    for text in list {
+        let bad = |m: String| Error::config(format!("{key}.on"), format!("'{text}': {m}"));
+        let Some((lhs, rhs)) = text.split_once('=') else {
+            return Err(bad("expected a face such as \"x = 0\"".into()));
+        };
+        let name = lhs.trim();
+        let Some(axis) = s.inputs.iter().position(|n| n == name) else {
+            return Err(bad(format!(
+                "'{name}' is not an input; the inputs are {}",
+                s.inputs.join(", ")
+            )));
+        };
+        let v = Expr::parse(rhs.trim())
+            .and_then(|e| e.bind_with(&[], &c))
+            .map_err(|e| bad(e.caret()))?
+            .eval_f64(&[]);
+        let (lo, hi) = (s.min[axis], s.max[axis]);
+        let side = if v == lo {
+            false
+        } else if v == hi {
+            true
+        } else {
+            return Err(bad(format!(
+                "{name} = {v} is not a face of the domain: {name} runs over [{lo}, {hi}]"
+            )));
+        };
+        if out.iter().any(|&(a, sd, _)| a == axis && sd == side) {
+            return Err(bad("the face is named twice".into()));
+        }
+        out.push((axis, side, text.trim().to_owned()));
+    }
+    Ok(out)
+}
+
+/// A data file's input columns and its output columns `(output, values)`.
+#[allow(clippy::type_complexity)]
+fn read_data(
+    path: &Path,
+    inputs: &[String],
+    outputs: &[String],
+) -> Result<(Vec<Vec<f64>>, Vec<(usize, Vec<f64>)>)> {
+    let bytes = crate::io::read::read_input(path)?;
+    let input = |line: Option<usize>, message: String| Error::Input {
+        path: path.into(),
+        line,
+        column: None,
+        message,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_reader(&bytes[..]);
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| input(Some(1), format!("cannot read the header row: {e}")))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let col = |n: &str| header.iter().position(|h| h == n);
+    let mut in_cols = Vec::with_capacity(inputs.len());
+    for n in inputs {
+        in_cols.push(col(n).ok_or_else(|| {
+            input(
+                Some(1),
+                format!(
+                    "no column '{n}'; the header must name every input ({})",
+                    inputs.join(", ")
+                ),
+            )
+        })?);
+    }
+    let out_cols: Vec<(usize, usize)> = outputs
+        .iter()
+        .enumerate()
+        .filter_map(|(o, n)| col(n).map(|c| (o, c)))
+        .collect();
+    if out_cols.is_empty() {
+        return Err(input(
+            Some(1),
+            format!("no output column; expected one of {}", outputs.join(", ")),
+        ));
+    }
+    let mut pts = vec![Vec::new(); inputs.len()];
+    let mut vals = vec![Vec::new(); out_cols.len()];
+    for (i, rec) in reader.records().enumerate() {
+        let line = rec
+            .as_ref()
+            .ok()
+            .and_then(|r| r.position())
+            .map(|p| p.line() as usize)
+            .unwrap_or(i + 2);
+        let rec = rec.map_err(|e| input(Some(line), e.to_string()))?;
+        let num = |c: usize| -> Result<f64> {
+            let f = rec.get(c).unwrap_or("");
+            match f.parse::<f64>() {
+                Ok(v) if v.is_finite() => Ok(v),
+                _ => Err(input(
+                    Some(line),
+                    format!("'{f}' in column '{}' is not a finite number", header[c]),
+                )),
+            }
+        };
+        for (k, &c) in in_cols.iter().enumerate() {
+            pts[k].push(num(c)?);
+        }
+        for (k, &(_, c)) in out_cols.iter().enumerate() {
+            vals[k].push(num(c)?);
+        }
+    }
+    if pts[0].is_empty() {
+        return Err(input(None, "no rows".into()));
+    }
+    Ok((pts, out_cols.iter().map(|&(o, _)| o).zip(vals).collect()))
+}
+
+/// What an equations problem is validated against.
+#[derive(Clone, Debug)]
+pub enum Reference {
+    /// One expression of the inputs per output.
+    Exact(Vec<crate::field::expr::Bound>),
+    /// The Cole–Hopf solution of viscous Burgers with viscosity ν.
+    Burgers(f64),
+}
+
+impl Reference {
+    /// The reference's outputs at the points `cols` (one column per input).
+    ///
+    /// # Errors
+    /// Errors of the Burgers reference (see [`crate::pinn::burgers_cole_hopf`]).
+    pub fn values(&self, cols: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
+        let n = cols.first().map_or(0, Vec::len);
+        match self {
+            Reference::Exact(b) => Ok(b
+                .iter()
+                .map(|e| {
+                    let mut at = vec![0.0; cols.len()];
+                    (0..n)
+                        .map(|i| {
+                            for (a, c) in at.iter_mut().zip(cols) {
+                                *a = c[i];
+                            }
+                            e.eval_f64(&at)
+                        })
+                        .collect()
+                })
+                .collect()),
+            Reference::Burgers(nu) => Ok(vec![crate::pinn::burgers_cole_hopf_batch(
+                &cols[0], &cols[1], *nu,
+            )?]),
+        }
+    }
+}
+
+impl crate::pinn::PinnConfig {
+    /// [`PinnConfig::problem`](crate::pinn::PinnConfig::problem) for `kind = "equations"`.
+    pub(crate) fn equations_problem(&self) -> Result<crate::pinn::Problem> {
+        use crate::pinn::config::{Objective, PdeConfig};
+        let PdeConfig::Equations {
+            inputs,
+            outputs,
+            equations,
+            weights,
+        } = &self.pde
+        else {
+            return Err(Error::config("pde", "internal: not an equations problem"));
+        };
+        for (key, given) in [
+            ("boundary", !self.boundary.is_empty()),
+            ("points.boundary", self.points.boundary != 0),
+            (
+                "weights",
+                self.weights != crate::pinn::LossWeights::default(),
+            ),
+        ] {
+            if given {
+                return Err(Error::config(
+                    key,
+                    "is for the built-in kinds; an equations problem gives each condition its values, points and weight in [[pinn.conditions]], and each equation its weight in pde.weights",
+                ));
+            }
+        }
+        if !(1..=16).contains(&inputs.len()) {
+            return Err(Error::config(
+                "pde.inputs",
+                format!("give 1 to 16 inputs, got {}", inputs.len()),
+            ));
+        }
+        super::super::history::check_min_loss_reduction(self.min_loss_reduction)?;
+        if self.derivatives != crate::eval::Derivatives::Auto {
+            return Err(Error::config(
+                "derivatives",
+                "an equations problem computes its derivatives by jets; remove the setting",
+            ));
+        }
+        let consts = self.constants()?;
+        let defs = self.definitions_with(&consts)?;
+        let activation: crate::pinn::Activation = self.network.activation.parse()?;
+        crate::pinn::Mlp::new(
+            inputs.len(),
+            &self.network.hidden,
+            outputs.len(),
+            activation,
+            0,
+        )?;
+        self.optimizer.adam().validate()?;
+        self.optimizer
+            .schedule
+            .validate(self.optimizer.learning_rate)?;
+        if self.optimizer.iterations == 0 {
+            return Err(Error::config("optimizer.iterations", "must be at least 1"));
+        }
+        if self.points.interior == 0 {
+            return Err(Error::config("points.interior", "must be at least 1"));
+        }
+        let mut built = build(
+            &Settings {
+                inputs,
+                outputs,
+                equations,
+                weights,
+                conditions: &self.conditions,
+                data: &self.data,
+                unknowns: &self.unknowns,
+                min: &self.domain.min,
+                max: &self.domain.max,
+                interior: self.points.interior,
+                sampler: self.points.sampler,
+                seed: self.points.seed,
+                chunk_size: self.points.chunk_size,
+                dir: &self.dir,
+            },
+            &consts,
+            &defs,
+        )?;
+        let c: Vec<(&str, f64)> = consts.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+        let in_names: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        let reference = match (
+            &self.exact,
+            self.validation
+                .as_ref()
+                .and_then(|v| v.reference.as_deref()),
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(Error::config(
+                    "validation.reference",
+                    "give either exact = [...] or validation.reference, not both",
+                ));
+            }
+            (Some(e), None) => {
+                if e.len() != outputs.len() {
+                    return Err(Error::config(
+                        "exact",
+                        format!(
+                            "give one expression per output ({}), got {}",
+                            outputs.len(),
+                            e.len()
+                        ),
+                    ));
+                }
+                let b = e
+                    .iter()
+                    .enumerate()
+                    .map(|(i, src)| {
+                        Expr::parse(src)
+                            .and_then(|x| x.bind_defined(&in_names, &c, &defs))
+                            .map_err(|x| Error::config(format!("exact.{i}"), x.caret()))
+                    })
+                    .collect::<Result<_>>()?;
+                Some(Reference::Exact(b))
+            }
+            (None, Some("burgers")) => {
+                let nu = consts.iter().find(|(n, _)| n == "nu").map(|&(_, v)| v);
+                match nu {
+                    Some(nu) if in_names == ["x", "t"] && outputs.len() == 1 => {
+                        Some(Reference::Burgers(nu))
+                    }
+                    _ => {
+                        return Err(Error::config(
+                            "validation.reference",
+                            "\"burgers\" needs inputs [\"x\", \"t\"], one output and a constant nu",
+                        ));
+                    }
+                }
+            }
+            (None, Some(other)) => {
+                return Err(Error::config(
+                    "validation.reference",
+                    format!("unknown reference '{other}'; the one known is \"burgers\""),
+                ));
+            }
+            (None, None) => None,
+        };
+        let validation = match &self.validation {
+            Some(_) if reference.is_none() => {
+                return Err(Error::config(
+                    "validation",
+                    "errors are asked for but there is no exact solution; add `exact = [...]` or validation.reference",
+                ));
+            }
+            Some(v) if v.points == 0 => {
+                return Err(Error::config("validation.points", "must be at least 1"));
+            }
+            Some(v) => Some(
+                sample_in(
+                    &self.domain.min,
+                    &self.domain.max,
+                    v.points,
+                    Sampler::Uniform,
+                    v.seed,
+                )
+                .map_err(|e| rekey(e, "validation.points"))?,
+            ),
+            None => None,
+        };
+        built.reference = reference;
+        built.validation = validation;
+        Ok(crate::pinn::Problem {
+            loss: Objective::Equations(built),
+            exact: None,
+            validation: None,
+            output_names: outputs.clone(),
+            activation,
+        })
+    }
+}
