@@ -18,6 +18,7 @@ mod operators;
 mod output;
 mod pieces;
 mod pinn;
+mod pinn_equations;
 mod pinn_terms;
 mod plot;
 mod reference;
