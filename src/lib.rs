@@ -52,7 +52,30 @@
 //! ```
 //!
 //! Physics-informed training ([`pinn`]) differentiates residuals built from these
-//! operators with respect to network weights. Fields from data ([`field::data`]: a
+//! operators with respect to network weights. A residual of your own, here the 1-D
+//! equation `u'' + π² sin(πx) = 0` with `u(0) = u(1) = 0` (solution `sin(πx)`), written
+//! as text and trained end to end:
+//! ```
+//! use nabla::pinn::{
+//!     Activation, Adam, AdamConfig, ExprResidual, FitOptions, Loss, Mlp, Names, Term, fit_loss,
+//! };
+//! let names = Names::new(&["x"], &["u"]);
+//! let pde = ExprResidual::new(&["d(u, x, x) + pi^2*sin(pi*x)"], &names, None).unwrap();
+//! let wall = ExprResidual::condition("wall", &[(0, "0")], None, &names, None).unwrap();
+//! let xs: Vec<f64> = (0..48).map(|i| (i as f64 + 0.5) / 48.0).collect();
+//! let loss = Loss::new(1, 1, vec![
+//!     Term::new("pde", vec![xs], pde).unwrap(),
+//!     Term::new("wall", vec![vec![0.0, 1.0]], wall).unwrap(),
+//! ]).unwrap();
+//! let mut net = Mlp::new(1, &[16], 1, Activation::Tanh, 1).unwrap();
+//! let mut adam = Adam::new(AdamConfig::new(1e-2), net.num_params()).unwrap();
+//! let opts = FitOptions { iterations: 1500, quiet: true, ..Default::default() };
+//! fit_loss(&mut net, &mut [], &mut adam, &loss, &opts, &mut Vec::new()).unwrap();
+//! let u = net.predict(&[vec![0.25, 0.5]]).unwrap();
+//! assert!((u[0][1] - 1.0).abs() < 0.02, "u(1/2) = {}", u[0][1]);
+//! assert!((u[0][0] - (std::f64::consts::PI / 4.0).sin()).abs() < 0.02);
+//! ```
+//! Fields from data ([`field::data`]: a
 //! solver's arrays or measured values, reconstructed locally and differentiated exactly),
 //! formulas ([`field::expr`]), VTK files
 //! ([`io`]) and case directories ([`case`]) complete the command-line tool:

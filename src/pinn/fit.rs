@@ -13,6 +13,7 @@ use super::history::LossRecord;
 use super::loss::PinnLoss;
 use super::mlp::Mlp;
 use super::objective::Evaluate;
+use super::problem::Loss;
 use crate::error::{Error, Result};
 use crate::parallel::Ranks;
 
@@ -68,6 +69,68 @@ pub fn fit_on(
     ranks: &Ranks,
 ) -> Result<()> {
     fit_objective(mlp, &mut [], adam, loss, opts, history, ranks)
+}
+
+/// [`fit`] for a general [`Loss`]: Adam on the network's parameters and the loss's
+/// trainable coefficients `unknowns` (updated in place; Adam's state covers both, the
+/// parameters first, so `adam` is made for `mlp.num_params() + unknowns.len()` values).
+/// Each record of `history` holds the unknowns of its step.
+///
+/// ```
+/// use nabla::pinn::{Activation, Adam, AdamConfig, FitOptions, Loss, Mlp, Names, Term, fit_loss};
+/// use nabla::pinn::ExprResidual;
+/// // Fit u(x) = a·x to data 3x with an unknown factor a in the equation u − a·x = 0,
+/// // and the network to the data.
+/// let names = {
+///     let mut n = Names::new(&["x"], &["u"]);
+///     n.coefficients.push("a".into());
+///     n
+/// };
+/// let xs: Vec<f64> = (0..16).map(|i| i as f64 / 15.0).collect();
+/// let data: Vec<f64> = xs.iter().map(|x| 3.0 * x).collect();
+/// let eq = ExprResidual::new(&["u - a*x"], &names, None).unwrap();
+/// let fit_data = ExprResidual::new(&["u - 3*x"], &names, None).unwrap();
+/// let loss = Loss::new(1, 1, vec![
+///     Term::new("equation", vec![xs.clone()], eq).unwrap(),
+///     Term::new("data", vec![xs], fit_data).unwrap(),
+/// ]).unwrap().with_coefficients(1);
+/// let mut net = Mlp::new(1, &[8], 1, Activation::Tanh, 1).unwrap();
+/// let mut a = vec![1.0];
+/// let mut adam = Adam::new(AdamConfig::new(1e-2), net.num_params() + 1).unwrap();
+/// let mut history = Vec::new();
+/// let opts = FitOptions { iterations: 2000, quiet: true, ..Default::default() };
+/// fit_loss(&mut net, &mut a, &mut adam, &loss, &opts, &mut history).unwrap();
+/// assert!((a[0] - 3.0).abs() < 0.05, "a = {}", a[0]);
+/// assert_eq!(history[0].unknowns, [1.0]);
+/// ```
+///
+/// # Errors
+/// As [`fit`].
+pub fn fit_loss(
+    mlp: &mut Mlp,
+    unknowns: &mut [f64],
+    adam: &mut Adam,
+    loss: &Loss,
+    opts: &FitOptions,
+    history: &mut Vec<LossRecord>,
+) -> Result<()> {
+    fit_objective(mlp, unknowns, adam, loss, opts, history, &Ranks::single())
+}
+
+/// [`fit_loss`] over `ranks` (collective, as [`fit_on`]).
+///
+/// # Errors
+/// As [`fit_on`].
+pub fn fit_loss_on(
+    mlp: &mut Mlp,
+    unknowns: &mut [f64],
+    adam: &mut Adam,
+    loss: &Loss,
+    opts: &FitOptions,
+    history: &mut Vec<LossRecord>,
+    ranks: &Ranks,
+) -> Result<()> {
+    fit_objective(mlp, unknowns, adam, loss, opts, history, ranks)
 }
 
 /// [`fit_on`] for any loss, with the `unknowns` trained beside the network's parameters

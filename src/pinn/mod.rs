@@ -74,7 +74,7 @@ pub use config::{
     DomainConfig, NetworkConfig, Objective, OptimizerConfig, PdeConfig, PinnConfig, PointsConfig,
     Problem, ValidationConfig,
 };
-pub use fit::{FitOptions, fit, fit_on};
+pub use fit::{FitOptions, fit, fit_loss, fit_loss_on, fit_on};
 pub use history::{DEFAULT_MIN_LOSS_REDUCTION, LossRecord, history_csv, learning_warning};
 pub use loss::{LossTerms, LossWeights, Pde, PinnLoss};
 pub use mlp::{Activation, Layer, MAX_INPUTS, Mlp, MlpVars};

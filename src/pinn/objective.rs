@@ -4,7 +4,7 @@
 use super::config::Objective;
 use super::loss::{LossTerms, PinnLoss};
 use super::mlp::Mlp;
-use super::problem::Equations;
+use super::problem::{Equations, Loss};
 use crate::error::Result;
 use crate::parallel::Ranks;
 
@@ -34,6 +34,32 @@ impl Evaluate for PinnLoss {
         } else {
             self.value_on(mlp, ranks).map(|t| (t, Vec::new()))
         }
+    }
+}
+
+impl Evaluate for Loss {
+    /// Every term's mean square in `pde` (a library loss does not say which terms are
+    /// conditions).
+    fn eval(
+        &self,
+        mlp: &Mlp,
+        unknowns: &[f64],
+        grad: bool,
+        ranks: &Ranks,
+    ) -> Result<(LossTerms, Vec<f64>)> {
+        let (t, g) = if grad {
+            self.value_and_grad_on(mlp, unknowns, ranks)?
+        } else {
+            (self.value_on(mlp, unknowns, ranks)?, Vec::new())
+        };
+        Ok((
+            LossTerms {
+                total: t.total,
+                pde: t.terms.iter().sum(),
+                ..LossTerms::default()
+            },
+            g,
+        ))
     }
 }
 
