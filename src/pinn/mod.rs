@@ -13,7 +13,8 @@
 //!   parameter gradient computed per chunk of points in parallel and reduced in chunk
 //!   order (bit-identical for any thread count, and over MPI ranks with
 //!   [`PinnLoss::value_and_grad_on`], each rank computing a share of the chunks).
-//! * [`Adam`] with a [`Schedule`].
+//! * [`Adam`] with a [`Schedule`], and [`Lbfgs`] (L-BFGS with a strong-Wolfe line
+//!   search) for the usual second phase after it.
 //! * [`PinnConfig`] — the `[pinn]` table of a case file, checked and built into a
 //!   [`Problem`] on points drawn by [`sample_box`] and [`sample_faces`].
 //! * [`fit`], the loop, which records a [`LossRecord`] per step and saves
@@ -51,6 +52,7 @@ mod config;
 mod exprs;
 mod fit;
 mod history;
+mod lbfgs;
 mod loss;
 mod mlp;
 mod plot;
@@ -67,6 +69,7 @@ pub use config::{
 };
 pub use fit::{FitOptions, fit, fit_on};
 pub use history::{DEFAULT_MIN_LOSS_REDUCTION, LossRecord, history_csv, learning_warning};
+pub use lbfgs::{Lbfgs, LbfgsConfig, LbfgsConvergence, LbfgsStatus, LbfgsStep};
 pub use loss::{LossTerms, LossWeights, Pde, PinnLoss};
 pub use mlp::{Activation, Layer, Mlp, MlpVars};
 pub use plot::plot_history;
