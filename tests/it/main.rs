@@ -18,6 +18,7 @@ mod operators;
 mod output;
 mod pieces;
 mod pinn;
+mod pinn_lbfgs;
 mod plot;
 mod series;
 mod solver;
