@@ -13,7 +13,8 @@
 //!   parameter gradient computed per chunk of points in parallel and reduced in chunk
 //!   order (bit-identical for any thread count, and over MPI ranks with
 //!   [`PinnLoss::value_and_grad_on`], each rank computing a share of the chunks).
-//! * [`Adam`] with a [`Schedule`].
+//! * [`Adam`] with a [`Schedule`], and [`Lbfgs`] (L-BFGS with a strong-Wolfe line
+//!   search) for the usual second phase after it.
 //! * [`PinnConfig`] — the `[pinn]` table of a case file, checked and built into a
 //!   [`Problem`] on points drawn by [`sample_box`] and [`sample_faces`].
 //! * [`sample_in`] and [`sample_on_faces`] — points in a box of any dimension (space,
@@ -56,6 +57,7 @@ mod config;
 mod exprs;
 mod fit;
 mod history;
+mod lbfgs;
 mod loss;
 mod mlp;
 mod objective;
@@ -76,6 +78,7 @@ pub use config::{
 };
 pub use fit::{FitOptions, fit, fit_loss, fit_loss_on, fit_on};
 pub use history::{DEFAULT_MIN_LOSS_REDUCTION, LossRecord, history_csv, learning_warning};
+pub use lbfgs::{Lbfgs, LbfgsConfig, LbfgsConvergence, LbfgsStatus, LbfgsStep};
 pub use loss::{LossTerms, LossWeights, Pde, PinnLoss};
 pub use mlp::{Activation, Layer, MAX_INPUTS, Mlp, MlpVars};
 pub use plot::plot_history;

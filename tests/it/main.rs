@@ -19,6 +19,7 @@ mod output;
 mod pieces;
 mod pinn;
 mod pinn_equations;
+mod pinn_lbfgs;
 mod pinn_terms;
 mod plot;
 mod reference;
