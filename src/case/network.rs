@@ -111,6 +111,19 @@ pub(super) fn train(
         "trained {} Adam steps in {:.1} s, final loss {:.3e}",
         cfg.optimizer.iterations, report.seconds, report.final_loss.total
     )];
+    if let Some(l) = &report.lbfgs {
+        let how = match l.status {
+            pinn::LbfgsStatus::Continue => "all steps taken".to_owned(),
+            pinn::LbfgsStatus::Converged(c) => format!("converged ({c:?})").to_lowercase(),
+            pinn::LbfgsStatus::LineSearchFailed => {
+                "stopped: the line search found no lower loss".to_owned()
+            }
+        };
+        notes.push(format!(
+            "then {} L-BFGS iterations ({} evaluations of the loss), {how}",
+            l.iterations, l.evaluations
+        ));
+    }
     for (n, v) in &report.unknowns {
         let first = cfg.unknowns.get(n).copied().unwrap_or(f64::NAN);
         notes.push(format!("unknown {n} = {v:.6e} (initial guess {first})"));

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::adam::Adam;
 use super::config::PinnConfig;
 use super::history::LossRecord;
+use super::lbfgs::Lbfgs;
 use super::mlp::Mlp;
 use crate::error::{Error, Result};
 
@@ -26,6 +27,9 @@ pub struct Checkpoint {
     /// of their names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unknowns: Vec<f64>,
+    /// L-BFGS's state, once the training has reached its L-BFGS phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lbfgs: Option<Lbfgs>,
 }
 
 /// The file's form: the checkpoint and, written since the settings are compared on
@@ -37,6 +41,8 @@ struct StoredRef<'a> {
     history: &'a [LossRecord],
     #[serde(skip_serializing_if = "<[f64]>::is_empty")]
     unknowns: &'a [f64],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lbfgs: Option<&'a Lbfgs>,
     #[serde(skip_serializing_if = "Option::is_none")]
     settings: Option<&'a PinnConfig>,
 }
@@ -50,6 +56,8 @@ struct Stored {
     history: Vec<LossRecord>,
     #[serde(default)]
     unknowns: Vec<f64>,
+    #[serde(default)]
+    lbfgs: Option<Lbfgs>,
     #[serde(default)]
     settings: Option<serde_json::Value>,
 }
@@ -73,6 +81,7 @@ impl Checkpoint {
             adam: &self.adam,
             history: &self.history,
             unknowns: &self.unknowns,
+            lbfgs: self.lbfgs.as_ref(),
             settings,
         }
         .write(path)
@@ -115,6 +124,7 @@ impl Checkpoint {
                 adam: c.adam,
                 history: c.history,
                 unknowns: c.unknowns,
+                lbfgs: c.lbfgs,
             },
             c.settings,
         ))
@@ -128,12 +138,14 @@ pub(super) fn save_checkpoint(
     adam: &Adam,
     history: &[LossRecord],
     unknowns: &[f64],
+    lbfgs: Option<&Lbfgs>,
 ) -> Result<()> {
     StoredRef {
         mlp,
         adam,
         history,
         unknowns,
+        lbfgs,
         settings: None,
     }
     .write(path)

@@ -321,6 +321,9 @@ pub struct PinnConfig {
     pub points: PointsConfig,
     /// The optimiser.
     pub optimizer: OptimizerConfig,
+    /// L-BFGS after Adam's iterations (`[pinn.lbfgs] steps = 5000`), the usual recipe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lbfgs: Option<super::lbfgs::LbfgsConfig>,
     /// Loss weights (default 1 each).
     #[serde(default)]
     pub weights: LossWeights,
@@ -404,6 +407,9 @@ impl PinnConfig {
     /// exact expressions; expressions that do not parse; a validation without an exact
     /// solution; bad weights or `min_loss_reduction`.
     pub fn problem(&self) -> Result<Problem> {
+        if let Some(l) = &self.lbfgs {
+            l.validate()?;
+        }
         if matches!(self.pde, PdeConfig::Equations { .. }) {
             return self.equations_problem();
         }

@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::adam::{Adam, Schedule};
 use super::checkpoint::save_checkpoint;
 use super::history::LossRecord;
+use super::lbfgs::{Lbfgs, LbfgsStatus};
 use super::loss::PinnLoss;
 use super::mlp::Mlp;
 use super::objective::Evaluate;
@@ -157,26 +158,13 @@ pub(crate) fn fit_objective(
                 adam: &Adam,
                 history: &[LossRecord]| {
         let saved = if ranks.is_root() {
-            save_checkpoint(path, mlp, adam, history, unknowns)
+            save_checkpoint(path, mlp, adam, history, unknowns, None)
         } else {
             Ok(())
         };
         ranks.agree(saved)
     };
-    let quiet = opts.quiet || !ranks.is_root();
-    let bar = if quiet || !std::io::stderr().is_terminal() {
-        ProgressBar::hidden()
-    } else {
-        let b = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-        b.set_style(
-            ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} loss {msg} [{elapsed_precise} < {eta_precise}]",
-            )
-            .expect("internal: progress template"),
-        );
-        b.set_position(start as u64);
-        b
-    };
+    let bar = progress(opts.quiet || !ranks.is_root(), total, start, "");
     let t0 = Instant::now();
     let base_lr = adam.config().learning_rate;
     let np = mlp.num_params();
@@ -231,4 +219,135 @@ pub(crate) fn fit_objective(
         save(path, mlp, unknowns, adam, history)?;
     }
     Ok(())
+}
+
+/// A progress bar to `total` from `start` on stderr, hidden when `quiet` or when stderr is
+/// not a terminal; `what` names the phase.
+fn progress(quiet: bool, total: usize, start: usize, what: &str) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+    b.set_style(
+        ProgressStyle::with_template(&format!(
+            "{what}{{bar:30}} {{pos}}/{{len}} loss {{msg}} [{{elapsed_precise}} < {{eta_precise}}]"
+        ))
+        .expect("internal: progress template"),
+    );
+    b.set_position(start as u64);
+    b
+}
+
+/// How an L-BFGS phase ended.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LbfgsOutcome {
+    /// Iterations taken in all (a resumed phase counts the earlier ones).
+    pub iterations: u64,
+    /// Evaluations of the loss in all.
+    pub evaluations: u64,
+    /// The last step's status: `Continue` when the phase used all its steps.
+    pub status: LbfgsStatus,
+}
+
+/// L-BFGS after Adam (the usual recipe): from `state` (fresh, or restored from a
+/// checkpoint) up to `state.config().steps` iterations on the network's parameters and
+/// the unknowns, stopping early on convergence or a failed line search. One
+/// [`LossRecord`] per iteration continues `history` (numbered after its last record):
+/// the loss at the iteration's start, with the step length taken from there in
+/// `learning_rate`. Checkpoints as [`fit`] saves them, with the L-BFGS state.
+/// Deterministic, and over `ranks` every rank takes the same steps (the loss and
+/// gradient are bit-identical on every rank).
+///
+/// # Errors
+/// The loss's errors; [`Error::Config`] for a loss that is not finite at the start;
+/// errors of writing checkpoints.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn fit_lbfgs(
+    mlp: &mut Mlp,
+    unknowns: &mut [f64],
+    adam: &Adam,
+    state: &mut Lbfgs,
+    loss: &dyn Evaluate,
+    opts: &FitOptions,
+    history: &mut Vec<LossRecord>,
+    ranks: &Ranks,
+) -> Result<LbfgsOutcome> {
+    let steps = state.config().steps as u64;
+    let np = mlp.num_params();
+    let mut x = mlp.params();
+    x.extend_from_slice(unknowns);
+    let save = |mlp: &Mlp, unknowns: &[f64], state: &Lbfgs, history: &[LossRecord]| {
+        let Some(path) = &opts.checkpoint else {
+            return Ok(());
+        };
+        let saved = if ranks.is_root() {
+            save_checkpoint(path, mlp, adam, history, unknowns, Some(state))
+        } else {
+            Ok(())
+        };
+        ranks.agree(saved)
+    };
+    let bar = progress(
+        opts.quiet || !ranks.is_root(),
+        steps as usize,
+        state.iterations() as usize,
+        "L-BFGS ",
+    );
+    let t0 = Instant::now();
+    let template = mlp.clone();
+    let at = |p: &[f64]| -> Result<(super::loss::LossTerms, Vec<f64>)> {
+        let mut m = template.clone();
+        m.set_params(&p[..np])?;
+        loss.eval(&m, &p[np..], true, ranks)
+    };
+    let mut status = LbfgsStatus::Continue;
+    let mut here = at(&x)?.0;
+    while state.iterations() < steps {
+        if !here.total.is_finite() {
+            bar.abandon();
+            return Err(Error::config(
+                "lbfgs",
+                format!("the loss is {} at the start of an L-BFGS step", here.total),
+            ));
+        }
+        let k = history.last().map_or(0, |r| r.iteration + 1);
+        let before = x.clone();
+        // The terms of every point evaluated, to record the accepted point's.
+        let mut seen: Vec<(Vec<f64>, super::loss::LossTerms)> = Vec::new();
+        let step = state.step(&mut x, &mut |p: &[f64]| {
+            let (t, g) = at(p)?;
+            seen.push((p.to_vec(), t));
+            Ok((t.total, g))
+        })?;
+        history.push(LossRecord {
+            iteration: k,
+            learning_rate: step.step_length,
+            loss: here,
+            seconds: t0.elapsed().as_secs_f64(),
+            unknowns: before[np..].to_vec(),
+        });
+        here = match seen.iter().rev().find(|(p, _)| *p == x) {
+            Some((_, t)) => *t,
+            None if x == before => here,
+            None => at(&x)?.0,
+        };
+        mlp.set_params(&x[..np])?;
+        unknowns.copy_from_slice(&x[np..]);
+        status = step.status;
+        bar.set_message(format!("{:.3e}", here.total));
+        bar.set_position(state.iterations());
+        if opts.checkpoint_every > 0 && state.iterations() % opts.checkpoint_every as u64 == 0 {
+            save(mlp, unknowns, state, history)?;
+        }
+        if status != LbfgsStatus::Continue {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    save(mlp, unknowns, state, history)?;
+    Ok(LbfgsOutcome {
+        iterations: state.iterations(),
+        evaluations: state.evaluations(),
+        status,
+    })
 }

@@ -216,6 +216,13 @@ impl Lbfgs {
         })
     }
 
+    /// The same state with its iteration limit set to `steps` (a resumed training may
+    /// ask for more steps than the saved one had).
+    pub fn with_steps(mut self, steps: usize) -> Lbfgs {
+        self.config.steps = steps;
+        self
+    }
+
     /// The settings.
     pub fn config(&self) -> LbfgsConfig {
         self.config

@@ -76,7 +76,7 @@ pub use config::{
     DomainConfig, NetworkConfig, Objective, OptimizerConfig, PdeConfig, PinnConfig, PointsConfig,
     Problem, ValidationConfig,
 };
-pub use fit::{FitOptions, fit, fit_loss, fit_loss_on, fit_on};
+pub use fit::{FitOptions, LbfgsOutcome, fit, fit_loss, fit_loss_on, fit_on};
 pub use history::{DEFAULT_MIN_LOSS_REDUCTION, LossRecord, history_csv, learning_warning};
 pub use lbfgs::{Lbfgs, LbfgsConfig, LbfgsConvergence, LbfgsStatus, LbfgsStep};
 pub use loss::{LossTerms, LossWeights, Pde, PinnLoss};

@@ -10,9 +10,10 @@ use super::adam::Adam;
 use super::checkpoint::Checkpoint;
 use super::config::Objective;
 use super::config::{PinnConfig, Problem};
-use super::fit::{FitOptions, fit_objective};
+use super::fit::{FitOptions, LbfgsOutcome, fit_lbfgs, fit_objective};
 use super::history::{LossRecord, history_csv_with, learning_warning};
 use super::io_error;
+use super::lbfgs::Lbfgs;
 use super::loss::{LossTerms, sample};
 use super::mlp::Mlp;
 use super::plot::plot_history;
@@ -45,6 +46,8 @@ pub struct FieldError {
 pub struct TrainReport {
     /// The trained network.
     pub mlp: Mlp,
+    /// How the L-BFGS phase ended, when there was one.
+    pub lbfgs: Option<LbfgsOutcome>,
     /// The unknowns of an equations problem as trained, by name (empty otherwise).
     pub unknowns: Vec<(String, f64)>,
     /// The loss history (including steps of a resumed run).
@@ -115,7 +118,7 @@ pub fn train_on(
     out_dir: &Path,
     ranks: &Ranks,
 ) -> Result<TrainReport> {
-    let (problem, mut mlp, mut adam, mut history, mut unknowns) =
+    let (problem, mut mlp, mut adam, mut history, mut unknowns, saved_lbfgs) =
         ranks.agree(start(config, resume_from, out_dir, ranks.is_root()))?;
     let ckpt = out_dir.join("checkpoint.json");
     let t0 = Instant::now();
@@ -134,6 +137,32 @@ pub fn train_on(
         &mut history,
         ranks,
     )?;
+    let mut lbfgs = None;
+    let mut lbfgs_outcome = None;
+    if let Some(cfg) = &config.lbfgs {
+        let mut state = match saved_lbfgs {
+            Some(s) => s,
+            None => Lbfgs::new(*cfg)?,
+        };
+        let opts = FitOptions {
+            iterations: config.optimizer.iterations,
+            schedule: config.optimizer.schedule,
+            quiet: opts.quiet || !ranks.is_root(),
+            checkpoint: Some(ckpt.clone()),
+            checkpoint_every: config.optimizer.checkpoint_every,
+        };
+        lbfgs_outcome = Some(fit_lbfgs(
+            &mut mlp,
+            &mut unknowns,
+            &adam,
+            &mut state,
+            problem.loss.evaluator(),
+            &opts,
+            &mut history,
+            ranks,
+        )?);
+        lbfgs = Some(state);
+    }
     let seconds = t0.elapsed().as_secs_f64();
     let final_loss = problem.loss.value_on(&mlp, &unknowns, ranks)?;
     // No collective from here on: what follows is rank-local.
@@ -144,12 +173,19 @@ pub fn train_on(
         .collect();
     let files = if ranks.is_root() {
         write_files(
-            config, opts, out_dir, &mlp, &adam, &history, &unknowns, names,
+            config,
+            opts,
+            out_dir,
+            (&mlp, &adam, lbfgs.as_ref()),
+            &history,
+            &unknowns,
+            names,
         )?
     } else {
         Vec::new()
     };
     Ok(TrainReport {
+        lbfgs: lbfgs_outcome,
         unknowns: names.iter().cloned().zip(unknowns).collect(),
         mlp,
         history,
@@ -163,7 +199,7 @@ pub fn train_on(
 
 /// What a training starts from: the problem, and the network, optimiser and history,
 /// fresh or from the checkpoint `resume_from`.
-type Start = (Problem, Mlp, Adam, Vec<LossRecord>, Vec<f64>);
+type Start = (Problem, Mlp, Adam, Vec<LossRecord>, Vec<f64>, Option<Lbfgs>);
 
 /// [`train_on`]'s preparation, on one rank (no collectives); `out_dir` is made when
 /// `make_dir`.
@@ -178,7 +214,7 @@ fn start(
         std::fs::create_dir_all(out_dir).map_err(|e| io_error(out_dir, e))?;
     }
     let n_out = config.outputs();
-    let (mlp, adam, history, unknowns) = if let Some(from) = resume_from {
+    let (mlp, adam, history, unknowns, lbfgs) = if let Some(from) = resume_from {
         let (c, settings) = Checkpoint::load_with_settings(from)?;
         let fresh = Mlp::new(
             config.dim(),
@@ -220,7 +256,12 @@ fn start(
                 ),
             ));
         }
-        (c.mlp, c.adam, c.history, c.unknowns)
+        let state = match (&config.lbfgs, c.lbfgs) {
+            // A resume may ask for more steps than the saved phase had.
+            (Some(cfg), Some(s)) => Some(s.with_steps(cfg.steps)),
+            _ => None,
+        };
+        (c.mlp, c.adam, c.history, c.unknowns, state)
     } else {
         let mlp = Mlp::new(
             config.dim(),
@@ -231,9 +272,9 @@ fn start(
         )?;
         let unknowns = problem.loss.unknowns().to_vec();
         let adam = Adam::new(config.optimizer.adam(), mlp.num_params() + unknowns.len())?;
-        (mlp, adam, Vec::new(), unknowns)
+        (mlp, adam, Vec::new(), unknowns, None)
     };
-    Ok((problem, mlp, adam, history, unknowns))
+    Ok((problem, mlp, adam, history, unknowns, lbfgs))
 }
 
 /// Rank 0's files of a finished training, in `out_dir`: the checkpoint (saved again by
@@ -244,8 +285,7 @@ fn write_files(
     config: &PinnConfig,
     opts: &TrainOptions,
     out_dir: &Path,
-    mlp: &Mlp,
-    adam: &Adam,
+    (mlp, adam, lbfgs): (&Mlp, &Adam, Option<&Lbfgs>),
     history: &[LossRecord],
     unknowns: &[f64],
     names: &[String],
@@ -256,6 +296,7 @@ fn write_files(
         adam: adam.clone(),
         history: history.to_vec(),
         unknowns: unknowns.to_vec(),
+        lbfgs: lbfgs.cloned(),
     }
     .save_with(&ckpt, Some(config))?;
     let csv = out_dir.join("loss.csv");
@@ -418,6 +459,7 @@ fn json_differences(
     if [
         "optimizer.iterations",
         "optimizer.checkpoint_every",
+        "lbfgs",
         "validation",
         "min_loss_reduction",
     ]

@@ -430,6 +430,7 @@ fn checkpoint_round_trip_is_exact() {
         adam,
         history: Vec::new(),
         unknowns: Vec::new(),
+        lbfgs: None,
     };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ck.json");

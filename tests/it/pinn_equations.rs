@@ -432,3 +432,49 @@ fn data_files_are_checked_with_their_line() {
     cfg.dir = dir.path().to_path_buf();
     assert!(matches!(cfg.problem(), Err(Error::Io { .. })));
 }
+
+#[test]
+fn lbfgs_after_adam_lowers_the_loss_and_resumes_exactly() {
+    let lbfgs = "\n[lbfgs]\nsteps = 60\n";
+    let adam_only = PinnConfig::from_toml(&heat("", 200)).unwrap();
+    let both = PinnConfig::from_toml(&format!("{}{lbfgs}", heat("", 200))).unwrap();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let ra = train(&adam_only, &quiet(), a.path()).unwrap();
+    let rb = train(&both, &quiet(), b.path()).unwrap();
+    let out = rb.lbfgs.expect("an L-BFGS phase");
+    assert!(out.iterations > 0 && out.evaluations >= out.iterations);
+    // The history goes on after Adam's 200 records, one per L-BFGS iteration.
+    assert_eq!(rb.history.len(), 200 + out.iterations as usize);
+    assert_eq!(rb.history[200].iteration, 200);
+    assert_eq!(rb.history[200].loss.total, ra.final_loss.total);
+    assert!(
+        rb.final_loss.total < ra.final_loss.total / 5.0,
+        "Adam {} vs Adam + L-BFGS {}",
+        ra.final_loss.total,
+        rb.final_loss.total
+    );
+    let c = nabla::pinn::Checkpoint::load(&b.path().join("checkpoint.json")).unwrap();
+    assert_eq!(
+        c.lbfgs.as_ref().map(|l| l.iterations()),
+        Some(out.iterations)
+    );
+    // Stopped after 25 L-BFGS iterations and resumed: the same network, bit for bit.
+    let c_dir = tempfile::tempdir().unwrap();
+    let part = PinnConfig::from_toml(&format!("{}\n[lbfgs]\nsteps = 25\n", heat("", 200))).unwrap();
+    train(&part, &quiet(), c_dir.path()).unwrap();
+    let resumed = train(
+        &both,
+        &TrainOptions {
+            quiet: true,
+            resume: true,
+            ..Default::default()
+        },
+        c_dir.path(),
+    )
+    .unwrap();
+    assert_eq!(resumed.mlp, rb.mlp);
+    assert_eq!(resumed.history.len(), rb.history.len());
+    // Bad settings are refused before training.
+    let bad = PinnConfig::from_toml(&format!("{}\n[lbfgs]\nmemory = 0\n", heat("", 10))).unwrap();
+    assert!(matches!(bad.problem(), Err(Error::Config { .. })));
+}

@@ -709,6 +709,7 @@ fn checkpoint_save_refuses_a_nan_parameter_instead_of_writing_null() {
         adam: adam.clone(),
         history: Vec::new(),
         unknowns: Vec::new(),
+        lbfgs: None,
     };
     let mut p = mlp.params();
     p[4] = f64::NAN;
@@ -718,6 +719,7 @@ fn checkpoint_save_refuses_a_nan_parameter_instead_of_writing_null() {
         adam: adam.clone(),
         history: Vec::new(),
         unknowns: Vec::new(),
+        lbfgs: None,
     };
     let r = no_panic("Checkpoint::save", || bad.save(&path));
     match r {
