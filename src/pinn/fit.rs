@@ -336,7 +336,11 @@ pub(crate) fn fit_lbfgs(
         status = step.status;
         bar.set_message(format!("{:.3e}", here.total));
         bar.set_position(state.iterations());
-        if opts.checkpoint_every > 0 && state.iterations() % opts.checkpoint_every as u64 == 0 {
+        if opts.checkpoint_every > 0
+            && state
+                .iterations()
+                .is_multiple_of(opts.checkpoint_every as u64)
+        {
             save(mlp, unknowns, state, history)?;
         }
         if status != LbfgsStatus::Continue {
