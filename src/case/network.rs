@@ -107,11 +107,7 @@ pub(super) fn train(
             message: format!("{w}; nothing is written (run without --strict to keep the files)"),
         });
     }
-    let mut notes = vec![format!(
-        "trained {} Adam steps in {:.1} s, final loss {:.3e}",
-        cfg.optimizer.iterations, report.seconds, report.final_loss.total
-    )];
-    if let Some(l) = &report.lbfgs {
+    let lbfgs = report.lbfgs.map(|l| {
         let how = match l.status {
             pinn::LbfgsStatus::Continue => "all steps taken".to_owned(),
             pinn::LbfgsStatus::Converged(c) => format!("converged ({c:?})").to_lowercase(),
@@ -119,11 +115,18 @@ pub(super) fn train(
                 "stopped: the line search found no lower loss".to_owned()
             }
         };
-        notes.push(format!(
-            "then {} L-BFGS iterations ({} evaluations of the loss), {how}",
+        format!(
+            " and {} L-BFGS iterations ({} evaluations of the loss, {how})",
             l.iterations, l.evaluations
-        ));
-    }
+        )
+    });
+    let mut notes = vec![format!(
+        "trained {} Adam steps{} in {:.1} s, final loss {:.3e}",
+        cfg.optimizer.iterations,
+        lbfgs.unwrap_or_default(),
+        report.seconds,
+        report.final_loss.total
+    )];
     for (n, v) in &report.unknowns {
         let first = cfg.unknowns.get(n).copied().unwrap_or(f64::NAN);
         notes.push(format!("unknown {n} = {v:.6e} (initial guess {first})"));
