@@ -376,4 +376,11 @@ pub struct OutputSpec {
     /// The names of the arrays to write (`["U", "Q(U)"]`); default: all of them.
     #[serde(default)]
     pub arrays: Option<Vec<String>>,
+    /// Also write the results back into the OpenFOAM case directory the points were read
+    /// from (`[points] kind = "mesh"`, `at = "cells"`): each array computed as the field
+    /// `<name>_nabla` of the time directory read, so that paraFoam and OpenFOAM's tools see
+    /// it. Writes outside the case's directory, into the OpenFOAM case, on this request
+    /// only.
+    #[serde(default)]
+    pub openfoam: bool,
 }

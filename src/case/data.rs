@@ -64,16 +64,76 @@ pub(super) fn openfoam_time(case: &Case) -> Result<Option<f64>> {
         (None, PointsSpec::Mesh { file, time, .. }) => (file, time),
         _ => return Ok(None),
     };
-    let Some(dir) = openfoam_dir(&case.dir.join(file)) else {
+    Ok(openfoam_at(&case.dir.join(file), time.as_deref())?.map(|(_, _, t)| t))
+}
+
+/// The OpenFOAM case directory at `path` (a `.foam` file names its directory) and its time
+/// directory chosen by `time` (default the latest): directory, time name, time value.
+pub(super) fn openfoam_at(
+    path: &Path,
+    time: Option<&str>,
+) -> Result<Option<(PathBuf, String, f64)>> {
+    let Some(dir) = openfoam_dir(path) else {
         return Ok(None);
     };
-    let selection = match time.as_deref() {
+    let selection = match time {
         None | Some("latest") => io::TimeSelection::Latest,
         Some(t) => io::TimeSelection::List(vec![t.to_string()]),
     };
     Ok(io::select_openfoam_times(&dir, &selection)?
-        .first()
-        .map(|t| t.1))
+        .into_iter()
+        .next()
+        .map(|(name, value)| (dir, name, value)))
+}
+
+/// With `[output] openfoam = true`: the OpenFOAM case and time the results go back into
+/// (the points' case directory at the time read), checked before anything runs.
+///
+/// # Errors
+/// [`Error::Config`]-like errors about `output.openfoam` for points that are not an
+/// OpenFOAM case's cells, a series, or several ranks.
+pub(super) fn write_back_target(case: &Case, ranks: usize) -> Result<Option<(PathBuf, String)>> {
+    if !case.spec.output.openfoam {
+        return Ok(None);
+    }
+    let bad = |m: &str| {
+        Err(case
+            .input
+            .error_key("output.openfoam", format!("output.openfoam: {m}")))
+    };
+    let PointsSpec::Mesh { file, time, at } = &case.spec.points else {
+        return bad(
+            "writes results back into an OpenFOAM case: give [points] kind = \"mesh\" with the case directory as file and at = \"cells\"",
+        );
+    };
+    if *at != Some(crate::case::config::AtSpec::Cells) {
+        return bad("the results go back as cell fields: evaluate at = \"cells\"");
+    }
+    if case.spec.times.is_some() || ranks > 1 {
+        return bad(
+            "one time on one process: remove `times` (the case's time is the OpenFOAM time read) and run without MPI ranks",
+        );
+    }
+    let Some((dir, name, _)) = openfoam_at(&case.dir.join(file), time.as_deref())? else {
+        return bad(&format!(
+            "{} is not an OpenFOAM case directory",
+            file.display()
+        ));
+    };
+    // Checked before the run, so that a refusal leaves everything as it was.
+    if let Ok(rd) = std::fs::read_dir(dir.join(&name)) {
+        for e in rd.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            let is_file = std::fs::symlink_metadata(e.path()).is_ok_and(|m| m.is_file());
+            if (n.ends_with("_nabla") || n.ends_with("_nabla.gz")) && !is_file {
+                return bad(&format!(
+                    "{} is a symbolic link or not a regular file where a result would go; refused (move it away)",
+                    e.path().display()
+                ));
+            }
+        }
+    }
+    Ok(Some((dir, name)))
 }
 
 /// Reads a mesh: an OpenFOAM case directory at `time` (default the latest), or a VTK

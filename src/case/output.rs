@@ -67,6 +67,9 @@ pub(super) struct Output {
     pub(super) timed: bool,
     /// Whether the staging folder has been switched into place.
     committed: bool,
+    /// The cell arrays of the last time staged, kept to be written back into the
+    /// OpenFOAM case (`[output] openfoam = true`); `None` when not asked.
+    pub(super) kept: Option<Vec<(String, usize, Vec<f64>)>>,
     /// Whether this process made the staging folder (and removes it after a failure);
     /// ranks other than 0 write into rank 0's.
     owner: bool,
@@ -123,6 +126,7 @@ impl Output {
             series: Vec::new(),
             timed: false,
             committed: false,
+            kept: None,
             owner: true,
             rank: (0, 1),
             slabs: None,
@@ -145,6 +149,7 @@ impl Output {
             series: Vec::new(),
             timed: false,
             committed: false,
+            kept: None,
             owner: false,
             rank: (0, 1),
             slabs: None,
@@ -179,6 +184,12 @@ impl Output {
     ) -> Result<()> {
         let (rank, size) = self.rank;
         let start = std::time::Instant::now();
+        if let (Some(kept), Geometry::Cells(_)) = (&mut self.kept, geometry) {
+            *kept = arrays
+                .iter()
+                .map(|a| (a.name.clone(), a.components, a.values.clone()))
+                .collect();
+        }
         let meta: Vec<(String, usize)> = arrays
             .iter()
             .map(|a| (a.name.clone(), a.components))

@@ -104,6 +104,7 @@ pub(super) fn execute(
     ranks: &Ranks,
 ) -> Result<Done> {
     let target = opts.output.as_deref();
+    let write_back = super::data::write_back_target(case, ranks.size())?;
     let write = io::WriteOptions {
         precision: case.spec.output.precision,
         compression: case.spec.output.compression,
@@ -132,6 +133,9 @@ pub(super) fn execute(
         }
     };
     output.set_ranks(ranks.rank(), ranks.size(), inputs.slabs.clone());
+    if write_back.is_some() {
+        output.kept = Some(Vec::new());
+    }
     let mut local_opts = opts.clone();
     local_opts.quiet = opts.quiet || !ranks.is_root();
     let local = evaluate_and_write(case, inputs, times, mms, &local_opts, &mut output, ranks)
@@ -156,11 +160,15 @@ pub(super) fn execute(
         }))?;
     }
     let shared = output.stage_is_shared();
-    let files = if ranks.is_root() {
+    let kept = output.kept.take();
+    let mut files = if ranks.is_root() {
         ranks.agree(output.commit())?
     } else {
         ranks.agree(Ok(Vec::new()))?
     };
+    if let (Some((dir, time)), Some(kept)) = (&write_back, kept) {
+        files.extend(write_back_fields(dir, time, &kept)?);
+    }
     let notes = local.notes(case, ranks, shared, inputs.total)?;
     Ok(Done {
         rows: local.rows,
@@ -168,6 +176,24 @@ pub(super) fn execute(
         files,
         warnings: local.warnings,
     })
+}
+
+/// The arrays computed (not those read from the case) written into the OpenFOAM case `dir`
+/// at `time` as `<name>_nabla`, after `VTK/` is in place; arrays of other than 1, 3, 6 or
+/// 9 components (no OpenFOAM field type holds them) are left out.
+fn write_back_fields(
+    dir: &std::path::Path,
+    time: &str,
+    kept: &[(String, usize, Vec<f64>)],
+) -> Result<Vec<PathBuf>> {
+    let names: Vec<String> = kept.iter().map(|(n, _, _)| format!("{n}_nabla")).collect();
+    let fields: Vec<(&str, usize, &[f64])> = kept
+        .iter()
+        .zip(&names)
+        .filter(|((_, k, _), _)| [1, 3, 6, 9].contains(k))
+        .map(|((_, k, v), name)| (name.as_str(), *k, v.as_slice()))
+        .collect();
+    io::write_openfoam_cell_fields(dir, time, &fields)
 }
 
 /// What one rank's evaluation produced, before the ranks' numbers are added up.
@@ -334,6 +360,8 @@ fn evaluate_and_write(
             }
             _ => geometry,
         };
+        // The names of the arrays computed (not carried), for a write-back.
+        let mut computed: Vec<String> = Vec::new();
         let mut evaluated = || -> Result<Vec<Array>> {
             if k == 0 {
                 injected_failure(ranks, "evaluate")?;
@@ -382,6 +410,7 @@ fn evaluate_and_write(
                 mms.record(&mut rec, t, n, d)?;
             }
             let mut written = rec.take_arrays();
+            computed = written.iter().map(|a| a.name.clone()).collect();
             arrays::embed(&mut written, &shapes);
             if let Some(mask) = &mask {
                 mask.blank(&mut written, &built);
@@ -415,6 +444,9 @@ fn evaluate_and_write(
         };
         let staged = injected_failure(ranks, "stage")
             .and_then(|()| output.stage(geometry, t, fname, written));
+        if let Some(kept) = output.kept.as_mut() {
+            kept.retain(|(n, _, _)| computed.contains(n));
+        }
         match staged {
             // A rank that fails to write alone takes its error to the next meeting point
             // (the next time's agreement, or the one after the run), as the others go there.

@@ -73,7 +73,7 @@ pub use encode::{Compression, Precision, WriteOptions};
 pub use mesh::{Cells, Mesh, Patch};
 pub use openfoam::{
     FieldToWrite, Layout, OpenFoamOptions, TimeSelection, openfoam_times, read_openfoam,
-    read_openfoam_with, select_openfoam_times, write_openfoam_field,
+    read_openfoam_with, select_openfoam_times, write_openfoam_cell_fields, write_openfoam_field,
 };
 pub use parallel::{write_pvti, write_pvtp, write_pvtu};
 pub use read::{DEFAULT_MAX_INPUT_BYTES, max_input_bytes, read_mesh};

@@ -1091,3 +1091,86 @@ fn read_time_of_a_case() {
         assert_eq!(centres.len(), mesh.num_cells());
     }
 }
+
+/// Runs the binary on `case_dir`; returns (success, stdout + stderr).
+fn run_nabla(case_dir: &Path) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_nabla"))
+        .arg(case_dir)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn results_go_back_into_the_case_on_request_as_fields_openfoam_reads() {
+    let (_tmp, root) = copy("cavity");
+    let nabla_case = root.parent().unwrap().join("derivs");
+    std::fs::create_dir(&nabla_case).unwrap();
+    let toml = |extra: &str| {
+        format!(
+            "[points]\nkind = \"mesh\"\nfile = \"../cavity\"\ntime = \"0.01\"\nat = \"cells\"\n\n\
+             [[field]]\nname = \"U\"\ndata = \"U\"\noperators = [\"grad\", \"Q\"]\n\n[output]\n{extra}"
+        )
+    };
+    std::fs::write(nabla_case.join("case.toml"), toml("openfoam = true\n")).unwrap();
+    let (ok, text) = run_nabla(&nabla_case);
+    assert!(ok, "{text}");
+    let time = root.join("0.01");
+    for f in ["grad(U)_nabla", "Q(U)_nabla"] {
+        assert!(time.join(f).is_file(), "{f} missing: {text}");
+        assert!(text.contains(f), "the summary names {f}: {text}");
+    }
+    // The arrays read from the case (p, OpenFOAM's grad(U)) are not written back as copies;
+    // the reconstructed U, a computed array, is.
+    assert!(time.join("U_nabla").is_file());
+    assert!(!time.join("p_nabla").exists());
+    let names: Vec<String> = std::fs::read_dir(&time)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.contains("input")), "{names:?}");
+    // Read back by nabla's OpenFOAM reader: the cell values are those of the VTK file.
+    let mesh = read_openfoam(&root, "0.01", Some(&["Q(U)_nabla"])).unwrap();
+    let back = mesh
+        .cell_data
+        .iter()
+        .find(|a| a.name == "Q(U)_nabla")
+        .expect("the field reads back");
+    let vtu = read_mesh(&nabla_case.join("VTK/derivs.vtu")).unwrap();
+    let written = vtu.cell_data.iter().find(|a| a.name == "Q(U)").unwrap();
+    assert_eq!(back.values.len(), written.values.len());
+    for (a, b) in back.values.iter().zip(&written.values) {
+        assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{a} vs {b}");
+    }
+    // Asked for points that are not an OpenFOAM case's cells: refused before anything runs.
+    let at_points = toml("openfoam = true\n").replace("at = \"cells\"", "at = \"points\"");
+    std::fs::write(nabla_case.join("case.toml"), at_points).unwrap();
+    let (ok, text) = run_nabla(&nabla_case);
+    assert!(!ok && text.contains("output.openfoam"), "{text}");
+    // A symbolic link where a field goes is refused, not followed.
+    std::fs::remove_file(time.join("Q(U)_nabla")).unwrap();
+    let target = root.parent().unwrap().join("elsewhere");
+    std::fs::write(&target, "keep").unwrap();
+    std::os::unix::fs::symlink(&target, time.join("Q(U)_nabla")).unwrap();
+    std::fs::write(nabla_case.join("case.toml"), toml("openfoam = true\n")).unwrap();
+    let vtk_before = std::fs::read(nabla_case.join("VTK/derivs.vtu")).unwrap();
+    std::fs::write(
+        nabla_case.join("case.toml"),
+        toml("openfoam = true\n").replace("\"Q\"]", "\"Q\", \"lap\"]"),
+    )
+    .unwrap();
+    let (ok, text) = run_nabla(&nabla_case);
+    assert!(!ok && text.contains("symbolic link"), "{text}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+    // Refused before the run: the earlier results are as they were.
+    assert_eq!(
+        std::fs::read(nabla_case.join("VTK/derivs.vtu")).unwrap(),
+        vtk_before
+    );
+}

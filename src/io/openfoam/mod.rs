@@ -52,7 +52,7 @@ use super::{Cells, Mesh, Patch, PointArray};
 use crate::{Error, Result};
 
 pub use self::times::TimeSelection;
-pub use self::write::{FieldToWrite, write_openfoam_field};
+pub use self::write::{FieldToWrite, write_openfoam_cell_fields, write_openfoam_field};
 
 #[cfg(doc)]
 use super::max_input_bytes;

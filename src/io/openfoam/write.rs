@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::files::{Budget, gz_path, locate, present};
-use super::polymesh::{mesh_dirs, read_polymesh};
+use super::polymesh::{PolyMesh, mesh_dirs, read_polymesh};
 use crate::io::write_atomically;
 use crate::{Error, Result};
 
@@ -69,6 +69,95 @@ fn io(path: &Path, message: impl Into<String>) -> Error {
 /// first: writing into `processor*/` is not supported), or a file that cannot be written;
 /// the errors of reading the mesh.
 pub fn write_openfoam_field(case_dir: &Path, time: &str, field: &FieldToWrite) -> Result<PathBuf> {
+    let mesh = case_mesh(case_dir, time, field.name)?;
+    write_with(case_dir, time, field, &mesh)
+}
+
+/// Writes fields known at the cells only (`(name, components, cell values)`) as
+/// [`write_openfoam_field`] does, reading the mesh once; each patch face gets the value of
+/// the cell it belongs to (its owner: a zero-gradient copy, as OpenFOAM's own
+/// post-processing writes derived fields on patches it does not compute), stated in the
+/// file's header. Returns the files written, in order; a failure stops at that field
+/// (the ones before it are written, each atomically).
+///
+/// # Errors
+/// As [`write_openfoam_field`].
+pub fn write_openfoam_cell_fields(
+    case_dir: &Path,
+    time: &str,
+    fields: &[(&str, usize, &[f64])],
+) -> Result<Vec<PathBuf>> {
+    let Some(&(first, _, _)) = fields.first() else {
+        return Ok(Vec::new());
+    };
+    let mesh = case_mesh(case_dir, time, first)?;
+    let n_internal = mesh.neighbour.len();
+    let mut out = Vec::with_capacity(fields.len());
+    for &(name, k, cells) in fields {
+        let path = case_dir.join(time).join(name);
+        if k == 0 || cells.len() != mesh.n_cells * k {
+            return Err(io(
+                &path,
+                format!(
+                    "{} cell values of {k} components; expected {} cells",
+                    cells.len(),
+                    mesh.n_cells
+                ),
+            ));
+        }
+        let mut start = n_internal;
+        let copies: Vec<(String, Vec<f64>)> = mesh
+            .patches
+            .iter()
+            .map(|p| {
+                let faces = start..start + p.size;
+                start += p.size;
+                let v = faces
+                    .flat_map(|f| {
+                        let c = mesh.owner.get(f).copied().unwrap_or(0);
+                        cells[c * k..c * k + k].iter().copied()
+                    })
+                    .collect();
+                (p.name.clone(), v)
+            })
+            .collect();
+        let patches: Vec<(&str, &[f64])> = copies
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_slice()))
+            .collect();
+        let field = FieldToWrite {
+            name,
+            components: k,
+            cells,
+            patches: &patches,
+            dimensions: [0.0; 7],
+        };
+        out.push(write_with(case_dir, time, &field, &mesh)?);
+    }
+    Ok(out)
+}
+
+/// The mesh of the case at `time`, for writing the field `name` (named in the errors).
+fn case_mesh(case_dir: &Path, time: &str, name: &str) -> Result<PolyMesh> {
+    let path = case_dir.join(time).join(name);
+    let (dir, points_dir) = mesh_dirs(case_dir, time);
+    if locate(&dir.join("faces")).is_none() && case_dir.join("processor0").is_dir() {
+        return Err(io(
+            &path,
+            "the case is decomposed (processor*/ without a reconstructed mesh): writing into \
+             the processor directories is not supported; run reconstructPar first",
+        ));
+    }
+    read_polymesh(&dir, &points_dir, &Budget::new())
+}
+
+/// [`write_openfoam_field`] on the case's `mesh`.
+fn write_with(
+    case_dir: &Path,
+    time: &str,
+    field: &FieldToWrite,
+    mesh: &PolyMesh,
+) -> Result<PathBuf> {
     let plain = |s: &str| {
         !s.is_empty()
             && s != "."
@@ -110,15 +199,6 @@ pub fn write_openfoam_field(case_dir: &Path, time: &str, field: &FieldToWrite) -
         }
     };
     let k = field.components;
-    let (dir, points_dir) = mesh_dirs(case_dir, time);
-    if locate(&dir.join("faces")).is_none() && case_dir.join("processor0").is_dir() {
-        return Err(io(
-            &path,
-            "the case is decomposed (processor*/ without a reconstructed mesh): writing into \
-             the processor directories is not supported; run reconstructPar first",
-        ));
-    }
-    let mesh = read_polymesh(&dir, &points_dir, &Budget::new())?;
     if field.cells.len() != mesh.n_cells * k {
         return Err(io(
             &path,
