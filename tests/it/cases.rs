@@ -662,6 +662,28 @@ fn pinn_case_resumes_and_evaluates_from_its_checkpoint() {
 }
 
 #[test]
+fn pinn_burgers_case_trains_its_equations_and_writes_the_space_time_plane() {
+    let short = shortened("pinn_burgers", 40);
+    let path = short.path().join("case.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("steps = 50000"));
+    std::fs::write(&path, text.replace("steps = 50000", "steps = 5")).unwrap();
+    let out = nabla(short.path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = stdout(&out);
+    assert!(relative_l2(&summary, "u").is_finite());
+    assert!(
+        summary.contains("40 Adam steps and 5 L-BFGS iterations"),
+        "{summary}"
+    );
+    let arrays = vtkio_point_arrays(&short.path().join("VTK/pinn_burgers.vti"));
+    assert_eq!(array(&arrays, "u").2.len(), 256 * 101);
+    assert_eq!(array(&arrays, "grad(u)").1, 3);
+    let csv = std::fs::read_to_string(short.path().join("VTK/loss.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 40 + 5);
+}
+
+#[test]
 fn pinn_kovasznay_case_reports_u_v_p_and_writes_velocity_and_pressure() {
     let short = shortened("pinn_kovasznay", 40);
     let out = nabla(short.path(), &[]);
