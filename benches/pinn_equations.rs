@@ -28,7 +28,7 @@ use std::hint::black_box;
 use std::process::Command;
 use std::time::Instant;
 
-use criterion::Criterion;
+use criterion::{Criterion, Throughput};
 use nabla::eval::Points;
 use nabla::field::FnField;
 use nabla::pinn::{
@@ -341,6 +341,7 @@ fn main() {
     let (b, gb) = generic.value_and_grad(&net, &[]).unwrap();
     assert_same("poisson", a.total, b.total, &ga, &gb);
     let mut group = c.benchmark_group("pinn_equations_poisson");
+    group.throughput(Throughput::Elements(1280));
     group.bench_function("built-in loss+grad", |bch| {
         bch.iter(|| black_box(builtin.value_and_grad(&net).unwrap()))
     });
@@ -365,6 +366,7 @@ fn main() {
     let (b, gb) = k.one_term.value_and_grad(&knet, &[]).unwrap();
     assert_same("kovasznay, one interior term", a.total, b.total, &ga, &gb);
     let mut group = c.benchmark_group("pinn_equations_kovasznay");
+    group.throughput(Throughput::Elements(3001));
     group.bench_function("built-in loss+grad", |bch| {
         bch.iter(|| black_box(k.builtin.value_and_grad(&knet).unwrap()))
     });
@@ -393,6 +395,7 @@ fn main() {
     let burgers = burgers();
     let bnet = Mlp::new(2, &[20, 20, 20], 1, Activation::Tanh, 1).unwrap();
     let mut group = c.benchmark_group("pinn_equations_burgers");
+    group.throughput(Throughput::Elements(2780));
     group.bench_function("loss+grad", |bch| {
         bch.iter(|| black_box(burgers.value_and_grad(&bnet, &[]).unwrap()))
     });
