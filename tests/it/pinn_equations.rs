@@ -478,3 +478,78 @@ fn lbfgs_after_adam_lowers_the_loss_and_resumes_exactly() {
     let bad = PinnConfig::from_toml(&format!("{}\n[lbfgs]\nmemory = 0\n", heat("", 10))).unwrap();
     assert!(matches!(bad.problem(), Err(Error::Config { .. })));
 }
+
+#[test]
+fn reference_samples_are_data_made_by_code_and_checked() {
+    let burgers = |data: &str| {
+        format!(
+            r#"
+constants = [["nu_true", "0.01/pi"]]
+[pde]
+kind = "equations"
+inputs = ["x", "t"]
+outputs = ["u"]
+equations = ["d(u, t) + u*d(u, x) - nu*d(u, x, x)"]
+[unknowns]
+nu = 0.05
+{data}
+[network]
+hidden = [8]
+[domain]
+min = [-1.0, 0.0]
+max = [1.0, 1.0]
+[points]
+interior = 64
+[optimizer]
+learning_rate = 1e-3
+iterations = 2
+"#
+        )
+    };
+    let good = "[[data]]\nreference = \"burgers\"\nnu = \"nu_true\"\npoints = 50\nseed = 3\n";
+    let cfg = PinnConfig::from_toml(&burgers(good)).unwrap();
+    let p = cfg.problem().unwrap();
+    let e = p.loss.equations().unwrap();
+    let data = e
+        .loss
+        .terms()
+        .iter()
+        .find(|t| t.name().starts_with("data"))
+        .unwrap();
+    assert_eq!(data.len(), 50);
+    // The samples are the reference's values at their points: u = 0 where it must be
+    // (x = 0 is never drawn exactly, but the odd symmetry shows in the loss being finite).
+    assert!(data.name().contains("Burgers"), "{}", data.name());
+    for (bad, setting, want) in [
+        (
+            "[[data]]\nreference = \"burgers\"\npoints = 50\n",
+            "data.0.nu",
+            "missing",
+        ),
+        (
+            "[[data]]\nreference = \"heat\"\nnu = \"1\"\npoints = 5\n",
+            "data.0.reference",
+            "unknown reference",
+        ),
+        (
+            "[[data]]\nreference = \"burgers\"\nnu = \"nu_true\"\npoints = 0\n",
+            "data.0.points",
+            "",
+        ),
+        (
+            "[[data]]\nfile = \"a.csv\"\nnu = \"1\"\n",
+            "data.0",
+            "belong to a reference",
+        ),
+        ("[[data]]\npoints = 5\n", "data.0", "either file"),
+        (
+            "[[data]]\nreference = \"burgers\"\nnu = \"nu_x\"\npoints = 5\n",
+            "data.0.nu",
+            "unknown",
+        ),
+    ] {
+        let (s, m) = config_error(&burgers(bad));
+        assert!(s.starts_with(setting), "{s}: {m}");
+        assert!(m.contains(want), "{s}: {m}");
+    }
+}

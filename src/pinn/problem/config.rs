@@ -59,12 +59,29 @@ impl Faces {
 }
 
 /// Measured values fitted at their points: a CSV file (relative to the case directory)
-/// whose header names every input and some outputs; each output column found is fitted.
+/// whose header names every input and some outputs (each output column found is fitted),
+/// or samples of a reference solution nabla computes (`reference = "burgers"`, with its
+/// viscosity `nu`, at `points` uniform points of the domain drawn with `seed`) for an
+/// inverse problem whose data are made by code.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
     /// The CSV file.
-    pub file: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+    /// A reference solution instead of a file: `"burgers"` (see
+    /// [`crate::pinn::burgers_cole_hopf`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// The reference's viscosity, an expression of the constants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nu: Option<String>,
+    /// The number of reference samples.
+    #[serde(default)]
+    pub points: usize,
+    /// The seed of the samples' points.
+    #[serde(default)]
+    pub seed: u64,
     /// The term's weight (default 1).
     #[serde(default = "one")]
     pub weight: f64,
@@ -199,17 +216,30 @@ pub(crate) fn build(
     let mut on_boundary = Vec::new();
     let interior = sample_in(s.min, s.max, s.interior, s.sampler, s.seed)
         .map_err(|e| rekey(e, "points.interior"))?;
-    for (i, eq) in s.equations.iter().enumerate() {
-        let r = ExprResidual::new(std::slice::from_ref(eq), &names, defs)
-            .map_err(|e| rekey(e, &format!("pde.equations.{i}")))?;
+    // The equations share one term, so that the network and its derivatives are computed
+    // once per point for all of them; component i is scaled by √(k·wᵢ), which makes the
+    // term's mean square over its k components Σᵢ wᵢ·mean(rᵢ²), the weighted sum of the
+    // equations' own mean squares.
+    let k = s.equations.len();
+    let mut scales = Vec::with_capacity(k);
+    for i in 0..k {
         let w = s.weights.get(i).copied().unwrap_or(1.0);
-        terms.push(
-            Term::new(format!("equation {i}"), interior.clone(), r)?
-                .with_weight(w)
-                .map_err(|e| rekey(e, &format!("pde.weights.{i}")))?,
-        );
-        on_boundary.push(false);
+        if !(w.is_finite() && w >= 0.0) {
+            return Err(Error::config(
+                format!("pde.weights.{i}"),
+                format!("a loss weight must be finite and non-negative, got {w}"),
+            ));
+        }
+        scales.push((k as f64 * w).sqrt());
     }
+    let r = ExprResidual::new(s.equations, &names, defs)
+        .map_err(|e| match e {
+            Error::Config { setting, message } => Error::config(format!("pde.{setting}"), message),
+            other => other,
+        })?
+        .with_scales(&scales);
+    terms.push(Term::new("equations", interior, r)?);
+    on_boundary.push(false);
     for (c, cond) in s.conditions.iter().enumerate() {
         let key = format!("conditions.{c}");
         let faces = faces(&key, cond, s, constants)?;
@@ -293,7 +323,7 @@ pub(crate) fn build(
     }
     for (k, data) in s.data.iter().enumerate() {
         let key = format!("data.{k}");
-        let (pts, outs) = read_data(&s.dir.join(&data.file), s.inputs, s.outputs)?;
+        let (pts, outs, what) = data_samples(&key, data, s, constants)?;
         let mut dn = names.clone();
         dn.data = outs
             .iter()
@@ -305,7 +335,7 @@ pub(crate) fn build(
             .collect();
         let r = ExprResidual::new(&eqs, &dn, None)?;
         terms.push(
-            Term::new(format!("data {k} ({})", data.file.display()), pts, r)?
+            Term::new(format!("data {k} ({what})"), pts, r)?
                 .with_data(outs.into_iter().map(|(_, v)| v).collect())?
                 .with_weight(data.weight)
                 .map_err(|e| rekey(e, &format!("{key}.weight")))?,
@@ -406,6 +436,58 @@ fn faces(
         out.push((axis, side, text.trim().to_owned()));
     }
     Ok(out)
+}
+
+/// A data term's points, its output columns `(output, values)` and a description: from its
+/// file, or samples of its reference.
+#[allow(clippy::type_complexity)]
+fn data_samples(
+    key: &str,
+    data: &DataConfig,
+    s: &Settings<'_>,
+    constants: &[(String, f64)],
+) -> Result<(Vec<Vec<f64>>, Vec<(usize, Vec<f64>)>, String)> {
+    match (&data.file, data.reference.as_deref()) {
+        (Some(file), None) => {
+            if data.nu.is_some() || data.points != 0 {
+                return Err(Error::config(
+                    key,
+                    "nu and points belong to a reference; a file gives its own points",
+                ));
+            }
+            let (p, o) = read_data(&s.dir.join(file), s.inputs, s.outputs)?;
+            Ok((p, o, file.display().to_string()))
+        }
+        (None, Some("burgers")) => {
+            if s.inputs != ["x", "t"] || s.outputs.len() != 1 {
+                return Err(Error::config(
+                    format!("{key}.reference"),
+                    "\"burgers\" needs inputs [\"x\", \"t\"] and one output",
+                ));
+            }
+            let c: Vec<(&str, f64)> = constants.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+            let src = data.nu.as_deref().ok_or_else(|| {
+                Error::config(format!("{key}.nu"), "the reference's viscosity is missing")
+            })?;
+            let nu = Expr::parse(src)
+                .and_then(|e| e.bind_with(&[], &c))
+                .map_err(|e| Error::config(format!("{key}.nu"), e.caret()))?
+                .eval_f64(&[]);
+            let pts = sample_in(s.min, s.max, data.points, Sampler::Uniform, data.seed)
+                .map_err(|e| rekey(e, &format!("{key}.points")))?;
+            let u = crate::pinn::burgers_cole_hopf_batch(&pts[0], &pts[1], nu)
+                .map_err(|e| rekey(e, &format!("{key}.nu")))?;
+            Ok((pts, vec![(0, u)], format!("Burgers, ν = {nu:e}")))
+        }
+        (None, Some(other)) => Err(Error::config(
+            format!("{key}.reference"),
+            format!("unknown reference '{other}'; the one known is \"burgers\""),
+        )),
+        _ => Err(Error::config(
+            key,
+            "give either file = \"...csv\" or reference = \"burgers\"",
+        )),
+    }
 }
 
 /// A data file's input columns and its output columns `(output, values)`.

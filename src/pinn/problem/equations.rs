@@ -49,11 +49,12 @@ enum Slot {
     Data(usize),
 }
 
-/// One residual component: `sign · lhs − expr`, or `expr` alone.
+/// One residual component: `scale · (sign · lhs − expr)`, or `scale · expr` alone.
 #[derive(Clone, Debug)]
 struct Component {
     lhs: Option<(f64, Slot)>,
     expr: Bound,
+    scale: f64,
 }
 
 /// A [`Residual`] of expressions (see [`crate::field::expr::Expr::parse_with_derivatives`]
@@ -115,6 +116,7 @@ impl ExprResidual {
             r.components.push(Component {
                 lhs: None,
                 expr: bound,
+                scale: 1.0,
             });
         }
         Ok(r)
@@ -152,9 +154,19 @@ impl ExprResidual {
             r.components.push(Component {
                 lhs: Some(lhs),
                 expr,
+                scale: 1.0,
             });
         }
         Ok(r)
+    }
+
+    /// The same residual with component `i` multiplied by `scales[i]` (components beyond
+    /// `scales` keep theirs).
+    pub fn with_scales(mut self, scales: &[f64]) -> ExprResidual {
+        for (c, &s) in self.components.iter_mut().zip(scales) {
+            c.scale = s;
+        }
+        self
     }
 
     /// The index of `d` in the derivatives read, added if new.
