@@ -684,6 +684,27 @@ fn pinn_burgers_case_trains_its_equations_and_writes_the_space_time_plane() {
 }
 
 #[test]
+fn pinn_burgers_inverse_case_reports_its_unknown() {
+    let short = shortened("pinn_burgers_inverse", 30);
+    let path = short.path().join("case.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("steps = 10000", "steps = 3")).unwrap();
+    let out = nabla(short.path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = stdout(&out);
+    let line = summary
+        .lines()
+        .find(|l| l.starts_with("unknown log_nu = "))
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!(line.ends_with("(initial guess -3)"), "{line}");
+    let csv = std::fs::read_to_string(short.path().join("VTK/loss.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(header.ends_with(",seconds,log_nu"), "{header}");
+    // The first row holds the initial guess.
+    assert!(csv.lines().nth(1).unwrap().ends_with(",-3e0"), "{csv}");
+}
+
+#[test]
 fn pinn_kovasznay_case_reports_u_v_p_and_writes_velocity_and_pressure() {
     let short = shortened("pinn_kovasznay", 40);
     let out = nabla(short.path(), &[]);
