@@ -619,3 +619,64 @@ fn meshes_without_cells_or_with_an_empty_cell_and_their_non_finite_values_over_r
     assert!(out.status.success(), "{}", stderr(&out));
     fails_once(3, &dir, &[], &[], "use no points", "rank 2 of 3");
 }
+
+/// `text` (a loss.csv) without its `seconds` column, wherever it stands.
+fn csv_without_seconds(text: &str) -> String {
+    let header: Vec<&str> = text.lines().next().unwrap_or("").split(',').collect();
+    let Some(k) = header.iter().position(|h| *h == "seconds") else {
+        return text.to_owned();
+    };
+    text.lines()
+        .map(|l| {
+            l.split(',')
+                .enumerate()
+                .filter(|&(i, _)| i != k)
+                .map(|(_, f)| f)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn an_equations_problem_with_an_unknown_and_lbfgs_on_2_ranks_equals_the_plain_run() {
+    let short = || {
+        let case = copy_case("pinn_burgers_inverse");
+        let toml = case.path().join("case.toml");
+        let text = std::fs::read_to_string(&toml).unwrap();
+        assert!(text.contains("iterations = 10000") && text.contains("steps = 10000"));
+        let text = text
+            .replace("iterations = 10000", "iterations = 30")
+            .replace("steps = 10000", "steps = 5");
+        std::fs::write(&toml, text).unwrap();
+        case
+    };
+    let plain = short();
+    let out = nabla(plain.path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let read = |dir: &Path, f: &str| std::fs::read_to_string(dir.join("VTK").join(f)).unwrap();
+    let (csv, ckpt) = (
+        read(plain.path(), "loss.csv"),
+        read(plain.path(), "checkpoint.json"),
+    );
+    assert_eq!(csv.lines().count(), 1 + 30 + 5, "{csv}");
+    let unknown = lines_with(&out, "unknown log_nu");
+    assert_eq!(unknown.len(), 1, "{}", stdout(&out));
+    let case = short();
+    let Some(o) = mpirun(2, case.path(), &[], &[]) else {
+        return;
+    };
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The same loss and unknown at every Adam step and L-BFGS iteration, the same
+    // network, optimiser states and unknown.
+    assert_eq!(
+        csv_without_seconds(&read(case.path(), "loss.csv")),
+        csv_without_seconds(&csv)
+    );
+    assert_eq!(
+        without_seconds(&read(case.path(), "checkpoint.json")),
+        without_seconds(&ckpt)
+    );
+    assert_eq!(lines_with(&o, "unknown log_nu"), unknown);
+}
