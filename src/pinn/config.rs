@@ -155,9 +155,17 @@ pub struct PointsConfig {
     /// `"hammersley"`, `"sobol"` or `"latin_hypercube"`.
     #[serde(default, skip_serializing_if = "is_uniform")]
     pub sampler: super::sampling::Sampler,
+    /// Draw an equations problem's interior points afresh every this many Adam steps (the
+    /// j-th set with the seed `seed + j`), 0 (default) never; L-BFGS trains on the first.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub resample_every: usize,
     /// Points per chunk of the parallel loss evaluation.
     #[serde(default = "default_chunk")]
     pub chunk_size: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn is_uniform(s: &super::sampling::Sampler) -> bool {
@@ -418,6 +426,7 @@ impl PinnConfig {
             ("data", !self.data.is_empty()),
             ("unknowns", !self.unknowns.is_empty()),
             ("points.sampler", !is_uniform(&self.points.sampler)),
+            ("points.resample_every", self.points.resample_every != 0),
         ] {
             if given {
                 return Err(Error::config(

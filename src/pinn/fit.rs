@@ -14,7 +14,7 @@ use super::lbfgs::{Lbfgs, LbfgsStatus};
 use super::loss::PinnLoss;
 use super::mlp::Mlp;
 use super::objective::Evaluate;
-use super::problem::Loss;
+use super::problem::{Equations, Loss};
 use crate::error::{Error, Result};
 use crate::parallel::Ranks;
 
@@ -69,7 +69,7 @@ pub fn fit_on(
     history: &mut Vec<LossRecord>,
     ranks: &Ranks,
 ) -> Result<()> {
-    fit_objective(mlp, &mut [], adam, loss, opts, history, ranks)
+    fit_objective(mlp, &mut [], adam, loss, None, opts, history, ranks)
 }
 
 /// [`fit`] for a general [`Loss`]: Adam on the network's parameters and the loss's
@@ -115,7 +115,16 @@ pub fn fit_loss(
     opts: &FitOptions,
     history: &mut Vec<LossRecord>,
 ) -> Result<()> {
-    fit_objective(mlp, unknowns, adam, loss, opts, history, &Ranks::single())
+    fit_objective(
+        mlp,
+        unknowns,
+        adam,
+        loss,
+        None,
+        opts,
+        history,
+        &Ranks::single(),
+    )
 }
 
 /// [`fit_loss`] over `ranks` (collective, as [`fit_on`]).
@@ -131,16 +140,18 @@ pub fn fit_loss_on(
     history: &mut Vec<LossRecord>,
     ranks: &Ranks,
 ) -> Result<()> {
-    fit_objective(mlp, unknowns, adam, loss, opts, history, ranks)
+    fit_objective(mlp, unknowns, adam, loss, None, opts, history, ranks)
 }
 
 /// [`fit_on`] for any loss, with the `unknowns` trained beside the network's parameters
 /// (Adam's state covers both, the parameters first).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn fit_objective(
     mlp: &mut Mlp,
     unknowns: &mut [f64],
     adam: &mut Adam,
     loss: &dyn Evaluate,
+    resample: Option<(usize, &Equations)>,
     opts: &FitOptions,
     history: &mut Vec<LossRecord>,
     ranks: &Ranks,
@@ -170,8 +181,21 @@ pub(crate) fn fit_objective(
     let np = mlp.num_params();
     let mut params = mlp.params();
     params.extend_from_slice(unknowns);
+    // With resampling, step k trains on point set k / every (set 0 is `loss`'s own).
+    let mut drawn: Option<Equations> = None;
     for k in start..total {
-        let (terms, grad) = loss.eval(mlp, unknowns, true, ranks)?;
+        if let Some((every, e)) = resample
+            && every > 0
+            && k / every > 0
+            && (k == start || k % every == 0)
+        {
+            drawn = Some(e.resampled(k / every)?);
+        }
+        let current: &dyn Evaluate = match &drawn {
+            Some(e) => e,
+            None => loss,
+        };
+        let (terms, grad) = current.eval(mlp, unknowns, true, ranks)?;
         if !terms.total.is_finite() {
             bar.abandon();
             return Err(Error::config(

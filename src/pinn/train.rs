@@ -127,6 +127,10 @@ pub fn train_on(
         &mut unknowns,
         &mut adam,
         problem.loss.evaluator(),
+        problem
+            .loss
+            .equations()
+            .map(|e| (config.points.resample_every, e)),
         &FitOptions {
             iterations: config.optimizer.iterations,
             schedule: config.optimizer.schedule,

@@ -390,6 +390,14 @@ iterations = 1
 "#;
     let (setting, message) = config_error(poisson);
     assert_eq!(setting, "conditions", "{message}");
+    let resampling = poisson
+        .replace(
+            "[[conditions]]\non = \"x = 0\"\nvalues = { u = \"0\" }\npoints = 4\n",
+            "",
+        )
+        .replace("boundary = 4\n", "boundary = 4\nresample_every = 5\n");
+    let (setting, message) = config_error(&resampling);
+    assert_eq!(setting, "points.resample_every", "{message}");
 }
 
 #[test]
@@ -552,4 +560,47 @@ iterations = 2
         assert!(s.starts_with(setting), "{s}: {m}");
         assert!(m.contains(want), "{s}: {m}");
     }
+}
+
+#[test]
+fn collocation_points_are_drawn_afresh_every_k_steps_and_resume_exactly() {
+    let fixed = PinnConfig::from_toml(&heat("", 40)).unwrap();
+    let toml = heat("", 40).replace("seed = 1\n", "seed = 1\nresample_every = 10\n");
+    let moving = PinnConfig::from_toml(&toml).unwrap();
+    assert_eq!(moving.points.resample_every, 10);
+    let run = |cfg: &PinnConfig| {
+        let dir = tempfile::tempdir().unwrap();
+        train(cfg, &quiet(), dir.path()).unwrap()
+    };
+    let (a, b) = (run(&fixed), run(&moving));
+    let losses = |r: &nabla::pinn::TrainReport| -> Vec<f64> {
+        r.history.iter().map(|h| h.loss.total).collect()
+    };
+    let (la, lb) = (losses(&a), losses(&b));
+    // The first ten steps train on the same points; from step 10 on, on new ones.
+    assert_eq!(la[..10], lb[..10]);
+    assert_ne!(la[10], lb[10]);
+    // The same again, and resumed at step 25 (inside the third set): the same network.
+    assert_eq!(run(&moving).mlp, b.mlp);
+    let dir = tempfile::tempdir().unwrap();
+    let mut part = moving.clone();
+    part.optimizer.iterations = 25;
+    train(&part, &quiet(), dir.path()).unwrap();
+    let resumed = train(
+        &moving,
+        &TrainOptions {
+            quiet: true,
+            resume: true,
+            ..Default::default()
+        },
+        dir.path(),
+    )
+    .unwrap();
+    assert_eq!(resumed.mlp, b.mlp);
+    // Only the equations' points are drawn anew; the conditions keep theirs.
+    let e = moving.problem().unwrap();
+    let eq = e.loss.equations().unwrap();
+    let drawn = eq.resampled(1).unwrap();
+    assert_ne!(drawn.loss.terms()[0].points(), eq.loss.terms()[0].points());
+    assert_eq!(drawn.loss.terms()[1].points(), eq.loss.terms()[1].points());
 }

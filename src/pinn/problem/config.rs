@@ -106,6 +106,23 @@ pub struct Equations {
     pub reference: Option<Reference>,
     /// The points of that comparison, one column per input.
     pub validation: Option<Vec<Vec<f64>>>,
+    /// How the interior points were drawn (box, count, sampler, seed), to draw them anew.
+    interior: (Vec<f64>, Vec<f64>, usize, Sampler, u64),
+}
+
+impl Equations {
+    /// The same problem with the equations' points drawn as set `j` (seed `seed + j`;
+    /// set 0 is the problem's own): the conditions and data keep theirs.
+    ///
+    /// # Errors
+    /// Errors of the sampling (none for settings that built the problem).
+    pub fn resampled(&self, j: usize) -> Result<Equations> {
+        let (lo, hi, n, sampler, seed) = &self.interior;
+        let pts = sample_in(lo, hi, *n, *sampler, seed.wrapping_add(j as u64))?;
+        let mut e = self.clone();
+        e.loss = e.loss.with_points(0, pts)?;
+        Ok(e)
+    }
 }
 
 /// The settings the equations problem is built from (parts of the `[pinn]` table).
@@ -380,6 +397,13 @@ pub(crate) fn build(
         on_boundary,
         reference: None,
         validation: None,
+        interior: (
+            s.min.to_vec(),
+            s.max.to_vec(),
+            s.interior,
+            s.sampler,
+            s.seed,
+        ),
     })
 }
 

@@ -244,6 +244,27 @@ impl Loss {
         Ok(self)
     }
 
+    /// The same loss with term `k`'s points replaced by `points` (as many columns as
+    /// inputs; the term must have no data columns, which belong to its old points).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a term that does not exist, has data, or points that
+    /// [`Term::new`] would refuse or of the wrong dimension.
+    pub fn with_points(mut self, k: usize, points: Vec<Vec<f64>>) -> Result<Loss> {
+        let Some(t) = self.terms.get_mut(k) else {
+            return Err(Error::config("terms", format!("no term {k}")));
+        };
+        if !t.data.is_empty() || points.len() != self.inputs {
+            return Err(Error::config(
+                t.name.clone(),
+                "new points need one column per input and a term without data",
+            ));
+        }
+        check_columns(&t.name, "points", &points, None)?;
+        t.points = points;
+        Ok(self)
+    }
+
     /// The terms.
     pub fn terms(&self) -> &[Term] {
         &self.terms
