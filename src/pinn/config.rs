@@ -360,7 +360,7 @@ pub enum Objective {
     /// A built-in PDE (`kind = "poisson"` or `"navier_stokes"`).
     Builtin(PinnLoss),
     /// An equations problem (`kind = "equations"`).
-    Equations(super::problem::Equations),
+    Equations(Box<super::problem::Equations>),
 }
 
 /// The problem a validated [`PinnConfig`] describes, ready to train.

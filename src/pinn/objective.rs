@@ -98,7 +98,7 @@ impl Objective {
     pub(crate) fn evaluator(&self) -> &dyn Evaluate {
         match self {
             Objective::Builtin(l) => l,
-            Objective::Equations(e) => e,
+            Objective::Equations(e) => e.as_ref(),
         }
     }
 
@@ -114,7 +114,7 @@ impl Objective {
     pub fn equations(&self) -> Option<&Equations> {
         match self {
             Objective::Builtin(_) => None,
-            Objective::Equations(e) => Some(e),
+            Objective::Equations(e) => Some(e.as_ref()),
         }
     }
 

@@ -797,7 +797,7 @@ impl crate::pinn::PinnConfig {
         built.reference = reference;
         built.validation = validation;
         Ok(crate::pinn::Problem {
-            loss: Objective::Equations(built),
+            loss: Objective::Equations(Box::new(built)),
             exact: None,
             validation: None,
             output_names: outputs.clone(),
