@@ -180,7 +180,8 @@ pub(super) fn execute(
 
 /// The arrays computed (not those read from the case) written into the OpenFOAM case `dir`
 /// at `time` as `<name>_nabla`, after `VTK/` is in place; arrays of other than 1, 3, 6 or
-/// 9 components (no OpenFOAM field type holds them) are left out.
+/// 9 components (no OpenFOAM field type holds them) and arrays holding a value that is not
+/// finite (OpenFOAM reads none; the summary counts them) are left out.
 fn write_back_fields(
     dir: &std::path::Path,
     time: &str,
@@ -190,7 +191,7 @@ fn write_back_fields(
     let fields: Vec<(&str, usize, &[f64])> = kept
         .iter()
         .zip(&names)
-        .filter(|((_, k, _), _)| [1, 3, 6, 9].contains(k))
+        .filter(|((_, k, v), _)| [1, 3, 6, 9].contains(k) && v.iter().all(|x| x.is_finite()))
         .map(|((_, k, v), name)| (name.as_str(), *k, v.as_slice()))
         .collect();
     io::write_openfoam_cell_fields(dir, time, &fields)

@@ -229,7 +229,9 @@ pub(crate) fn fit_objective(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    if let Some(path) = &opts.checkpoint {
+    // Nothing to save when no step was taken (a resumed run past its Adam phase: the
+    // checkpoint holds more, the L-BFGS state, than this loop knows).
+    if let Some(path) = opts.checkpoint.as_ref().filter(|_| start < total) {
         let end = loss.eval(mlp, unknowns, false, ranks)?.0.total;
         if !end.is_finite() {
             return Err(Error::config(

@@ -260,6 +260,19 @@ fn start(
                 ),
             ));
         }
+        if c.lbfgs.is_some() && (c.adam.steps() as usize) < config.optimizer.iterations {
+            return Err(Error::config(
+                "checkpoint",
+                format!(
+                    "cannot resume: {} has gone on to L-BFGS after {} Adam steps; more Adam \
+                     steps (optimizer.iterations = {}) cannot follow it; restore the number, \
+                     or run without --resume to train afresh",
+                    from.display(),
+                    c.adam.steps(),
+                    config.optimizer.iterations
+                ),
+            ));
+        }
         let state = match (&config.lbfgs, c.lbfgs) {
             // A resume may ask for more steps than the saved phase had.
             (Some(cfg), Some(s)) => Some(s.with_steps(cfg.steps)),
@@ -437,6 +450,10 @@ fn resume_differences(
     let now = serde_json::to_value(config).unwrap_or(serde_json::Value::Null);
     let mut diffs = Vec::new();
     json_differences("", saved, &now, &mut diffs);
+    // An L-BFGS phase may be added to (or dropped from) a run that has not reached it.
+    if c.lbfgs.is_none() {
+        diffs.retain(|d| !d.starts_with("lbfgs"));
+    }
     out.retain(|line| {
         let key = line.split(':').next().unwrap_or_default();
         let key = if key.starts_with("network layer widths") {
@@ -463,7 +480,7 @@ fn json_differences(
     if [
         "optimizer.iterations",
         "optimizer.checkpoint_every",
-        "lbfgs",
+        "lbfgs.steps",
         "validation",
         "min_loss_reduction",
     ]

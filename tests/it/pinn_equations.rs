@@ -604,3 +604,70 @@ fn collocation_points_are_drawn_afresh_every_k_steps_and_resume_exactly() {
     assert_ne!(drawn.loss.terms()[0].points(), eq.loss.terms()[0].points());
     assert_eq!(drawn.loss.terms()[1].points(), eq.loss.terms()[1].points());
 }
+
+#[test]
+fn review_findings_stay_fixed() {
+    // A definition using an input the expression does not name.
+    let defs = heat("definitions = [[\"g\", \"sin(pi*x)\"]]", 5)
+        .replace("values = { u = \"sin(pi*x)\" }", "values = { u = \"g\" }");
+    PinnConfig::from_toml(&defs).unwrap().problem().unwrap();
+    // A face left without points is an error, not a silently dropped condition.
+    let one = heat("", 5).replace("points = 32", "points = 1");
+    let (s, m) = config_error(&one);
+    assert_eq!(s, "conditions.1.points", "{m}");
+    // An unknown used only in a condition's values is used.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("d.csv"), "x,t,u\n0.5,0.5,0.1\n").unwrap();
+    let in_values = heat("", 5)
+        .replace(
+            "values = { u = \"sin(pi*x)\" }",
+            "values = { u = \"a*sin(pi*x)\" }",
+        )
+        .replace(
+            "[network]",
+            "[unknowns]\na = 1.0\n[[data]]\nfile = \"d.csv\"\n[network]",
+        );
+    let mut cfg = PinnConfig::from_toml(&in_values).unwrap();
+    cfg.dir = dir.path().to_path_buf();
+    cfg.problem().unwrap();
+    // After an L-BFGS phase, a resume keeps its state on disk, and more Adam steps are
+    // refused.
+    let with = format!("{}\n[lbfgs]\nsteps = 5\n", heat("", 20));
+    let cfg = PinnConfig::from_toml(&with).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    train(&cfg, &quiet(), out.path()).unwrap();
+    let resume = TrainOptions {
+        quiet: true,
+        resume: true,
+        ..Default::default()
+    };
+    train(&cfg, &resume, out.path()).unwrap();
+    let c = nabla::pinn::Checkpoint::load(&out.path().join("checkpoint.json")).unwrap();
+    assert!(c.lbfgs.is_some());
+    let mut more = cfg.clone();
+    more.optimizer.iterations = 30;
+    let e = train(&more, &resume, out.path()).unwrap_err().to_string();
+    assert!(e.contains("cannot resume") && e.contains("L-BFGS"), "{e}");
+    // A changed L-BFGS memory is named on resume; more steps are not.
+    let mut memory = cfg.clone();
+    memory.lbfgs.as_mut().unwrap().memory = 20;
+    let e = train(&memory, &resume, out.path()).unwrap_err().to_string();
+    assert!(e.contains("lbfgs.memory"), "{e}");
+    let mut steps = cfg.clone();
+    steps.lbfgs.as_mut().unwrap().steps = 8;
+    train(&steps, &resume, out.path()).unwrap();
+}
+
+#[test]
+fn a_residual_of_the_wrong_shape_is_an_error() {
+    use nabla::pinn::{Activation, FnResidual, Loss, Mlp, Term};
+    let row = FnResidual::new(vec![], |at| {
+        let o = at.outputs[0];
+        Ok(vec![o.tape().stack(&[o, o])])
+    });
+    let pts = vec![vec![0.1, 0.2, 0.3], vec![0.0, 0.5, 1.0]];
+    let loss = Loss::new(2, 1, vec![Term::new("row", pts, row).unwrap()]).unwrap();
+    let net = Mlp::new(2, &[4], 1, Activation::Tanh, 1).unwrap();
+    let e = loss.value(&net, &[]).unwrap_err().to_string();
+    assert!(e.contains("shape"), "{e}");
+}

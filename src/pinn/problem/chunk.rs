@@ -122,6 +122,19 @@ pub(super) fn run(
             "the residual has no components",
         ));
     }
+    if let Some(r) = res
+        .iter()
+        .find(|r| r.shape() != (n, 1) && r.shape() != (1, 1))
+    {
+        return Err(Error::config(
+            term.name.clone(),
+            format!(
+                "a residual component of shape {:?}; expected a column of the {n} points \
+                 (or a 1 × 1 constant)",
+                r.shape()
+            ),
+        ));
+    }
     let sq = res
         .iter()
         .map(|&r| {

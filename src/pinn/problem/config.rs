@@ -300,7 +300,13 @@ pub(crate) fn build(
             let range = from..from + n;
             from += n;
             if n == 0 {
-                continue;
+                return Err(Error::config(
+                    format!("{key}.points"),
+                    format!(
+                        "{} points leave the face {text} without any; give at least one per face",
+                        cond.points
+                    ),
+                ));
             }
             let pts: Vec<Vec<f64>> = all.iter().map(|col| col[range.clone()].to_vec()).collect();
             let name = format!("condition {c} ({text})");
@@ -373,7 +379,12 @@ pub(crate) fn build(
         let used = s
             .equations
             .iter()
-            .chain(s.conditions.iter().flat_map(|c| c.equations.iter()))
+            .chain(s.conditions.iter().flat_map(|c| {
+                c.equations
+                    .iter()
+                    .chain(c.values.values())
+                    .chain(c.normal.values())
+            }))
             .any(|e| {
                 Expr::parse_with_derivatives(e)
                     .map(|x| x.names().iter().any(|(m, _)| m == n))
@@ -382,7 +393,7 @@ pub(crate) fn build(
         if !used {
             return Err(Error::config(
                 format!("unknowns.{n}"),
-                format!("unknown {k} ('{n}') appears in no equation"),
+                format!("unknown {k} ('{n}') appears in no equation or condition"),
             ));
         }
     }

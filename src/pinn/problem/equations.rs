@@ -191,6 +191,14 @@ impl ExprResidual {
     ) -> Result<Bound> {
         let e = Expr::parse_with_derivatives(src)
             .map_err(|e| at_column(key, src, e.column(), e.message()))?;
+        // Every input is a slot, so that a definition written out here may use one that
+        // the expression itself does not name.
+        for (k, input) in names.inputs.iter().enumerate() {
+            if !self.names.contains(input) {
+                self.names.push(input.clone());
+                self.slots.push(Slot::Input(k));
+            }
+        }
         for (name, col) in e.names() {
             if self.names.contains(&name) {
                 continue;
