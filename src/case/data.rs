@@ -136,6 +136,25 @@ pub(super) fn write_back_target(case: &Case, ranks: usize) -> Result<Option<(Pat
     Ok(Some((dir, name)))
 }
 
+/// The arrays computed (not those read from the case) written into the OpenFOAM case `dir`
+/// at `time` as `<name>_nabla`, after `VTK/` is in place; arrays of other than 1, 3, 6 or
+/// 9 components (no OpenFOAM field type holds them) and arrays holding a value that is not
+/// finite (OpenFOAM reads none; the summary counts them) are left out.
+pub(super) fn write_back_fields(
+    dir: &Path,
+    time: &str,
+    kept: &[(String, usize, Vec<f64>)],
+) -> Result<Vec<PathBuf>> {
+    let names: Vec<String> = kept.iter().map(|(n, _, _)| format!("{n}_nabla")).collect();
+    let fields: Vec<(&str, usize, &[f64])> = kept
+        .iter()
+        .zip(&names)
+        .filter(|((_, k, v), _)| [1, 3, 6, 9].contains(k) && v.iter().all(|x| x.is_finite()))
+        .map(|((_, k, v), name)| (name.as_str(), *k, v.as_slice()))
+        .collect();
+    io::write_openfoam_cell_fields(dir, time, &fields)
+}
+
 /// Reads a mesh: an OpenFOAM case directory at `time` (default the latest), or a VTK
 /// file by its extension.
 pub(super) fn read_mesh(path: &Path, time: Option<&str>) -> Result<Mesh> {

@@ -167,7 +167,7 @@ pub(super) fn execute(
         ranks.agree(Ok(Vec::new()))?
     };
     if let (Some((dir, time)), Some(kept)) = (&write_back, kept) {
-        files.extend(write_back_fields(dir, time, &kept)?);
+        files.extend(super::data::write_back_fields(dir, time, &kept)?);
     }
     let notes = local.notes(case, ranks, shared, inputs.total)?;
     Ok(Done {
@@ -176,25 +176,6 @@ pub(super) fn execute(
         files,
         warnings: local.warnings,
     })
-}
-
-/// The arrays computed (not those read from the case) written into the OpenFOAM case `dir`
-/// at `time` as `<name>_nabla`, after `VTK/` is in place; arrays of other than 1, 3, 6 or
-/// 9 components (no OpenFOAM field type holds them) and arrays holding a value that is not
-/// finite (OpenFOAM reads none; the summary counts them) are left out.
-fn write_back_fields(
-    dir: &std::path::Path,
-    time: &str,
-    kept: &[(String, usize, Vec<f64>)],
-) -> Result<Vec<PathBuf>> {
-    let names: Vec<String> = kept.iter().map(|(n, _, _)| format!("{n}_nabla")).collect();
-    let fields: Vec<(&str, usize, &[f64])> = kept
-        .iter()
-        .zip(&names)
-        .filter(|((_, k, v), _)| [1, 3, 6, 9].contains(k) && v.iter().all(|x| x.is_finite()))
-        .map(|((_, k, v), name)| (name.as_str(), *k, v.as_slice()))
-        .collect();
-    io::write_openfoam_cell_fields(dir, time, &fields)
 }
 
 /// What one rank's evaluation produced, before the ranks' numbers are added up.

@@ -7,7 +7,7 @@ use super::adam::{AdamConfig, Schedule};
 use super::exprs::finite_at;
 use super::loss::{LossWeights, PinnLoss};
 use super::mlp::{Activation, Mlp};
-use super::sample::{MAX_POINTS, sample_box, sample_faces};
+use super::sample::{DomainConfig, MAX_POINTS, sample_box, sample_faces};
 use crate::error::{Error, Result};
 use crate::eval::Points;
 use crate::field::expr::{ExprField, Number};
@@ -61,81 +61,6 @@ pub enum PdeConfig {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         weights: Vec<f64>,
     },
-}
-
-/// The box `[min, max]` that holds the collocation points (2 or 3 coordinates).
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct DomainConfig {
-    /// Lower corner.
-    pub min: Vec<f64>,
-    /// Upper corner.
-    pub max: Vec<f64>,
-}
-
-impl DomainConfig {
-    /// Checks that the domain is a 2-D or 3-D box that points can be drawn from.
-    ///
-    /// # Errors
-    /// [`Error::Config`] (setting `domain`) when `min` and `max` do not both have 2 or 3
-    /// coordinates, a coordinate is not finite, `min ≥ max` on an axis, a side length
-    /// overflows, or the boundary's measure overflows or is zero (underflow).
-    pub fn validate(&self) -> Result<()> {
-        let d = self.min.len();
-        if !(2..=3).contains(&d) || self.max.len() != d {
-            return Err(Error::config(
-                "domain",
-                format!(
-                    "min and max must both have 2 or 3 coordinates, got {} and {}",
-                    self.min.len(),
-                    self.max.len()
-                ),
-            ));
-        }
-        for (k, (&a, &b)) in self.min.iter().zip(&self.max).enumerate() {
-            if !(a.is_finite() && b.is_finite() && a < b && (b - a).is_finite()) {
-                return Err(Error::config(
-                    "domain",
-                    format!(
-                        "coordinate {k}: min {a} must be below max {b}, both finite and their difference too"
-                    ),
-                ));
-            }
-        }
-        let faces: f64 = face_measures(self).iter().sum();
-        if !(2.0 * faces).is_finite() {
-            return Err(Error::config(
-                "domain",
-                "the box's boundary measure overflows f64",
-            ));
-        }
-        if faces <= 0.0 {
-            return Err(Error::config(
-                "domain",
-                "the box's boundary measure underflows to 0; scale the domain",
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// The measure of the face normal to each axis (the product of the other side lengths).
-pub(crate) fn face_measures(domain: &DomainConfig) -> Vec<f64> {
-    let len: Vec<f64> = domain
-        .min
-        .iter()
-        .zip(&domain.max)
-        .map(|(a, b)| b - a)
-        .collect();
-    (0..len.len())
-        .map(|k| {
-            len.iter()
-                .enumerate()
-                .filter(|&(j, _)| j != k)
-                .map(|(_, l)| l)
-                .product()
-        })
-        .collect()
 }
 
 /// How many collocation points, and how they are drawn.

@@ -73,8 +73,8 @@ mod train;
 pub use adam::{Adam, AdamConfig, Schedule};
 pub use checkpoint::Checkpoint;
 pub use config::{
-    DomainConfig, NetworkConfig, Objective, OptimizerConfig, PdeConfig, PinnConfig, PointsConfig,
-    Problem, ValidationConfig,
+    NetworkConfig, Objective, OptimizerConfig, PdeConfig, PinnConfig, PointsConfig, Problem,
+    ValidationConfig,
 };
 pub use fit::{FitOptions, LbfgsOutcome, fit, fit_loss, fit_loss_on, fit_on};
 pub use history::{DEFAULT_MIN_LOSS_REDUCTION, LossRecord, history_csv, learning_warning};
@@ -93,7 +93,7 @@ pub use reference::{
 pub use residual::{
     navier_stokes_residuals, navier_stokes_residuals_by, poisson_residual, poisson_residual_by,
 };
-pub use sample::{sample_box, sample_faces};
+pub use sample::{DomainConfig, sample_box, sample_faces};
 pub use sampling::{MAX_DIM, Sampler, sample_in, sample_on_faces};
 pub use train::{
     FieldError, TrainOptions, TrainReport, evaluate, relative_l2, train, train_from, train_on,

@@ -1,15 +1,91 @@
-//! Collocation sampling: uniform points in a box and on its faces.
+//! Collocation sampling: the domain box, and uniform points in it and on its faces.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::config::{DomainConfig, face_measures};
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
 use crate::eval::Points;
 
 /// The most collocation or validation points of one kind: their coordinates, values and
 /// per-point loss terms must fit in memory next to the chunk tapes.
 pub const MAX_POINTS: usize = 100_000_000;
+
+/// The box `[min, max]` that holds the collocation points (2 or 3 coordinates).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainConfig {
+    /// Lower corner.
+    pub min: Vec<f64>,
+    /// Upper corner.
+    pub max: Vec<f64>,
+}
+
+impl DomainConfig {
+    /// Checks that the domain is a 2-D or 3-D box that points can be drawn from.
+    ///
+    /// # Errors
+    /// [`Error::Config`] (setting `domain`) when `min` and `max` do not both have 2 or 3
+    /// coordinates, a coordinate is not finite, `min ≥ max` on an axis, a side length
+    /// overflows, or the boundary's measure overflows or is zero (underflow).
+    pub fn validate(&self) -> Result<()> {
+        let d = self.min.len();
+        if !(2..=3).contains(&d) || self.max.len() != d {
+            return Err(Error::config(
+                "domain",
+                format!(
+                    "min and max must both have 2 or 3 coordinates, got {} and {}",
+                    self.min.len(),
+                    self.max.len()
+                ),
+            ));
+        }
+        for (k, (&a, &b)) in self.min.iter().zip(&self.max).enumerate() {
+            if !(a.is_finite() && b.is_finite() && a < b && (b - a).is_finite()) {
+                return Err(Error::config(
+                    "domain",
+                    format!(
+                        "coordinate {k}: min {a} must be below max {b}, both finite and their difference too"
+                    ),
+                ));
+            }
+        }
+        let faces: f64 = face_measures(self).iter().sum();
+        if !(2.0 * faces).is_finite() {
+            return Err(Error::config(
+                "domain",
+                "the box's boundary measure overflows f64",
+            ));
+        }
+        if faces <= 0.0 {
+            return Err(Error::config(
+                "domain",
+                "the box's boundary measure underflows to 0; scale the domain",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The measure of the face normal to each axis (the product of the other side lengths).
+fn face_measures(domain: &DomainConfig) -> Vec<f64> {
+    let len: Vec<f64> = domain
+        .min
+        .iter()
+        .zip(&domain.max)
+        .map(|(a, b)| b - a)
+        .collect();
+    (0..len.len())
+        .map(|k| {
+            len.iter()
+                .enumerate()
+                .filter(|&(j, _)| j != k)
+                .map(|(_, l)| l)
+                .product()
+        })
+        .collect()
+}
 
 /// Checks the domain and the count `n` (`1..=MAX_POINTS`) before sampling.
 fn check(domain: &DomainConfig, n: usize) -> Result<()> {

@@ -37,6 +37,7 @@ mod decomposed;
 mod dict;
 mod fields;
 mod files;
+mod header;
 mod lexer;
 mod polymesh;
 mod shapes;

@@ -32,8 +32,10 @@
 //! assert!(loss.value(&net, &[]).unwrap().total < before.total);
 //! ```
 
+mod build;
 mod chunk;
 mod config;
+mod data;
 mod equations;
 mod residual;
 
@@ -47,7 +49,8 @@ use super::ranks::{ChunkOut, add_in_order, gather_sums};
 use crate::error::{Error, Result};
 use crate::parallel::Ranks;
 
-pub use config::{ConditionConfig, DataConfig, Equations, Faces, Reference};
+pub use build::Reference;
+pub use config::{ConditionConfig, DataConfig, Equations, Faces};
 pub use equations::{ExprResidual, Names};
 pub use residual::{At, Derivative, FnResidual, Residual};
 
