@@ -170,49 +170,22 @@ pub fn jets<'t>(
     inputs: &[Var<'t>],
     second: SecondOrder,
 ) -> Result<Vec<Jet<'t>>> {
-    let Some(tape) = common_tape(outputs, inputs, std::iter::empty())? else {
-        return Ok(Vec::new());
-    };
     let d = inputs.len();
-    let mut ones = OnesCache::default();
-    let seeds: Vec<Vec<Option<Var<'t>>>> = inputs
-        .iter()
-        .enumerate()
-        .map(|(i, x)| {
-            let one = ones.get(*x);
-            (0..d).map(|k| (k == i).then_some(one)).collect()
-        })
-        .collect();
-    let entries = second.entries(d);
-    let table = sweep(tape, outputs, inputs, &seeds, &entries)?;
-    Ok(outputs
-        .iter()
-        .map(|&o| {
-            let grad = (0..d)
-                .map(|k| table.tangent(o.id, k).unwrap_or_else(|| zeros_like(o)))
+    let mut jets = jets_with(outputs, inputs, &second.entries(d))?;
+    if second == SecondOrder::Hessian {
+        // The entries are the upper triangle row by row; (a, b), a ≤ b, is at this index.
+        let index = |a: usize, b: usize| a * d - a * (a + 1) / 2 + b;
+        for j in &mut jets {
+            let upper = std::mem::take(&mut j.second);
+            j.second = (0..d * d)
+                .map(|ab| {
+                    let (a, b) = (ab / d, ab % d);
+                    upper[index(a.min(b), a.max(b))]
+                })
                 .collect();
-            let sec = |e: usize| table.second(o.id, e).unwrap_or_else(|| zeros_like(o));
-            let second = match second {
-                SecondOrder::Hessian => {
-                    // Entry index of (a, b), a ≤ b, in the row-by-row upper triangle.
-                    let index = |a: usize, b: usize| a * d - a * (a + 1) / 2 + b;
-                    let upper: Vec<Var<'t>> = (0..entries.len()).map(sec).collect();
-                    (0..d * d)
-                        .map(|ab| {
-                            let (a, b) = (ab / d, ab % d);
-                            upper[index(a.min(b), a.max(b))]
-                        })
-                        .collect()
-                }
-                _ => (0..entries.len()).map(sec).collect(),
-            };
-            Jet {
-                value: o,
-                grad,
-                second,
-            }
-        })
-        .collect())
+        }
+    }
+    Ok(jets)
 }
 
 /// The jets of `outputs` with chosen second-order entries: `entries[e]` is a sum of

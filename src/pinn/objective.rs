@@ -47,19 +47,7 @@ impl Evaluate for Loss {
         grad: bool,
         ranks: &Ranks,
     ) -> Result<(LossTerms, Vec<f64>)> {
-        let (t, g) = if grad {
-            self.value_and_grad_on(mlp, unknowns, ranks)?
-        } else {
-            (self.value_on(mlp, unknowns, ranks)?, Vec::new())
-        };
-        Ok((
-            LossTerms {
-                total: t.total,
-                pde: t.terms.iter().sum(),
-                ..LossTerms::default()
-            },
-            g,
-        ))
+        folded(self, &[], mlp, unknowns, grad, ranks)
     }
 }
 
@@ -73,24 +61,37 @@ impl Evaluate for Equations {
         grad: bool,
         ranks: &Ranks,
     ) -> Result<(LossTerms, Vec<f64>)> {
-        let (t, g) = if grad {
-            self.loss.value_and_grad_on(mlp, unknowns, ranks)?
-        } else {
-            (self.loss.value_on(mlp, unknowns, ranks)?, Vec::new())
-        };
-        let mut terms = LossTerms {
-            total: t.total,
-            ..LossTerms::default()
-        };
-        for (v, &b) in t.terms.iter().zip(&self.on_boundary) {
-            if b {
-                terms.boundary += v;
-            } else {
-                terms.pde += v;
-            }
-        }
-        Ok((terms, g))
+        folded(&self.loss, &self.on_boundary, mlp, unknowns, grad, ranks)
     }
+}
+
+/// `loss` with its terms folded into [`LossTerms`]: those flagged in `on_boundary` added
+/// into `boundary`, the others (and any beyond the flags) into `pde`.
+fn folded(
+    loss: &Loss,
+    on_boundary: &[bool],
+    mlp: &Mlp,
+    unknowns: &[f64],
+    grad: bool,
+    ranks: &Ranks,
+) -> Result<(LossTerms, Vec<f64>)> {
+    let (t, g) = if grad {
+        loss.value_and_grad_on(mlp, unknowns, ranks)?
+    } else {
+        (loss.value_on(mlp, unknowns, ranks)?, Vec::new())
+    };
+    let mut terms = LossTerms {
+        total: t.total,
+        ..LossTerms::default()
+    };
+    for (k, v) in t.terms.iter().enumerate() {
+        if on_boundary.get(k).copied().unwrap_or(false) {
+            terms.boundary += v;
+        } else {
+            terms.pde += v;
+        }
+    }
+    Ok((terms, g))
 }
 
 impl Objective {

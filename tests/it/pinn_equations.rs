@@ -58,6 +58,13 @@ fn quiet() -> TrainOptions {
     }
 }
 
+fn resuming() -> TrainOptions {
+    TrainOptions {
+        resume: true,
+        ..quiet()
+    }
+}
+
 fn config_error(toml: &str) -> (String, String) {
     let cfg = match PinnConfig::from_toml(toml) {
         Ok(c) => c,
@@ -114,16 +121,7 @@ fn training_is_bit_identical_for_any_thread_count_and_resumes_exactly() {
     let mut half = cfg.clone();
     half.optimizer.iterations = 20;
     train(&half, &quiet(), dir.path()).unwrap();
-    let resumed = train(
-        &cfg,
-        &TrainOptions {
-            quiet: true,
-            resume: true,
-            ..Default::default()
-        },
-        dir.path(),
-    )
-    .unwrap();
+    let resumed = train(&cfg, &resuming(), dir.path()).unwrap();
     assert_eq!(resumed.mlp, a.mlp);
 }
 
@@ -470,16 +468,7 @@ fn lbfgs_after_adam_lowers_the_loss_and_resumes_exactly() {
     let c_dir = tempfile::tempdir().unwrap();
     let part = PinnConfig::from_toml(&format!("{}\n[lbfgs]\nsteps = 25\n", heat("", 200))).unwrap();
     train(&part, &quiet(), c_dir.path()).unwrap();
-    let resumed = train(
-        &both,
-        &TrainOptions {
-            quiet: true,
-            resume: true,
-            ..Default::default()
-        },
-        c_dir.path(),
-    )
-    .unwrap();
+    let resumed = train(&both, &resuming(), c_dir.path()).unwrap();
     assert_eq!(resumed.mlp, rb.mlp);
     assert_eq!(resumed.history.len(), rb.history.len());
     // Bad settings are refused before training.
@@ -525,9 +514,15 @@ iterations = 2
         .find(|t| t.name().starts_with("data"))
         .unwrap();
     assert_eq!(data.len(), 50);
-    // The samples are the reference's values at their points: u = 0 where it must be
-    // (x = 0 is never drawn exactly, but the odd symmetry shows in the loss being finite).
     assert!(data.name().contains("Burgers"), "{}", data.name());
+    // The samples are the reference's values at their points, inside the domain.
+    let nu = 0.01 / std::f64::consts::PI;
+    let (x, t) = (&data.points()[0], &data.points()[1]);
+    for i in 0..data.len() {
+        assert!((-1.0..=1.0).contains(&x[i]) && (0.0..=1.0).contains(&t[i]));
+        let u = nabla::pinn::burgers_cole_hopf(x[i], t[i], nu).unwrap();
+        assert_eq!(data.data()[0][i], u, "point {i}");
+    }
     for (bad, setting, want) in [
         (
             "[[data]]\nreference = \"burgers\"\npoints = 50\n",
@@ -586,16 +581,7 @@ fn collocation_points_are_drawn_afresh_every_k_steps_and_resume_exactly() {
     let mut part = moving.clone();
     part.optimizer.iterations = 25;
     train(&part, &quiet(), dir.path()).unwrap();
-    let resumed = train(
-        &moving,
-        &TrainOptions {
-            quiet: true,
-            resume: true,
-            ..Default::default()
-        },
-        dir.path(),
-    )
-    .unwrap();
+    let resumed = train(&moving, &resuming(), dir.path()).unwrap();
     assert_eq!(resumed.mlp, b.mlp);
     // Only the equations' points are drawn anew; the conditions keep theirs.
     let e = moving.problem().unwrap();
@@ -636,11 +622,7 @@ fn review_findings_stay_fixed() {
     let cfg = PinnConfig::from_toml(&with).unwrap();
     let out = tempfile::tempdir().unwrap();
     train(&cfg, &quiet(), out.path()).unwrap();
-    let resume = TrainOptions {
-        quiet: true,
-        resume: true,
-        ..Default::default()
-    };
+    let resume = resuming();
     train(&cfg, &resume, out.path()).unwrap();
     let c = nabla::pinn::Checkpoint::load(&out.path().join("checkpoint.json")).unwrap();
     assert!(c.lbfgs.is_some());

@@ -70,7 +70,7 @@ struct Component {
 /// let e = ExprResidual::new(&["d(q, t)"], &names, None).unwrap_err();
 /// assert!(e.to_string().contains("'q' is not an output"), "{e}");
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ExprResidual {
     components: Vec<Component>,
     derivatives: Vec<Derivative>,
@@ -105,12 +105,7 @@ impl ExprResidual {
         names: &Names,
         definitions: Option<&Definitions>,
     ) -> Result<ExprResidual> {
-        let mut r = ExprResidual {
-            components: Vec::new(),
-            derivatives: Vec::new(),
-            names: Vec::new(),
-            slots: Vec::new(),
-        };
+        let mut r = ExprResidual::default();
         for (i, e) in exprs.iter().enumerate() {
             let bound = r.bind(&format!("equations.{i}"), e.as_ref(), names, definitions)?;
             r.components.push(Component {
@@ -135,12 +130,7 @@ impl ExprResidual {
         names: &Names,
         definitions: Option<&Definitions>,
     ) -> Result<ExprResidual> {
-        let mut r = ExprResidual {
-            components: Vec::new(),
-            derivatives: Vec::new(),
-            names: Vec::new(),
-            slots: Vec::new(),
-        };
+        let mut r = ExprResidual::default();
         for (o, src) in values {
             let k = format!("{key}.{}", names.outputs[*o]);
             let expr = r.bind(&k, src.as_ref(), names, definitions)?;

@@ -135,6 +135,11 @@ impl Term {
         &self.points
     }
 
+    /// The data columns, one value per point each.
+    pub fn data(&self) -> &[Vec<f64>] {
+        &self.data
+    }
+
     /// The weight.
     pub fn weight(&self) -> f64 {
         self.weight
