@@ -33,29 +33,6 @@ pub(super) struct Built {
     pub(super) what: String,
 }
 
-/// The OpenFOAM case directory `path` names, if it names one: a directory with a
-/// `constant` folder (or a decomposed case's `processor0`), or the `.foam` / `.OpenFOAM`
-/// file ParaView opens a case by.
-pub(super) fn openfoam_dir(path: &Path) -> Option<PathBuf> {
-    let marker = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e == "foam" || e == "OpenFOAM");
-    let dir = if marker {
-        path.parent().map(|p| {
-            if p.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                p
-            }
-        })?
-    } else {
-        path
-    };
-    (dir.is_dir() && (dir.join("constant").is_dir() || dir.join("processor0").is_dir()))
-        .then(|| dir.to_path_buf())
-}
-
 /// The time of the OpenFOAM case directory the case reads (as data file, else as its mesh),
 /// if it reads one: the value of the time directory chosen by `time` (default the latest).
 pub(super) fn openfoam_time(case: &Case) -> Result<Option<f64>> {
@@ -73,7 +50,7 @@ pub(super) fn openfoam_at(
     path: &Path,
     time: Option<&str>,
 ) -> Result<Option<(PathBuf, String, f64)>> {
-    let Some(dir) = openfoam_dir(path) else {
+    let Some(dir) = io::openfoam_dir(path) else {
         return Ok(None);
     };
     let selection = match time {
@@ -155,34 +132,6 @@ pub(super) fn write_back_fields(
     io::write_openfoam_cell_fields(dir, time, &fields)
 }
 
-/// Reads a mesh: an OpenFOAM case directory at `time` (default the latest), or a VTK
-/// file by its extension.
-pub(super) fn read_mesh(path: &Path, time: Option<&str>) -> Result<Mesh> {
-    match openfoam_dir(path) {
-        Some(dir) => io::read_openfoam(&dir, time.unwrap_or("latest"), None),
-        None => io::read_mesh(path),
-    }
-}
-
-/// Reads a VTK or CSV file by its extension, or an OpenFOAM case directory (at the
-/// latest time).
-pub(super) fn read(path: &Path) -> Result<(Mesh, usize)> {
-    read_at(path, None)
-}
-
-/// [`read`], with the time of an OpenFOAM case directory.
-pub(super) fn read_at(path: &Path, time: Option<&str>) -> Result<(Mesh, usize)> {
-    let csv = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    if csv {
-        io::read_csv(path)
-    } else {
-        Ok((read_mesh(path, time)?, 3))
-    }
-}
-
 /// The data file, read, when some field has `data = …`: `[data] file`, else the mesh or
 /// CSV file of `[points]`.
 pub(super) fn source(case: &Case) -> Result<Option<Source>> {
@@ -203,7 +152,7 @@ pub(super) fn source(case: &Case) -> Result<Option<Source>> {
             ));
         }
     };
-    let (mesh, dim) = read_at(&case.dir.join(&name), time.as_deref())?;
+    let (mesh, dim) = io::read_any(&case.dir.join(&name), time.as_deref())?;
     let points = mesh.points.len();
     Ok(Some(Source {
         name,
@@ -245,7 +194,11 @@ pub(super) fn build(case: &Case, source: Option<&Source>) -> Result<Vec<Built>> 
             DataRef::One(n) => vec![n.as_str()],
             DataRef::Many(v) => v.iter().map(String::as_str).collect(),
         };
-        let location = location(&src.mesh, &names, settings.samples)
+        let asked = settings.samples.map(|s| match s {
+            SamplesSpec::Cells => Location::Cells,
+            SamplesSpec::Points => Location::Points,
+        });
+        let location = Location::choose(&src.mesh, &names, asked)
             .map_err(|e| at(format!("field '{}': {e} in {}", f.name, src.name.display())))?;
         let samples = mesh_samples(&src.mesh, &names, location).map_err(|e| {
             let e = match e {
@@ -372,36 +325,5 @@ fn describe(r: &DataRef) -> String {
     match r {
         DataRef::One(n) => n.clone(),
         DataRef::Many(v) => format!("[{}]", v.join(", ")),
-    }
-}
-
-/// Where the samples of the arrays `names` are taken: as asked, or cells where the mesh
-/// has every one of them as cell data (a finite-volume solver's values), else points.
-fn location(
-    mesh: &Mesh,
-    names: &[&str],
-    asked: Option<SamplesSpec>,
-) -> std::result::Result<Location, String> {
-    let cells = mesh.cells.is_some() && names.iter().all(|n| mesh.cell_array(n).is_some());
-    let points = names.iter().all(|n| mesh.point_array(n).is_some());
-    match asked {
-        Some(SamplesSpec::Cells) if !cells => Err(format!(
-            "samples = \"cells\" but {} is not cell data of a mesh with cells{}",
-            names.join(", "),
-            if points {
-                " (it is point data: samples = \"points\")"
-            } else {
-                ""
-            }
-        )),
-        Some(SamplesSpec::Points) if !points && cells => Err(format!(
-            "samples = \"points\" but {} is cell data, not point data (samples = \"cells\" \
-             takes it at the cell centres)",
-            names.join(", ")
-        )),
-        Some(SamplesSpec::Cells) => Ok(Location::Cells),
-        Some(SamplesSpec::Points) => Ok(Location::Points),
-        None if cells => Ok(Location::Cells),
-        None => Ok(Location::Points),
     }
 }

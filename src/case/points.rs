@@ -53,7 +53,7 @@ pub(super) fn points(case: &Case) -> Result<(Geometry, Points, Vec<PointArray>)>
         }
         PointsSpec::Csv { file } => {
             let path = case.dir.join(file);
-            let (mesh, dim) = super::data::read(&path)?;
+            let (mesh, dim) = io::read_any(&path, None)?;
             let points = Points::from_rows(dim, &mesh.points).map_err(|e| Error::Input {
                 path: path.clone(),
                 line: None,
@@ -244,7 +244,7 @@ fn random(
 /// The points of the mesh in `file`, keeping its cells; or, `at_cells`, the centres of
 /// its cells (an error for a file without cells).
 fn mesh(file: &Path, time: Option<&str>, at_cells: bool) -> Result<(Geometry, Points)> {
-    let mesh = super::data::read_mesh(file, time)?;
+    let mesh = io::read_mesh_at(file, time)?;
     let bad = |message: String| Error::Input {
         path: file.to_path_buf(),
         line: None,

@@ -70,7 +70,7 @@ impl Cells {
     /// Checks that the three arrays describe `len()` cells over `num_points` points: one offset
     /// per cell, offsets non-decreasing and ending at the end of `connectivity`, every point
     /// index below `num_points`. Returns what is wrong otherwise.
-    pub(crate) fn check(&self, num_points: usize) -> std::result::Result<(), String> {
+    pub fn check(&self, num_points: usize) -> std::result::Result<(), String> {
         if self.offsets.len() != self.types.len() {
             return Err(format!(
                 "{} cell offsets for {} cell types; expected one offset per cell",

@@ -52,6 +52,7 @@
 //! # }
 //! ```
 
+mod any;
 mod appended;
 mod csv;
 mod encode;
@@ -68,6 +69,7 @@ mod series;
 mod write;
 mod xml;
 
+pub use any::{openfoam_dir, read_any, read_mesh_at};
 pub use csv::read_csv;
 pub use encode::{Compression, Precision, WriteOptions};
 pub use mesh::{Cells, Mesh, Patch};

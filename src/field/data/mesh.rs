@@ -44,15 +44,7 @@ use crate::error::{Error, Result};
 use crate::io::geometry::{cell_centres, cell_points, face_centre, faces_of};
 use crate::io::{Cells, Mesh, Patch, PointArray};
 
-/// Where the samples of a mesh's arrays are taken.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Location {
-    /// Point data at the mesh's points.
-    Points,
-    /// Cell data at the cell centres, plus the boundary patches' values at their face
-    /// centres.
-    Cells,
-}
+pub use super::location::Location;
 
 /// How one boundary patch took part in [`MeshSamples`].
 #[derive(Clone, Debug, PartialEq)]

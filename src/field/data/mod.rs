@@ -55,6 +55,7 @@
 mod fit;
 mod frame;
 pub mod locate;
+mod location;
 mod mesh;
 mod samples;
 mod tape;
@@ -149,7 +150,7 @@ pub struct DataField {
 
 impl DataField {
     /// A field with `components` components from `values` (`components` per point,
-    /// point-major) at `points` (`[x, y, z]`; `point_dim` = 2 when z is not a coordinate).
+    /// point-major; borrowed, so a caller's buffer is not copied) at `points` (`[x, y, z]`; `point_dim` = 2 when z is not a coordinate).
     ///
     /// # Errors
     /// [`Error::Data`] for no samples, a value count that does not fit, non-finite
@@ -162,7 +163,7 @@ impl DataField {
     pub fn new(
         points: &[[f64; 3]],
         point_dim: usize,
-        values: Vec<f64>,
+        values: impl AsRef<[f64]>,
         components: usize,
         opts: &Reconstruction,
     ) -> Result<Self> {
@@ -177,7 +178,7 @@ impl DataField {
                 format!("{}; expected 1, 2, 3 or 4", opts.degree),
             ));
         }
-        let s = samples::build(points, point_dim, &values, components, opts.dim)?;
+        let s = samples::build(points, point_dim, values.as_ref(), components, opts.dim)?;
         let dim = s.frame.dim();
         let p = num_monomials(dim, opts.degree);
         let default = if opts.degree >= 3 { 3 * p } else { 2 * p };
