@@ -479,7 +479,7 @@ fn bad_data_and_settings_are_typed_errors() {
     );
 
     // Too few samples for the degree: says how many are needed.
-    let m = data_error(DataField::new(&pts[..9], 3, vals[..9].to_vec(), 1, &def));
+    let m = data_error(DataField::new(&pts[..9], 3, &vals[..9], 1, &def));
     assert!(
         m.contains("9 distinct samples") && m.contains("at least 10"),
         "{m}"
@@ -487,7 +487,7 @@ fn bad_data_and_settings_are_typed_errors() {
     let m = data_error(DataField::new(
         &pts[..30],
         3,
-        vals[..30].to_vec(),
+        &vals[..30],
         1,
         &with_degree(4),
     ));
@@ -535,7 +535,7 @@ fn bad_data_and_settings_are_typed_errors() {
     assert_eq!((field.merged(), field.num_samples()), (1, pts.len()));
 
     // Values that do not fit the points.
-    let m = data_error(DataField::new(&pts, 3, vals[..199].to_vec(), 1, &def));
+    let m = data_error(DataField::new(&pts, 3, &vals[..199], 1, &def));
     assert!(
         m.contains("199 values") && m.contains("expected 200"),
         "{m}"

@@ -839,8 +839,22 @@ fn data_fields_serve_as_source_and_boundary_target() {
     let f_of = |p: &[f64; 3]| 1.0 + p[0] * p[0] - p[0] * p[1];
     let g_of = |p: &[f64; 3]| 2.0 * p[0] - p[1];
     let opts = Reconstruction::default();
-    let f_data = DataField::new(&rows, 2, rows.iter().map(f_of).collect::<Vec<_>>(), 1, &opts).unwrap();
-    let g_data = DataField::new(&rows, 2, rows.iter().map(g_of).collect::<Vec<_>>(), 1, &opts).unwrap();
+    let f_data = DataField::new(
+        &rows,
+        2,
+        rows.iter().map(f_of).collect::<Vec<_>>(),
+        1,
+        &opts,
+    )
+    .unwrap();
+    let g_data = DataField::new(
+        &rows,
+        2,
+        rows.iter().map(g_of).collect::<Vec<_>>(),
+        1,
+        &opts,
+    )
+    .unwrap();
     let f = FnField::new(1, |x| vec![x[0] * x[0] - x[0] * x[1] + 1.0]);
     let g = FnField::new(1, |x| vec![x[0] * 2.0 - x[1]]);
     let interior = random_points(2, 64, 7);
