@@ -417,6 +417,17 @@ def _is_vtk(obj: Any) -> bool:
     return hasattr(obj, "GetNumberOfPoints") and hasattr(obj, "GetPointData")
 
 
+def _cell_types(ds: Any, vtk_to_numpy: Any) -> np.ndarray:
+    """Each cell's VTK type: ``GetCellTypes()`` from VTK 9.6, ``GetCellTypesArray()`` before."""
+    try:
+        a = ds.GetCellTypes()
+        if hasattr(a, "GetNumberOfTuples"):
+            return vtk_to_numpy(a)
+    except TypeError:
+        pass
+    return vtk_to_numpy(ds.GetCellTypesArray())
+
+
 def _mesh_from_vtk(ds: Any) -> Mesh:
     """A VTK (or pyvista) dataset as a :class:`Mesh`: its points, cells and numeric arrays."""
     from vtkmodules.util.numpy_support import vtk_to_numpy
@@ -439,8 +450,7 @@ def _mesh_from_vtk(ds: Any) -> Mesh:
         cells = ds.GetCells()
         conn = vtk_to_numpy(cells.GetConnectivityArray())
         offs = vtk_to_numpy(cells.GetOffsetsArray())
-        types = np.array([ds.GetCellType(i) for i in range(ds.GetNumberOfCells())], dtype=np.uint8) \
-            if not hasattr(ds, "GetCellTypesArray") else vtk_to_numpy(ds.GetCellTypesArray())
+        types = _cell_types(ds, vtk_to_numpy)
 
     def arrays(d: Any) -> Dict[str, np.ndarray]:
         out = {}

@@ -11,7 +11,9 @@ use nabla::eval::{EvalOptions, evaluate};
 use nabla::field::Field;
 use nabla::pinn::{Checkpoint, Mlp};
 
-use crate::arrays::{arrays_dict, operators, points, to_numpy};
+use numpy::PyArrayMethods;
+
+use crate::arrays::{arrays_dict, operators, points};
 use crate::errors::{OrRaise, argument};
 
 /// A trained network (see `nabla.Network` in Python for the documentation).
@@ -103,7 +105,7 @@ impl Network {
         for i in 0..n {
             rows.extend(out.iter().map(|c| c[i]));
         }
-        to_numpy(py, rows, m)
+        Ok(numpy::PyArray1::from_vec(py, rows).reshape([n, m])?.into_any())
     }
 
     /// Operators of the outputs `components` (default all) at points `(N, inputs)`.
