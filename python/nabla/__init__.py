@@ -50,6 +50,7 @@ __all__ = [
     "compute_derivatives",
     "derivatives",
     "evaluate",
+    "paraview_plugin",
     "read",
     "run_case",
     "write",
@@ -632,3 +633,26 @@ class Network:
 
     def __repr__(self) -> str:
         return self._n.__repr__()
+
+
+def paraview_plugin() -> str:
+    """The path of nabla's ParaView plugin (the filter "nabla Derivatives"), ready to load.
+
+    In pvpython: ``LoadPlugin(nabla.paraview_plugin(), ns=globals())``; in the GUI, run
+    ``import nabla; print(nabla.paraview_plugin())`` in View → Python Shell and load that
+    file with Tools → Manage Plugins → Load New.
+
+    ParaView 5.11's plugin loader (Debian 12's ``paraview``) calls ``inspect.getargspec``,
+    which Python 3.11 removed, and so cannot load any Python plugin there; calling this
+    function first puts back an equivalent (``inspect.getfullargspec``, whose ``args`` are
+    all the loader reads). Newer ParaViews need nothing.
+
+    Returns
+    -------
+    str
+    """
+    import inspect
+
+    if not hasattr(inspect, "getargspec"):
+        inspect.getargspec = inspect.getfullargspec
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "paraview_plugin.py")
