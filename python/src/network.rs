@@ -105,7 +105,9 @@ impl Network {
         for i in 0..n {
             rows.extend(out.iter().map(|c| c[i]));
         }
-        Ok(numpy::PyArray1::from_vec(py, rows).reshape([n, m])?.into_any())
+        Ok(numpy::PyArray1::from_vec(py, rows)
+            .reshape([n, m])?
+            .into_any())
     }
 
     /// Operators of the outputs `components` (default all) at points `(N, inputs)`.
