@@ -74,7 +74,10 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 def _f64(a: Any, what: str, ndim: Sequence[int]) -> np.ndarray:
     """``a`` as a C-contiguous float64 array (no copy if it already is one)."""
-    arr = np.ascontiguousarray(a, dtype=np.float64)
+    try:
+        arr = np.ascontiguousarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{what}: {e}; expected an array of numbers") from None
     if arr.ndim not in ndim:
         shapes = " or ".join({1: "(N,)", 2: "(N, k)"}[k] for k in ndim)
         raise ConfigError(f"{what}: an array of shape {arr.shape}; expected {shapes}")
@@ -104,7 +107,8 @@ class Derivatives(dict):
         ``outside`` (outside the data: every value NaN), ``samples``, ``merged``
         (coincident samples), ``neighbours``, ``axes`` fitted in, ``reduction`` (why a
         coordinate was dropped, or None), and for meshes ``samples_at`` (``"cells"`` or
-        ``"points"``).
+        ``"points"``), and ``seconds``: the time the library took (reconstruction and
+        evaluation, without the conversions to and from numpy).
     location : str
         Where the arrays are: ``"points"`` (the mesh's or the samples' points), ``"cells"``
         (cell centres) or ``"given"`` (the points passed as ``at``).
@@ -362,9 +366,11 @@ def derivatives(
         raise ConfigError("samples and stencil apply to meshes; these are points")
     pts = _f64(data, "points", (2,))
     vals = _f64(values, "values", (1, 2))
-    where = None if at is None else _points(at, "at")
+    if isinstance(at, str):
+        raise ConfigError(f"at = '{at}' applies to meshes; with points, give the points to evaluate at")
+    given = None if at is None else _points(at, "at")
     arrays, stats = _nabla.cloud_derivatives(
-        pts, vals, ops, where, name or "U", chunk_size=chunk_size, **rec
+        pts, vals, ops, given, name or "U", chunk_size=chunk_size, **rec
     )
     return Derivatives(arrays, stats, "points" if at is None else "given")
 
@@ -654,5 +660,5 @@ def paraview_plugin() -> str:
     import inspect
 
     if not hasattr(inspect, "getargspec"):
-        inspect.getargspec = inspect.getfullargspec
+        inspect.getargspec = inspect.getfullargspec  # type: ignore[attr-defined]
     return os.path.join(os.path.dirname(os.path.abspath(__file__)), "paraview_plugin.py")

@@ -79,6 +79,11 @@ fn run(
     py.detach(|| evaluate(field, at, ops, &opts)).or_raise()
 }
 
+/// Seconds since `t`.
+fn since(t: std::time::Instant) -> f64 {
+    t.elapsed().as_secs_f64()
+}
+
 /// Derivatives of values at scattered points. Returns (arrays, stats).
 #[pyfunction]
 #[pyo3(signature = (points_, values_, ops, at, name, degree, neighbours, weights, dim, chunk_size))]
@@ -105,11 +110,15 @@ pub fn cloud_derivatives<'py>(
         None => Points::from_columns((0..d).map(|k| pos.iter().map(|p| p[k]).collect()).collect())
             .or_raise()?,
     };
+    let t = std::time::Instant::now();
     let field = py
         .detach(|| DataField::new(&pos, d, vals, m, &opts))
         .or_raise()?;
     let out = run(py, &field, &at, &ops, name, chunk_size)?;
-    Ok((arrays_dict(py, out)?, stats(py, &field, &[])?))
+    let seconds = since(t);
+    let d = stats(py, &field, &[])?;
+    d.set_item("seconds", seconds)?;
+    Ok((arrays_dict(py, out)?, d))
 }
 
 /// Derivatives of arrays of a mesh, sampled as the CLI samples them. `at` is "auto",
@@ -157,6 +166,7 @@ pub fn mesh_derivatives<'py>(
     let m = &mesh.mesh;
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let location = Location::choose(m, &names, asked).map_err(argument)?;
+    let t = std::time::Instant::now();
     let (field, where_at) = py
         .detach(|| -> nabla::Result<_> {
             let s = mesh_samples(m, &names, location)?;
@@ -173,6 +183,7 @@ pub fn mesh_derivatives<'py>(
         .map_err(to_py)?;
     let (at_points, evaluated) = evaluation_points(m, mesh.dim, at, where_at)?;
     let out = run(py, &field, &at_points, &ops, name, chunk_size)?;
+    let seconds = since(t);
     let extra = [(
         "samples_at",
         match where_at {
@@ -180,7 +191,9 @@ pub fn mesh_derivatives<'py>(
             Location::Points => "points".to_string(),
         },
     )];
-    Ok((arrays_dict(py, out)?, stats(py, &field, &extra)?, evaluated))
+    let d = stats(py, &field, &extra)?;
+    d.set_item("seconds", seconds)?;
+    Ok((arrays_dict(py, out)?, d, evaluated))
 }
 
 /// The evaluation points of `at` and what they are: "points", "cells" or "given".

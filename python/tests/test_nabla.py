@@ -136,6 +136,8 @@ def test_the_gil_is_released_while_rust_works():
         (lambda x, f: nabla.derivatives(x[:4], f[:4], "grad"), nabla.DataError, "needs at least"),
         (lambda x, f: nabla.derivatives(x, f, "grad", at=np.zeros((3, 5))), nabla.ConfigError, "at"),
         (lambda x, f: nabla.derivatives(x, f, "grad", samples="cells"), nabla.ConfigError, "meshes"),
+        (lambda x, f: nabla.derivatives(x, f, "grad", at="cells"), nabla.ConfigError, "meshes"),
+        (lambda x, f: nabla.derivatives(x, "f", "grad"), nabla.ConfigError, "values"),
         (lambda x, f: nabla.derivatives(x, f.reshape(1, 1, -1), "grad"), nabla.ConfigError, "expected"),
     ],
 )
