@@ -243,7 +243,12 @@ def read(path: PathLike, time: Optional[str] = None) -> Mesh:
     return Mesh._wrap(_nabla.read(os.fspath(path), time))
 
 
-def write(path: PathLike, mesh: Mesh, arrays: Optional[Mapping[str, Any]] = None) -> None:
+def write(
+    path: PathLike,
+    mesh: Mesh,
+    arrays: Optional[Mapping[str, Any]] = None,
+    cell_arrays: Optional[Mapping[str, Any]] = None,
+) -> None:
     """Write ``mesh`` with ``arrays`` as its point data, atomically.
 
     Parameters
@@ -252,7 +257,10 @@ def write(path: PathLike, mesh: Mesh, arrays: Optional[Mapping[str, Any]] = None
         ``.vtu`` (the mesh's cells and cell data too) or ``.vtp`` (the points).
     mesh : Mesh
     arrays : dict of str to array_like, optional
-        One row per point, shape ``(N,)`` or ``(N, components)``.
+        Point data, one row per point, shape ``(N,)`` or ``(N, components)``.
+    cell_arrays : dict of str to array_like, optional
+        Cell data written beside the mesh's own (replacing arrays of the same name), one row
+        per cell: :func:`derivatives` evaluated at the cells (``out.location == "cells"``).
 
     Raises
     ------
@@ -260,8 +268,8 @@ def write(path: PathLike, mesh: Mesh, arrays: Optional[Mapping[str, Any]] = None
         A wrong extension, arrays of the wrong length, or a file that cannot be written;
         nothing is left on disk then.
     """
-    arrs = None if arrays is None else {k: _f64(v, f"array '{k}'", (1, 2)) for k, v in arrays.items()}
-    _nabla.write(os.fspath(path), mesh._m, arrs)
+    conv = lambda d: None if d is None else {k: _f64(v, f"array '{k}'", (1, 2)) for k, v in d.items()}
+    _nabla.write(os.fspath(path), mesh._m, conv(arrays), conv(cell_arrays))
 
 
 def _reconstruction_kwargs(degree: int, neighbours: Optional[int], weights: str, dim: Optional[int]) -> dict:

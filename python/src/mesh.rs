@@ -209,21 +209,35 @@ pub fn read(py: Python<'_>, path: PathBuf, time: Option<String>) -> PyResult<Mes
     Ok(Mesh { mesh, dim })
 }
 
-/// Writes `mesh` with `arrays` as point data: `.vtu` (with its cells and cell data) or
-/// `.vtp` (the points).
+/// Writes `mesh` with `arrays` as point data (and `cell_arrays` beside its cell data):
+/// `.vtu` (with its cells and cell data) or `.vtp` (the points).
 #[pyfunction]
-#[pyo3(signature = (path, mesh, arrays=None))]
+#[pyo3(signature = (path, mesh, arrays=None, cell_arrays=None))]
 pub fn write(
     py: Python<'_>,
     path: PathBuf,
     mesh: &Mesh,
     arrays: Option<&Bound<'_, PyDict>>,
+    cell_arrays: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<()> {
     let arrays = self::arrays("arrays", arrays, mesh.mesh.points.len())?;
+    let extra = self::arrays("cell_arrays", cell_arrays, mesh.mesh.num_cells())?;
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if !extra.is_empty() && (ext == "vtp" || mesh.mesh.num_cells() == 0) {
+        return Err(argument(
+            "cell_arrays: a mesh with cells written as .vtu has cell data; this has none",
+        ));
+    }
     py.detach(|| match ext {
         "vtp" => io::write_vtp(&path, &mesh.mesh.points, &arrays),
-        _ => io::write_vtu(&path, &mesh.mesh, &arrays),
+        _ if extra.is_empty() => io::write_vtu(&path, &mesh.mesh, &arrays),
+        _ => {
+            let mut with = mesh.mesh.clone();
+            with.cell_data
+                .retain(|a| extra.iter().all(|e| e.name != a.name));
+            with.cell_data.extend(extra);
+            io::write_vtu(&path, &with, &arrays)
+        }
     })
     .or_raise()
 }
