@@ -197,7 +197,7 @@ pub(super) fn build<'m>(
         mms::add_operators(spec, &case.input, &mut out, d)?;
     }
     if let (Some(cfg), Some(mlp)) = (&case.spec.pinn, network) {
-        out.extend(network_fields(case, cfg, mlp, d)?);
+        out.extend(network_fields(case, cfg, mlp, d, t)?);
     }
     Ok(out)
 }
@@ -297,6 +297,7 @@ fn network_fields<'a>(
     cfg: &PinnConfig,
     mlp: &'a Mlp,
     d: usize,
+    t: f64,
 ) -> Result<Vec<BuiltField<'a>>> {
     let input = &case.input;
     let out = &case.spec.pinn_output;
@@ -328,13 +329,27 @@ fn network_fields<'a>(
     if let crate::pinn::PdeConfig::Equations { outputs, .. } = &cfg.pde {
         // Each output a scalar field of its own name, with the operators asked for; the
         // errors against `exact` are the summary's (its expressions are of the inputs,
-        // which need not be the coordinates x, y, z).
+        // which need not be the coordinates x, y, z). With `times`, a network of space and
+        // time is evaluated at each time on the points.
+        let at_time = cfg.time_input().filter(|_| case.spec.times.is_some());
+        let field = |k: usize| -> Box<dyn Field + 'a> {
+            match at_time {
+                Some(time) => Box::new(super::spacetime::AtTime {
+                    mlp,
+                    comps: vec![k],
+                    time,
+                    space: cfg.dim() - 1,
+                    t,
+                }),
+                None => select(vec![k]),
+            }
+        };
         return Ok(outputs
             .iter()
             .enumerate()
             .map(|(k, name)| BuiltField {
                 name: name.clone(),
-                field: select(vec![k]),
+                field: field(k),
                 ops: with_value(&out.operators),
                 exact: BTreeMap::new(),
                 compare: BTreeMap::new(),

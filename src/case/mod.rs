@@ -55,6 +55,7 @@ mod points;
 mod progress;
 mod run;
 mod series;
+mod spacetime;
 mod summary;
 mod valid;
 

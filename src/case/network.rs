@@ -14,10 +14,29 @@ use crate::pinn::{self, FieldError, Mlp, PinnConfig, TrainOptions};
 pub(super) fn check(case: &Case, cfg: &PinnConfig, d: usize) -> Result<Mlp> {
     let input = &case.input;
     let problem = cfg.problem().map_err(|e| input.pinn_error(e))?;
-    if cfg.dim() != d {
+    let series = cfg.time_input().is_some() && case.spec.times.is_some();
+    if series && d + 1 < cfg.dim() {
         return Err(input.error_key(
             "pinn.domain",
-            format!("pinn.domain is {}-D but the points are {d}-D", cfg.dim()),
+            format!(
+                "the network's inputs other than t are {}-D but the points are {d}-D; with \
+                 `times`, the network is written at each time on points of its other inputs",
+                cfg.dim() - 1
+            ),
+        ));
+    }
+    if !series && cfg.dim() != d {
+        let hint = if cfg.time_input().is_some() && d + 1 == cfg.dim() {
+            " (to write a network of space and time at chosen times, give `times = [...]`)"
+        } else {
+            ""
+        };
+        return Err(input.error_key(
+            "pinn.domain",
+            format!(
+                "pinn.domain is {}-D but the points are {d}-D{hint}",
+                cfg.dim()
+            ),
         ));
     }
     let equations = matches!(cfg.pde, pinn::PdeConfig::Equations { .. });
@@ -46,8 +65,14 @@ pub(super) fn check(case: &Case, cfg: &PinnConfig, d: usize) -> Result<Mlp> {
             )
         })?;
     }
-    Mlp::new(d, &cfg.network.hidden, cfg.outputs(), problem.activation, 0)
-        .map_err(|e| input.pinn_error(e))
+    Mlp::new(
+        cfg.dim(),
+        &cfg.network.hidden,
+        cfg.outputs(),
+        problem.activation,
+        0,
+    )
+    .map_err(|e| input.pinn_error(e))
 }
 
 /// A network ready to evaluate, with what its training or evaluation says.

@@ -320,6 +320,16 @@ impl PinnConfig {
         }
     }
 
+    /// The position of the input named `t` (the time) of an equations problem, if it has
+    /// one: a case with `times` writes such a network as a time series on points of its
+    /// other inputs.
+    pub fn time_input(&self) -> Option<usize> {
+        match &self.pde {
+            PdeConfig::Equations { inputs, .. } => inputs.iter().position(|n| n == "t"),
+            _ => None,
+        }
+    }
+
     /// Number of network outputs the PDE needs.
     pub fn outputs(&self) -> usize {
         match &self.pde {
