@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -97,6 +98,24 @@ def test_results_do_not_depend_on_the_chunk_size():
     b = nabla.derivatives(x, u, ["grad", "Q", "lap"], chunk_size=7)
     for k in a:
         assert np.array_equal(a[k], b[k]), k
+
+
+def test_results_do_not_depend_on_the_number_of_threads(tmp_path):
+    script = (
+        "import sys, numpy as np, nabla\n"
+        "x = np.random.default_rng(11).random((3000, 3))\n"
+        "u = np.column_stack([np.sin(x[:, 0]), x[:, 1] * x[:, 2], np.cos(x[:, 2])])\n"
+        "out = nabla.derivatives(x, u, ['grad', 'Q', 'lap'], degree=3)\n"
+        "np.save(sys.argv[1], np.concatenate([a.ravel() for a in out.values()]))\n"
+    )
+    runs = []
+    for threads in ("1", "2", "3"):
+        out = tmp_path / f"t{threads}.npy"
+        env = dict(os.environ, RAYON_NUM_THREADS=threads)
+        r = subprocess.run([sys.executable, "-c", script, str(out)], env=env, capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        runs.append(np.load(out))
+    assert all(np.array_equal(runs[0], r) for r in runs[1:])
 
 
 def test_the_gil_is_released_while_rust_works():
