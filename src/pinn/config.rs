@@ -163,6 +163,10 @@ pub struct ValidationConfig {
     /// with ν the constant `nu` (see [`crate::pinn::burgers_cole_hopf`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// Outputs the equations fix only up to a constant (a pressure): their error is taken
+    /// after removing both means. The built-in Navier–Stokes pressure always is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub up_to_constant: Vec<String>,
 }
 
 fn default_validation_seed() -> u64 {
@@ -298,6 +302,9 @@ pub struct Problem {
     pub validation: Option<Points>,
     /// Names of the network's outputs (`u`, or `u, v, [w], p`).
     pub output_names: Vec<String>,
+    /// For each output, whether its error is taken after removing both means (a pressure,
+    /// fixed only up to a constant).
+    pub up_to_constant: Vec<bool>,
     /// The activation.
     pub activation: Activation,
 }
@@ -501,11 +508,28 @@ impl PinnConfig {
                 .map(|s| s.to_string())
                 .collect(),
         };
+        if let Some(v) = self
+            .validation
+            .as_ref()
+            .filter(|v| !v.up_to_constant.is_empty())
+        {
+            return Err(Error::config(
+                "validation.up_to_constant",
+                format!(
+                    "{}: only an equations problem names its outputs; the built-in \
+                     Navier-Stokes pressure is always compared up to a constant",
+                    v.up_to_constant.join(", ")
+                ),
+            ));
+        }
+        let ns = matches!(self.pde, PdeConfig::NavierStokes { .. });
+        let up_to_constant = output_names.iter().map(|n| ns && n == "p").collect();
         Ok(Problem {
             loss: Objective::Builtin(loss),
             exact,
             validation,
             output_names,
+            up_to_constant,
             activation,
         })
     }

@@ -37,7 +37,8 @@ pub struct FieldError {
     /// The output's name (`u`, `v`, `w`, `p`).
     pub name: String,
     /// `‖û − u‖₂ / ‖u‖₂` over the validation points. For the Navier–Stokes pressure,
-    /// which the equations fix only up to a constant, both means are removed first.
+    /// which the equations fix only up to a constant, both means are removed first (and
+    /// for the outputs of `[pinn.validation] up_to_constant`).
     pub relative_l2: f64,
 }
 
@@ -356,31 +357,27 @@ impl Problem {
     /// # Errors
     /// Errors of evaluating the network or the exact solution.
     pub fn errors(&self, mlp: &Mlp) -> Result<Vec<FieldError>> {
-        let (pred, truth, ns) = match &self.loss {
+        let (pred, truth) = match &self.loss {
             Objective::Equations(e) => {
                 let (Some(r), Some(cols)) = (&e.reference, &e.validation) else {
                     return Ok(Vec::new());
                 };
-                (mlp.predict(cols)?, r.values(cols)?, false)
+                (mlp.predict(cols)?, r.values(cols)?)
             }
-            Objective::Builtin(loss) => {
+            Objective::Builtin(_) => {
                 let (Some(exact), Some(pts)) = (&self.exact, &self.validation) else {
                     return Ok(Vec::new());
                 };
-                let ns = matches!(loss.pde(), super::loss::Pde::NavierStokes { .. });
-                (sample(mlp, pts)?, sample(exact, pts)?, ns)
+                (sample(mlp, pts)?, sample(exact, pts)?)
             }
         };
         Ok(self
             .output_names
             .iter()
             .enumerate()
-            .map(|(k, name)| {
-                let centred = ns && name == "p";
-                FieldError {
-                    name: name.clone(),
-                    relative_l2: relative_l2(&pred[k], &truth[k], centred),
-                }
+            .map(|(k, name)| FieldError {
+                name: name.clone(),
+                relative_l2: relative_l2(&pred[k], &truth[k], self.up_to_constant[k]),
             })
             .collect())
     }

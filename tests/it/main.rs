@@ -20,7 +20,7 @@ mod pieces;
 mod pinn;
 mod pinn_equations;
 mod pinn_lbfgs;
-mod pinn_spacetime;
+mod pinn_output;
 mod pinn_terms;
 mod plot;
 mod reference;

@@ -207,10 +207,24 @@ impl crate::pinn::PinnConfig {
         };
         built.reference = reference;
         built.validation = validation;
+        let listed = self
+            .validation
+            .as_ref()
+            .map_or(&[][..], |v| &v.up_to_constant[..]);
+        if let Some(n) = listed.iter().find(|n| !outputs.contains(n)) {
+            return Err(Error::config(
+                "validation.up_to_constant",
+                format!(
+                    "'{n}' is not an output; the outputs are {}",
+                    outputs.join(", ")
+                ),
+            ));
+        }
         Ok(crate::pinn::Problem {
             loss: Objective::Equations(Box::new(built)),
             exact: None,
             validation: None,
+            up_to_constant: outputs.iter().map(|n| listed.contains(n)).collect(),
             output_names: outputs.clone(),
             activation,
         })

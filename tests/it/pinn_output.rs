@@ -1,11 +1,13 @@
-//! A trained network of space and time written as a time series: `times` of the case on
-//! points of the network's other inputs, one file per time and a `.pvd`.
+//! What a physics-informed case writes and reports about its trained network: a network
+//! of space and time as a time series (`times` of the case on points of the network's
+//! other inputs, one file per time and a `.pvd`), and errors of outputs fixed only up to a
+//! constant.
 
 use std::path::Path;
 
 use nabla::case::{RunOptions, run};
 use nabla::io::read_mesh;
-use nabla::pinn::Checkpoint;
+use nabla::pinn::{Checkpoint, PinnConfig, TrainOptions, relative_l2, train};
 
 /// The heat problem u_t = k u_xx of `pinn_equations`, trained briefly, written at `times`
 /// on `points`.
@@ -151,6 +153,66 @@ fn a_network_of_space_and_time_needs_times_or_the_points_of_all_its_inputs() {
     let e = input_error(dir.path());
     assert!(
         e.contains("other than t are 4-D but the points are 3-D"),
+        "{e}"
+    );
+}
+
+/// A network for (u, p) of x and y trained briefly on u = sin(πx)sin(πy) with p = 7 + x
+/// known only through ∂p/∂x = 1: p is fixed up to a constant.
+fn pressure_toml(listed: &str) -> String {
+    format!(
+        r#"
+exact = ["sin(pi*x)*sin(pi*y)", "7 + x"]
+[pde]
+kind = "equations"
+inputs = ["x", "y"]
+outputs = ["u", "p"]
+equations = ["-lap(u) - 2*pi^2*sin(pi*x)*sin(pi*y)", "d(p, x) - 1", "d(p, y)"]
+[[conditions]]
+on = ["x = 0", "x = 1", "y = 0", "y = 1"]
+values = {{ u = "0" }}
+points = 64
+[network]
+hidden = [8]
+seed = 1
+[domain]
+min = [0.0, 0.0]
+max = [1.0, 1.0]
+[points]
+interior = 64
+seed = 2
+[optimizer]
+learning_rate = 1e-2
+iterations = 200
+[validation]
+points = 500
+{listed}
+"#
+    )
+}
+
+#[test]
+fn an_output_fixed_up_to_a_constant_is_compared_without_its_mean() {
+    let quiet = TrainOptions {
+        quiet: true,
+        ..Default::default()
+    };
+    let cfg = PinnConfig::from_toml(&pressure_toml("up_to_constant = [\"p\"]")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let centred = train(&cfg, &quiet, dir.path()).unwrap();
+    let plain = PinnConfig::from_toml(&pressure_toml("")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let raw = train(&plain, &quiet, dir.path()).unwrap();
+    // The same training; only p's error changes: without its mean it is small, with it
+    // the network's p (which nothing anchors at 7) is far off.
+    assert_eq!(centred.errors[0], raw.errors[0]);
+    let (pc, pr) = (centred.errors[1].relative_l2, raw.errors[1].relative_l2);
+    assert!(pc < 0.2 && pr > 0.5, "centred {pc}, raw {pr}");
+    assert!((relative_l2(&[1.0, 2.0], &[11.0, 12.0], true)).abs() < 1e-15);
+    let bad = PinnConfig::from_toml(&pressure_toml("up_to_constant = [\"q\"]")).unwrap();
+    let e = bad.problem().err().unwrap().to_string();
+    assert!(
+        e.contains("validation.up_to_constant") && e.contains("'q' is not an output"),
         "{e}"
     );
 }
