@@ -84,6 +84,15 @@ def _f64(a: Any, what: str, ndim: Sequence[int]) -> np.ndarray:
     return arr
 
 
+def _count(v: Any, what: str, optional: bool = False) -> Any:
+    """A non-negative integer setting (None allowed where ``optional``), or ConfigError."""
+    if v is None and optional:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= int(v) < 2**63:
+        raise ConfigError(f"{what} = {v!r}; expected a non-negative integer")
+    return int(v)
+
+
 def _ops(operators: Union[str, Iterable[str]]) -> list:
     return [operators] if isinstance(operators, str) else list(operators)
 
@@ -156,7 +165,12 @@ class Mesh:
         pts = _f64(points, "points", (2,))
 
         def ints(a: Any, dtype: Any) -> Optional[np.ndarray]:
-            return None if a is None else np.ascontiguousarray(a, dtype=dtype).ravel()
+            if a is None:
+                return None
+            try:
+                return np.ascontiguousarray(a, dtype=dtype).ravel()
+            except (TypeError, ValueError, OverflowError) as e:
+                raise ConfigError(f"cells: {e}; expected non-negative integers") from None
 
         conn, offs, typ = ints(connectivity, np.uint64), ints(offsets, np.uint64), ints(types, np.uint8)
         if offs is not None and typ is not None and len(offs) == len(typ) + 1 and len(offs) and offs[0] == 0:
@@ -273,7 +287,14 @@ def write(
 
 
 def _reconstruction_kwargs(degree: int, neighbours: Optional[int], weights: str, dim: Optional[int]) -> dict:
-    return dict(degree=degree, neighbours=neighbours, weights=weights, dim=dim)
+    if not isinstance(weights, str):
+        raise ConfigError(f"weights = {weights!r}; expected 'gaussian' or 'uniform'")
+    return dict(
+        degree=_count(degree, "degree"),
+        neighbours=_count(neighbours, "neighbours", optional=True),
+        weights=weights,
+        dim=_count(dim, "dim", optional=True),
+    )
 
 
 def derivatives(
@@ -358,6 +379,7 @@ def derivatives(
     """
     ops = _ops(operators)
     rec = _reconstruction_kwargs(degree, neighbours, weights, dim)
+    chunk_size = _count(chunk_size, "chunk_size")
     if _is_vtk(data):
         data = _mesh_from_vtk(data)
     if isinstance(data, Mesh):
@@ -527,7 +549,10 @@ def evaluate(
     ([[3.0, 0.0, 0.0, 1.0]], [[6.0, -0.0]])
     """
     comps = [expressions] if isinstance(expressions, str) else list(expressions)
+    if not all(isinstance(c, str) for c in comps):
+        raise ConfigError("expressions: expected a string per component")
     pts = _points(points, "points")
+    chunk_size = _count(chunk_size, "chunk_size")
     consts = [(k, float(v)) for k, v in (constants or {}).items()]
     defs = [(k, str(v)) for k, v in (definitions or {}).items()]
     return _nabla.evaluate(comps, pts, _ops(operators), consts, defs, float(time), name, chunk_size)
@@ -642,7 +667,8 @@ class Network:
             network); all by default.
         name : str, default "U"
         """
-        comps = None if components is None else [int(c) for c in components]
+        comps = None if components is None else [_count(c, "components") for c in components]
+        chunk_size = _count(chunk_size, "chunk_size")
         return self._n.evaluate(_points(points, "points"), _ops(operators), comps, name, chunk_size)
 
     def __repr__(self) -> str:

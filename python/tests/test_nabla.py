@@ -169,6 +169,41 @@ def test_bad_arguments_raise_nabla_errors(call, error, words):
     assert words in str(e.value)
 
 
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(degree=-1),
+        dict(degree=2.5),
+        dict(degree=True),
+        dict(neighbours=-3),
+        dict(neighbours=10**30),
+        dict(dim="3"),
+        dict(chunk_size=-1),
+        dict(chunk_size=0),
+        dict(weights=None),
+    ],
+)
+def test_hostile_settings_raise_nabla_errors(kwargs):
+    x = np.random.default_rng(12).random((50, 3))
+    with pytest.raises(nabla.NablaError):
+        nabla.derivatives(x, x[:, 0], "grad", **kwargs)
+
+
+def test_hostile_arrays_raise_nabla_errors():
+    with pytest.raises(nabla.NablaError):
+        nabla.derivatives({"a": 1}, [1.0], "grad")
+    with pytest.raises(nabla.NablaError):
+        nabla.derivatives(np.zeros((0, 3)), np.zeros(0), "grad")
+    with pytest.raises(nabla.NablaError):
+        nabla.derivatives(np.full((30, 3), np.inf), np.zeros(30), "grad")
+    with pytest.raises(nabla.NablaError):
+        nabla.Mesh(np.zeros((4, 3)), [-1, 0, 1, 2], [4], [10])
+    with pytest.raises(nabla.NablaError):
+        nabla.evaluate(["x", 3], [[0.0, 0.0]])
+    with pytest.raises(nabla.NablaError):
+        nabla.evaluate("x", np.zeros((2, 4)))
+
+
 def test_error_classes_are_also_builtin_kinds():
     assert issubclass(nabla.DataError, ValueError)
     assert issubclass(nabla.FileError, OSError)
