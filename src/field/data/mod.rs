@@ -60,6 +60,7 @@ mod samples;
 mod tape;
 
 use std::num::NonZero;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kiddo::SquaredEuclidean;
@@ -142,8 +143,10 @@ pub struct DataField {
     exps: Vec<[u8; 3]>,
     /// `φ_j = φ_q · s_a` for `(q, a) = pred[j]`.
     pred: Vec<(usize, usize)>,
-    /// Where the field has data.
-    domain: Domain,
+    /// Where the field has data: a mesh's cells from [`DataField::within`], else the
+    /// samples' reach as a cloud, made on first use (a kNN query per sample: seconds at
+    /// 10⁶ samples, wasted where `within` replaces it or only samples are evaluated).
+    domain: OnceLock<Domain>,
     counters: [AtomicUsize; 5],
 }
 
@@ -203,11 +206,8 @@ impl DataField {
             )));
         }
         let exps = exponents(dim, opts.degree);
-        // The samples' own (local) coordinates: a cloud's reach is measured where they are.
-        let local: Vec<usize> = (0..s.frame.dim()).collect();
-        let domain = Domain::cloud(&s.pos, &local, neighbours);
         Ok(DataField {
-            domain,
+            domain: OnceLock::new(),
             pred: predecessors(&exps),
             exps,
             s,
@@ -410,10 +410,10 @@ impl DataField {
     fn valid_with(&self, x: &[f64; 3], scratch: &mut locate::Scratch) -> bool {
         let local = self.s.frame.local(x);
         self.s.tree.nearest_one::<SquaredEuclidean>(&local).distance == 0.0
-            || if self.domain.cells() > 0 {
-                self.domain.contains_with(x, scratch)
+            || if self.domain().cells() > 0 {
+                self.domain().contains_with(x, scratch)
             } else {
-                self.domain.contains_with(&local, scratch)
+                self.domain().contains_with(&local, scratch)
             }
     }
 
@@ -438,7 +438,11 @@ impl DataField {
 
     /// Where the field has data (see [`DataField::valid`]).
     pub fn domain(&self) -> &Domain {
-        &self.domain
+        self.domain.get_or_init(|| {
+            // The samples' own (local) coordinates: a cloud's reach is measured where they are.
+            let local: Vec<usize> = (0..self.s.frame.dim()).collect();
+            Domain::cloud(&self.s.pos, &local, self.neighbours)
+        })
     }
 
     /// Takes the field's domain from the cells of a mesh: `points` and `cells` are the
@@ -452,7 +456,7 @@ impl DataField {
     pub fn within(mut self, points: &[[f64; 3]], cells: &crate::io::Cells) -> Result<Self> {
         let domain = Domain::mesh(points, cells, &self.s.frame.axes)?;
         if domain.cells() > 0 {
-            self.domain = domain;
+            self.domain = OnceLock::from(domain);
         }
         Ok(self)
     }
