@@ -311,7 +311,11 @@ impl DataField {
                 x[axis] = q[a][i];
             }
             let query = frame.local(&x);
-            if !self.valid_with(&x, &mut scratch) {
+            // The first stencil; a point with a sample on it (the nearest at distance 0)
+            // has data without a look at the domain.
+            self.stencil(&query, self.neighbours, &mut idx);
+            let on_sample = idx.iter().any(|&j| dist2(&self.s.pos[j], &query) == 0.0);
+            if !on_sample && !self.in_domain(&x, &mut scratch) {
                 // Outside the data: no values rather than an extrapolation.
                 counts[0] += 1;
                 counts[4] += 1;
@@ -324,9 +328,13 @@ impl DataField {
             let mut degree = self.degree;
             let mut k = self.neighbours;
             let mut grown = false;
+            let mut first = true;
             let h = loop {
                 let p = num_monomials(dim, degree);
-                self.stencil(&query, k, &mut idx);
+                if !first {
+                    self.stencil(&query, k, &mut idx);
+                }
+                first = false;
                 let h = idx
                     .iter()
                     .map(|&j| dist2(&self.s.pos[j], &query))
@@ -410,11 +418,16 @@ impl DataField {
     fn valid_with(&self, x: &[f64; 3], scratch: &mut locate::Scratch) -> bool {
         let local = self.s.frame.local(x);
         self.s.tree.nearest_one::<SquaredEuclidean>(&local).distance == 0.0
-            || if self.domain().cells() > 0 {
-                self.domain().contains_with(x, scratch)
-            } else {
-                self.domain().contains_with(&local, scratch)
-            }
+            || self.in_domain(x, scratch)
+    }
+
+    /// Whether the point `x` (input coordinates, those not fitted 0) is inside the domain.
+    fn in_domain(&self, x: &[f64; 3], scratch: &mut locate::Scratch) -> bool {
+        if self.domain().cells() > 0 {
+            self.domain().contains_with(x, scratch)
+        } else {
+            self.domain().contains_with(&self.s.frame.local(x), scratch)
+        }
     }
 
     /// Which of `points` have data, in parallel: the samples themselves, and the points
@@ -528,6 +541,20 @@ fn flat_stencil(s: &samples::Samples, dim: usize, query: &[f64; 3], idx: &[usize
             *da = (s.pos[j][a] - query[a]) / scale;
         }
         c += nalgebra::Vector3::from(d) * nalgebra::RowVector3::from(d);
+    }
+    // The smallest eigenvalue is at least det / λ_max^(dim − 1), and λ_max at most the
+    // trace: where det / trace^dim is far above FLAT² (and above its round-off), the
+    // stencil is not flat without the eigenvalues (most stencils; a tenth of a fit's time).
+    let (tr, det) = match dim {
+        3 => (c.trace(), c.determinant()),
+        2 => (
+            c[(0, 0)] + c[(1, 1)],
+            c[(0, 0)] * c[(1, 1)] - c[(0, 1)] * c[(1, 0)],
+        ),
+        _ => (f64::NAN, f64::NAN),
+    };
+    if det >= 1e-12 * tr.powi(dim as i32) {
+        return false;
     }
     let mut ev: [f64; 3] = nalgebra::SymmetricEigen::new(c).eigenvalues.into();
     ev.sort_by(|a, b| b.total_cmp(a));
