@@ -172,20 +172,31 @@ pub(super) fn read(path: &Path) -> Result<(Mesh, usize)> {
 
 /// [`read`], with the time of an OpenFOAM case directory.
 pub(super) fn read_at(path: &Path, time: Option<&str>) -> Result<(Mesh, usize)> {
-    let csv = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    if csv {
+    if is_csv(path) {
         io::read_csv(path)
     } else {
         Ok((read_mesh(path, time)?, 3))
     }
 }
 
+/// Whether the data file is the mesh file of `[points]` (no `[data] file`, some field
+/// with `data`), which [`source`] then takes as the points read it.
+pub(super) fn reads_points_file(case: &Case) -> bool {
+    case.spec.data.is_none()
+        && case.spec.fields.iter().any(|f| f.data.is_some())
+        && matches!(&case.spec.points, PointsSpec::Mesh { file, .. } if !is_csv(&case.dir.join(file)))
+}
+
+fn is_csv(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+}
+
 /// The data file, read, when some field has `data = …`: `[data] file`, else the mesh or
-/// CSV file of `[points]`.
-pub(super) fn source(case: &Case) -> Result<Option<Source>> {
+/// CSV file of `[points]` (`read`: that mesh as the points read it, see
+/// [`reads_points_file`]).
+pub(super) fn source(case: &Case, read: Option<Mesh>) -> Result<Option<Source>> {
     let Some(first) = case.spec.fields.iter().find_map(|f| f.data.as_ref()) else {
         return Ok(None);
     };
@@ -203,7 +214,10 @@ pub(super) fn source(case: &Case) -> Result<Option<Source>> {
             ));
         }
     };
-    let (mesh, dim) = read_at(&case.dir.join(&name), time.as_deref())?;
+    let (mesh, dim) = match read {
+        Some(mesh) if reads_points_file(case) => (mesh, 3),
+        _ => read_at(&case.dir.join(&name), time.as_deref())?,
+    };
     let points = mesh.points.len();
     Ok(Some(Source {
         name,

@@ -171,7 +171,7 @@ type Prepared = (
 /// Stages 1 to 5 on this rank (no collectives: every rank does the same, alone).
 fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
     let case = load::case(dir)?;
-    let (geometry, points, carried) = points::points(&case)?;
+    let (geometry, points, carried, read) = points::points(&case)?;
     let series = series::series(&case)?;
     let times = match (&series, data::openfoam_time(&case)?) {
         (Some(s), _) => s.times(),
@@ -188,7 +188,7 @@ fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
                 .into(),
         });
     }
-    let source = data::source(&case)?;
+    let source = data::source(&case, read)?;
     let data = data::build(&case, source.as_ref())?;
     mms::Mms::new(&case, points.dim(), times[0])?;
     let ddt = match &series {
