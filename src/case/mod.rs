@@ -46,6 +46,7 @@ mod fields;
 mod finite;
 mod folders;
 mod load;
+mod memory;
 mod mms;
 mod names;
 mod network;
@@ -121,7 +122,7 @@ pub fn run_on(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Summary> {
     let done = run::execute(&case, &inputs, &times, mms.as_ref(), opts, ranks)?;
     let rows = done.rows;
     let dim = piece.points.dim();
-    let estimate = points::estimate_bytes(
+    let estimate = memory::estimate_bytes(
         &case,
         piece.points.len(),
         dim,
@@ -211,7 +212,7 @@ fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
         points.len(),
     )?;
     arrays::check_selection(&case, &names, carried_if(&case, &carried))?;
-    points::check_total_memory(
+    memory::check_total_memory(
         &case,
         points.len(),
         points.dim(),
@@ -274,13 +275,13 @@ fn carried_values(carried: &[crate::io::PointArray]) -> usize {
 }
 
 /// The memory a run needs beside its arrays: the network's tapes and the data fields'
-/// samples (see [`points::extra_bytes`]).
+/// samples (see [`memory::extra_bytes`]).
 fn extra_bytes(case: &load::Case, opts: &RunOptions, source: Option<&data::Source>) -> u128 {
     let data = source.map(|s| {
         let values = s.mesh.point_data.iter().chain(&s.mesh.cell_data);
         (s.points, values.map(|a| a.components).sum())
     });
-    points::extra_bytes(case, opts.chunk_size, rayon::current_num_threads(), data)
+    memory::extra_bytes(case, opts.chunk_size, rayon::current_num_threads(), data)
 }
 
 /// The input arrays the output carries: none when `[data] carry = false`.
