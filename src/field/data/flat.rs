@@ -12,6 +12,7 @@ const FLAT: f64 = 1e-7;
 /// Whether the stencil of the samples `idx` around `query` (in the frame's `dim` local
 /// coordinates) is flat: the smallest spread along the principal axes of its offsets (the
 /// eigenvalues of their second moments) below [`FLAT`] of the largest.
+#[inline]
 pub(super) fn flat_stencil(
     s: &samples::Samples,
     dim: usize,
@@ -54,6 +55,7 @@ pub(super) fn flat_stencil(
     small < FLAT * big || small.is_nan()
 }
 
+#[inline]
 pub(super) fn dist2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
     (0..3).map(|d| (a[d] - b[d]) * (a[d] - b[d])).sum()
 }
