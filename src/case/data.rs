@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::config::{
-    DataRef, PointsSpec, ReconstructionSpec, SamplesSpec, StencilSpec, WeightsSpec,
+    AtSpec, DataRef, PointsSpec, ReconstructionSpec, SamplesSpec, StencilSpec, WeightsSpec,
 };
 use super::load::Case;
 use crate::error::{Error, Result};
@@ -132,9 +132,24 @@ pub(super) fn write_back_fields(
     io::write_openfoam_cell_fields(dir, time, &fields)
 }
 
+/// Whether the data file is the mesh file of `[points]` (no `[data] file`, some field
+/// with `data`), which [`source`] then takes as the points read it.
+pub(super) fn reads_points_file(case: &Case) -> bool {
+    case.spec.data.is_none()
+        && case.spec.fields.iter().any(|f| f.data.is_some())
+        && matches!(&case.spec.points, PointsSpec::Mesh { file, .. } if !is_csv(&case.dir.join(file)))
+}
+
+fn is_csv(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+}
+
 /// The data file, read, when some field has `data = …`: `[data] file`, else the mesh or
-/// CSV file of `[points]`.
-pub(super) fn source(case: &Case) -> Result<Option<Source>> {
+/// CSV file of `[points]` (`read`: that mesh as the points read it, see
+/// [`reads_points_file`]).
+pub(super) fn source(case: &Case, read: Option<Mesh>) -> Result<Option<Source>> {
     let Some(first) = case.spec.fields.iter().find_map(|f| f.data.as_ref()) else {
         return Ok(None);
     };
@@ -152,7 +167,10 @@ pub(super) fn source(case: &Case) -> Result<Option<Source>> {
             ));
         }
     };
-    let (mesh, dim) = io::read_any(&case.dir.join(&name), time.as_deref())?;
+    let (mesh, dim) = match read {
+        Some(mesh) if reads_points_file(case) => (mesh, 3),
+        _ => io::read_any(&case.dir.join(&name), time.as_deref())?,
+    };
     let points = mesh.points.len();
     Ok(Some(Source {
         name,
@@ -226,7 +244,13 @@ pub(super) fn build(case: &Case, source: Option<&Source>) -> Result<Vec<Built>> 
             }
         })?;
         // Lattice, line and slice points outside every cell of the mesh get no values.
-        if let Some(c) = &src.mesh.cells {
+        // Where the case's points are the samples themselves (the centres of the data's
+        // own cells for cell data, its points for point data), every point has data
+        // without a look at the cells, and the test is not built (a second at 10⁶ cells).
+        let own_samples = reads_points_file(case)
+            && matches!(&case.spec.points, PointsSpec::Mesh { at, .. }
+                if (*at == Some(AtSpec::Cells)) == (location == Location::Cells));
+        if let Some(c) = src.mesh.cells.as_ref().filter(|_| !own_samples) {
             field = field
                 .within(&src.mesh.points, c)
                 .map_err(|e| at(format!("field '{}': {e}", f.name)))?;

@@ -46,6 +46,7 @@ mod fields;
 mod finite;
 mod folders;
 mod load;
+mod memory;
 mod mms;
 mod names;
 mod network;
@@ -122,7 +123,7 @@ pub fn run_on(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Summary> {
     let done = run::execute(&case, &inputs, &times, mms.as_ref(), opts, ranks)?;
     let rows = done.rows;
     let dim = piece.points.dim();
-    let estimate = points::estimate_bytes(
+    let estimate = memory::estimate_bytes(
         &case,
         piece.points.len(),
         dim,
@@ -172,7 +173,7 @@ type Prepared = (
 /// Stages 1 to 5 on this rank (no collectives: every rank does the same, alone).
 fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
     let case = load::case(dir)?;
-    let (geometry, points, carried) = points::points(&case)?;
+    let (geometry, points, carried, read) = points::points(&case)?;
     let series = series::series(&case)?;
     let times = match (&series, data::openfoam_time(&case)?) {
         (Some(s), _) => s.times(),
@@ -189,7 +190,7 @@ fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
                 .into(),
         });
     }
-    let source = data::source(&case)?;
+    let source = data::source(&case, read)?;
     let data = data::build(&case, source.as_ref())?;
     mms::Mms::new(&case, points.dim(), times[0])?;
     let ddt = match &series {
@@ -212,7 +213,7 @@ fn prepare(dir: &Path, opts: &RunOptions, ranks: &Ranks) -> Result<Prepared> {
         points.len(),
     )?;
     arrays::check_selection(&case, &names, carried_if(&case, &carried))?;
-    points::check_total_memory(
+    memory::check_total_memory(
         &case,
         points.len(),
         points.dim(),
@@ -275,13 +276,13 @@ fn carried_values(carried: &[crate::io::PointArray]) -> usize {
 }
 
 /// The memory a run needs beside its arrays: the network's tapes and the data fields'
-/// samples (see [`points::extra_bytes`]).
+/// samples (see [`memory::extra_bytes`]).
 fn extra_bytes(case: &load::Case, opts: &RunOptions, source: Option<&data::Source>) -> u128 {
     let data = source.map(|s| {
         let values = s.mesh.point_data.iter().chain(&s.mesh.cell_data);
         (s.points, values.map(|a| a.components).sum())
     });
-    points::extra_bytes(case, opts.chunk_size, rayon::current_num_threads(), data)
+    memory::extra_bytes(case, opts.chunk_size, rayon::current_num_threads(), data)
 }
 
 /// The input arrays the output carries: none when `[data] carry = false`.

@@ -27,6 +27,8 @@
 //! assert!(c.iter().all(|v| (v - 1.0).abs() < 1e-15));
 //! ```
 
+use rayon::prelude::*;
+
 use super::{Cells, Mesh};
 
 /// VTK cell type codes with a fixed list of faces.
@@ -180,18 +182,38 @@ pub fn polyhedron_centre<'a>(
     points: &[[f64; 3]],
     faces: impl Iterator<Item = &'a [u64]> + Clone,
 ) -> [f64; 3] {
-    let centres: Vec<([f64; 3], [f64; 3])> = faces.map(|f| face_centre(points, f)).collect();
+    // On the stack for the cells of VTK's face tables and most polyhedra.
+    let mut stack = [([0.0; 3], [0.0; 3]); 16];
+    let mut heap = Vec::new();
+    let mut count = 0;
+    for f in faces {
+        let c = face_centre(points, f);
+        if count < stack.len() {
+            stack[count] = c;
+        } else {
+            if heap.is_empty() {
+                heap.extend_from_slice(&stack);
+            }
+            heap.push(c);
+        }
+        count += 1;
+    }
+    let centres = if count <= stack.len() {
+        &stack[..count]
+    } else {
+        &heap[..]
+    };
     if centres.is_empty() {
         return [f64::NAN; 3];
     }
     let mut est = [0.0; 3];
-    for (c, _) in &centres {
+    for (c, _) in centres {
         est = add(est, *c);
     }
     let est = scale(est, 1.0 / centres.len() as f64);
     let mut sum = [0.0; 3];
     let mut vol = 0.0;
-    for (c, a) in &centres {
+    for (c, a) in centres {
         // Three times the pyramid's volume; its sign says the face's orientation, which
         // a VTK cell's face table does not fix: the magnitude is what OpenFOAM adds for
         // outward faces of a convex cell.
@@ -215,14 +237,20 @@ pub fn cell_centres(mesh: &Mesh) -> Vec<[f64; 3]> {
     let Some(cells) = &mesh.cells else {
         return Vec::new();
     };
-    cell_points(cells)
-        .zip(&cells.types)
-        .enumerate()
-        .map(|(c, (ids, &kind))| match cells.polyhedron_faces(c) {
-            Some(faces) if kind == POLYHEDRON => {
-                polyhedron_centre(&mesh.points, faces.iter().copied())
+    // Each cell on its own, in parallel (the same bits in any order).
+    let ends = &cells.offsets;
+    let end = |c: usize| usize::try_from(ends[c]).unwrap_or(usize::MAX);
+    (0..ends.len().min(cells.types.len()))
+        .into_par_iter()
+        .map(|c| {
+            let start = if c == 0 { 0 } else { end(c - 1) };
+            let ids = cells.connectivity.get(start..end(c)).unwrap_or(&[]);
+            let kind = cells.types[c];
+            let faces = (kind == POLYHEDRON).then(|| cells.polyhedron_faces(c));
+            match faces.flatten() {
+                Some(faces) => polyhedron_centre(&mesh.points, faces.iter().copied()),
+                None => centre_of(&mesh.points, ids, kind),
             }
-            _ => centre_of(&mesh.points, ids, kind),
         })
         .collect()
 }
@@ -254,6 +282,19 @@ fn centre_of(points: &[[f64; 3]], ids: &[u64], kind: u8) -> [f64; 3] {
     if let Some(faces) = cell_faces(kind)
         && faces.iter().flat_map(|f| f.iter()).all(|&k| k < ids.len())
     {
+        // The faces' point indices on the stack (VTK's tables: at most 8 faces of 6).
+        if faces.len() <= 8 && faces.iter().all(|f| f.len() <= 8) {
+            let mut local = [[0u64; 8]; 8];
+            for (l, f) in local.iter_mut().zip(faces.iter()) {
+                for (x, &k) in l.iter_mut().zip(f.iter()) {
+                    *x = ids[k];
+                }
+            }
+            return polyhedron_centre(
+                points,
+                local.iter().zip(faces.iter()).map(|(l, f)| &l[..f.len()]),
+            );
+        }
         let local: Vec<Vec<u64>> = faces
             .iter()
             .map(|f| f.iter().map(|&k| ids[k]).collect())

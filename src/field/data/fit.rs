@@ -167,16 +167,8 @@ impl Fit {
             v[0] -= alpha;
             let vv: f64 = v.iter().map(|x| x * x).sum();
             if vv > 0.0 {
-                let reflect = |col: &mut [f64]| {
-                    let t = 2.0 * v.iter().zip(col.iter()).map(|(x, y)| x * y).sum::<f64>() / vv;
-                    col.iter_mut().zip(v.iter()).for_each(|(y, x)| *y -= t * x);
-                };
-                for c in j + 1..p {
-                    reflect(&mut a[c * k + j..(c + 1) * k]);
-                }
-                for c in 0..m {
-                    reflect(&mut b[c * k + j..(c + 1) * k]);
-                }
+                reflect(v, vv, &mut a[(j + 1) * k..p * k], k, j);
+                reflect(v, vv, &mut b[..m * k], k, j);
             }
             a[j * k + j] = alpha;
         }
@@ -200,6 +192,40 @@ impl Fit {
             }
         }
         cond
+    }
+}
+
+/// Reflects the columns of `cols` (column-major, `k` rows each) in their rows `j..` by
+/// the Householder vector `v` (`v·v = vv`): `a −= (2 v·a / vv) v`. Four columns at a
+/// time, so that their sums over the rows run side by side (each in the order of the rows,
+/// as it would alone: the same bits).
+fn reflect(v: &[f64], vv: f64, cols: &mut [f64], k: usize, j: usize) {
+    let mut quads = cols.chunks_exact_mut(4 * k);
+    for q in &mut quads {
+        let (c0, rest) = q.split_at_mut(k);
+        let (c1, rest) = rest.split_at_mut(k);
+        let (c2, c3) = rest.split_at_mut(k);
+        let (c0, c1, c2, c3) = (&mut c0[j..], &mut c1[j..], &mut c2[j..], &mut c3[j..]);
+        // Sums start at −0.0, as `Iterator::sum` does.
+        let mut t = [-0.0f64; 4];
+        for ((((&x, &y0), &y1), &y2), &y3) in v.iter().zip(&*c0).zip(&*c1).zip(&*c2).zip(&*c3) {
+            t[0] += x * y0;
+            t[1] += x * y1;
+            t[2] += x * y2;
+            t[3] += x * y3;
+        }
+        let t = t.map(|d| 2.0 * d / vv);
+        for ((((&x, y0), y1), y2), y3) in v.iter().zip(c0).zip(c1).zip(c2).zip(c3) {
+            *y0 -= t[0] * x;
+            *y1 -= t[1] * x;
+            *y2 -= t[2] * x;
+            *y3 -= t[3] * x;
+        }
+    }
+    for col in quads.into_remainder().chunks_exact_mut(k) {
+        let col = &mut col[j..];
+        let t = 2.0 * v.iter().zip(col.iter()).map(|(x, y)| x * y).sum::<f64>() / vv;
+        col.iter_mut().zip(v.iter()).for_each(|(y, x)| *y -= t * x);
     }
 }
 

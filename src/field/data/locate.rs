@@ -142,20 +142,31 @@ fn shape(t: u8, n: usize, dim: usize) -> Option<(Shape, usize)> {
 impl Domain {
     /// The domain of a cloud of `samples` (in the coordinates `axes`) reconstructed with
     /// stencils of `k` samples: the points no farther from their nearest sample than the
-    /// farthest of that sample's `k` nearest samples. O(N k log N), in parallel.
+    /// farthest of that sample's `k` nearest samples. O(N k log N), in parallel: on
+    /// threads of its own (as many as rayon's pool has), not rayon's, so that it may run
+    /// inside a lazy initialisation that rayon's workers wait on (a worker waiting in a
+    /// rayon join could steal a task that waits on the same initialisation).
     pub fn cloud(samples: &[[f64; 3]], axes: &[usize], k: usize) -> Domain {
         let pos: Vec<[f64; 3]> = samples.iter().map(|p| project(p, axes)).collect();
         let tree = ImmutableKdTree::new_from_slice(&pos);
         let k = NonZero::new(k.min(pos.len())).unwrap_or(NonZero::<usize>::MIN);
-        let reach2 = pos
-            .par_iter()
-            .map(|p| {
-                tree.nearest_n_within::<SquaredEuclidean>(p, f64::INFINITY, k, false)
-                    .iter()
-                    .map(|nb| nb.distance)
-                    .fold(0.0, f64::max)
-            })
-            .collect();
+        let mut reach2 = vec![0.0; pos.len()];
+        let threads = rayon::current_num_threads().max(1);
+        let chunk = pos.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            for (out, at) in reach2.chunks_mut(chunk).zip(pos.chunks(chunk)) {
+                let tree = &tree;
+                scope.spawn(move || {
+                    for (r, p) in out.iter_mut().zip(at) {
+                        *r = tree
+                            .nearest_n_within::<SquaredEuclidean>(p, f64::INFINITY, k, false)
+                            .iter()
+                            .map(|nb| nb.distance)
+                            .fold(0.0, f64::max);
+                    }
+                });
+            }
+        });
         Domain {
             axes: axes.to_vec(),
             kind: Kind::Cloud { tree, reach2 },

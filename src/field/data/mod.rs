@@ -53,6 +53,7 @@
 //! ```
 
 mod fit;
+mod flat;
 mod frame;
 pub mod locate;
 mod location;
@@ -61,6 +62,7 @@ mod samples;
 mod tape;
 
 use std::num::NonZero;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kiddo::SquaredEuclidean;
@@ -73,6 +75,7 @@ pub use mesh::{
 
 use crate::error::{Error, Result};
 use fit::{Fit, exponents, num_monomials, predecessors};
+use flat::{dist2, flat_stencil};
 
 /// Condition-number estimate above which a stencil is grown. Not round-off but the fit's
 /// truncation error is what an ill-shaped stencil amplifies into the derivatives, so the
@@ -143,8 +146,10 @@ pub struct DataField {
     exps: Vec<[u8; 3]>,
     /// `φ_j = φ_q · s_a` for `(q, a) = pred[j]`.
     pred: Vec<(usize, usize)>,
-    /// Where the field has data.
-    domain: Domain,
+    /// Where the field has data: a mesh's cells from [`DataField::within`], else the
+    /// samples' reach as a cloud, made on first use (a kNN query per sample: seconds at
+    /// 10⁶ samples, wasted where `within` replaces it or only samples are evaluated).
+    domain: OnceLock<Domain>,
     counters: [AtomicUsize; 5],
 }
 
@@ -204,11 +209,8 @@ impl DataField {
             )));
         }
         let exps = exponents(dim, opts.degree);
-        // The samples' own (local) coordinates: a cloud's reach is measured where they are.
-        let local: Vec<usize> = (0..s.frame.dim()).collect();
-        let domain = Domain::cloud(&s.pos, &local, neighbours);
         Ok(DataField {
-            domain,
+            domain: OnceLock::new(),
             pred: predecessors(&exps),
             exps,
             s,
@@ -312,7 +314,11 @@ impl DataField {
                 x[axis] = q[a][i];
             }
             let query = frame.local(&x);
-            if !self.valid_with(&x, &mut scratch) {
+            // The first stencil; a point with a sample on it (the nearest at distance 0)
+            // has data without a look at the domain.
+            self.stencil(&query, self.neighbours, &mut idx);
+            let on_sample = idx.iter().any(|&j| dist2(&self.s.pos[j], &query) == 0.0);
+            if !on_sample && !self.in_domain(&x, &mut scratch) {
                 // Outside the data: no values rather than an extrapolation.
                 counts[0] += 1;
                 counts[4] += 1;
@@ -325,9 +331,13 @@ impl DataField {
             let mut degree = self.degree;
             let mut k = self.neighbours;
             let mut grown = false;
+            let mut first = true;
             let h = loop {
                 let p = num_monomials(dim, degree);
-                self.stencil(&query, k, &mut idx);
+                if !first {
+                    self.stencil(&query, k, &mut idx);
+                }
+                first = false;
                 let h = idx
                     .iter()
                     .map(|&j| dist2(&self.s.pos[j], &query))
@@ -411,11 +421,16 @@ impl DataField {
     fn valid_with(&self, x: &[f64; 3], scratch: &mut locate::Scratch) -> bool {
         let local = self.s.frame.local(x);
         self.s.tree.nearest_one::<SquaredEuclidean>(&local).distance == 0.0
-            || if self.domain.cells() > 0 {
-                self.domain.contains_with(x, scratch)
-            } else {
-                self.domain.contains_with(&local, scratch)
-            }
+            || self.in_domain(x, scratch)
+    }
+
+    /// Whether the point `x` (input coordinates, those not fitted 0) is inside the domain.
+    fn in_domain(&self, x: &[f64; 3], scratch: &mut locate::Scratch) -> bool {
+        if self.domain().cells() > 0 {
+            self.domain().contains_with(x, scratch)
+        } else {
+            self.domain().contains_with(&self.s.frame.local(x), scratch)
+        }
     }
 
     /// Which of `points` have data, in parallel: the samples themselves, and the points
@@ -439,7 +454,11 @@ impl DataField {
 
     /// Where the field has data (see [`DataField::valid`]).
     pub fn domain(&self) -> &Domain {
-        &self.domain
+        self.domain.get_or_init(|| {
+            // The samples' own (local) coordinates: a cloud's reach is measured where they are.
+            let local: Vec<usize> = (0..self.s.frame.dim()).collect();
+            Domain::cloud(&self.s.pos, &local, self.neighbours)
+        })
     }
 
     /// Takes the field's domain from the cells of a mesh: `points` and `cells` are the
@@ -453,7 +472,7 @@ impl DataField {
     pub fn within(mut self, points: &[[f64; 3]], cells: &crate::io::Cells) -> Result<Self> {
         let domain = Domain::mesh(points, cells, &self.s.frame.axes)?;
         if domain.cells() > 0 {
-            self.domain = domain;
+            self.domain = OnceLock::from(domain);
         }
         Ok(self)
     }
@@ -499,39 +518,4 @@ impl DataField {
         }));
         Ok(self)
     }
-}
-
-/// Below this ratio of the smallest to the largest spread of a stencil along its principal
-/// axes, the stencil is flat: its extent across is round-off (of cell centres computed in
-/// floating point), not geometry.
-const FLAT: f64 = 1e-7;
-
-/// Whether the stencil of the samples `idx` around `query` (in the frame's `dim` local
-/// coordinates) is flat: the smallest spread along the principal axes of its offsets (the
-/// eigenvalues of their second moments) below [`FLAT`] of the largest.
-fn flat_stencil(s: &samples::Samples, dim: usize, query: &[f64; 3], idx: &[usize]) -> bool {
-    let scale = idx
-        .iter()
-        .map(|&j| dist2(&s.pos[j], query))
-        .fold(0.0, f64::max)
-        .sqrt();
-    if !(scale > 0.0 && scale.is_finite()) {
-        return false;
-    }
-    let mut c = nalgebra::Matrix3::<f64>::zeros();
-    for &j in idx {
-        let mut d = [0.0; 3];
-        for (a, da) in d.iter_mut().enumerate().take(dim) {
-            *da = (s.pos[j][a] - query[a]) / scale;
-        }
-        c += nalgebra::Vector3::from(d) * nalgebra::RowVector3::from(d);
-    }
-    let mut ev: [f64; 3] = nalgebra::SymmetricEigen::new(c).eigenvalues.into();
-    ev.sort_by(|a, b| b.total_cmp(a));
-    let (big, small) = (ev[0].max(0.0).sqrt(), ev[dim - 1].max(0.0).sqrt());
-    small < FLAT * big || small.is_nan()
-}
-
-fn dist2(a: &[f64; 3], b: &[f64; 3]) -> f64 {
-    (0..3).map(|d| (a[d] - b[d]) * (a[d] - b[d])).sum()
 }

@@ -135,8 +135,10 @@ pub(crate) fn build(
 
 /// Sample indices sorted by position (then index).
 pub(super) fn sorted(pos: &[[f64; 3]]) -> Vec<usize> {
+    use rayon::prelude::*;
     let mut order: Vec<usize> = (0..pos.len()).collect();
-    order.sort_by(|&i, &j| {
+    // A total order (ties broken by index): the same result whatever the sort.
+    order.par_sort_unstable_by(|&i, &j| {
         (pos[i][0].total_cmp(&pos[j][0]))
             .then(pos[i][1].total_cmp(&pos[j][1]))
             .then(pos[i][2].total_cmp(&pos[j][2]))
