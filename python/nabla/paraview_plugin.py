@@ -8,13 +8,17 @@ nabla's exact reconstruction — the same call as ``nabla.compute_derivatives``,
 numbers are bit for bit those of the command line on the same file — and adds the arrays
 the check boxes ask for, named as the command line names them (``grad(U)``, ``Q(U)``, ...).
 Cell data (a finite-volume solver's values) gives cell data, point data gives point data.
+A multiblock input (ParaView's OpenFOAM reader, foamToVTK's ``.vtm``) is differentiated
+block by block: each block that has the array gets the new arrays (the internal mesh from
+its own cell values; open the case directory with nabla itself to use the patches' values
+too), the others pass through unchanged.
 """
 
 import sys
 
 from paraview.util.vtkAlgorithm import smdomain, smhint, smproperty, smproxy
 from vtkmodules.util.vtkAlgorithm import VTKPythonAlgorithmBase
-from vtkmodules.vtkCommonDataModel import vtkDataObject, vtkDataSet
+from vtkmodules.vtkCommonDataModel import vtkDataObject
 
 # (check box label, operator, needs a vector of 3 components, on by default)
 OPERATORS = [
@@ -49,22 +53,26 @@ def _flag(name, default):
 @smproxy.filter(name="nablaDerivatives", label="nabla Derivatives")
 @smhint.xml('<ShowInMenu category="nabla" />')
 @smproperty.input(name="Input", port_index=0)
-@smdomain.datatype(dataTypes=["vtkDataSet"], composite_data_supported=False)
+@smdomain.datatype(dataTypes=["vtkDataSet", "vtkCompositeDataSet"], composite_data_supported=True)
 class NablaDerivatives(VTKPythonAlgorithmBase):
     """Exact derivatives of a point or cell array (see the module's documentation)."""
 
     def __init__(self):
-        super().__init__(nInputPorts=1, nOutputPorts=1, outputType="vtkDataSet")
+        super().__init__(nInputPorts=1, nOutputPorts=1, outputType="vtkDataObject")
         self._array = None
         self._degree = 2
         self._neighbours = 0
         self._samples = "auto"
         self._ops = {label: default for label, _, _, default in OPERATORS}
 
+    def FillInputPortInformation(self, port, info):
+        info.Set(self.INPUT_REQUIRED_DATA_TYPE(), "vtkDataObject")
+        return 1
+
     def RequestDataObject(self, request, inInfo, outInfo):
-        # The output is a dataset of the input's type.
-        inp = vtkDataSet.GetData(inInfo[0])
-        out = vtkDataSet.GetData(outInfo)
+        # The output is a data object of the input's type (a dataset, or a multiblock).
+        inp = vtkDataObject.GetData(inInfo[0])
+        out = vtkDataObject.GetData(outInfo)
         if inp is not None and (out is None or not out.IsA(inp.GetClassName())):
             out = inp.NewInstance()
             outInfo.GetInformationObject(0).Set(vtkDataObject.DATA_OBJECT(), out)
@@ -117,29 +125,27 @@ class NablaDerivatives(VTKPythonAlgorithmBase):
         locals()["Set" + _label] = _flag(_label, _default)
     del _label, _op, _vector, _default
 
-    def RequestData(self, request, inInfo, outInfo):
+    def _one(self, ds, association, name, whole):
+        """``ds`` with the derivatives added; ``ds`` itself where it lacks the array (or,
+        for a block of a multiblock, where nabla refuses it: said on stderr); None when a
+        whole input fails."""
         import nabla
 
-        inp = vtkDataSet.GetData(inInfo[0])
-        out = vtkDataSet.GetData(outInfo)
-        if self._array is None:
-            print("nabla Derivatives: choose an array", file=sys.stderr)
-            return 0
-        association, name = self._array
-        data = inp.GetCellData() if association == 1 else inp.GetPointData()
+        data = ds.GetCellData() if association == 1 else ds.GetPointData()
         array = data.GetArray(name)
         if array is None:
-            print(f"nabla Derivatives: the input has no array '{name}'", file=sys.stderr)
-            return 0
+            if whole:
+                print(f"nabla Derivatives: the input has no array '{name}'", file=sys.stderr)
+                return None
+            return ds
         vector = array.GetNumberOfComponents() == 3
         ops = [op for label, op, needs_vector, _ in OPERATORS if self._ops[label] and (vector or not needs_vector)]
         if not ops:
-            out.ShallowCopy(inp)
-            return 1
+            return ds
         samples = {"auto": "cells" if association == 1 else "points"}.get(self._samples, self._samples)
         try:
-            result = nabla.compute_derivatives(
-                inp,
+            return nabla.compute_derivatives(
+                ds,
                 name,
                 ops,
                 degree=self._degree,
@@ -148,6 +154,29 @@ class NablaDerivatives(VTKPythonAlgorithmBase):
             )
         except nabla.NablaError as e:
             print(f"nabla Derivatives: {e}", file=sys.stderr)
+            return None if whole else ds
+
+    def RequestData(self, request, inInfo, outInfo):
+        inp = vtkDataObject.GetData(inInfo[0])
+        out = vtkDataObject.GetData(outInfo)
+        if self._array is None:
+            print("nabla Derivatives: choose an array", file=sys.stderr)
             return 0
-        out.ShallowCopy(result)
+        association, name = self._array
+        if not inp.IsA("vtkCompositeDataSet"):
+            result = self._one(inp, association, name, whole=True)
+            if result is None:
+                return 0
+            out.ShallowCopy(result)
+            return 1
+        out.CopyStructure(inp)
+        it = inp.NewIterator()
+        it.InitTraversal()
+        while not it.IsDoneWithTraversal():
+            block = it.GetCurrentDataObject()
+            if block is not None and block.IsA("vtkDataSet") and block.GetNumberOfPoints() > 0:
+                out.SetDataSet(it, self._one(block, association, name, whole=False))
+            else:
+                out.SetDataSet(it, block)
+            it.GoToNextItem()
         return 1

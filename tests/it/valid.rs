@@ -754,3 +754,42 @@ fn points_of_another_mesh_read_back_with_nablas_reader() {
         stdout(&out)
     );
 }
+
+/// A row of cells whose centres lie on a line (a boundary patch of a one-cell-thick 2-D
+/// mesh): the fit is 1-D, the cells are not tested, the derivative along the line is
+/// that of the data.
+#[test]
+fn samples_on_a_line_keep_the_domain_of_a_cloud() {
+    use nabla::eval::{EvalOptions, Operator, Points, evaluate};
+    use nabla::field::data::{DataField, Reconstruction};
+    use nabla::io::Cells;
+    let n = 12;
+    let mut points = Vec::new();
+    for i in 0..=n {
+        points.push([i as f64 / n as f64, 0.0, 0.0]);
+        points.push([i as f64 / n as f64, 0.0, 0.01]);
+    }
+    let cells = Cells {
+        connectivity: (0..n as u64)
+            .flat_map(|i| [2 * i, 2 * i + 2, 2 * i + 3, 2 * i + 1])
+            .collect(),
+        offsets: (1..=n as u64).map(|c| 4 * c).collect(),
+        types: vec![9; n],
+        ..Default::default()
+    };
+    let centres: Vec<[f64; 3]> = (0..n)
+        .map(|c| [(c as f64 + 0.5) / n as f64, 0.0, 0.005])
+        .collect();
+    let values: Vec<f64> = centres.iter().map(|p| p[0] * p[0]).collect();
+    let f = DataField::new(&centres, 3, &values, 1, &Reconstruction::default())
+        .unwrap()
+        .within(&points, &cells)
+        .unwrap();
+    assert_eq!(f.axes(), &[0]);
+    let at = Points::from_rows(3, &centres[3..5]).unwrap();
+    let out = evaluate(&f, &at, &[Operator::Grad], &EvalOptions::default()).unwrap();
+    for (k, c) in centres[3..5].iter().enumerate() {
+        assert!((out[0].values[3 * k] - 2.0 * c[0]).abs() < 1e-10);
+        assert_eq!(&out[0].values[3 * k + 1..3 * k + 3], &[0.0, 0.0]);
+    }
+}

@@ -465,11 +465,16 @@ impl DataField {
     /// mesh's (the samples may be its points, its cell centres, or any points in it). A
     /// point of a lattice, line or slice outside every cell then has no values (NaN); see
     /// [`locate`] for the test. A mesh with no cell of the fitted dimension (only vertices
-    /// or lines; only faces for 3-D data) keeps the domain of the samples as a cloud.
+    /// or lines; only faces for 3-D data) keeps the domain of the samples as a cloud, and
+    /// so do samples on a line (a row of cells, a boundary patch of a 2-D mesh), whose
+    /// cells are not tested.
     ///
     /// # Errors
     /// [`Error::Data`] when the cells refer to a point that does not exist.
     pub fn within(mut self, points: &[[f64; 3]], cells: &crate::io::Cells) -> Result<Self> {
+        if self.s.frame.axes.len() < 2 {
+            return Ok(self);
+        }
         let domain = Domain::mesh(points, cells, &self.s.frame.axes)?;
         if domain.cells() > 0 {
             self.domain = OnceLock::from(domain);
