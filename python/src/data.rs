@@ -116,9 +116,9 @@ pub fn cloud_derivatives<'py>(
         .or_raise()?;
     let out = run(py, &field, &at, &ops, name, chunk_size)?;
     let seconds = since(t);
-    let d = stats(py, &field, &[])?;
-    d.set_item("seconds", seconds)?;
-    Ok((arrays_dict(py, out)?, d))
+    let info = stats(py, &field, &[])?;
+    info.set_item("seconds", seconds)?;
+    Ok((arrays_dict(py, out)?, info))
 }
 
 /// Derivatives of arrays of a mesh, sampled as the CLI samples them. `at` is "auto",
@@ -191,9 +191,9 @@ pub fn mesh_derivatives<'py>(
             Location::Points => "points".to_string(),
         },
     )];
-    let d = stats(py, &field, &extra)?;
-    d.set_item("seconds", seconds)?;
-    Ok((arrays_dict(py, out)?, d, evaluated))
+    let info = stats(py, &field, &extra)?;
+    info.set_item("seconds", seconds)?;
+    Ok((arrays_dict(py, out)?, info, evaluated))
 }
 
 /// The evaluation points of `at` and what they are: "points", "cells" or "given".
