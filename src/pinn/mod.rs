@@ -65,6 +65,7 @@ mod plot;
 mod problem;
 mod ranks;
 mod reference;
+mod refine;
 mod residual;
 mod sample;
 mod sampling;
@@ -82,6 +83,7 @@ pub use lbfgs::{Lbfgs, LbfgsConfig, LbfgsConvergence, LbfgsStatus, LbfgsStep};
 pub use loss::{LossTerms, LossWeights, Pde, PinnLoss};
 pub use mlp::{Activation, Layer, MAX_INPUTS, Mlp, MlpVars};
 pub use plot::plot_history;
+pub use refine::RefineConfig;
 pub use problem::{
     At, ConditionConfig, DataConfig, Derivative, Equations, ExprResidual, Faces, FnResidual, Loss,
     Names, Reference, Residual, Term, TermLosses,

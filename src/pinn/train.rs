@@ -16,7 +16,9 @@ use super::io_error;
 use super::lbfgs::Lbfgs;
 use super::loss::{LossTerms, sample};
 use super::mlp::Mlp;
+use super::objective::Evaluate;
 use super::plot::plot_history;
+use super::refine::MovingPoints;
 use crate::error::{Error, Result};
 use crate::parallel::Ranks;
 
@@ -118,8 +120,18 @@ pub fn train_on(
     out_dir: &Path,
     ranks: &Ranks,
 ) -> Result<TrainReport> {
-    let (problem, mut mlp, mut adam, mut history, mut unknowns, saved_lbfgs) =
+    let (problem, mut mlp, mut adam, mut history, mut unknowns, saved_lbfgs, refined) =
         ranks.agree(start(config, resume_from, out_dir, ranks.is_root()))?;
+    // The same on every rank: built from the settings and the checkpoint alone.
+    let mut moving = match problem.loss.equations() {
+        Some(e) => Some(MovingPoints::new(
+            e,
+            config.points.resample_every,
+            config.points.refine,
+            refined,
+        )?),
+        None => None,
+    };
     let ckpt = out_dir.join("checkpoint.json");
     let t0 = Instant::now();
     fit_objective(
@@ -127,10 +139,7 @@ pub fn train_on(
         &mut unknowns,
         &mut adam,
         problem.loss.evaluator(),
-        problem
-            .loss
-            .equations()
-            .map(|e| (config.points.resample_every, e)),
+        moving.as_mut(),
         &FitOptions {
             iterations: config.optimizer.iterations,
             schedule: config.optimizer.schedule,
@@ -141,6 +150,12 @@ pub fn train_on(
         &mut history,
         ranks,
     )?;
+    // L-BFGS, the final loss and the checkpoint: on the points refinement added too.
+    let settled: &dyn Evaluate = match &moving {
+        Some(m) => m.settled(),
+        None => problem.loss.evaluator(),
+    };
+    let refined = moving.as_ref().map_or(&[][..], MovingPoints::added);
     let mut lbfgs = None;
     let mut lbfgs_outcome = None;
     if let Some(cfg) = &config.lbfgs {
@@ -160,7 +175,8 @@ pub fn train_on(
             &mut unknowns,
             &adam,
             &mut state,
-            problem.loss.evaluator(),
+            settled,
+            refined,
             &opts,
             &mut history,
             ranks,
@@ -168,7 +184,7 @@ pub fn train_on(
         lbfgs = Some(state);
     }
     let seconds = t0.elapsed().as_secs_f64();
-    let final_loss = problem.loss.value_on(&mlp, &unknowns, ranks)?;
+    let final_loss = settled.eval(&mlp, &unknowns, false, ranks)?.0;
     // No collective from here on: what follows is rank-local.
     let errors = problem.errors(&mlp)?;
     let names = problem.loss.unknown_names();
@@ -182,7 +198,7 @@ pub fn train_on(
             out_dir,
             (&mlp, &adam, lbfgs.as_ref()),
             &history,
-            &unknowns,
+            (&unknowns, refined),
             names,
         )?
     } else {
@@ -201,9 +217,18 @@ pub fn train_on(
     })
 }
 
-/// What a training starts from: the problem, and the network, optimiser and history,
-/// fresh or from the checkpoint `resume_from`.
-type Start = (Problem, Mlp, Adam, Vec<LossRecord>, Vec<f64>, Option<Lbfgs>);
+/// What a training starts from: the problem, and the network, optimiser, history,
+/// unknowns, L-BFGS state and points added by refinement, fresh or from the checkpoint
+/// `resume_from`.
+type Start = (
+    Problem,
+    Mlp,
+    Adam,
+    Vec<LossRecord>,
+    Vec<f64>,
+    Option<Lbfgs>,
+    Vec<Vec<f64>>,
+);
 
 /// [`train_on`]'s preparation, on one rank (no collectives); `out_dir` is made when
 /// `make_dir`.
@@ -218,7 +243,7 @@ fn start(
         std::fs::create_dir_all(out_dir).map_err(|e| io_error(out_dir, e))?;
     }
     let n_out = config.outputs();
-    let (mlp, adam, history, unknowns, lbfgs) = if let Some(from) = resume_from {
+    let (mlp, adam, history, unknowns, lbfgs, refined) = if let Some(from) = resume_from {
         let (c, settings) = Checkpoint::load_with_settings(from)?;
         let fresh = Mlp::new(
             config.dim(),
@@ -273,12 +298,22 @@ fn start(
                 ),
             ));
         }
+        if !c.refined.is_empty() && config.points.refine.is_none() {
+            return Err(Error::config(
+                "checkpoint",
+                format!(
+                    "cannot resume: {} holds points added by refinement and the case has no \
+                     points.refine; restore it, or run without --resume to train afresh",
+                    from.display()
+                ),
+            ));
+        }
         let state = match (&config.lbfgs, c.lbfgs) {
             // A resume may ask for more steps than the saved phase had.
             (Some(cfg), Some(s)) => Some(s.with_steps(cfg.steps)),
             _ => None,
         };
-        (c.mlp, c.adam, c.history, c.unknowns, state)
+        (c.mlp, c.adam, c.history, c.unknowns, state, c.refined)
     } else {
         let mlp = Mlp::new(
             config.dim(),
@@ -289,9 +324,9 @@ fn start(
         )?;
         let unknowns = problem.loss.unknowns().to_vec();
         let adam = Adam::new(config.optimizer.adam(), mlp.num_params() + unknowns.len())?;
-        (mlp, adam, Vec::new(), unknowns, None)
+        (mlp, adam, Vec::new(), unknowns, None, Vec::new())
     };
-    Ok((problem, mlp, adam, history, unknowns, lbfgs))
+    Ok((problem, mlp, adam, history, unknowns, lbfgs, refined))
 }
 
 /// Rank 0's files of a finished training, in `out_dir`: the checkpoint (saved again by
@@ -304,7 +339,7 @@ fn write_files(
     out_dir: &Path,
     (mlp, adam, lbfgs): (&Mlp, &Adam, Option<&Lbfgs>),
     history: &[LossRecord],
-    unknowns: &[f64],
+    (unknowns, refined): (&[f64], &[Vec<f64>]),
     names: &[String],
 ) -> Result<Vec<PathBuf>> {
     let ckpt = out_dir.join("checkpoint.json");
@@ -314,6 +349,11 @@ fn write_files(
         history: history.to_vec(),
         unknowns: unknowns.to_vec(),
         lbfgs: lbfgs.cloned(),
+        refined: if refined.iter().all(Vec::is_empty) {
+            Vec::new()
+        } else {
+            refined.to_vec()
+        },
     }
     .save_with(&ckpt, Some(config))?;
     let csv = out_dir.join("loss.csv");
@@ -323,8 +363,9 @@ fn write_files(
     Ok(vec![ckpt, csv, png, svg])
 }
 
-/// Evaluates a checkpoint without training: the loss on the configuration's points and
-/// the errors against the exact solution (when validation is configured).
+/// Evaluates a checkpoint without training: the loss on the configuration's points (with
+/// those refinement added, which the checkpoint holds) and the errors against the exact
+/// solution (when validation is configured).
 ///
 /// # Errors
 /// As [`PinnConfig::problem`] and [`Checkpoint::load`]; [`Error::Config`] if the
@@ -343,9 +384,17 @@ pub fn evaluate(config: &PinnConfig, checkpoint: &Path) -> Result<(LossTerms, Ve
             ),
         ));
     }
-    let loss = problem
-        .loss
-        .value_on(&c.mlp, &c.unknowns, &Ranks::single())?;
+    // On the points the network was trained on, those refinement added included.
+    let loss = match problem.loss.equations() {
+        Some(e) if !c.refined.is_empty() => {
+            e.with_added(&c.refined)?
+                .eval(&c.mlp, &c.unknowns, false, &Ranks::single())?
+                .0
+        }
+        _ => problem
+            .loss
+            .value_on(&c.mlp, &c.unknowns, &Ranks::single())?,
+    };
     Ok((loss, problem.errors(&c.mlp)?))
 }
 

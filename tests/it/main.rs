@@ -20,6 +20,7 @@ mod pieces;
 mod pinn;
 mod pinn_equations;
 mod pinn_lbfgs;
+mod pinn_refine;
 mod pinn_terms;
 mod plot;
 mod reference;
