@@ -83,7 +83,6 @@ pub use lbfgs::{Lbfgs, LbfgsConfig, LbfgsConvergence, LbfgsStatus, LbfgsStep};
 pub use loss::{LossTerms, LossWeights, Pde, PinnLoss};
 pub use mlp::{Activation, Layer, MAX_INPUTS, Mlp, MlpVars};
 pub use plot::plot_history;
-pub use refine::RefineConfig;
 pub use problem::{
     At, ConditionConfig, DataConfig, Derivative, Equations, ExprResidual, Faces, FnResidual, Loss,
     Names, Reference, Residual, Term, TermLosses,
@@ -92,6 +91,7 @@ pub use reference::{
     BURGERS_NODES, GaussHermite, MAX_HERMITE_NODES, burgers_cole_hopf, burgers_cole_hopf_batch,
     burgers_cole_hopf_dx, burgers_cole_hopf_nodes, gauss_hermite,
 };
+pub use refine::RefineConfig;
 pub use residual::{
     navier_stokes_residuals, navier_stokes_residuals_by, poisson_residual, poisson_residual_by,
 };

@@ -49,7 +49,12 @@ impl RefineConfig {
     /// or `points.refine`): a zero, more points added than candidates, a period that
     /// leaves no round in the Adam phase, more points in the end than the trainer holds,
     /// or refinement with resampling (which would throw the added points away).
-    pub fn validate(&self, resample_every: usize, iterations: usize, interior: usize) -> Result<()> {
+    pub fn validate(
+        &self,
+        resample_every: usize,
+        iterations: usize,
+        interior: usize,
+    ) -> Result<()> {
         let key = |k: &str| format!("points.refine.{k}");
         for (k, v) in [
             ("every", self.every),

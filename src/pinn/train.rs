@@ -58,6 +58,9 @@ pub struct TrainReport {
     pub errors: Vec<FieldError>,
     /// The loss after the last step.
     pub final_loss: LossTerms,
+    /// The collocation points residual-based refinement added to the equations' (0
+    /// without `[pinn.points] refine`).
+    pub refined_points: usize,
     /// Wall-clock seconds of this call's training.
     pub seconds: f64,
     /// The files written: `checkpoint.json`, `loss.csv`, `loss.png`, `loss.svg`.
@@ -156,6 +159,7 @@ pub fn train_on(
         None => problem.loss.evaluator(),
     };
     let refined = moving.as_ref().map_or(&[][..], MovingPoints::added);
+    let refined_points = refined.first().map_or(0, Vec::len);
     let mut lbfgs = None;
     let mut lbfgs_outcome = None;
     if let Some(cfg) = &config.lbfgs {
@@ -211,6 +215,7 @@ pub fn train_on(
         history,
         errors,
         final_loss,
+        refined_points,
         seconds,
         files,
         warnings,

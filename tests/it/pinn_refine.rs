@@ -154,6 +154,7 @@ fn refinement_is_bit_identical_for_any_thread_count_and_resumes_exactly() {
     assert_eq!(losses(&a), losses(&b));
     // Rounds before steps 10, 20 and 30: 48 points, the same whatever the threads.
     assert_eq!(ca.refined[0].len(), 48);
+    assert_eq!(a.refined_points, 48);
     assert_eq!(ca.refined, cb.refined);
     // The first ten steps train on the problem's own points, then on more.
     let mut fixed = cfg.clone();
@@ -259,11 +260,18 @@ fn a_refined_checkpoint_resumes_only_with_its_refinement() {
     more.optimizer.iterations = 30;
     let mut none = more.clone();
     none.points.refine = None;
-    let e = train(&none, &resuming(), dir.path()).unwrap_err().to_string();
-    assert!(e.contains("cannot resume") && e.contains("points.refine"), "{e}");
+    let e = train(&none, &resuming(), dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("cannot resume") && e.contains("points.refine"),
+        "{e}"
+    );
     let mut other = more.clone();
     other.points.refine.as_mut().unwrap().add = 8;
-    let e = train(&other, &resuming(), dir.path()).unwrap_err().to_string();
+    let e = train(&other, &resuming(), dir.path())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("points.refine.add"), "{e}");
     // The settings are compared only on a checkpoint saved with them; the points it
     // holds are checked even without (a hand-edited or library checkpoint).
@@ -271,7 +279,12 @@ fn a_refined_checkpoint_resumes_only_with_its_refinement() {
     ck.refined[0].pop();
     ck.refined[1].pop();
     ck.save(&dir.path().join("checkpoint.json")).unwrap();
-    let e = train(&more, &resuming(), dir.path()).unwrap_err().to_string();
-    assert!(e.contains("cannot resume") && e.contains("refinement"), "{e}");
+    let e = train(&more, &resuming(), dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("cannot resume") && e.contains("refinement"),
+        "{e}"
+    );
     train(&more, &quiet(), dir.path()).unwrap();
 }
