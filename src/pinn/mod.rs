@@ -67,6 +67,7 @@ mod ranks;
 mod reference;
 mod refine;
 mod residual;
+mod resume;
 mod sample;
 mod sampling;
 mod train;
