@@ -152,6 +152,12 @@ pub(super) fn train(
         report.seconds,
         report.final_loss.total
     )];
+    if report.refined_points > 0 {
+        notes.push(format!(
+            "refinement added {} collocation points where the residual was largest",
+            report.refined_points
+        ));
+    }
     for (n, v) in &report.unknowns {
         let first = cfg.unknowns.get(n).copied().unwrap_or(f64::NAN);
         notes.push(format!("unknown {n} = {v:.6e} (initial guess {first})"));

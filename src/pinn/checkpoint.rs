@@ -30,6 +30,11 @@ pub struct Checkpoint {
     /// L-BFGS's state, once the training has reached its L-BFGS phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lbfgs: Option<Lbfgs>,
+    /// The collocation points added by residual-based refinement (`[pinn.points]
+    /// refine`) so far, one column per input (empty without refinement): a resumed run
+    /// trains on them as the uninterrupted one did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refined: Vec<Vec<f64>>,
 }
 
 /// The file's form: the checkpoint and, written since the settings are compared on
@@ -43,6 +48,8 @@ struct StoredRef<'a> {
     unknowns: &'a [f64],
     #[serde(skip_serializing_if = "Option::is_none")]
     lbfgs: Option<&'a Lbfgs>,
+    #[serde(skip_serializing_if = "no_points")]
+    refined: &'a [Vec<f64>],
     #[serde(skip_serializing_if = "Option::is_none")]
     settings: Option<&'a PinnConfig>,
 }
@@ -58,6 +65,8 @@ struct Stored {
     unknowns: Vec<f64>,
     #[serde(default)]
     lbfgs: Option<Lbfgs>,
+    #[serde(default)]
+    refined: Vec<Vec<f64>>,
     #[serde(default)]
     settings: Option<serde_json::Value>,
 }
@@ -82,6 +91,7 @@ impl Checkpoint {
             history: &self.history,
             unknowns: &self.unknowns,
             lbfgs: self.lbfgs.as_ref(),
+            refined: &self.refined,
             settings,
         }
         .write(path)
@@ -125,13 +135,23 @@ impl Checkpoint {
                 history: c.history,
                 unknowns: c.unknowns,
                 lbfgs: c.lbfgs,
+                refined: if no_points(&c.refined) {
+                    Vec::new()
+                } else {
+                    c.refined
+                },
             },
             c.settings,
         ))
     }
 }
 
-/// Saves `mlp`, `adam` and `history` as a [`Checkpoint`] at `path`.
+/// Whether `cols` hold no point (no columns, or empty ones).
+fn no_points(cols: &[Vec<f64>]) -> bool {
+    cols.iter().all(Vec::is_empty)
+}
+
+/// Saves `mlp`, `adam`, `history` and the rest as a [`Checkpoint`] at `path`.
 pub(super) fn save_checkpoint(
     path: &Path,
     mlp: &Mlp,
@@ -139,6 +159,7 @@ pub(super) fn save_checkpoint(
     history: &[LossRecord],
     unknowns: &[f64],
     lbfgs: Option<&Lbfgs>,
+    refined: &[Vec<f64>],
 ) -> Result<()> {
     StoredRef {
         mlp,
@@ -146,6 +167,7 @@ pub(super) fn save_checkpoint(
         history,
         unknowns,
         lbfgs,
+        refined,
         settings: None,
     }
     .write(path)
@@ -164,6 +186,7 @@ impl StoredRef<'_> {
             ("Adam first moment", first(m)),
             ("Adam second moment", first(v)),
             ("unknown", first(self.unknowns)),
+            ("refined point coordinate", first(&self.refined.concat())),
         ]
         .into_iter()
         .find_map(|(what, at)| at.map(|(k, x)| format!("{what} {k} is {x:?}")));

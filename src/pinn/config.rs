@@ -84,6 +84,11 @@ pub struct PointsConfig {
     /// j-th set with the seed `seed + j`), 0 (default) never; L-BFGS trains on the first.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub resample_every: usize,
+    /// Residual-based adaptive refinement of an equations problem's interior points
+    /// during the Adam phase, `refine = { every = 2000, add = 100, candidates = 10000 }`
+    /// (see [`RefineConfig`](super::RefineConfig)); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refine: Option<super::refine::RefineConfig>,
     /// Points per chunk of the parallel loss evaluation.
     #[serde(default = "default_chunk")]
     pub chunk_size: usize,
@@ -369,6 +374,7 @@ impl PinnConfig {
             ("unknowns", !self.unknowns.is_empty()),
             ("points.sampler", !is_uniform(&self.points.sampler)),
             ("points.resample_every", self.points.resample_every != 0),
+            ("points.refine", self.points.refine.is_some()),
         ] {
             if given {
                 return Err(Error::config(

@@ -14,7 +14,8 @@ use super::lbfgs::{Lbfgs, LbfgsStatus};
 use super::loss::PinnLoss;
 use super::mlp::Mlp;
 use super::objective::Evaluate;
-use super::problem::{Equations, Loss};
+use super::problem::Loss;
+use super::refine::MovingPoints;
 use crate::error::{Error, Result};
 use crate::parallel::Ranks;
 
@@ -144,14 +145,16 @@ pub fn fit_loss_on(
 }
 
 /// [`fit_on`] for any loss, with the `unknowns` trained beside the network's parameters
-/// (Adam's state covers both, the parameters first).
+/// (Adam's state covers both, the parameters first). With `points`, each step trains on
+/// the equations' points as they stand at that step (resampled or refined) instead of
+/// `loss`, and the checkpoints hold the points refinement added.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn fit_objective(
     mlp: &mut Mlp,
     unknowns: &mut [f64],
     adam: &mut Adam,
     loss: &dyn Evaluate,
-    resample: Option<(usize, &Equations)>,
+    mut points: Option<&mut MovingPoints<'_>>,
     opts: &FitOptions,
     history: &mut Vec<LossRecord>,
     ranks: &Ranks,
@@ -167,9 +170,10 @@ pub(crate) fn fit_objective(
                 mlp: &Mlp,
                 unknowns: &[f64],
                 adam: &Adam,
-                history: &[LossRecord]| {
+                history: &[LossRecord],
+                refined: &[Vec<f64>]| {
         let saved = if ranks.is_root() {
-            save_checkpoint(path, mlp, adam, history, unknowns, None)
+            save_checkpoint(path, mlp, adam, history, unknowns, None, refined)
         } else {
             Ok(())
         };
@@ -181,20 +185,15 @@ pub(crate) fn fit_objective(
     let np = mlp.num_params();
     let mut params = mlp.params();
     params.extend_from_slice(unknowns);
-    // With resampling, step k trains on point set k / every (set 0 is `loss`'s own).
-    let mut drawn: Option<Equations> = None;
     for k in start..total {
-        if let Some((every, e)) = resample
-            && every > 0
-            && k / every > 0
-            && (k == start || k % every == 0)
-        {
-            drawn = Some(e.resampled(k / every)?);
+        if let Some(p) = points.as_deref_mut() {
+            p.before_step(k, start, mlp, unknowns)?;
         }
-        let current: &dyn Evaluate = match &drawn {
-            Some(e) => e,
+        let current: &dyn Evaluate = match points.as_deref() {
+            Some(p) => p.current(),
             None => loss,
         };
+        let refined = points.as_deref().map_or(&[][..], MovingPoints::added);
         let (terms, grad) = current.eval(mlp, unknowns, true, ranks)?;
         if !terms.total.is_finite() {
             bar.abandon();
@@ -212,7 +211,7 @@ pub(crate) fn fit_objective(
             && k > start
             && k % opts.checkpoint_every == 0
         {
-            save(path, mlp, unknowns, adam, history)?;
+            save(path, mlp, unknowns, adam, history, refined)?;
         }
         let lr = opts.schedule.rate(base_lr, k, total)?;
         history.push(LossRecord {
@@ -232,7 +231,11 @@ pub(crate) fn fit_objective(
     // Nothing to save when no step was taken (a resumed run past its Adam phase: the
     // checkpoint holds more, the L-BFGS state, than this loop knows).
     if let Some(path) = opts.checkpoint.as_ref().filter(|_| start < total) {
-        let end = loss.eval(mlp, unknowns, false, ranks)?.0.total;
+        let last: &dyn Evaluate = match points.as_deref() {
+            Some(p) => p.current(),
+            None => loss,
+        };
+        let end = last.eval(mlp, unknowns, false, ranks)?.0.total;
         if !end.is_finite() {
             return Err(Error::config(
                 "optimizer.learning_rate",
@@ -242,7 +245,8 @@ pub(crate) fn fit_objective(
                 ),
             ));
         }
-        save(path, mlp, unknowns, adam, history)?;
+        let refined = points.as_deref().map_or(&[][..], MovingPoints::added);
+        save(path, mlp, unknowns, adam, history, refined)?;
     }
     Ok(())
 }
@@ -282,7 +286,8 @@ pub struct LbfgsOutcome {
 /// the loss at the iteration's start, with the step length taken from there in
 /// `learning_rate`. Checkpoints as [`fit`] saves them, with the L-BFGS state.
 /// Deterministic, and over `ranks` every rank takes the same steps (the loss and
-/// gradient are bit-identical on every rank).
+/// gradient are bit-identical on every rank). The checkpoints hold `refined`, the points
+/// refinement added to the equations' (already in `loss`).
 ///
 /// # Errors
 /// The loss's errors; [`Error::Config`] for a loss that is not finite at the start;
@@ -294,6 +299,7 @@ pub(crate) fn fit_lbfgs(
     adam: &Adam,
     state: &mut Lbfgs,
     loss: &dyn Evaluate,
+    refined: &[Vec<f64>],
     opts: &FitOptions,
     history: &mut Vec<LossRecord>,
     ranks: &Ranks,
@@ -307,7 +313,7 @@ pub(crate) fn fit_lbfgs(
             return Ok(());
         };
         let saved = if ranks.is_root() {
-            save_checkpoint(path, mlp, adam, history, unknowns, Some(state))
+            save_checkpoint(path, mlp, adam, history, unknowns, Some(state), refined)
         } else {
             Ok(())
         };

@@ -65,7 +65,9 @@ mod plot;
 mod problem;
 mod ranks;
 mod reference;
+mod refine;
 mod residual;
+mod resume;
 mod sample;
 mod sampling;
 mod train;
@@ -90,6 +92,7 @@ pub use reference::{
     BURGERS_NODES, GaussHermite, MAX_HERMITE_NODES, burgers_cole_hopf, burgers_cole_hopf_batch,
     burgers_cole_hopf_dx, burgers_cole_hopf_nodes, gauss_hermite,
 };
+pub use refine::RefineConfig;
 pub use residual::{
     navier_stokes_residuals, navier_stokes_residuals_by, poisson_residual, poisson_residual_by,
 };

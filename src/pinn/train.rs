@@ -16,7 +16,10 @@ use super::io_error;
 use super::lbfgs::Lbfgs;
 use super::loss::{LossTerms, sample};
 use super::mlp::Mlp;
+use super::objective::Evaluate;
 use super::plot::plot_history;
+use super::refine::MovingPoints;
+use super::resume::resume_differences;
 use crate::error::{Error, Result};
 use crate::parallel::Ranks;
 
@@ -57,6 +60,9 @@ pub struct TrainReport {
     pub errors: Vec<FieldError>,
     /// The loss after the last step.
     pub final_loss: LossTerms,
+    /// The collocation points residual-based refinement added to the equations' (0
+    /// without `[pinn.points] refine`).
+    pub refined_points: usize,
     /// Wall-clock seconds of this call's training.
     pub seconds: f64,
     /// The files written: `checkpoint.json`, `loss.csv`, `loss.png`, `loss.svg`.
@@ -119,8 +125,18 @@ pub fn train_on(
     out_dir: &Path,
     ranks: &Ranks,
 ) -> Result<TrainReport> {
-    let (problem, mut mlp, mut adam, mut history, mut unknowns, saved_lbfgs) =
+    let (problem, mut mlp, mut adam, mut history, mut unknowns, saved_lbfgs, refined) =
         ranks.agree(start(config, resume_from, out_dir, ranks.is_root()))?;
+    // The same on every rank: built from the settings and the checkpoint alone.
+    let mut moving = match problem.loss.equations() {
+        Some(e) => Some(MovingPoints::new(
+            e,
+            config.points.resample_every,
+            config.points.refine,
+            refined,
+        )?),
+        None => None,
+    };
     let ckpt = out_dir.join("checkpoint.json");
     let t0 = Instant::now();
     fit_objective(
@@ -128,10 +144,7 @@ pub fn train_on(
         &mut unknowns,
         &mut adam,
         problem.loss.evaluator(),
-        problem
-            .loss
-            .equations()
-            .map(|e| (config.points.resample_every, e)),
+        moving.as_mut(),
         &FitOptions {
             iterations: config.optimizer.iterations,
             schedule: config.optimizer.schedule,
@@ -142,6 +155,13 @@ pub fn train_on(
         &mut history,
         ranks,
     )?;
+    // L-BFGS, the final loss and the checkpoint: on the points refinement added too.
+    let settled: &dyn Evaluate = match &moving {
+        Some(m) => m.settled(),
+        None => problem.loss.evaluator(),
+    };
+    let refined = moving.as_ref().map_or(&[][..], MovingPoints::added);
+    let refined_points = refined.first().map_or(0, Vec::len);
     let mut lbfgs = None;
     let mut lbfgs_outcome = None;
     if let Some(cfg) = &config.lbfgs {
@@ -161,7 +181,8 @@ pub fn train_on(
             &mut unknowns,
             &adam,
             &mut state,
-            problem.loss.evaluator(),
+            settled,
+            refined,
             &opts,
             &mut history,
             ranks,
@@ -169,7 +190,7 @@ pub fn train_on(
         lbfgs = Some(state);
     }
     let seconds = t0.elapsed().as_secs_f64();
-    let final_loss = problem.loss.value_on(&mlp, &unknowns, ranks)?;
+    let final_loss = settled.eval(&mlp, &unknowns, false, ranks)?.0;
     // No collective from here on: what follows is rank-local.
     let errors = problem.errors(&mlp)?;
     let names = problem.loss.unknown_names();
@@ -183,7 +204,7 @@ pub fn train_on(
             out_dir,
             (&mlp, &adam, lbfgs.as_ref()),
             &history,
-            &unknowns,
+            (&unknowns, refined),
             names,
         )?
     } else {
@@ -196,15 +217,25 @@ pub fn train_on(
         history,
         errors,
         final_loss,
+        refined_points,
         seconds,
         files,
         warnings,
     })
 }
 
-/// What a training starts from: the problem, and the network, optimiser and history,
-/// fresh or from the checkpoint `resume_from`.
-type Start = (Problem, Mlp, Adam, Vec<LossRecord>, Vec<f64>, Option<Lbfgs>);
+/// What a training starts from: the problem, and the network, optimiser, history,
+/// unknowns, L-BFGS state and points added by refinement, fresh or from the checkpoint
+/// `resume_from`.
+type Start = (
+    Problem,
+    Mlp,
+    Adam,
+    Vec<LossRecord>,
+    Vec<f64>,
+    Option<Lbfgs>,
+    Vec<Vec<f64>>,
+);
 
 /// [`train_on`]'s preparation, on one rank (no collectives); `out_dir` is made when
 /// `make_dir`.
@@ -219,7 +250,7 @@ fn start(
         std::fs::create_dir_all(out_dir).map_err(|e| io_error(out_dir, e))?;
     }
     let n_out = config.outputs();
-    let (mlp, adam, history, unknowns, lbfgs) = if let Some(from) = resume_from {
+    let (mlp, adam, history, unknowns, lbfgs, refined) = if let Some(from) = resume_from {
         let (c, settings) = Checkpoint::load_with_settings(from)?;
         let fresh = Mlp::new(
             config.dim(),
@@ -274,12 +305,22 @@ fn start(
                 ),
             ));
         }
+        if !c.refined.is_empty() && config.points.refine.is_none() {
+            return Err(Error::config(
+                "checkpoint",
+                format!(
+                    "cannot resume: {} holds points added by refinement and the case has no \
+                     points.refine; restore it, or run without --resume to train afresh",
+                    from.display()
+                ),
+            ));
+        }
         let state = match (&config.lbfgs, c.lbfgs) {
             // A resume may ask for more steps than the saved phase had.
             (Some(cfg), Some(s)) => Some(s.with_steps(cfg.steps)),
             _ => None,
         };
-        (c.mlp, c.adam, c.history, c.unknowns, state)
+        (c.mlp, c.adam, c.history, c.unknowns, state, c.refined)
     } else {
         let mlp = Mlp::new(
             config.dim(),
@@ -290,9 +331,9 @@ fn start(
         )?;
         let unknowns = problem.loss.unknowns().to_vec();
         let adam = Adam::new(config.optimizer.adam(), mlp.num_params() + unknowns.len())?;
-        (mlp, adam, Vec::new(), unknowns, None)
+        (mlp, adam, Vec::new(), unknowns, None, Vec::new())
     };
-    Ok((problem, mlp, adam, history, unknowns, lbfgs))
+    Ok((problem, mlp, adam, history, unknowns, lbfgs, refined))
 }
 
 /// Rank 0's files of a finished training, in `out_dir`: the checkpoint (saved again by
@@ -305,7 +346,7 @@ fn write_files(
     out_dir: &Path,
     (mlp, adam, lbfgs): (&Mlp, &Adam, Option<&Lbfgs>),
     history: &[LossRecord],
-    unknowns: &[f64],
+    (unknowns, refined): (&[f64], &[Vec<f64>]),
     names: &[String],
 ) -> Result<Vec<PathBuf>> {
     let ckpt = out_dir.join("checkpoint.json");
@@ -315,6 +356,11 @@ fn write_files(
         history: history.to_vec(),
         unknowns: unknowns.to_vec(),
         lbfgs: lbfgs.cloned(),
+        refined: if refined.iter().all(Vec::is_empty) {
+            Vec::new()
+        } else {
+            refined.to_vec()
+        },
     }
     .save_with(&ckpt, Some(config))?;
     let csv = out_dir.join("loss.csv");
@@ -324,8 +370,9 @@ fn write_files(
     Ok(vec![ckpt, csv, png, svg])
 }
 
-/// Evaluates a checkpoint without training: the loss on the configuration's points and
-/// the errors against the exact solution (when validation is configured).
+/// Evaluates a checkpoint without training: the loss on the configuration's points (with
+/// those refinement added, which the checkpoint holds) and the errors against the exact
+/// solution (when validation is configured).
 ///
 /// # Errors
 /// As [`PinnConfig::problem`] and [`Checkpoint::load`]; [`Error::Config`] if the
@@ -344,9 +391,17 @@ pub fn evaluate(config: &PinnConfig, checkpoint: &Path) -> Result<(LossTerms, Ve
             ),
         ));
     }
-    let loss = problem
-        .loss
-        .value_on(&c.mlp, &c.unknowns, &Ranks::single())?;
+    // On the points the network was trained on, those refinement added included.
+    let loss = match problem.loss.equations() {
+        Some(e) if !c.refined.is_empty() => {
+            e.with_added(&c.refined)?
+                .eval(&c.mlp, &c.unknowns, false, &Ranks::single())?
+                .0
+        }
+        _ => problem
+            .loss
+            .value_on(&c.mlp, &c.unknowns, &Ranks::single())?,
+    };
     Ok((loss, problem.errors(&c.mlp)?))
 }
 
@@ -397,117 +452,4 @@ pub fn relative_l2(a: &[f64], b: &[f64], centred: bool) -> f64 {
         den += (y - mb).powi(2);
     }
     (num / den).sqrt()
-}
-
-/// What differs between the checkpoint `c` (with its saved `settings`, if any) and the
-/// configuration `config` (whose untrained network is `fresh`), one line per difference;
-/// the number of iterations, the checkpoint interval, the validation and
-/// `min_loss_reduction` may differ.
-fn resume_differences(
-    config: &PinnConfig,
-    c: &Checkpoint,
-    fresh: &Mlp,
-    settings: Option<&serde_json::Value>,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    let widths = |m: &Mlp| -> Vec<usize> {
-        let mut w = vec![m.input_dim()];
-        w.extend(m.layers().iter().map(|l| l.outputs));
-        w
-    };
-    let (old, new) = (widths(&c.mlp), widths(fresh));
-    if old != new {
-        out.push(format!(
-            "network layer widths (inputs, hidden…, outputs): checkpoint {old:?}, case {new:?}"
-        ));
-    }
-    if c.mlp.activation() != fresh.activation() {
-        out.push(format!(
-            "network.activation: checkpoint {}, case {}",
-            c.mlp.activation().name(),
-            fresh.activation().name()
-        ));
-    }
-    let (a, b) = (c.adam.config(), config.optimizer.adam());
-    for (name, x, y) in [
-        ("optimizer.learning_rate", a.learning_rate, b.learning_rate),
-        ("optimizer.beta1", a.beta1, b.beta1),
-        ("optimizer.beta2", a.beta2, b.beta2),
-        ("optimizer.eps", a.eps, b.eps),
-    ] {
-        if x.to_bits() != y.to_bits() {
-            out.push(format!("{name}: checkpoint {x:?}, case {y:?}"));
-        }
-    }
-    let Some(saved) = settings else {
-        return out;
-    };
-    // The saved settings name every difference, the network's and optimiser's too; the
-    // lines above stay only where they add something.
-    let now = serde_json::to_value(config).unwrap_or(serde_json::Value::Null);
-    let mut diffs = Vec::new();
-    json_differences("", saved, &now, &mut diffs);
-    // An L-BFGS phase may be added to (or dropped from) a run that has not reached it.
-    if c.lbfgs.is_none() {
-        diffs.retain(|d| !d.starts_with("lbfgs"));
-    }
-    out.retain(|line| {
-        let key = line.split(':').next().unwrap_or_default();
-        let key = if key.starts_with("network layer widths") {
-            "network.hidden"
-        } else {
-            key
-        };
-        !diffs.iter().any(|d| d.starts_with(key))
-    });
-    out.extend(diffs);
-    out.dedup();
-    out
-}
-
-/// Appends `path: checkpoint A, case B` for every leaf where `a` and `b` differ, skipping
-/// the settings a resume may change.
-fn json_differences(
-    path: &str,
-    a: &serde_json::Value,
-    b: &serde_json::Value,
-    out: &mut Vec<String>,
-) {
-    use serde_json::Value;
-    if [
-        "optimizer.iterations",
-        "optimizer.checkpoint_every",
-        "lbfgs.steps",
-        "validation",
-        "min_loss_reduction",
-    ]
-    .contains(&path)
-    {
-        return;
-    }
-    let join = |k: &str| {
-        if path.is_empty() {
-            k.to_string()
-        } else {
-            format!("{path}.{k}")
-        }
-    };
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
-            keys.sort();
-            keys.dedup();
-            for k in keys {
-                let null = Value::Null;
-                json_differences(
-                    &join(k),
-                    x.get(k).unwrap_or(&null),
-                    y.get(k).unwrap_or(&null),
-                    out,
-                );
-            }
-        }
-        _ if a != b => out.push(format!("{path}: checkpoint {a}, case {b}")),
-        _ => {}
-    }
 }

@@ -666,14 +666,23 @@ fn pinn_burgers_case_trains_its_equations_and_writes_the_space_time_plane() {
     let short = shortened("pinn_burgers", 40);
     let path = short.path().join("case.toml");
     let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains("steps = 50000"));
-    std::fs::write(&path, text.replace("steps = 50000", "steps = 5")).unwrap();
+    let refine = "refine = { every = 1000, add = 100, candidates = 10000 }";
+    assert!(text.contains("steps = 46000") && text.contains(refine));
+    let text = text.replace("steps = 46000", "steps = 5").replace(
+        refine,
+        "refine = { every = 20, add = 100, candidates = 1000 }",
+    );
+    std::fs::write(&path, text).unwrap();
     let out = nabla(short.path(), &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let summary = stdout(&out);
     assert!(relative_l2(&summary, "u").is_finite());
     assert!(
         summary.contains("40 Adam steps and 5 L-BFGS iterations"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("refinement added 100 collocation points"),
         "{summary}"
     );
     let arrays = vtkio_point_arrays(&short.path().join("VTK/pinn_burgers.vti"));

@@ -21,6 +21,7 @@ mod pinn;
 mod pinn_equations;
 mod pinn_lbfgs;
 mod pinn_output;
+mod pinn_refine;
 mod pinn_terms;
 mod plot;
 mod reference;

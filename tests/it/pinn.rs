@@ -431,6 +431,7 @@ fn checkpoint_round_trip_is_exact() {
         history: Vec::new(),
         unknowns: Vec::new(),
         lbfgs: None,
+        refined: Vec::new(),
     };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ck.json");

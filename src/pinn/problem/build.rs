@@ -105,6 +105,13 @@ impl crate::pinn::PinnConfig {
         if self.points.interior == 0 {
             return Err(Error::config("points.interior", "must be at least 1"));
         }
+        if let Some(r) = &self.points.refine {
+            r.validate(
+                self.points.resample_every,
+                self.optimizer.iterations,
+                self.points.interior,
+            )?;
+        }
         let mut built = build(
             &Settings {
                 inputs,

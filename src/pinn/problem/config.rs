@@ -108,7 +108,7 @@ pub struct Equations {
     /// The points of that comparison, one column per input.
     pub validation: Option<Vec<Vec<f64>>>,
     /// How the interior points were drawn (box, count, sampler, seed), to draw them anew.
-    interior: (Vec<f64>, Vec<f64>, usize, Sampler, u64),
+    pub(super) interior: (Vec<f64>, Vec<f64>, usize, Sampler, u64),
 }
 
 impl Equations {

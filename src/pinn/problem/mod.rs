@@ -37,6 +37,7 @@ mod chunk;
 mod config;
 mod data;
 mod equations;
+mod pointwise;
 mod residual;
 
 use std::sync::Arc;

@@ -710,6 +710,7 @@ fn checkpoint_save_refuses_a_nan_parameter_instead_of_writing_null() {
         history: Vec::new(),
         unknowns: Vec::new(),
         lbfgs: None,
+        refined: Vec::new(),
     };
     let mut p = mlp.params();
     p[4] = f64::NAN;
@@ -720,6 +721,7 @@ fn checkpoint_save_refuses_a_nan_parameter_instead_of_writing_null() {
         history: Vec::new(),
         unknowns: Vec::new(),
         lbfgs: None,
+        refined: Vec::new(),
     };
     let r = no_panic("Checkpoint::save", || bad.save(&path));
     match r {
