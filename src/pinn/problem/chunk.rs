@@ -8,7 +8,7 @@ use super::residual::{At, Derivative};
 use super::{Loss, Term};
 use crate::autodiff::{self, GradOptions, Tape, Tensor, Var};
 use crate::error::{Error, Result};
-use crate::pinn::mlp::Mlp;
+use crate::pinn::mlp::{Mlp, MlpVars};
 
 thread_local! {
     /// One tape per worker thread, cleared and reused chunk after chunk.
@@ -62,6 +62,48 @@ fn internal() -> Error {
     }
 }
 
+/// The residual components of `term` at `points[..][s..e]` (with the data columns `data`,
+/// empty for none) on `tape`, for the network recorded as `net` and the coefficients
+/// `coefs`: the inputs are differentiable where the residual reads derivatives.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn residuals<'t>(
+    tape: &'t Tape,
+    net: &MlpVars<'t>,
+    term: &Term,
+    points: &[Vec<f64>],
+    data: &[Vec<f64>],
+    coefs: &[Var<'t>],
+    s: usize,
+    e: usize,
+) -> Result<Vec<Var<'t>>> {
+    let n = e - s;
+    let wanted = term.residual.derivatives();
+    let differentiated = !wanted.is_empty();
+    let x: Vec<Var<'t>> = points
+        .iter()
+        .map(|c| {
+            if differentiated {
+                tape.var_from_slice(n, 1, &c[s..e])
+            } else {
+                tape.constant_from_slice(n, 1, &c[s..e])
+            }
+        })
+        .collect();
+    let data: Vec<Var<'t>> = data
+        .iter()
+        .map(|c| tape.constant_from_slice(n, 1, &c[s..e]))
+        .collect();
+    let out = net.forward(&x);
+    let ders = derivatives(&out, &x, &wanted)?;
+    term.residual.residuals(&At {
+        inputs: &x,
+        outputs: &out,
+        derivatives: &ders,
+        coefficients: coefs,
+        data: &data,
+    })
+}
+
 /// Term `k`'s points `s..e` on `tape`: their share of the term's mean square, and when
 /// `want_grad` its gradient (weighted by the term's weight) with respect to the
 /// network's parameters and then the coefficients.
@@ -78,20 +120,7 @@ pub(super) fn run(
 ) -> Result<(f64, Vec<f64>)> {
     let term: &Term = &loss.terms[k];
     let n = e - s;
-    let wanted = term.residual.derivatives();
     let net = mlp.on_tape(tape, want_grad);
-    let differentiated = !wanted.is_empty();
-    let x: Vec<Var<'_>> = term
-        .points
-        .iter()
-        .map(|c| {
-            if differentiated {
-                tape.var_from_slice(n, 1, &c[s..e])
-            } else {
-                tape.constant_from_slice(n, 1, &c[s..e])
-            }
-        })
-        .collect();
     let coefs: Vec<Var<'_>> = coefficients
         .iter()
         .map(|&c| {
@@ -102,20 +131,7 @@ pub(super) fn run(
             }
         })
         .collect();
-    let data: Vec<Var<'_>> = term
-        .data
-        .iter()
-        .map(|c| tape.constant_from_slice(n, 1, &c[s..e]))
-        .collect();
-    let out = net.forward(&x);
-    let ders = derivatives(&out, &x, &wanted)?;
-    let res = term.residual.residuals(&At {
-        inputs: &x,
-        outputs: &out,
-        derivatives: &ders,
-        coefficients: &coefs,
-        data: &data,
-    })?;
+    let res = residuals(tape, &net, term, &term.points, &term.data, &coefs, s, e)?;
     if res.is_empty() {
         return Err(Error::config(
             term.name.clone(),

@@ -3,8 +3,7 @@
 
 use rayon::prelude::*;
 
-use super::chunk::{TAPE, derivatives};
-use super::residual::At;
+use super::chunk::{TAPE, residuals};
 use super::{Equations, Loss, Term, check_columns};
 use crate::autodiff::{Tape, Var};
 use crate::error::{Error, Result};
@@ -98,31 +97,12 @@ fn chunk(
     e: usize,
 ) -> Result<Vec<f64>> {
     let n = e - s;
-    let wanted = term.residual.derivatives();
     let net = mlp.on_tape(tape, false);
-    let x: Vec<Var<'_>> = points
-        .iter()
-        .map(|c| {
-            if wanted.is_empty() {
-                tape.constant_from_slice(n, 1, &c[s..e])
-            } else {
-                tape.var_from_slice(n, 1, &c[s..e])
-            }
-        })
-        .collect();
     let coefs: Vec<Var<'_>> = coefficients
         .iter()
         .map(|&c| tape.constant(crate::autodiff::Tensor::scalar(c)))
         .collect();
-    let out = net.forward(&x);
-    let ders = derivatives(&out, &x, &wanted)?;
-    let res = term.residual.residuals(&At {
-        inputs: &x,
-        outputs: &out,
-        derivatives: &ders,
-        coefficients: &coefs,
-        data: &[],
-    })?;
+    let res = residuals(tape, &net, term, points, &[], &coefs, s, e)?;
     let mut sq = vec![0.0; n];
     for r in res {
         let v = r.value()?;
