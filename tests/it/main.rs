@@ -18,6 +18,7 @@ mod operators;
 mod output;
 mod pieces;
 mod pinn;
+mod pinn_conditions;
 mod pinn_equations;
 mod pinn_lbfgs;
 mod pinn_output;

@@ -49,10 +49,20 @@ enum Slot {
     Data(usize),
 }
 
-/// One residual component: `scale · (sign · lhs − expr)`, or `scale · expr` alone.
+/// What a slot of a condition's left side is multiplied by.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Factor {
+    /// A number (the sign of a face's outward normal).
+    Number(f64),
+    /// A data column (a component of a surface's normal, point by point).
+    Data(usize),
+}
+
+/// One residual component: `scale · (Σ factor · slot − expr)`, or `scale · expr` alone
+/// (an empty sum).
 #[derive(Clone, Debug)]
 struct Component {
-    lhs: Option<(f64, Slot)>,
+    lhs: Vec<(Factor, Slot)>,
     expr: Bound,
     scale: f64,
 }
@@ -109,7 +119,7 @@ impl ExprResidual {
         for (i, e) in exprs.iter().enumerate() {
             let bound = r.bind(&format!("equations.{i}"), e.as_ref(), names, definitions)?;
             r.components.push(Component {
-                lhs: None,
+                lhs: Vec::new(),
                 expr: bound,
                 scale: 1.0,
             });
@@ -135,14 +145,49 @@ impl ExprResidual {
             let k = format!("{key}.{}", names.outputs[*o]);
             let expr = r.bind(&k, src.as_ref(), names, definitions)?;
             let lhs = match along {
-                None => (1.0, Slot::Output(*o)),
-                Some((a, sign)) => (
-                    sign,
+                None => vec![(Factor::Number(1.0), Slot::Output(*o))],
+                Some((a, sign)) => vec![(
+                    Factor::Number(sign),
                     Slot::Derivative(r.derivative(Derivative::first(*o, a))),
-                ),
+                )],
             };
             r.components.push(Component {
-                lhs: Some(lhs),
+                lhs,
+                expr,
+                scale: 1.0,
+            });
+        }
+        Ok(r)
+    }
+
+    /// A normal-derivative condition on a curved surface: component `k` is
+    /// `Σ_j n_j · ∂u/∂x_{over_j} − value_k` with `u` output `output_k` and `n_j` the term's
+    /// data column `j` (the unit normal's components over the inputs `over`, point by
+    /// point).
+    ///
+    /// # Errors
+    /// As [`ExprResidual::new`], against the setting `key.<output name>`.
+    pub fn normal_condition<S: AsRef<str>>(
+        key: &str,
+        values: &[(usize, S)],
+        over: &[usize],
+        names: &Names,
+        definitions: Option<&Definitions>,
+    ) -> Result<ExprResidual> {
+        let mut r = ExprResidual::default();
+        for (o, src) in values {
+            let k = format!("{key}.{}", names.outputs[*o]);
+            let expr = r.bind(&k, src.as_ref(), names, definitions)?;
+            let lhs = over
+                .iter()
+                .enumerate()
+                .map(|(j, &a)| {
+                    let d = r.derivative(Derivative::first(*o, a));
+                    (Factor::Data(j), Slot::Derivative(d))
+                })
+                .collect();
+            r.components.push(Component {
+                lhs,
                 expr,
                 scale: 1.0,
             });
@@ -289,17 +334,24 @@ impl Residual for ExprResidual {
             .iter()
             .map(|c| {
                 let e = c.expr.eval(tape, &vars);
-                Ok(match c.lhs {
+                let mut sum: Option<Var<'t>> = None;
+                for &(factor, s) in &c.lhs {
+                    let l = value(s)?;
+                    let term = match factor {
+                        Factor::Number(f) if f == 1.0 => l,
+                        Factor::Number(f) => l.scale(f),
+                        Factor::Data(k) => value(Slot::Data(k))? * l,
+                    };
+                    sum = Some(match sum {
+                        None => term,
+                        Some(a) => a + term,
+                    });
+                }
+                let r = match sum {
                     None => e,
-                    Some((sign, s)) => {
-                        let l = value(s)?;
-                        if sign == 1.0 {
-                            l - e
-                        } else {
-                            l.scale(sign) - e
-                        }
-                    }
-                })
+                    Some(l) => l - e,
+                };
+                Ok(if c.scale == 1.0 { r } else { r.scale(c.scale) })
             })
             .collect()
     }
