@@ -131,7 +131,11 @@ pub(super) fn run(
             }
         })
         .collect();
-    let res = residuals(tape, &net, term, &term.points, &term.data, &coefs, s, e)?;
+    let mut res = residuals(tape, &net, term, &term.points, &term.data, &coefs, s, e)?;
+    if !term.partners.is_empty() {
+        let other = residuals(tape, &net, term, &term.partners, &term.data, &coefs, s, e)?;
+        res = res.into_iter().zip(other).map(|(a, b)| a - b).collect();
+    }
     if res.is_empty() {
         return Err(Error::config(
             term.name.clone(),

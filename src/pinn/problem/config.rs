@@ -9,55 +9,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::build::Reference;
+use super::conditions::ConditionConfig;
 use super::equations::{ExprResidual, Names};
 use super::{Loss, Term};
 use crate::error::{Error, Result};
 use crate::field::expr::{Definitions, Expr};
-use crate::pinn::sampling::{Sampler, face_counts, sample_in, sample_on_faces};
-
-/// One condition: where (`on`: faces of the domain such as `"t = 0"` or
-/// `["x = -1", "x = 1"]`), what (values of outputs, outward normal derivatives of
-/// outputs, or general residuals), on how many points and with what weight.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConditionConfig {
-    /// The faces, each `"<input> = <value>"` with the value an end of that input's
-    /// interval (an expression of the constants: `"x = -L"`).
-    pub on: Faces,
-    /// Values of outputs there (Dirichlet): `{ u = "-sin(pi*x)" }`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub values: BTreeMap<String, String>,
-    /// Outward normal derivatives of outputs there (Neumann): `{ u = "0" }`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub normal: BTreeMap<String, String>,
-    /// General residuals there, in the equations' syntax.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub equations: Vec<String>,
-    /// Points on the faces (shared between them in proportion to their measure).
-    pub points: usize,
-    /// The term's weight (default 1).
-    #[serde(default = "one")]
-    pub weight: f64,
-}
-
-/// One face or several.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
-#[serde(untagged)]
-pub enum Faces {
-    /// `"t = 0"`.
-    One(String),
-    /// `["x = -1", "x = 1"]`.
-    Many(Vec<String>),
-}
-
-impl Faces {
-    fn list(&self) -> Vec<&str> {
-        match self {
-            Faces::One(s) => vec![s.as_str()],
-            Faces::Many(v) => v.iter().map(String::as_str).collect(),
-        }
-    }
-}
+use crate::pinn::sampling::{Sampler, sample_in};
 
 /// Measured values fitted at their points: a CSV file (relative to the case directory)
 /// whose header names every input and some outputs (each output column found is fitted),
@@ -259,91 +216,9 @@ pub(crate) fn build(
     terms.push(Term::new("equations", interior, r)?);
     on_boundary.push(false);
     for (c, cond) in s.conditions.iter().enumerate() {
-        let key = format!("conditions.{c}");
-        let faces = faces(&key, cond, s, constants)?;
-        if cond.values.is_empty() && cond.normal.is_empty() && cond.equations.is_empty() {
-            return Err(Error::config(
-                key,
-                "says nothing: give values = { u = \"...\" }, normal = { u = \"...\" } or equations = [\"...\"]",
-            ));
-        }
-        let pick = |map: &BTreeMap<String, String>, what: &str| -> Result<Vec<(usize, String)>> {
-            map.iter()
-                .map(|(o, e)| match s.outputs.iter().position(|x| x == o) {
-                    Some(k) => Ok((k, e.clone())),
-                    None => Err(Error::config(
-                        format!("{key}.{what}.{o}"),
-                        format!(
-                            "'{o}' is not an output; the outputs are {}",
-                            s.outputs.join(", ")
-                        ),
-                    )),
-                })
-                .collect()
-        };
-        let values = pick(&cond.values, "values")?;
-        let normal = pick(&cond.normal, "normal")?;
-        // One term per face, so that a normal derivative has its face's sign; the points
-        // are shared in proportion to the faces' measures, face after face.
-        let sides: Vec<(usize, bool)> = faces.iter().map(|&(a, side, _)| (a, side)).collect();
-        let all = sample_on_faces(
-            s.min,
-            s.max,
-            &sides,
-            cond.points,
-            s.sampler,
-            s.seed.wrapping_add(1 + c as u64),
-        )
-        .map_err(|e| rekey(e, &format!("{key}.points")))?;
-        let counts = face_counts(s.min, s.max, &sides, cond.points);
-        let mut from = 0;
-        for (&(axis, side, ref text), &n) in faces.iter().zip(&counts) {
-            let range = from..from + n;
-            from += n;
-            if n == 0 {
-                return Err(Error::config(
-                    format!("{key}.points"),
-                    format!(
-                        "{} points leave the face {text} without any; give at least one per face",
-                        cond.points
-                    ),
-                ));
-            }
-            let pts: Vec<Vec<f64>> = all.iter().map(|col| col[range.clone()].to_vec()).collect();
-            let name = format!("condition {c} ({text})");
-            let mut add = |r: ExprResidual| -> Result<()> {
-                terms.push(
-                    Term::new(name.clone(), pts.clone(), r)?
-                        .with_weight(cond.weight)
-                        .map_err(|e| rekey(e, &format!("{key}.weight")))?,
-                );
-                on_boundary.push(true);
-                Ok(())
-            };
-            if !values.is_empty() {
-                add(ExprResidual::condition(
-                    &format!("{key}.values"),
-                    &values,
-                    None,
-                    &names,
-                    defs,
-                )?)?;
-            }
-            if !normal.is_empty() {
-                let sign = if side { 1.0 } else { -1.0 };
-                add(ExprResidual::condition(
-                    &format!("{key}.normal"),
-                    &normal,
-                    Some((axis, sign)),
-                    &names,
-                    defs,
-                )?)?;
-            }
-            if !cond.equations.is_empty() {
-                add(ExprResidual::new(&cond.equations, &names, defs)
-                    .map_err(|e| rekey(e, &format!("{key}.equations")))?)?;
-            }
-        }
+        let built = super::conditions::terms(c, cond, s, constants, &names, defs)?;
+        on_boundary.extend(built.iter().map(|_| true));
+        terms.extend(built);
     }
     for (k, data) in s.data.iter().enumerate() {
         let key = format!("data.{k}");
@@ -380,12 +255,7 @@ pub(crate) fn build(
         let used = s
             .equations
             .iter()
-            .chain(s.conditions.iter().flat_map(|c| {
-                c.equations
-                    .iter()
-                    .chain(c.values.values())
-                    .chain(c.normal.values())
-            }))
+            .chain(s.conditions.iter().flat_map(|c| c.expressions()))
             .any(|e| {
                 Expr::parse_with_derivatives(e)
                     .map(|x| x.names().iter().any(|(m, _)| m == n))
@@ -425,51 +295,4 @@ pub(super) fn rekey(e: Error, key: &str) -> Error {
         Error::Config { message, .. } => Error::config(key, message),
         other => other,
     }
-}
-
-/// The faces a condition names: (axis, upper side, text).
-fn faces(
-    key: &str,
-    cond: &ConditionConfig,
-    s: &Settings<'_>,
-    constants: &[(String, f64)],
-) -> Result<Vec<(usize, bool, String)>> {
-    let c: Vec<(&str, f64)> = constants.iter().map(|(n, v)| (n.as_str(), *v)).collect();
-    let mut out: Vec<(usize, bool, String)> = Vec::new();
-    let list = cond.on.list();
-    if list.is_empty() {
-        return Err(Error::config(format!("{key}.on"), "names no face"));
-    }
-    for text in list {
-        let bad = |m: String| Error::config(format!("{key}.on"), format!("'{text}': {m}"));
-        let Some((lhs, rhs)) = text.split_once('=') else {
-            return Err(bad("expected a face such as \"x = 0\"".into()));
-        };
-        let name = lhs.trim();
-        let Some(axis) = s.inputs.iter().position(|n| n == name) else {
-            return Err(bad(format!(
-                "'{name}' is not an input; the inputs are {}",
-                s.inputs.join(", ")
-            )));
-        };
-        let v = Expr::parse(rhs.trim())
-            .and_then(|e| e.bind_with(&[], &c))
-            .map_err(|e| bad(e.caret()))?
-            .eval_f64(&[]);
-        let (lo, hi) = (s.min[axis], s.max[axis]);
-        let side = if v == lo {
-            false
-        } else if v == hi {
-            true
-        } else {
-            return Err(bad(format!(
-                "{name} = {v} is not a face of the domain: {name} runs over [{lo}, {hi}]"
-            )));
-        };
-        if out.iter().any(|&(a, sd, _)| a == axis && sd == side) {
-            return Err(bad("the face is named twice".into()));
-        }
-        out.push((axis, side, text.trim().to_owned()));
-    }
-    Ok(out)
 }

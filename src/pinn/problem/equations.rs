@@ -338,7 +338,7 @@ impl Residual for ExprResidual {
                 for &(factor, s) in &c.lhs {
                     let l = value(s)?;
                     let term = match factor {
-                        Factor::Number(f) if f == 1.0 => l,
+                        Factor::Number(1.0) => l,
                         Factor::Number(f) => l.scale(f),
                         Factor::Data(k) => value(Slot::Data(k))? * l,
                     };

@@ -34,10 +34,12 @@
 
 mod build;
 mod chunk;
+mod conditions;
 mod config;
 mod data;
 mod equations;
 mod pointwise;
+mod region;
 mod residual;
 
 use std::sync::Arc;
@@ -51,17 +53,21 @@ use crate::error::{Error, Result};
 use crate::parallel::Ranks;
 
 pub use build::Reference;
-pub use config::{ConditionConfig, DataConfig, Equations, Faces};
+pub use conditions::{ConditionConfig, Faces};
+pub use config::{DataConfig, Equations};
 pub use equations::{ExprResidual, Names};
 pub use residual::{At, Derivative, FnResidual, Residual};
 
 /// One term of a [`Loss`]: points (one column per network input), the residual enforced
-/// there, its weight, and data columns the residual reads at the same points.
+/// there, its weight, data columns the residual reads at the same points, and optionally
+/// a partner for each point (a periodic pair), the residual then being the difference of
+/// its values at the two.
 #[derive(Clone)]
 pub struct Term {
     name: String,
     points: Vec<Vec<f64>>,
     data: Vec<Vec<f64>>,
+    partners: Vec<Vec<f64>>,
     residual: Arc<dyn Residual>,
     weight: f64,
 }
@@ -84,6 +90,7 @@ impl Term {
             name,
             points,
             data: Vec::new(),
+            partners: Vec::new(),
             residual: Arc::new(residual),
             weight: 1.0,
         })
@@ -114,6 +121,51 @@ impl Term {
         check_columns(&self.name, "data", &data, Some(self.len()))?;
         self.data = data;
         Ok(self)
+    }
+
+    /// The same term enforced between pairs of points: its residual at each point minus
+    /// its residual at that point's partner (`partners[k][i]`: input `k` of the partner
+    /// of point `i`). A periodic condition `u(−1, t) = u(1, t)` is the residual `u` on
+    /// points of `x = −1` paired with the same points moved to `x = 1`; add `d(u, x)` as a
+    /// second component to match the slopes too. Data columns, if any, are read at both.
+    ///
+    /// ```
+    /// use nabla::pinn::{Activation, ExprResidual, Loss, Mlp, Names, Term};
+    /// let names = Names::new(&["x", "t"], &["u"]);
+    /// let r = ExprResidual::new(&["u"], &names, None).unwrap();
+    /// let ts = vec![0.0, 0.5, 1.0];
+    /// let term = Term::new("periodic", vec![vec![-1.0; 3], ts.clone()], r).unwrap()
+    ///     .with_partners(vec![vec![1.0; 3], ts.clone()]).unwrap();
+    /// let loss = Loss::new(2, 1, vec![term]).unwrap();
+    /// let net = Mlp::new(2, &[8], 1, Activation::Tanh, 3).unwrap();
+    /// let u = net.predict(&[vec![-1.0, -1.0, -1.0, 1.0, 1.0, 1.0], [ts.clone(), ts].concat()])
+    ///     .unwrap().remove(0);
+    /// let want = (0..3).map(|i| (u[i] - u[i + 3]).powi(2)).sum::<f64>() / 3.0;
+    /// assert!((loss.value(&net, &[]).unwrap().total - want).abs() < 1e-15);
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`] for partners not one column per coordinate of the points, of
+    /// another length, or with a non-finite coordinate.
+    pub fn with_partners(mut self, partners: Vec<Vec<f64>>) -> Result<Term> {
+        check_columns(&self.name, "partners", &partners, Some(self.len()))?;
+        if partners.len() != self.points.len() {
+            return Err(Error::config(
+                format!("{}.partners", self.name),
+                format!(
+                    "{} columns for points of {} coordinates",
+                    partners.len(),
+                    self.points.len()
+                ),
+            ));
+        }
+        self.partners = partners;
+        Ok(self)
+    }
+
+    /// The partner points, one column per input (empty for a term of single points).
+    pub fn partners(&self) -> &[Vec<f64>] {
+        &self.partners
     }
 
     /// The term's name.
@@ -254,7 +306,8 @@ impl Loss {
     }
 
     /// The same loss with term `k`'s points replaced by `points` (as many columns as
-    /// inputs; the term must have no data columns, which belong to its old points).
+    /// inputs; the term must have no data columns or partners, which belong to its old
+    /// points).
     ///
     /// # Errors
     /// [`Error::Config`] for a term that does not exist, has data, or points that
@@ -263,10 +316,10 @@ impl Loss {
         let Some(t) = self.terms.get_mut(k) else {
             return Err(Error::config("terms", format!("no term {k}")));
         };
-        if !t.data.is_empty() || points.len() != self.inputs {
+        if !t.data.is_empty() || !t.partners.is_empty() || points.len() != self.inputs {
             return Err(Error::config(
                 t.name.clone(),
-                "new points need one column per input and a term without data",
+                "new points need one column per input and a term without data or partners",
             ));
         }
         check_columns(&t.name, "points", &points, None)?;

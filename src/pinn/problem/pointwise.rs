@@ -33,8 +33,8 @@ impl Loss {
     /// ```
     ///
     /// # Errors
-    /// [`Error::Config`] for a term that does not exist or reads data columns (which
-    /// belong to its own points), points that [`Term::new`] would refuse or of the wrong
+    /// [`Error::Config`] for a term that does not exist, reads data columns or has
+    /// partners (which belong to its own points), points that [`Term::new`] would refuse or of the wrong
     /// dimension, a network or coefficients that do not fit the loss; errors of the
     /// residual and the autodiff core.
     pub fn squared_residuals(
@@ -47,10 +47,10 @@ impl Loss {
         let Some(term) = self.terms.get(k) else {
             return Err(Error::config("terms", format!("no term {k}")));
         };
-        if !term.data.is_empty() {
+        if !term.data.is_empty() || !term.partners.is_empty() {
             return Err(Error::config(
                 term.name.clone(),
-                "a term with data columns has residuals at its own points only",
+                "a term with data columns or partners has residuals at its own points only",
             ));
         }
         if points.len() != self.inputs {
