@@ -1159,3 +1159,35 @@ fn a_training_that_learnt_has_no_warning() {
         &["pinn.min_loss_reduction", "0 turns the check off"],
     );
 }
+
+#[test]
+fn pinn_periodic_case_trains_with_its_periodic_pair_and_writes_a_series() {
+    let short = shortened("pinn_periodic", 40);
+    let path = short.path().join("case.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("periodic = [\"u\", \"d(u, x)\"]"));
+    std::fs::write(&path, text.replace("steps = 3000", "steps = 5")).unwrap();
+    let out = nabla(short.path(), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = stdout(&out);
+    assert!(relative_l2(&summary, "u").is_finite());
+    assert!(
+        summary.contains("40 Adam steps and 5 L-BFGS iterations"),
+        "{summary}"
+    );
+    let files = vtk_files(short.path());
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for k in 0..5 {
+        assert!(
+            names.contains(&format!("pinn_periodic_{k}.vti")),
+            "{names:?}"
+        );
+    }
+    assert!(
+        names.contains(&"pinn_periodic.pvd".to_string()),
+        "{names:?}"
+    );
+}

@@ -346,7 +346,10 @@ fn a_surface_in_time_alone_has_no_normal() {
     .replace(r#"inputs = ["x", "y"]"#, r#"inputs = ["x", "t"]"#);
     let (s, m) = config_error(&toml);
     assert_eq!(s, "conditions.0.region");
-    assert!(m.contains("has no normal") && m.contains("varies in space"), "{m}");
+    assert!(
+        m.contains("has no normal") && m.contains("varies in space"),
+        "{m}"
+    );
 }
 
 #[test]
