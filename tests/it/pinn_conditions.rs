@@ -323,6 +323,14 @@ fn conditions_refuse_what_does_not_make_sense() {
             "'z' is not an input",
         ),
     ];
+    let zero = problem(
+        r#"["u"]"#,
+        "[[conditions]]\nregion = \"x < 0\"\nvalues = { u = \"0\" }\npoints = 0\n",
+    );
+    assert_eq!(
+        config_error(&zero),
+        ("conditions.0.points".into(), "must be at least 1".into())
+    );
     for (cond, setting, says) in cases {
         let toml = problem(
             r#"["u"]"#,

@@ -166,6 +166,9 @@ pub(super) fn terms(
                     "pairs two opposite faces of the domain (on = [\"x = -1\", \"x = 1\"]), not a region",
                 ));
             }
+            if cond.points == 0 {
+                return Err(Error::config(format!("{key}.points"), "must be at least 1"));
+            }
             let rkey = format!("{key}.region");
             let inputs = s.inputs;
             let r = region::parse(

@@ -164,7 +164,9 @@ impl Region {
             if kept.len() >= n {
                 return Ok(rows(&cols, &spread(&kept, n)));
             }
-            if m_now == MAX_CANDIDATES {
+            // None of 65 536 (the region is under 1/65 536 of the domain, or empty): no
+            // point in drawing millions more.
+            if m_now == MAX_CANDIDATES || (kept.is_empty() && m_now >= 1 << 16) {
                 let what = if self.relation == Relation::Equal {
                     "landed on the surface inside the domain"
                 } else {
