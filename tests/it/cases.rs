@@ -697,7 +697,7 @@ fn pinn_burgers_inverse_case_reports_its_unknown() {
     let short = shortened("pinn_burgers_inverse", 30);
     let path = short.path().join("case.toml");
     let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, text.replace("steps = 10000", "steps = 3")).unwrap();
+    std::fs::write(&path, text.replace("steps = 15000", "steps = 3")).unwrap();
     let out = nabla(short.path(), &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     let summary = stdout(&out);

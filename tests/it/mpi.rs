@@ -645,10 +645,10 @@ fn an_equations_problem_with_an_unknown_and_lbfgs_on_2_ranks_equals_the_plain_ru
         let case = copy_case("pinn_burgers_inverse");
         let toml = case.path().join("case.toml");
         let text = std::fs::read_to_string(&toml).unwrap();
-        assert!(text.contains("iterations = 10000") && text.contains("steps = 10000"));
+        assert!(text.contains("iterations = 5000") && text.contains("steps = 15000"));
         let text = text
-            .replace("iterations = 10000", "iterations = 30")
-            .replace("steps = 10000", "steps = 5");
+            .replace("iterations = 5000", "iterations = 30")
+            .replace("steps = 15000", "steps = 5");
         std::fs::write(&toml, text).unwrap();
         case
     };
