@@ -415,3 +415,40 @@ points = 2000
     let err = out.errors[0].relative_l2;
     assert!(err < 5e-3, "relative L2 {err}");
 }
+
+#[test]
+fn partners_must_match_their_points() {
+    use nabla::pinn::{ExprResidual, Names, Term};
+    let names = Names::new(&["x", "t"], &["u"]);
+    let r = || ExprResidual::new(&["u"], &names, None).unwrap();
+    let pts = || vec![vec![-1.0; 3], vec![0.0, 0.5, 1.0]];
+    let term = || Term::new("p", pts(), r()).unwrap();
+    for (partners, says) in [
+        (vec![], "0 columns for points of 2 coordinates"),
+        (vec![vec![1.0; 3]], "1 columns for points of 2 coordinates"),
+        (
+            vec![vec![1.0; 3], vec![0.0; 2]],
+            "column 1 has 2 values, expected 3",
+        ),
+        (
+            vec![vec![1.0; 3], vec![0.0, f64::NAN, 1.0]],
+            "column 1 holds NaN at point 1",
+        ),
+    ] {
+        let e = term()
+            .with_partners(partners)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(e.contains("p.partners") && e.contains(says), "{e}");
+    }
+    // A term with partners cannot take new points, which would leave them unpaired.
+    let paired = term().with_partners(pts()).unwrap();
+    let loss = Loss::new(2, 1, vec![paired]).unwrap();
+    let e = loss
+        .with_points(0, pts())
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(e.contains("partners"), "{e}");
+}

@@ -204,7 +204,7 @@ fn check_columns(name: &str, what: &str, cols: &[Vec<f64>], n: Option<usize>) ->
     if n.is_none() && cols.is_empty() {
         return bad("no columns; give one per network input".into());
     }
-    let n = n.unwrap_or(cols[0].len());
+    let n = n.unwrap_or_else(|| cols[0].len());
     if n == 0 {
         return bad("no points".into());
     }
