@@ -2,8 +2,8 @@
 //! periodic pairs of faces, and regions given by an expression (inside a volume, on a
 //! curved surface, with the surface's normal).
 
+use crate::pinn_equations::config_error;
 use approx::assert_relative_eq;
-use nabla::Error;
 use nabla::pinn::{Activation, Loss, Mlp, Objective, PinnConfig, TrainOptions, train};
 
 /// A 2-D problem over (x, y) ∈ [−1, 1]² with the given equations and conditions.
@@ -43,18 +43,6 @@ fn loss_of(toml: &str) -> Loss {
     match cfg.problem().unwrap().loss {
         Objective::Equations(e) => e.loss,
         Objective::Builtin(_) => panic!("not an equations problem"),
-    }
-}
-
-fn config_error(toml: &str) -> (String, String) {
-    let cfg = match PinnConfig::from_toml(toml) {
-        Ok(c) => c,
-        Err(Error::Config { setting, message }) => return (setting, message),
-        Err(e) => panic!("{e}"),
-    };
-    match cfg.problem().err().expect("the problem should be refused") {
-        Error::Config { setting, message } => (setting, message),
-        e => panic!("{e}"),
     }
 }
 

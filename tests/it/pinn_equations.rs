@@ -65,7 +65,9 @@ fn resuming() -> TrainOptions {
     }
 }
 
-fn config_error(toml: &str) -> (String, String) {
+/// The setting and message of the error a case file's `[pinn]` table is refused with
+/// (by the parser or when its problem is built); shared by the PINN tests.
+pub(crate) fn config_error(toml: &str) -> (String, String) {
     let cfg = match PinnConfig::from_toml(toml) {
         Ok(c) => c,
         Err(Error::Config { setting, message }) => return (setting, message),

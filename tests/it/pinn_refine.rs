@@ -1,7 +1,7 @@
 //! Residual-based adaptive refinement of an equations problem's collocation points:
 //! `[pinn.points] refine = { every, add, candidates }`.
 
-use nabla::Error;
+use crate::pinn_equations::config_error;
 use nabla::pinn::{Checkpoint, PinnConfig, TrainOptions, evaluate, train};
 
 /// The heat problem of `pinn_equations.rs`, u_t = k u_xx with u = exp(−kπ²t) sin(πx),
@@ -65,18 +65,6 @@ fn resuming() -> TrainOptions {
     TrainOptions {
         resume: true,
         ..quiet()
-    }
-}
-
-fn config_error(toml: &str) -> (String, String) {
-    let cfg = match PinnConfig::from_toml(toml) {
-        Ok(c) => c,
-        Err(Error::Config { setting, message }) => return (setting, message),
-        Err(e) => panic!("{e}"),
-    };
-    match cfg.problem().err().expect("the problem should be refused") {
-        Error::Config { setting, message } => (setting, message),
-        e => panic!("{e}"),
     }
 }
 

@@ -144,7 +144,30 @@ pub(super) fn terms(
         t.with_weight(cond.weight)
             .map_err(|e| rekey(e, &format!("{key}.weight")))
     };
-    let mut out = Vec::new();
+    // The values, normal-derivative (its residual and data) and equations terms at one
+    // set of points, in that order.
+    let at = |name: String,
+              pts: Vec<Vec<f64>>,
+              normal: Option<(ExprResidual, Vec<Vec<f64>>)>|
+     -> Result<Vec<Term>> {
+        let mut terms = Vec::new();
+        if !values.is_empty() {
+            let res =
+                ExprResidual::condition(&format!("{key}.values"), &values, None, names, defs)?;
+            terms.push(weighted(Term::new(name.clone(), pts.clone(), res)?)?);
+        }
+        if let Some((res, data)) = normal {
+            terms.push(weighted(
+                Term::new(name.clone(), pts.clone(), res)?.with_data(data)?,
+            )?);
+        }
+        if !cond.equations.is_empty() {
+            let res = ExprResidual::new(&cond.equations, names, defs)
+                .map_err(|e| rekey_list(e, &format!("{key}.equations")))?;
+            terms.push(weighted(Term::new(name, pts, res)?)?);
+        }
+        Ok(terms)
+    };
     let on = match (&cond.on, &cond.region) {
         (Some(_), Some(_)) => {
             return Err(Error::config(
@@ -188,14 +211,10 @@ pub(super) fn terms(
             }
             let pts = r.sample(s.min, s.max, cond.points, s.sampler, seed)?;
             let name = format!("condition {c} ({})", text.trim());
-            if !values.is_empty() {
-                let res =
-                    ExprResidual::condition(&format!("{key}.values"), &values, None, names, defs)?;
-                out.push(weighted(Term::new(name.clone(), pts.clone(), res)?)?);
-            }
-            if !normal.is_empty() {
+            let normal = if normal.is_empty() {
+                None
+            } else {
                 let over = &names.laplacian_over;
-                let n = r.normals(&pts, over)?;
                 let res = ExprResidual::normal_condition(
                     &format!("{key}.normal"),
                     &normal,
@@ -203,16 +222,9 @@ pub(super) fn terms(
                     names,
                     defs,
                 )?;
-                out.push(weighted(
-                    Term::new(name.clone(), pts.clone(), res)?.with_data(n)?,
-                )?);
-            }
-            if !cond.equations.is_empty() {
-                let res = ExprResidual::new(&cond.equations, names, defs)
-                    .map_err(|e| rekey_list(e, &format!("{key}.equations")))?;
-                out.push(weighted(Term::new(name, pts, res)?)?);
-            }
-            return Ok(out);
+                Some((res, r.normals(&pts, over)?))
+            };
+            return at(name, pts, normal);
         }
     };
     let faces = faces(&key, on, s, constants)?;
@@ -248,14 +260,14 @@ pub(super) fn terms(
         let res = ExprResidual::new(&cond.periodic, names, defs)
             .map_err(|e| rekey_list(e, &format!("{key}.periodic")))?;
         let name = format!("condition {c} (periodic: {lo_text} and {hi_text})");
-        out.push(weighted(
+        return Ok(vec![weighted(
             Term::new(name, pts, res)?.with_partners(partners)?,
-        )?);
-        return Ok(out);
+        )?]);
     }
     // One term per face, so that a normal derivative has its face's sign; the points
     // are shared in proportion to the faces' measures, face after face.
     let sides: Vec<(usize, bool)> = faces.iter().map(|&(a, side, _)| (a, side)).collect();
+    let mut out = Vec::new();
     let all = sample_on_faces(s.min, s.max, &sides, cond.points, s.sampler, seed)
         .map_err(|e| rekey(e, &format!("{key}.points")))?;
     let counts = face_counts(s.min, s.max, &sides, cond.points);
@@ -274,12 +286,9 @@ pub(super) fn terms(
         }
         let pts: Vec<Vec<f64>> = all.iter().map(|col| col[range.clone()].to_vec()).collect();
         let name = format!("condition {c} ({text})");
-        if !values.is_empty() {
-            let res =
-                ExprResidual::condition(&format!("{key}.values"), &values, None, names, defs)?;
-            out.push(weighted(Term::new(name.clone(), pts.clone(), res)?)?);
-        }
-        if !normal.is_empty() {
+        let normal = if normal.is_empty() {
+            None
+        } else {
             let sign = if side { 1.0 } else { -1.0 };
             let res = ExprResidual::condition(
                 &format!("{key}.normal"),
@@ -288,13 +297,9 @@ pub(super) fn terms(
                 names,
                 defs,
             )?;
-            out.push(weighted(Term::new(name.clone(), pts.clone(), res)?)?);
-        }
-        if !cond.equations.is_empty() {
-            let res = ExprResidual::new(&cond.equations, names, defs)
-                .map_err(|e| rekey_list(e, &format!("{key}.equations")))?;
-            out.push(weighted(Term::new(name, pts, res)?)?);
-        }
+            Some((res, Vec::new()))
+        };
+        out.extend(at(name, pts, normal)?);
     }
     Ok(out)
 }

@@ -140,24 +140,13 @@ impl ExprResidual {
         names: &Names,
         definitions: Option<&Definitions>,
     ) -> Result<ExprResidual> {
-        let mut r = ExprResidual::default();
-        for (o, src) in values {
-            let k = format!("{key}.{}", names.outputs[*o]);
-            let expr = r.bind(&k, src.as_ref(), names, definitions)?;
-            let lhs = match along {
-                None => vec![(Factor::Number(1.0), Slot::Output(*o))],
-                Some((a, sign)) => vec![(
-                    Factor::Number(sign),
-                    Slot::Derivative(r.derivative(Derivative::first(*o, a))),
-                )],
-            };
-            r.components.push(Component {
-                lhs,
-                expr,
-                scale: 1.0,
-            });
-        }
-        Ok(r)
+        ExprResidual::conditions(key, values, names, definitions, |r, o| match along {
+            None => vec![(Factor::Number(1.0), Slot::Output(o))],
+            Some((a, sign)) => vec![(
+                Factor::Number(sign),
+                Slot::Derivative(r.derivative(Derivative::first(o, a))),
+            )],
+        })
     }
 
     /// A normal-derivative condition on a curved surface: component `k` is
@@ -174,18 +163,31 @@ impl ExprResidual {
         names: &Names,
         definitions: Option<&Definitions>,
     ) -> Result<ExprResidual> {
+        ExprResidual::conditions(key, values, names, definitions, |r, o| {
+            over.iter()
+                .enumerate()
+                .map(|(j, &a)| {
+                    let d = r.derivative(Derivative::first(o, a));
+                    (Factor::Data(j), Slot::Derivative(d))
+                })
+                .collect()
+        })
+    }
+
+    /// One component `Σ lhs − value_k` per `(output_k, value_k)`, the left side made by
+    /// `lhs` for each output (it may add the derivatives it reads).
+    fn conditions<S: AsRef<str>>(
+        key: &str,
+        values: &[(usize, S)],
+        names: &Names,
+        definitions: Option<&Definitions>,
+        lhs: impl Fn(&mut ExprResidual, usize) -> Vec<(Factor, Slot)>,
+    ) -> Result<ExprResidual> {
         let mut r = ExprResidual::default();
         for (o, src) in values {
             let k = format!("{key}.{}", names.outputs[*o]);
             let expr = r.bind(&k, src.as_ref(), names, definitions)?;
-            let lhs = over
-                .iter()
-                .enumerate()
-                .map(|(j, &a)| {
-                    let d = r.derivative(Derivative::first(*o, a));
-                    (Factor::Data(j), Slot::Derivative(d))
-                })
-                .collect();
+            let lhs = lhs(&mut r, *o);
             r.components.push(Component {
                 lhs,
                 expr,
