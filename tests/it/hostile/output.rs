@@ -391,3 +391,45 @@ fn resume_refuses_a_changed_network_or_settings_and_says_what_differs() {
     let csv = std::fs::read_to_string(dir.join("VTK/loss.csv")).unwrap();
     assert_eq!(csv.lines().count(), 6);
 }
+
+/// A disk that fills up while a file is written (here the file-size limit, `ulimit -f`,
+/// with `SIGXFSZ` ignored, so that the write fails as on a full disk): the run stops with
+/// the file's name and the system's reason, and leaves the earlier results byte-identical
+/// and no temporary file. The limit falls inside an array large enough to be written in
+/// batches while its next batch is encoded.
+#[test]
+fn a_full_disk_while_writing_keeps_the_earlier_results() {
+    let case = |version: usize| {
+        format!(
+            "[points]\nkind = \"lattice\"\ncounts = [60, 60, 60]\nbounds = [[0, 1], [0, 1], [0, 1]]\n\
+             [[field]]\nname = \"f\"\nvalue = \"sin(x*y) + {version}\"\noperators = [\"grad\"]\n\
+             [output]\nname = \"f\"\n"
+        )
+    };
+    let tmp = case_with(&case(0));
+    let dir = tmp.path();
+    ok(dir, &[]);
+    let before = snapshot(dir);
+    let size = std::fs::metadata(dir.join("VTK/f.vti")).unwrap().len();
+    // grad(f): 216 000 × 3 values, 5.2 MB of bytes, 6.9 MB of text.
+    assert!(size > 8_000_000, "{size}");
+    std::fs::write(dir.join("case.toml"), case(1)).unwrap();
+    let out = std::process::Command::new("bash")
+        .args(["-c", "trap '' XFSZ; ulimit -f 5000; exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_nabla"))
+        .arg(dir)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("f.vti") && err.contains("cannot write") && err.contains("too large"),
+        "{err}"
+    );
+    std::fs::write(dir.join("case.toml"), case(0)).unwrap();
+    assert_eq!(snapshot(dir), before);
+    assert_eq!(strays(dir), Vec::<String>::new());
+}
