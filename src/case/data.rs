@@ -8,8 +8,15 @@ use super::config::{
 };
 use super::load::Case;
 use crate::error::{Error, Result};
-use crate::field::data::{DataField, Location, Reconstruction, Weights, mesh_samples};
+use crate::field::data::{DataField, Location, Reconstruction, Weights, mesh_samples_with};
 use crate::io::{self, Mesh};
+
+/// The mesh of `[points]` as read, for the data fields that read the same file, and the
+/// centres of its cells where they are the case's points.
+pub(super) struct Read {
+    pub(super) mesh: Mesh,
+    pub(super) centres: Option<Vec<[f64; 3]>>,
+}
 
 /// The file data fields are reconstructed from.
 pub(super) struct Source {
@@ -22,6 +29,8 @@ pub(super) struct Source {
     /// The number of points of the file (with several ranks, `mesh` holds only the
     /// arrays' values at this rank's points, for the comparisons).
     pub(super) points: usize,
+    /// The centres of the mesh's cells, where the case's points are those centres.
+    pub(super) centres: Option<Vec<[f64; 3]>>,
 }
 
 /// A data field of the case, built.
@@ -149,7 +158,7 @@ fn is_csv(path: &Path) -> bool {
 /// The data file, read, when some field has `data = …`: `[data] file`, else the mesh or
 /// CSV file of `[points]` (`read`: that mesh as the points read it, see
 /// [`reads_points_file`]).
-pub(super) fn source(case: &Case, read: Option<Mesh>) -> Result<Option<Source>> {
+pub(super) fn source(case: &Case, read: Option<Read>) -> Result<Option<Source>> {
     let Some(first) = case.spec.fields.iter().find_map(|f| f.data.as_ref()) else {
         return Ok(None);
     };
@@ -167,9 +176,12 @@ pub(super) fn source(case: &Case, read: Option<Mesh>) -> Result<Option<Source>> 
             ));
         }
     };
-    let (mesh, dim) = match read {
-        Some(mesh) if reads_points_file(case) => (mesh, 3),
-        _ => io::read_any(&case.dir.join(&name), time.as_deref())?,
+    let (mesh, dim, centres) = match read {
+        Some(read) if reads_points_file(case) => (read.mesh, 3, read.centres),
+        _ => {
+            let (mesh, dim) = io::read_any(&case.dir.join(&name), time.as_deref())?;
+            (mesh, dim, None)
+        }
     };
     let points = mesh.points.len();
     Ok(Some(Source {
@@ -177,6 +189,7 @@ pub(super) fn source(case: &Case, read: Option<Mesh>) -> Result<Option<Source>> 
         mesh,
         dim,
         points,
+        centres,
     }))
 }
 
@@ -218,13 +231,14 @@ pub(super) fn build(case: &Case, source: Option<&Source>) -> Result<Vec<Built>> 
         });
         let location = Location::choose(&src.mesh, &names, asked)
             .map_err(|e| at(format!("field '{}': {e} in {}", f.name, src.name.display())))?;
-        let samples = mesh_samples(&src.mesh, &names, location).map_err(|e| {
-            let e = match e {
-                Error::Data(m) => m,
-                other => other.to_string(),
-            };
-            at(format!("field '{}': {e} in {}", f.name, src.name.display()))
-        })?;
+        let samples = mesh_samples_with(&src.mesh, &names, location, src.centres.as_deref())
+            .map_err(|e| {
+                let e = match e {
+                    Error::Data(m) => m,
+                    other => other.to_string(),
+                };
+                at(format!("field '{}': {e} in {}", f.name, src.name.display()))
+            })?;
         let field = DataField::new(
             &samples.points,
             src.dim,

@@ -6,6 +6,7 @@ use std::path::Path;
 use rand::{Rng, SeedableRng};
 
 use super::config::{AtSpec, Number, PointsSpec};
+use super::data::Read;
 use super::load::{Case, Input};
 use super::memory::check_memory;
 use crate::error::{Error, Result};
@@ -25,16 +26,20 @@ pub(super) enum Geometry {
 /// memory; with the arrays of the mesh or CSV file they come from (carried into the
 /// output), and the mesh as read where the data fields read the same file (see
 /// [`super::data::source`]: read once, not twice — seconds at 10⁶ cells).
-pub(super) fn points(case: &Case) -> Result<(Geometry, Points, Vec<PointArray>, Option<Mesh>)> {
+pub(super) fn points(case: &Case) -> Result<(Geometry, Points, Vec<PointArray>, Option<Read>)> {
     let (g, p, arrays) = points_of(case)?;
     let read = match (&g, super::data::reads_points_file(case)) {
         (Geometry::Mesh(m) | Geometry::Cells(m), true) => {
-            let mut m = m.clone();
+            let mut mesh = m.clone();
+            let mut centres = None;
             match &g {
-                Geometry::Mesh(_) => m.point_data = arrays.clone(),
-                _ => m.cell_data = arrays.clone(),
+                Geometry::Mesh(_) => mesh.point_data = arrays.clone(),
+                _ => {
+                    mesh.cell_data = arrays.clone();
+                    centres = Some((0..p.len()).map(|i| p.point(i)).collect());
+                }
             }
-            Some(m)
+            Some(Read { mesh, centres })
         }
         _ => None,
     };

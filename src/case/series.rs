@@ -223,6 +223,7 @@ impl Series {
             points: mesh.points.len(),
             mesh,
             dim: 3,
+            centres: None,
         };
         let carried = self.points_from_series.then(|| {
             let carried = super::carried_if(case, &mesh.point_data).to_vec();

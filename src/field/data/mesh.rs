@@ -130,6 +130,17 @@ pub fn holds_values(condition: &str) -> Option<bool> {
 /// listed), a list of arrays that are not all scalar, an empty list, cell samples without
 /// cells, or arrays whose lengths do not fit the mesh.
 pub fn mesh_samples(mesh: &Mesh, names: &[&str], location: Location) -> Result<MeshSamples> {
+    mesh_samples_with(mesh, names, location, None)
+}
+
+/// [`mesh_samples`] with the cell centres of `mesh` where the caller has them already
+/// ([`cell_centres`] of the same mesh: a second pass over a large mesh's faces saved).
+pub(crate) fn mesh_samples_with(
+    mesh: &Mesh,
+    names: &[&str],
+    location: Location,
+    centres: Option<&[[f64; 3]]>,
+) -> Result<MeshSamples> {
     if names.is_empty() {
         return Err(Error::Data(
             "an empty list of arrays; expected one scalar array per component".into(),
@@ -162,7 +173,10 @@ pub fn mesh_samples(mesh: &Mesh, names: &[&str], location: Location) -> Result<M
             cells
                 .check(mesh.points.len())
                 .map_err(|e| Error::Data(format!("the mesh's cells are not valid: {e}")))?;
-            let mut points = cell_centres(mesh);
+            let mut points = match centres {
+                Some(c) if c.len() == mesh.num_cells() => c.to_vec(),
+                _ => cell_centres(mesh),
+            };
             let mut values = values;
             let nc = points.len();
             let point_cells = point_cells(cells, mesh.points.len());

@@ -6,6 +6,8 @@
 //! vertex order and orientation (VTK's face tables, outward): OpenFOAM's `cellMatcher`
 //! accepts the same cells.
 
+use rayon::prelude::*;
+
 use super::polymesh::PolyMesh;
 use crate::io::Cells;
 use crate::io::geometry::cell_faces;
@@ -160,6 +162,11 @@ impl CellFaces {
 /// The cells of `mesh` as VTK cells (see the module docs); `cells.faces` holds the face
 /// stream of the polyhedra.
 pub(crate) fn vtk_cells(mesh: &PolyMesh) -> Cells {
+    vtk_cells_in(mesh, 8192)
+}
+
+/// [`vtk_cells`], the cells made in parallel in blocks of `block` cells.
+fn vtk_cells_in(mesh: &PolyMesh, block: usize) -> Cells {
     let n = mesh.n_cells;
     // Each cell's faces: (face, whether the cell is its neighbour), by counting sort.
     let mut start = vec![0usize; n + 1];
@@ -180,50 +187,155 @@ pub(crate) fn vtk_cells(mesh: &PolyMesh) -> Cells {
         fill[c] += 1;
     }
 
+    // Cells in parallel blocks, each block's cells in order; the blocks then joined.
+    let block = block.max(1);
+    let blocks: Vec<Cells> = (0..n.div_ceil(block))
+        .into_par_iter()
+        .map(|b| {
+            let range = b * block..((b + 1) * block).min(n);
+            let mut cells = Cells {
+                connectivity: Vec::with_capacity(8 * range.len()),
+                offsets: Vec::with_capacity(range.len()),
+                types: Vec::with_capacity(range.len()),
+                face_offsets: Vec::with_capacity(range.len()),
+                ..Default::default()
+            };
+            let mut cf = CellFaces::default();
+            let mut verts = Vec::new();
+            for c in range {
+                cf.clear();
+                for &(f, rev) in &cell_faces[start[c]..start[c + 1]] {
+                    cf.push(mesh.face(f), rev);
+                }
+                push_cell(&cf, &mut verts, &mut cells);
+            }
+            cells
+        })
+        .collect();
+    // Offsets from the start of the whole; the face stream's only where some cell is a
+    // polyhedron.
+    let any_poly = blocks.iter().any(|b| !b.faces.is_empty());
     let mut cells = Cells {
-        connectivity: Vec::with_capacity(8 * n),
+        connectivity: Vec::with_capacity(blocks.iter().map(|b| b.connectivity.len()).sum()),
         offsets: Vec::with_capacity(n),
         types: Vec::with_capacity(n),
         ..Default::default()
     };
-    let mut any_poly = false;
-    let mut cf = CellFaces::default();
-    let mut verts = Vec::new();
-    for c in 0..n {
-        cf.clear();
-        for &(f, rev) in &cell_faces[start[c]..start[c + 1]] {
-            cf.push(mesh.face(f), rev);
-        }
-        match cf.primitive(&mut verts) {
-            Some(kind) => {
-                cells.connectivity.extend(verts.iter().map(|&p| p as u64));
-                cells.types.push(kind);
-            }
-            None => {
-                if !any_poly {
-                    any_poly = true;
-                    cells.face_offsets = vec![0; c];
-                }
-                // The cell's points in the order they first appear on its faces.
-                let first = cells.connectivity.len();
-                for &p in &cf.points {
-                    if !cells.connectivity[first..].contains(&(p as u64)) {
-                        cells.connectivity.push(p as u64);
-                    }
-                }
-                cells.faces.push(cf.len() as u64);
-                for i in 0..cf.len() {
-                    let f = cf.face(i);
-                    cells.faces.push(f.len() as u64);
-                    cells.faces.extend(f.iter().map(|&p| p as u64));
-                }
-                cells.types.push(VTK_POLYHEDRON);
-            }
-        }
-        cells.offsets.push(cells.connectivity.len() as u64);
+    for b in blocks {
+        let (base, face_base) = (cells.connectivity.len() as u64, cells.faces.len() as u64);
+        cells.offsets.extend(b.offsets.iter().map(|&o| o + base));
+        cells.connectivity.extend_from_slice(&b.connectivity);
+        cells.types.extend_from_slice(&b.types);
         if any_poly {
-            cells.face_offsets.push(cells.faces.len() as u64);
+            cells
+                .face_offsets
+                .extend(b.face_offsets.iter().map(|&o| o + face_base));
+            cells.faces.extend_from_slice(&b.faces);
         }
     }
     cells
+}
+
+/// Appends the cell of faces `cf` to `cells`: a primitive with its points in VTK's order,
+/// or a polyhedron with its points (in the order they first appear on its faces) and its
+/// face stream; `cells.face_offsets` gets the end of its face stream either way.
+fn push_cell(cf: &CellFaces, verts: &mut Vec<usize>, cells: &mut Cells) {
+    match cf.primitive(verts) {
+        Some(kind) => {
+            cells.connectivity.extend(verts.iter().map(|&p| p as u64));
+            cells.types.push(kind);
+        }
+        None => {
+            let first = cells.connectivity.len();
+            for &p in &cf.points {
+                if !cells.connectivity[first..].contains(&(p as u64)) {
+                    cells.connectivity.push(p as u64);
+                }
+            }
+            cells.faces.push(cf.len() as u64);
+            for i in 0..cf.len() {
+                let f = cf.face(i);
+                cells.faces.push(f.len() as u64);
+                cells.faces.extend(f.iter().map(|&p| p as u64));
+            }
+            cells.types.push(VTK_POLYHEDRON);
+        }
+    }
+    cells.offsets.push(cells.connectivity.len() as u64);
+    cells.face_offsets.push(cells.faces.len() as u64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` disjoint tetrahedra, every `every`-th (none for 0) with its base split into three triangles
+    /// around its centre (a polyhedron of 6 faces), each face owned by its cell, outward.
+    fn tetrahedra(n: usize, every: usize) -> PolyMesh {
+        let mut mesh = PolyMesh {
+            points: Vec::new(),
+            face_ends: Vec::new(),
+            face_points: Vec::new(),
+            owner: Vec::new(),
+            neighbour: Vec::new(),
+            n_cells: n,
+            patches: Vec::new(),
+        };
+        for c in 0..n {
+            let o = mesh.points.len();
+            let x = c as f64 * 2.0;
+            mesh.points.extend([
+                [x, 0.0, 0.0],
+                [x + 1.0, 0.0, 0.0],
+                [x, 1.0, 0.0],
+                [x, 0.0, 1.0],
+                [x + 1.0 / 3.0, 1.0 / 3.0, 0.0],
+            ]);
+            let split = every != 0 && c % every == 0;
+            let base: &[[usize; 3]] = if split {
+                &[[0, 2, 4], [2, 1, 4], [1, 0, 4]]
+            } else {
+                &[[0, 2, 1]]
+            };
+            for f in base.iter().chain(&[[0, 1, 3], [1, 2, 3], [2, 0, 3]]) {
+                mesh.face_points.extend(f.iter().map(|&k| o + k));
+                mesh.face_ends.push(mesh.face_points.len());
+                mesh.owner.push(c);
+            }
+        }
+        mesh
+    }
+
+    #[test]
+    fn blocks_of_any_size_give_the_cells_of_one_pass() {
+        let mesh = tetrahedra(3000, 7);
+        let one = vtk_cells_in(&mesh, usize::MAX);
+        assert_eq!(one.len(), 3000);
+        let polyhedra = one.types.iter().filter(|&&t| t == VTK_POLYHEDRON).count();
+        assert_eq!(polyhedra, 3000_usize.div_ceil(7));
+        assert_eq!(
+            one.types.iter().filter(|&&t| t == VTK_TETRA).count(),
+            3000 - polyhedra
+        );
+        for c in 0..3000 {
+            let faces = one.polyhedron_faces(c);
+            if c % 7 == 0 {
+                let faces = faces.expect("a polyhedron has its faces");
+                assert_eq!(faces.len(), 6, "cell {c}");
+                assert!(
+                    faces.iter().all(|f| f.iter().all(|&p| p / 5 == c as u64)),
+                    "cell {c}"
+                );
+            } else {
+                assert!(faces.is_none(), "cell {c}");
+            }
+        }
+        for block in [1, 7, 1000, 2999] {
+            assert_eq!(vtk_cells_in(&mesh, block), one, "blocks of {block}");
+        }
+        // Without polyhedra, no face stream at all.
+        let tets = vtk_cells_in(&tetrahedra(50, 0), 8);
+        assert!(tets.faces.is_empty() && tets.face_offsets.is_empty());
+        assert!(tets.types.iter().all(|&t| t == VTK_TETRA));
+    }
 }
