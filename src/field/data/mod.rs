@@ -69,10 +69,10 @@ use kiddo::SquaredEuclidean;
 
 pub use fit::Weights;
 pub use locate::Domain;
+pub(crate) use mesh::mesh_samples_with;
 pub use mesh::{
     Location, MeshSamples, PatchUse, boundary_cells, boundary_points, holds_values, mesh_samples,
 };
-pub(crate) use mesh::mesh_samples_with;
 
 use crate::error::{Error, Result};
 use fit::{Fit, exponents, num_monomials, predecessors};
