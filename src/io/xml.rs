@@ -318,16 +318,14 @@ impl Document {
         if self.compression != Compression::None {
             let text = compressed_base64(&values.bytes(), self.compression);
             self.push(&text);
-            if self.text.len() > BATCH * PIECE {
-                Self::write(&mut self.file, &mut self.error, &self.text);
-                self.text.clear();
-            }
+            self.flush_if_large();
             return;
         }
         let stream = Stream::new(values);
         let pieces = stream.pieces();
         if pieces <= BATCH {
             stream.encode(0..pieces, &mut self.text);
+            self.flush_if_large();
             return;
         }
         let mut next = Vec::with_capacity(BATCH * PIECE / 3 * 4);
@@ -339,6 +337,14 @@ impl Document {
             );
             std::mem::swap(&mut self.text, &mut next);
             next.clear();
+        }
+    }
+
+    /// Writes the text so far once it is a batch or more (many smaller arrays).
+    fn flush_if_large(&mut self) {
+        if self.text.len() >= BATCH * PIECE {
+            Self::write(&mut self.file, &mut self.error, &self.text);
+            self.text.clear();
         }
     }
 
@@ -423,5 +429,30 @@ mod tests {
                 &file[file.len() - 40..]
             );
         }
+    }
+
+    #[test]
+    fn many_arrays_smaller_than_a_batch_are_written_in_order() {
+        let floats: Vec<f64> = (0..PIECE / 4).map(|i| i as f64 * 0.5).collect();
+        let names: Vec<String> = (0..2 * BATCH).map(|k| format!("a{k}")).collect();
+        let arrays: Vec<Array> = names
+            .iter()
+            .enumerate()
+            .map(|(k, n)| Array::named(n, Values::Exact(&floats[k..])))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.vtu");
+        let mut doc = Document::new(&path, "UnstructuredGrid", Compression::None).unwrap();
+        doc.arrays("PointData", "", &arrays);
+        doc.finish().unwrap();
+        let file = String::from_utf8(std::fs::read(&path).unwrap()).unwrap();
+        let mut at = 0;
+        for (k, a) in arrays.iter().enumerate() {
+            let text = String::from_utf8(one_pass(&a.values)).unwrap();
+            let tag =
+                format!("Name=\"a{k}\" NumberOfComponents=\"1\" format=\"binary\">\n{text}\n");
+            at += file[at..].find(&tag).unwrap_or_else(|| panic!("array {k}")) + tag.len();
+        }
+        assert!(file.len() > 2 * BATCH * PIECE, "{}", file.len());
     }
 }
