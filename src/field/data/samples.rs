@@ -5,6 +5,7 @@
 //! samples merged, and a k-d tree over them.
 
 use kiddo::ImmutableKdTree;
+use rayon::prelude::*;
 
 use super::frame::{Frame, frame};
 use crate::error::{Error, Result};
@@ -80,15 +81,59 @@ pub(crate) fn build(
         )));
     }
     let (frame, reduced, dropped) = frame(points, point_dim, values, m, dim)?;
-    let pos: Vec<[f64; 3]> = points.iter().map(|p| frame.local(p)).collect();
+    let pos: Vec<[f64; 3]> = points.par_iter().map(|p| frame.local(p)).collect();
     // Merge coincident samples (the two planes of a one-cell-thick mesh, seen in the plane,
     // coincide pairwise). Every member of a group must have the first one's values.
     let order = sorted(&pos);
+    let (merged_pos, merged_val, merged, index) =
+        if order.par_windows(2).all(|w| pos[w[0]] != pos[w[1]]) {
+            // No two at one position (the usual case): the samples in sorted order.
+            let merged_pos: Vec<[f64; 3]> = order.par_iter().map(|&i| pos[i]).collect();
+            let merged_val: Vec<f64> = order
+                .par_iter()
+                .flat_map_iter(|&i| values[i * m..(i + 1) * m].iter().copied())
+                .collect();
+            let mut index = vec![0; pos.len()];
+            for (g, &i) in order.iter().enumerate() {
+                index[i] = g;
+            }
+            (merged_pos, merged_val, 0, index)
+        } else {
+            merge(points, &pos, values, m, &order, reduced.as_deref())?
+        };
+    let tree = ImmutableKdTree::new_from_slice(&merged_pos);
+    Ok(Samples {
+        pos: merged_pos,
+        values: merged_val,
+        frame,
+        reduced,
+        dropped,
+        merged,
+        index,
+        start: Vec::new(),
+        adjacency: Vec::new(),
+        tree,
+    })
+}
+
+/// The samples with each group of coincident ones merged into its first (whose values every
+/// member must have): their positions and values in sorted order, the number merged away,
+/// and each input sample's merged index.
+#[allow(clippy::type_complexity)]
+fn merge(
+    points: &[[f64; 3]],
+    pos: &[[f64; 3]],
+    values: &[f64],
+    m: usize,
+    order: &[usize],
+    reduced: Option<&str>,
+) -> Result<(Vec<[f64; 3]>, Vec<f64>, usize, Vec<usize>)> {
+    let data = |msg: String| Error::Data(msg);
     let mut merged_pos = Vec::with_capacity(pos.len());
     let mut merged_val = Vec::with_capacity(values.len());
     let mut merged = 0;
     let mut index = vec![0; pos.len()];
-    for group in groups(&order, &pos) {
+    for group in groups(order, pos) {
         let i = group[0];
         if let Some(&j) = group
             .iter()
@@ -101,7 +146,7 @@ pub(crate) fn build(
                     " ({:?} and {:?} in the fitted coordinates: {})",
                     points[i],
                     points[j],
-                    reduced.as_deref().unwrap_or("")
+                    reduced.unwrap_or("")
                 )
             };
             return Err(data(format!(
@@ -118,33 +163,25 @@ pub(crate) fn build(
         // Equal values: the first's, exactly.
         merged_val.extend_from_slice(&values[i * m..(i + 1) * m]);
     }
-    let tree = ImmutableKdTree::new_from_slice(&merged_pos);
-    Ok(Samples {
-        pos: merged_pos,
-        values: merged_val,
-        frame,
-        reduced,
-        dropped,
-        merged,
-        index,
-        start: Vec::new(),
-        adjacency: Vec::new(),
-        tree,
-    })
+    Ok((merged_pos, merged_val, merged, index))
 }
 
 /// Sample indices sorted by position (then index).
 pub(super) fn sorted(pos: &[[f64; 3]]) -> Vec<usize> {
-    use rayon::prelude::*;
-    let mut order: Vec<usize> = (0..pos.len()).collect();
-    // A total order (ties broken by index): the same result whatever the sort.
-    order.par_sort_unstable_by(|&i, &j| {
-        (pos[i][0].total_cmp(&pos[j][0]))
-            .then(pos[i][1].total_cmp(&pos[j][1]))
-            .then(pos[i][2].total_cmp(&pos[j][2]))
-            .then(i.cmp(&j))
-    });
-    order
+    // `f64::total_cmp`'s order as integers, so that the sort compares keys held in place
+    // rather than positions looked up by index; with the index last, a total order: the
+    // same result whatever the sort.
+    let key = |x: f64| {
+        let b = x.to_bits() as i64;
+        b ^ ((((b >> 63) as u64) >> 1) as i64)
+    };
+    let mut keys: Vec<(i64, i64, i64, usize)> = pos
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| (key(p[0]), key(p[1]), key(p[2]), i))
+        .collect();
+    keys.par_sort_unstable();
+    keys.into_par_iter().map(|k| k.3).collect()
 }
 
 /// The runs of equal positions in `order` (from [`sorted`]).
@@ -205,5 +242,43 @@ impl Samples {
             }
             ring_start = ring_end;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorted_follows_total_cmp_then_the_index() {
+        let values = [
+            -0.0,
+            0.0,
+            1.0,
+            -1.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -f64::NAN,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            1e-310,
+            -1e-310,
+        ];
+        let mut pos = Vec::new();
+        for (k, &a) in values.iter().enumerate() {
+            for &b in &values[k % 3..] {
+                pos.push([a, b, values[(k * 7) % values.len()]]);
+                pos.push([a, b, values[(k * 7) % values.len()]]);
+            }
+        }
+        let mut expected: Vec<usize> = (0..pos.len()).collect();
+        expected.sort_by(|&i, &j| {
+            (pos[i][0].total_cmp(&pos[j][0]))
+                .then(pos[i][1].total_cmp(&pos[j][1]))
+                .then(pos[i][2].total_cmp(&pos[j][2]))
+                .then(i.cmp(&j))
+        });
+        assert_eq!(sorted(&pos), expected);
     }
 }
