@@ -92,6 +92,9 @@ cat "$case_dir"/constant/polyMesh/* "$case_dir"/0/U > /dev/null
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 best_nabla=""; best_nabla_write=""; best_nabla_cpu=""
+best_vtk=""; best_vtk_nowrite=""; best_vtk_cpu=""
+# The two sides alternate, run after run, so that a slower spell of the machine (its speed
+# moves by ±15 % here even at low load) falls on both rather than on one side's runs.
 for r in $(seq "$RUNS"); do
     /usr/bin/time -f "%e %U %S" -o "$run_dir/time.nabla" "$NABLA" "$run_dir" > "$run_dir/log.nabla" 2>&1 \
         || { cat "$run_dir/log.nabla"; exit 1; }
@@ -102,10 +105,7 @@ for r in $(seq "$RUNS"); do
     if [ -z "$best_nabla" ] || python3 -c "import sys; sys.exit(not $t < $best_nabla)"; then
         best_nabla=$t; best_nabla_write=${w:-0}; best_nabla_cpu=$c
     fi
-done
 
-best_vtk=""; best_vtk_nowrite=""; best_vtk_cpu=""
-for r in $(seq "$RUNS"); do
     out=$(python3 "$here/openfoam_1e6.py" vtk "$case_dir" "$DIR/vtk.vtu")
     t=$(echo "$out" | sed -n 's/^vtk_total_s //p')
     tn=$(echo "$out" | sed -n 's/^vtk_nowrite_s //p')
