@@ -3,64 +3,16 @@
 //! bad input: message, exit code, and no file left behind.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
+pub(crate) use crate::common::{CaseCopy, case_dir, copy_case, nabla, stderr, stdout};
 use crate::io::{vtk_check, vtkio_point_arrays};
-
-fn case_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("cases")
-        .join(name)
-}
-
-/// A temporary copy of a shipped case (without any VTK output), in a folder of the same
-/// name, so that output files get the case's name.
-pub(crate) struct CaseCopy {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-}
-
-impl CaseCopy {
-    pub(crate) fn path(&self) -> &Path {
-        &self.dir
-    }
-}
-
-pub(crate) fn copy_case(name: &str) -> CaseCopy {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join(name);
-    std::fs::create_dir(&dir).unwrap();
-    for entry in std::fs::read_dir(case_dir(name)).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
-            std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
-        }
-    }
-    CaseCopy { _tmp: tmp, dir }
-}
 
 /// A temporary case holding only `case_toml`.
 fn case_with(case_toml: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("case.toml"), case_toml).unwrap();
     tmp
-}
-
-pub(crate) fn nabla(dir: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nabla"))
-        .arg(dir)
-        .arg("--quiet")
-        .args(extra)
-        .output()
-        .expect("the binary runs")
-}
-
-pub(crate) fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-pub(crate) fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn vtk_files(dir: &Path) -> Vec<PathBuf> {

@@ -11,6 +11,8 @@ use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use vtkio::model::{Attribute, DataSet, Piece};
 
+pub(crate) use crate::common::run_vtk_python;
+
 fn openfoam(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/openfoam")
@@ -790,46 +792,6 @@ fn write_pvd_rejects_absolute_names_and_non_finite_times() {
 
 // ---------------------------------------------------------------------------------------
 // The independent reader: VTK's own XML readers (those of ParaView), from Python.
-
-/// Runs the Python script `tests/<script>` with `args` and returns its output; `None`
-/// (after a notice) when python3 or its vtk module is missing (the script exits with 2
-/// then), unless CI=true, where that fails the test. `what` names the check in messages.
-pub(crate) fn run_vtk_python(
-    script: &str,
-    args: &[&std::ffi::OsStr],
-    what: &str,
-) -> Option<std::process::Output> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join(script);
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    let missing = |why: String| {
-        assert!(
-            !ci,
-            "CI=true but {what} cannot run: {why}. Install it with `pip install vtk numpy`."
-        );
-        eprintln!("notice: skipping {what}: {why}");
-        None
-    };
-    let output = match std::process::Command::new("python3")
-        .arg(&path)
-        .args(args)
-        .output()
-    {
-        Ok(o) => o,
-        Err(e) => return missing(format!("python3 does not run ({e})")),
-    };
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if output.status.code() == Some(2) {
-        return missing(stderr.trim().to_string());
-    }
-    assert!(
-        output.status.success(),
-        "{script} failed: {}\n{stderr}",
-        output.status
-    );
-    Some(output)
-}
 
 /// Runs `tests/vtk_check.py` on `files` (see [`run_vtk_python`]).
 pub(crate) fn vtk_check(files: &[&Path]) -> Option<serde_json::Value> {

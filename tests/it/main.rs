@@ -3,6 +3,9 @@
 // Index loops read like the formulas they check.
 #![allow(clippy::needless_range_loop)]
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod autodiff;
 mod cases;
 mod data;
@@ -11,8 +14,6 @@ mod expr;
 mod forward;
 mod hostile;
 mod io;
-#[cfg(feature = "mpi")]
-mod mpi;
 mod openfoam;
 mod operators;
 mod output;

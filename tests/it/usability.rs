@@ -2,22 +2,14 @@
 //! as its folder, a line of points, a case with nothing to compute, the summary's time
 //! column, and the README's first commands.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use nabla::case::{RunOptions, run};
 
 use crate::cases::{nabla, stderr};
+pub(crate) use crate::common::case_named;
 use crate::io::vtkio_point_arrays;
-
-/// A temporary case folder named `name` holding only `case_toml`.
-pub(crate) fn case_named(name: &str, case_toml: &str) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join(name);
-    std::fs::create_dir(&dir).unwrap();
-    std::fs::write(dir.join("case.toml"), case_toml).unwrap();
-    (tmp, dir)
-}
 
 const LINE: &str = "[points]\nkind = \"lattice\"\ncounts = [11, 1]\nbounds = [[0, 1], [0, 0]]\n\n\
                     [[field]]\nname = \"f\"\nvalue = \"x^3\"\noperators = [\"grad\", \"lap\"]\n\n\

@@ -4,12 +4,17 @@
 //! results as they were. `mpirun` runs with `--allow-run-as-root --oversubscribe`, as CI
 //! runs as root on two cores.
 
+// A test crate of its own, so that the MPI stage of CI builds only these tests with the
+// feature, not every integration test again.
+#![cfg(feature = "mpi")]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::cases::{CaseCopy, copy_case, nabla, stderr, stdout};
-use crate::io::run_vtk_python;
-use crate::usability::case_named;
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{CaseCopy, case_named, copy_case, nabla, run_vtk_python, stderr, stdout};
 
 /// Runs the binary on `dir` under `mpirun -np ranks`, with `env` set, and fails the test
 /// if the ranks hang (5 minutes); `None` (after a notice) when `mpirun` is missing, unless
