@@ -90,6 +90,24 @@ fn assert_same_data(single: &Path, parallel: &Path) {
     }
 }
 
+/// The lattice `NAME.vti` written on `ranks` ranks in `got` against the plain run's in
+/// `plain`: one rank writes the plain file, byte for byte; more write a piece per rank and a
+/// `.pvti` holding the plain run's values.
+fn lattice_as_plain(plain: &Path, got: &Path, name: &str, ranks: usize) {
+    let single = plain.join(format!("{name}.vti"));
+    if ranks == 1 {
+        assert_eq!(
+            std::fs::read(&single).unwrap(),
+            std::fs::read(got.join(format!("{name}.vti"))).unwrap()
+        );
+        return;
+    }
+    for r in 0..ranks {
+        assert!(got.join(format!("{name}_{r}.vti")).is_file());
+    }
+    assert_same_data(&single, &got.join(format!("{name}.pvti")));
+}
+
 /// Runs the binary on `dir` over `ranks` with `args` and `env`, which must fail: the
 /// error printed once (`once` appears once on stderr), by the rank `by` names ("rank 1
 /// of 3"), nothing on stdout, and every file under `dir` as it was. Returns stderr;
@@ -181,20 +199,7 @@ fn taylor_green_on_1_2_and_3_ranks_equals_the_plain_run() {
         assert_eq!(table(&o), table(&out), "{ranks} ranks");
         let got = case.path().join("VTK");
         for k in 0..3 {
-            let single = vtk.join(format!("taylor_green_{k}.vti"));
-            if ranks == 1 {
-                // One rank writes the plain files, byte for byte.
-                let other = got.join(format!("taylor_green_{k}.vti"));
-                assert_eq!(
-                    std::fs::read(&single).unwrap(),
-                    std::fs::read(&other).unwrap()
-                );
-                continue;
-            }
-            for r in 0..ranks {
-                assert!(got.join(format!("taylor_green_{k}_{r}.vti")).is_file());
-            }
-            assert_same_data(&single, &got.join(format!("taylor_green_{k}.pvti")));
+            lattice_as_plain(&vtk, &got, &format!("taylor_green_{k}"), ranks);
         }
         let pvd = std::fs::read_to_string(got.join("taylor_green.pvd")).unwrap();
         let listed = if ranks == 1 { ".vti\"" } else { ".pvti\"" };
@@ -461,19 +466,7 @@ fn a_training_on_1_2_and_3_ranks_equals_the_plain_run_bit_for_bit() {
         for f in ["loss.png", "loss.svg"] {
             assert!(got.join(f).is_file(), "{ranks} ranks: {f}");
         }
-        let single = vtk.join("pinn_poisson.vti");
-        if ranks == 1 {
-            let other = got.join("pinn_poisson.vti");
-            assert_eq!(
-                std::fs::read(&single).unwrap(),
-                std::fs::read(&other).unwrap()
-            );
-            continue;
-        }
-        for r in 0..ranks {
-            assert!(got.join(format!("pinn_poisson_{r}.vti")).is_file());
-        }
-        assert_same_data(&single, &got.join("pinn_poisson.pvti"));
+        lattice_as_plain(&vtk, &got, "pinn_poisson", ranks);
     }
 }
 
