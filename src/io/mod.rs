@@ -54,6 +54,7 @@
 
 mod any;
 mod appended;
+mod atomic;
 mod csv;
 mod encode;
 pub mod geometry;
@@ -70,6 +71,7 @@ mod write;
 mod xml;
 
 pub use any::{openfoam_dir, read_any, read_mesh_at};
+pub(crate) use atomic::{AtomicFile, write_atomically};
 pub use csv::read_csv;
 pub use encode::{Compression, Precision, WriteOptions};
 pub use mesh::{Cells, Mesh, Patch};
@@ -80,7 +82,6 @@ pub use openfoam::{
 pub use parallel::{write_pvti, write_pvtp, write_pvtu};
 pub use read::{DEFAULT_MAX_INPUT_BYTES, max_input_bytes, read_mesh};
 pub use series::{is_series, read_series};
-pub(crate) use write::write_atomically;
 pub use write::{
     ImageGrid, PointArray, write_pvd, write_vti, write_vti_piece_with, write_vti_with, write_vtp,
     write_vtp_with, write_vtu, write_vtu_with,

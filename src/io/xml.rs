@@ -17,8 +17,9 @@ use rayon::prelude::*;
 
 use std::path::Path;
 
+use super::AtomicFile;
 use super::encode::{Compression, Precision, compressed_base64};
-use super::write::{AtomicFile, PointArray, xml_escape};
+use super::write::{PointArray, xml_escape};
 use crate::{Error, Result};
 
 /// The values of one `<DataArray>`, as written.
