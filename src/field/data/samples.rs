@@ -85,22 +85,50 @@ pub(crate) fn build(
     // Merge coincident samples (the two planes of a one-cell-thick mesh, seen in the plane,
     // coincide pairwise). Every member of a group must have the first one's values.
     let order = sorted(&pos);
-    let (merged_pos, merged_val, merged, index) =
-        if order.par_windows(2).all(|w| pos[w[0]] != pos[w[1]]) {
-            // No two at one position (the usual case): the samples in sorted order.
-            let merged_pos: Vec<[f64; 3]> = order.par_iter().map(|&i| pos[i]).collect();
-            let merged_val: Vec<f64> = order
-                .par_iter()
-                .flat_map_iter(|&i| values[i * m..(i + 1) * m].iter().copied())
-                .collect();
-            let mut index = vec![0; pos.len()];
-            for (g, &i) in order.iter().enumerate() {
-                index[i] = g;
-            }
-            (merged_pos, merged_val, 0, index)
+    // Where each group starts in `order` (a run of equal positions, as `groups` has them).
+    let starts: Vec<usize> = (0..order.len())
+        .into_par_iter()
+        .filter(|&k| k == 0 || pos[order[k - 1]] != pos[order[k]])
+        .collect();
+    let group = |g: usize| &order[starts[g]..starts.get(g + 1).copied().unwrap_or(order.len())];
+    let vals = |i: usize| &values[i * m..(i + 1) * m];
+    let differ = (0..starts.len()).into_par_iter().find_map_first(|g| {
+        let i = group(g)[0];
+        group(g)
+            .iter()
+            .find(|&&j| vals(i) != vals(j))
+            .map(|&j| (i, j))
+    });
+    if let Some((i, j)) = differ {
+        let seen = if points[i] == points[j] {
+            String::new()
         } else {
-            merge(points, &pos, values, m, &order, reduced.as_deref())?
+            format!(
+                " ({:?} and {:?} in the fitted coordinates: {})",
+                points[i],
+                points[j],
+                reduced.as_deref().unwrap_or("")
+            )
         };
+        return Err(data(format!(
+            "samples {i} and {j} coincide at {:?}{seen} but have different values; expected \
+             distinct sample positions",
+            points[i]
+        )));
+    }
+    // Each group as its first sample, with its values (every member's, exactly).
+    let merged_pos: Vec<[f64; 3]> = starts.par_iter().map(|&k| pos[order[k]]).collect();
+    let merged_val: Vec<f64> = starts
+        .par_iter()
+        .flat_map_iter(|&k| vals(order[k]).iter().copied())
+        .collect();
+    let merged = order.len() - starts.len();
+    let mut index = vec![0; pos.len()];
+    for g in 0..starts.len() {
+        for &j in group(g) {
+            index[j] = g;
+        }
+    }
     let tree = ImmutableKdTree::new_from_slice(&merged_pos);
     Ok(Samples {
         pos: merged_pos,
@@ -114,56 +142,6 @@ pub(crate) fn build(
         adjacency: Vec::new(),
         tree,
     })
-}
-
-/// The samples with each group of coincident ones merged into its first (whose values every
-/// member must have): their positions and values in sorted order, the number merged away,
-/// and each input sample's merged index.
-#[allow(clippy::type_complexity)]
-fn merge(
-    points: &[[f64; 3]],
-    pos: &[[f64; 3]],
-    values: &[f64],
-    m: usize,
-    order: &[usize],
-    reduced: Option<&str>,
-) -> Result<(Vec<[f64; 3]>, Vec<f64>, usize, Vec<usize>)> {
-    let data = |msg: String| Error::Data(msg);
-    let mut merged_pos = Vec::with_capacity(pos.len());
-    let mut merged_val = Vec::with_capacity(values.len());
-    let mut merged = 0;
-    let mut index = vec![0; pos.len()];
-    for group in groups(order, pos) {
-        let i = group[0];
-        if let Some(&j) = group
-            .iter()
-            .find(|&&j| values[i * m..(i + 1) * m] != values[j * m..(j + 1) * m])
-        {
-            let seen = if points[i] == points[j] {
-                String::new()
-            } else {
-                format!(
-                    " ({:?} and {:?} in the fitted coordinates: {})",
-                    points[i],
-                    points[j],
-                    reduced.unwrap_or("")
-                )
-            };
-            return Err(data(format!(
-                "samples {i} and {j} coincide at {:?}{seen} but have different values; \
-                 expected distinct sample positions",
-                points[i]
-            )));
-        }
-        merged += group.len() - 1;
-        for &j in group {
-            index[j] = merged_pos.len();
-        }
-        merged_pos.push(pos[i]);
-        // Equal values: the first's, exactly.
-        merged_val.extend_from_slice(&values[i * m..(i + 1) * m]);
-    }
-    Ok((merged_pos, merged_val, merged, index))
 }
 
 /// Sample indices sorted by position (then index).

@@ -269,8 +269,9 @@ fn push_cell(cf: &CellFaces, verts: &mut Vec<usize>, cells: &mut Cells) {
 mod tests {
     use super::*;
 
-    /// `n` disjoint tetrahedra, every `every`-th (none for 0) with its base split into three triangles
-    /// around its centre (a polyhedron of 6 faces), each face owned by its cell, outward.
+    /// `n` disjoint tetrahedra, every `every`-th (none for 0) with its base split into three
+    /// triangles around its centre (a polyhedron of 6 faces), each face owned by its cell,
+    /// outward.
     fn tetrahedra(n: usize, every: usize) -> PolyMesh {
         let mut mesh = PolyMesh {
             points: Vec::new(),
