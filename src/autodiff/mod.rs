@@ -27,11 +27,14 @@
 mod forward;
 mod grad;
 mod ops;
+mod tanh;
 mod tape;
 mod tensor;
 
 pub(crate) use forward::jvp_along;
 pub use forward::{Jet, SecondOrder, jets, jets_with, jvp};
 pub use grad::{GradOptions, grad, grad_batched};
+pub(crate) use ops::gemm;
+pub(crate) use tanh::tanh;
 pub use tape::{Tape, Var};
 pub use tensor::Tensor;

@@ -128,7 +128,7 @@ impl Unary {
             Unary::Sin => map(x, out, f64::sin),
             Unary::Cos => map(x, out, f64::cos),
             Unary::Tan => map(x, out, f64::tan),
-            Unary::Tanh => map(x, out, f64::tanh),
+            Unary::Tanh => super::tanh::tanh_into(x, out),
             Unary::Sinh => map(x, out, f64::sinh),
             Unary::Cosh => map(x, out, f64::cosh),
             Unary::Abs => map(x, out, f64::abs),
@@ -933,7 +933,15 @@ impl<'t> Var<'t> {
 /// called directly because nalgebra's views cannot express a transposed column-major slice.
 /// `c` is an empty buffer; the product is written into its spare capacity (with β = 0
 /// matrixmultiply never reads C, so zero-filling it first would be a wasted pass).
-fn gemm(a: &[f64], sa: Shape, ta: bool, b: &[f64], sb: Shape, tb: bool, c: &mut Vec<f64>) {
+pub(crate) fn gemm(
+    a: &[f64],
+    sa: Shape,
+    ta: bool,
+    b: &[f64],
+    sb: Shape,
+    tb: bool,
+    c: &mut Vec<f64>,
+) {
     // (rows, cols, row stride, column stride) of op(x).
     let strided = |s: Shape, t: bool| {
         if t {

@@ -57,6 +57,7 @@ mod config;
 mod exprs;
 mod fit;
 mod history;
+mod jets;
 mod lbfgs;
 mod loss;
 mod mlp;

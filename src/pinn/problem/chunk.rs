@@ -1,58 +1,130 @@
-//! One chunk of one term: the network on the chunk's points, the derivatives its residual
-//! asks for from one sweep of jets, the residual, its share of the term's mean square and
-//! that share's gradient.
+//! One chunk of one term: the network on the chunk's points with the derivatives its
+//! residual asks for (one fused pass, [`crate::pinn::jets`]), the residual on a tape, its
+//! share of the term's mean square and that share's gradient (reverse mode over the
+//! residual, then the fused backward pass through the network).
 
 use std::cell::RefCell;
 
-use super::residual::{At, Derivative};
+use super::residual::At;
 use super::{Loss, Term};
 use crate::autodiff::{self, GradOptions, Tape, Tensor, Var};
 use crate::error::{Error, Result};
-use crate::pinn::mlp::{Mlp, MlpVars};
+use crate::pinn::jets::{self, Jets, Plan};
+use crate::pinn::mlp::Mlp;
 
 thread_local! {
     /// One tape per worker thread, cleared and reused chunk after chunk.
     pub(super) static TAPE: RefCell<Tape> = RefCell::new(Tape::new());
 }
 
-/// The derivatives `wanted` of `out` with respect to `x`, from one sweep of jets that
-/// carries only the second-order entries asked for (none at all when no derivative is).
-pub(crate) fn derivatives<'t>(
-    out: &[Var<'t>],
-    x: &[Var<'t>],
-    wanted: &[Derivative],
-) -> Result<Vec<Var<'t>>> {
-    if wanted.is_empty() {
-        return Ok(Vec::new());
+/// The network's outputs and derivatives at one batch of points as leaves of a tape,
+/// from one fused pass ([`jets::forward`]), and where each leaf's cotangent goes.
+pub(super) struct Recorded<'t> {
+    plan: Plan,
+    jets: Jets,
+    /// Each leaf and the offset of its block in `jets.out`.
+    leaves: Vec<(Var<'t>, usize)>,
+}
+
+impl Recorded<'_> {
+    /// Adds to `grad` (the network's parameters) the gradient of a function of the leaves
+    /// whose cotangents `cot` are (in the order of the leaves).
+    fn backward(&self, mlp: &Mlp, cot: &[Var<'_>], grad: &mut [f64]) -> Result<()> {
+        let mut g = vec![0.0; self.jets.out.len()];
+        for ((_, at), c) in self.leaves.iter().zip(cot) {
+            c.with_values(|_, _, vals| {
+                g[*at..*at + vals.len()]
+                    .iter_mut()
+                    .zip(vals)
+                    .for_each(|(t, v)| *t += v)
+            })?;
+        }
+        jets::backward(mlp, &self.plan, &self.jets, g, grad);
+        Ok(())
     }
+}
+
+/// The residual components of `term` at `points[..][s..e]` (with the data columns `data`,
+/// empty for none) on `tape`, for the network `mlp` and the coefficients `coefs`: the
+/// network's outputs and the derivatives the residual reads come from one fused pass and
+/// are leaves of the tape, differentiable when `trainable`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn residuals<'t>(
+    tape: &'t Tape,
+    mlp: &Mlp,
+    term: &Term,
+    points: &[Vec<f64>],
+    data: &[Vec<f64>],
+    coefs: &[Var<'t>],
+    s: usize,
+    e: usize,
+    trainable: bool,
+) -> Result<(Vec<Var<'t>>, Recorded<'t>)> {
+    let n = e - s;
+    let wanted = term.residual.derivatives();
     let mut entries: Vec<Vec<(usize, usize)>> = Vec::new();
+    let mut firsts = Vec::new();
     let mut at_entry = Vec::with_capacity(wanted.len());
-    for d in wanted {
-        at_entry.push(d.entry().map(|e| {
+    for d in &wanted {
+        let entry = d.entry();
+        if entry.is_none() {
+            firsts.push(*d.inputs().first().ok_or_else(internal)?);
+        }
+        at_entry.push(entry.map(|e| {
             entries.iter().position(|f| *f == e).unwrap_or_else(|| {
                 entries.push(e);
                 entries.len() - 1
             })
         }));
     }
-    // Only the outputs differentiated (their jets share the network's sweep).
-    let mut used: Vec<usize> = wanted.iter().map(Derivative::output).collect();
-    used.sort_unstable();
-    used.dedup();
-    let outs: Vec<Var<'t>> = used.iter().map(|&o| out[o]).collect();
-    let jets = autodiff::jets_with(&outs, x, &entries)?;
-    wanted
+    let plan = Plan::new(&firsts, &entries);
+    let cols: Vec<&[f64]> = points.iter().map(|c| &c[s..e]).collect();
+    let jets = jets::forward(mlp, &plan, &cols, trainable)?;
+    let put = |v: &[f64]| {
+        if trainable {
+            tape.var_from_slice(n, 1, v)
+        } else {
+            tape.constant_from_slice(n, 1, v)
+        }
+    };
+    let mut leaves: Vec<(Var<'t>, usize)> = Vec::new();
+    let mut leaf = |output: usize, block: usize| {
+        let at = output * jets.rows + block * n;
+        if let Some((v, _)) = leaves.iter().find(|(_, a)| *a == at) {
+            return *v;
+        }
+        let v = put(&jets.out[at..at + n]);
+        leaves.push((v, at));
+        v
+    };
+    let outputs: Vec<Var<'t>> = (0..mlp.outputs()).map(|o| leaf(o, 0)).collect();
+    let mut ders = Vec::with_capacity(wanted.len());
+    for (d, e) in wanted.iter().zip(at_entry) {
+        let block = match e {
+            Some(e) => plan.entry_block(e),
+            None => plan.direction_block(d.inputs()[0]).ok_or_else(internal)?,
+        };
+        if d.output() >= mlp.outputs() {
+            return Err(internal());
+        }
+        ders.push(leaf(d.output(), block));
+    }
+    let x: Vec<Var<'t>> = cols
         .iter()
-        .zip(at_entry)
-        .map(|(d, e)| {
-            let j = &jets[used.binary_search(&d.output()).map_err(|_| internal())?];
-            Ok(match (d.normalized(), e) {
-                (_, Some(e)) => j.second[e],
-                (Derivative::Partial { wrt, .. }, None) => j.grad[wrt[0]],
-                (Derivative::Laplacian { .. }, None) => return Err(internal()),
-            })
-        })
-        .collect()
+        .map(|c| tape.constant_from_slice(n, 1, c))
+        .collect();
+    let data: Vec<Var<'t>> = data
+        .iter()
+        .map(|c| tape.constant_from_slice(n, 1, &c[s..e]))
+        .collect();
+    let res = term.residual.residuals(&At {
+        inputs: &x,
+        outputs: &outputs,
+        derivatives: &ders,
+        coefficients: coefs,
+        data: &data,
+    })?;
+    Ok((res, Recorded { plan, jets, leaves }))
 }
 
 fn internal() -> Error {
@@ -60,48 +132,6 @@ fn internal() -> Error {
         op: "pinn".into(),
         message: "internal: a derivative without its jet".into(),
     }
-}
-
-/// The residual components of `term` at `points[..][s..e]` (with the data columns `data`,
-/// empty for none) on `tape`, for the network recorded as `net` and the coefficients
-/// `coefs`: the inputs are differentiable where the residual reads derivatives.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn residuals<'t>(
-    tape: &'t Tape,
-    net: &MlpVars<'t>,
-    term: &Term,
-    points: &[Vec<f64>],
-    data: &[Vec<f64>],
-    coefs: &[Var<'t>],
-    s: usize,
-    e: usize,
-) -> Result<Vec<Var<'t>>> {
-    let n = e - s;
-    let wanted = term.residual.derivatives();
-    let differentiated = !wanted.is_empty();
-    let x: Vec<Var<'t>> = points
-        .iter()
-        .map(|c| {
-            if differentiated {
-                tape.var_from_slice(n, 1, &c[s..e])
-            } else {
-                tape.constant_from_slice(n, 1, &c[s..e])
-            }
-        })
-        .collect();
-    let data: Vec<Var<'t>> = data
-        .iter()
-        .map(|c| tape.constant_from_slice(n, 1, &c[s..e]))
-        .collect();
-    let out = net.forward(&x);
-    let ders = derivatives(&out, &x, &wanted)?;
-    term.residual.residuals(&At {
-        inputs: &x,
-        outputs: &out,
-        derivatives: &ders,
-        coefficients: coefs,
-        data: &data,
-    })
 }
 
 /// Term `k`'s points `s..e` on `tape`: their share of the term's mean square, and when
@@ -120,7 +150,6 @@ pub(super) fn run(
 ) -> Result<(f64, Vec<f64>)> {
     let term: &Term = &loss.terms[k];
     let n = e - s;
-    let net = mlp.on_tape(tape, want_grad);
     let coefs: Vec<Var<'_>> = coefficients
         .iter()
         .map(|&c| {
@@ -131,10 +160,32 @@ pub(super) fn run(
             }
         })
         .collect();
-    let mut res = residuals(tape, &net, term, &term.points, &term.data, &coefs, s, e)?;
+    let (mut res, first) = residuals(
+        tape,
+        mlp,
+        term,
+        &term.points,
+        &term.data,
+        &coefs,
+        s,
+        e,
+        want_grad,
+    )?;
+    let mut recorded = vec![first];
     if !term.partners.is_empty() {
-        let other = residuals(tape, &net, term, &term.partners, &term.data, &coefs, s, e)?;
+        let (other, rec) = residuals(
+            tape,
+            mlp,
+            term,
+            &term.partners,
+            &term.data,
+            &coefs,
+            s,
+            e,
+            want_grad,
+        )?;
         res = res.into_iter().zip(other).map(|(a, b)| a - b).collect();
+        recorded.push(rec);
     }
     if res.is_empty() {
         return Err(Error::config(
@@ -174,12 +225,20 @@ pub(super) fn run(
     let share = sq.item()? * mean;
     let mut grad = Vec::new();
     if want_grad {
-        grad.reserve(mlp.num_params() + coefs.len());
-        let mut wrt = net.params();
+        let mut wrt: Vec<Var<'_>> = recorded
+            .iter()
+            .flat_map(|r| r.leaves.iter().map(|(v, _)| *v))
+            .collect();
         wrt.extend_from_slice(&coefs);
         let l = sq.scale(term.weight * mean);
         let g = autodiff::grad(&[l], &wrt, &[], GradOptions::default().allow_unused())?;
-        for v in g {
+        grad = vec![0.0; mlp.num_params()];
+        let mut at = 0;
+        for r in &recorded {
+            r.backward(mlp, &g[at..at + r.leaves.len()], &mut grad)?;
+            at += r.leaves.len();
+        }
+        for v in &g[at..] {
             v.with_values(|_, _, vals| grad.extend_from_slice(vals))?;
         }
     }

@@ -97,12 +97,11 @@ fn chunk(
     e: usize,
 ) -> Result<Vec<f64>> {
     let n = e - s;
-    let net = mlp.on_tape(tape, false);
     let coefs: Vec<Var<'_>> = coefficients
         .iter()
         .map(|&c| tape.constant(crate::autodiff::Tensor::scalar(c)))
         .collect();
-    let res = residuals(tape, &net, term, points, &[], &coefs, s, e)?;
+    let (res, _) = residuals(tape, mlp, term, points, &[], &coefs, s, e, false)?;
     let mut sq = vec![0.0; n];
     for r in res {
         let v = r.value()?;

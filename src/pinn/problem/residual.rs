@@ -120,10 +120,14 @@ pub struct At<'a, 't> {
 /// A residual: zero where the network satisfies the equation or condition. The loss of a
 /// term is the mean of its residuals' squares over points and components.
 ///
-/// The derivatives come from one forward sweep of jets over the network, carrying only
+/// The derivatives come from one forward pass of jets through the network, carrying only
 /// what [`Residual::derivatives`] asks for (no second-order entries when none is asked,
-/// no sweep at all when no derivative is); reverse mode over everything then gives the
-/// gradient with respect to the network's parameters and the coefficients.
+/// the values alone when no derivative is). The outputs and derivatives in [`At`] are
+/// leaves of the tape the residual is recorded on: reverse mode over the residual gives
+/// their cotangents (and the coefficients' gradient), and the network's fused backward
+/// pass turns those into the gradient with respect to its parameters. So a residual reads
+/// its derivatives from [`At::derivatives`]: on the tape, [`At::outputs`] do not depend
+/// on [`At::inputs`].
 pub trait Residual: Send + Sync {
     /// The derivatives [`Residual::residuals`] reads, in the order of [`At::derivatives`].
     fn derivatives(&self) -> Vec<Derivative>;
