@@ -128,7 +128,7 @@ impl Unary {
             Unary::Sin => map(x, out, f64::sin),
             Unary::Cos => map(x, out, f64::cos),
             Unary::Tan => map(x, out, f64::tan),
-            Unary::Tanh => super::tanh::tanh_into(x, out),
+            Unary::Tanh => map(x, out, f64::tanh),
             Unary::Sinh => map(x, out, f64::sinh),
             Unary::Cosh => map(x, out, f64::cosh),
             Unary::Abs => map(x, out, f64::abs),

@@ -1,5 +1,7 @@
 //! `tanh` over a slice, in lanes: the activation every physics-informed network here
 //! evaluates most (a quarter of a training step went to the C library's scalar `tanh`).
+//! The fused network passes of training use it (`pinn::jets`); the tape's `tanh` op and
+//! the expression language keep the C library's, which their tests hold them to.
 //!
 //! The formula is branch-free, so that the compiler vectorises the loop: for `|x| ≤ 0.625`
 //! Cody and Waite's rational form `x + x·x²·P(x²)/Q(x²)` (the coefficients of Cephes'
@@ -10,13 +12,6 @@
 //! the whole range). No fused multiply-adds: the vector loop (AVX2, chosen at run time)
 //! and the scalar one give the same bits, so results do not depend on the processor's
 //! features, only on IEEE arithmetic.
-
-/// `y[i] = tanh(z[i])`; `y` is cleared first.
-pub(crate) fn tanh_into(z: &[f64], y: &mut Vec<f64>) {
-    y.clear();
-    y.resize(z.len(), 0.0);
-    tanh(z, y);
-}
 
 /// `y[i] = tanh(z[i])` for `i < min(z.len(), y.len())`.
 pub(crate) fn tanh(z: &[f64], y: &mut [f64]) {
@@ -122,8 +117,8 @@ mod tests {
             710.0,
             f64::MAX,
         ]);
-        let mut y = Vec::new();
-        tanh_into(&z, &mut y);
+        let mut y = vec![0.0; z.len()];
+        tanh(&z, &mut y);
         let mut scalar = vec![0.0; z.len()];
         lanes(&z, &mut scalar);
         for ((&x, &ours), &plain) in z.iter().zip(&y).zip(&scalar) {
@@ -134,10 +129,8 @@ mod tests {
             );
             assert_eq!(ours.to_bits(), plain.to_bits(), "lanes differ at {x:e}");
         }
-        tanh_into(
-            &[0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN],
-            &mut y,
-        );
+        let special = [0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN];
+        tanh(&special, &mut y);
         assert_eq!(y[0].to_bits(), 0.0f64.to_bits());
         assert_eq!(y[1].to_bits(), (-0.0f64).to_bits());
         assert_eq!(y[2..4], [1.0, -1.0]);

@@ -353,3 +353,47 @@ fn a_loss_refuses_what_does_not_fit() {
     assert!(loss.value(&net(2, 2, 1), &[]).is_err());
     assert!(loss.clone().with_chunk_size(0).is_err());
 }
+
+#[test]
+fn terms_on_the_same_points_share_a_pass_and_lose_nothing() {
+    // Burgers and a data misfit on the same points (one pass of the network per chunk),
+    // a condition on other points: each term's value and the gradient as when each term
+    // is a loss of its own.
+    let mut names = Names::new(&["x", "t"], &["u"]);
+    names.data.push("u_obs".into());
+    let pde = || ExprResidual::new(&["d(u, t) + u*d(u, x) - 0.01*d(u, x, x)"], &names, None);
+    let fit = || ExprResidual::new(&["u - u_obs", "d(u, x)"], &names, None);
+    let edge = || ExprResidual::new(&["u"], &names, None);
+    let pts = columns(2, 37, 3);
+    let obs: Vec<f64> = pts[0].iter().map(|x| x * x).collect();
+    let other = columns(2, 11, 4);
+    let terms = [
+        Term::new("pde", pts.clone(), pde().unwrap())
+            .unwrap()
+            .with_weight(2.0)
+            .unwrap(),
+        Term::new("edge", other, edge().unwrap()).unwrap(),
+        Term::new("fit", pts, fit().unwrap())
+            .unwrap()
+            .with_data(vec![obs])
+            .unwrap()
+            .with_weight(0.5)
+            .unwrap(),
+    ];
+    let loss = |t: Vec<Term>| {
+        nabla::pinn::Loss::new(2, 1, t)
+            .unwrap()
+            .with_chunk_size(8)
+            .unwrap()
+    };
+    let n = net(2, 1, 5);
+    let (all, g) = loss(terms.to_vec()).value_and_grad(&n, &[]).unwrap();
+    let mut sum = vec![0.0; g.len()];
+    for (k, t) in terms.iter().enumerate() {
+        let (alone, gk) = loss(vec![t.clone()]).value_and_grad(&n, &[]).unwrap();
+        assert_relative_eq!(all.terms[k], alone.terms[0], max_relative = 1e-14);
+        assert!(alone.terms[0] > 0.0);
+        sum.iter_mut().zip(&gk).for_each(|(s, v)| *s += v);
+    }
+    assert_same(all.total, all.total, &g, &sum);
+}

@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-use super::residual::At;
+use super::residual::{At, Derivative};
 use super::{Loss, Term};
 use crate::autodiff::{self, GradOptions, Tape, Tensor, Var};
 use crate::error::{Error, Result};
@@ -44,38 +44,32 @@ impl Recorded<'_> {
     }
 }
 
-/// The residual components of `term` at `points[..][s..e]` (with the data columns `data`,
-/// empty for none) on `tape`, for the network `mlp` and the coefficients `coefs`: the
-/// network's outputs and the derivatives the residual reads come from one fused pass and
-/// are leaves of the tape, differentiable when `trainable`.
+/// The residual components of each of `terms` (terms on the same points) at their
+/// points `s..e`, or at their partners' when `partners`, on `tape`, for the network `mlp`
+/// and the coefficients `coefs`: the network's outputs and the derivatives the residuals
+/// read come from one fused pass and are leaves of the tape, differentiable when
+/// `trainable`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn residuals<'t>(
     tape: &'t Tape,
     mlp: &Mlp,
-    term: &Term,
+    terms: &[&Term],
     points: &[Vec<f64>],
-    data: &[Vec<f64>],
     coefs: &[Var<'t>],
     s: usize,
     e: usize,
     trainable: bool,
-) -> Result<(Vec<Var<'t>>, Recorded<'t>)> {
+) -> Result<(Vec<Vec<Var<'t>>>, Recorded<'t>)> {
     let n = e - s;
-    let wanted = term.residual.derivatives();
+    let wanted: Vec<Vec<Derivative>> = terms.iter().map(|t| t.residual.derivatives()).collect();
     let mut entries: Vec<Vec<(usize, usize)>> = Vec::new();
     let mut firsts = Vec::new();
-    let mut at_entry = Vec::with_capacity(wanted.len());
-    for d in &wanted {
-        let entry = d.entry();
-        if entry.is_none() {
-            firsts.push(*d.inputs().first().ok_or_else(internal)?);
+    for d in wanted.iter().flatten() {
+        match d.entry() {
+            Some(e) if !entries.contains(&e) => entries.push(e),
+            Some(_) => {}
+            None => firsts.push(*d.inputs().first().ok_or_else(internal)?),
         }
-        at_entry.push(entry.map(|e| {
-            entries.iter().position(|f| *f == e).unwrap_or_else(|| {
-                entries.push(e);
-                entries.len() - 1
-            })
-        }));
     }
     let plan = Plan::new(&firsts, &entries);
     let cols: Vec<&[f64]> = points.iter().map(|c| &c[s..e]).collect();
@@ -98,33 +92,39 @@ pub(super) fn residuals<'t>(
         v
     };
     let outputs: Vec<Var<'t>> = (0..mlp.outputs()).map(|o| leaf(o, 0)).collect();
-    let mut ders = Vec::with_capacity(wanted.len());
-    for (d, e) in wanted.iter().zip(at_entry) {
-        let block = match e {
-            Some(e) => plan.entry_block(e),
-            None => plan.direction_block(d.inputs()[0]).ok_or_else(internal)?,
-        };
-        if d.output() >= mlp.outputs() {
-            return Err(internal());
-        }
-        ders.push(leaf(d.output(), block));
-    }
     let x: Vec<Var<'t>> = cols
         .iter()
         .map(|c| tape.constant_from_slice(n, 1, c))
         .collect();
-    let data: Vec<Var<'t>> = data
-        .iter()
-        .map(|c| tape.constant_from_slice(n, 1, &c[s..e]))
-        .collect();
-    let res = term.residual.residuals(&At {
-        inputs: &x,
-        outputs: &outputs,
-        derivatives: &ders,
-        coefficients: coefs,
-        data: &data,
-    })?;
-    Ok((res, Recorded { plan, jets, leaves }))
+    let mut all = Vec::with_capacity(terms.len());
+    for (term, wanted) in terms.iter().zip(&wanted) {
+        let mut ders = Vec::with_capacity(wanted.len());
+        for d in wanted {
+            let block = match d.entry() {
+                Some(e) => {
+                    plan.entry_block(entries.iter().position(|f| *f == e).ok_or_else(internal)?)
+                }
+                None => plan.direction_block(d.inputs()[0]).ok_or_else(internal)?,
+            };
+            if d.output() >= mlp.outputs() {
+                return Err(internal());
+            }
+            ders.push(leaf(d.output(), block));
+        }
+        let data: Vec<Var<'t>> = term
+            .data
+            .iter()
+            .map(|c| tape.constant_from_slice(n, 1, &c[s..e]))
+            .collect();
+        all.push(term.residual.residuals(&At {
+            inputs: &x,
+            outputs: &outputs,
+            derivatives: &ders,
+            coefficients: coefs,
+            data: &data,
+        })?);
+    }
+    Ok((all, Recorded { plan, jets, leaves }))
 }
 
 fn internal() -> Error {
@@ -134,21 +134,23 @@ fn internal() -> Error {
     }
 }
 
-/// Term `k`'s points `s..e` on `tape`: their share of the term's mean square, and when
-/// `want_grad` its gradient (weighted by the term's weight) with respect to the
-/// network's parameters and then the coefficients.
+/// The points `s..e` of the terms `group` of `loss` (terms on the same points, which share
+/// one pass of the network) on `tape`: each term's share of its mean square, and when
+/// `want_grad` the gradient of their weighted sum with respect to the network's
+/// parameters and then the coefficients.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn run(
     tape: &Tape,
     loss: &Loss,
     mlp: &Mlp,
     coefficients: &[f64],
-    k: usize,
+    group: &[usize],
     s: usize,
     e: usize,
     want_grad: bool,
-) -> Result<(f64, Vec<f64>)> {
-    let term: &Term = &loss.terms[k];
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let terms: Vec<&Term> = group.iter().map(|&k| &loss.terms[k]).collect();
+    let first = terms.first().ok_or_else(internal)?;
     let n = e - s;
     let coefs: Vec<Var<'_>> = coefficients
         .iter()
@@ -160,33 +162,54 @@ pub(super) fn run(
             }
         })
         .collect();
-    let (mut res, first) = residuals(
-        tape,
-        mlp,
-        term,
-        &term.points,
-        &term.data,
-        &coefs,
-        s,
-        e,
-        want_grad,
-    )?;
-    let mut recorded = vec![first];
-    if !term.partners.is_empty() {
-        let (other, rec) = residuals(
-            tape,
-            mlp,
-            term,
-            &term.partners,
-            &term.data,
-            &coefs,
-            s,
-            e,
-            want_grad,
-        )?;
-        res = res.into_iter().zip(other).map(|(a, b)| a - b).collect();
+    let (mut res, own) = residuals(tape, mlp, &terms, &first.points, &coefs, s, e, want_grad)?;
+    let mut recorded = vec![own];
+    if !first.partners.is_empty() {
+        let (other, rec) = residuals(tape, mlp, &terms, &first.partners, &coefs, s, e, want_grad)?;
+        for (r, o) in res.iter_mut().zip(other) {
+            *r = r.iter().zip(o).map(|(&a, b)| a - b).collect();
+        }
         recorded.push(rec);
     }
+    let mut shares = Vec::with_capacity(terms.len());
+    let mut total: Option<Var<'_>> = None;
+    for (term, res) in terms.iter().zip(&res) {
+        let (sq, mean) = mean_square(tape, term, res, n)?;
+        shares.push(sq.item()? * mean);
+        let l = sq.scale(term.weight * mean);
+        total = Some(total.map_or(l, |t| t + l));
+    }
+    tape.check()?;
+    let mut grad = Vec::new();
+    if want_grad {
+        let mut wrt: Vec<Var<'_>> = recorded
+            .iter()
+            .flat_map(|r| r.leaves.iter().map(|(v, _)| *v))
+            .collect();
+        wrt.extend_from_slice(&coefs);
+        let l = total.ok_or_else(internal)?;
+        let g = autodiff::grad(&[l], &wrt, &[], GradOptions::default().allow_unused())?;
+        grad = vec![0.0; mlp.num_params()];
+        let mut at = 0;
+        for r in &recorded {
+            r.backward(mlp, &g[at..at + r.leaves.len()], &mut grad)?;
+            at += r.leaves.len();
+        }
+        for v in &g[at..] {
+            v.with_values(|_, _, vals| grad.extend_from_slice(vals))?;
+        }
+    }
+    Ok((shares, grad))
+}
+
+/// The sum of squares of `term`'s residual components `res` over `n` points, and the
+/// factor that makes it the term's share of its mean square.
+fn mean_square<'t>(
+    tape: &'t Tape,
+    term: &Term,
+    res: &[Var<'t>],
+    n: usize,
+) -> Result<(Var<'t>, f64)> {
     if res.is_empty() {
         return Err(Error::config(
             term.name.clone(),
@@ -219,28 +242,6 @@ pub(super) fn run(
             (r * r).sum()
         })
         .reduce(|a, b| a + b)
-        .expect("internal: at least one residual");
-    tape.check()?;
-    let mean = 1.0 / (term.len() * res.len()) as f64;
-    let share = sq.item()? * mean;
-    let mut grad = Vec::new();
-    if want_grad {
-        let mut wrt: Vec<Var<'_>> = recorded
-            .iter()
-            .flat_map(|r| r.leaves.iter().map(|(v, _)| *v))
-            .collect();
-        wrt.extend_from_slice(&coefs);
-        let l = sq.scale(term.weight * mean);
-        let g = autodiff::grad(&[l], &wrt, &[], GradOptions::default().allow_unused())?;
-        grad = vec![0.0; mlp.num_params()];
-        let mut at = 0;
-        for r in &recorded {
-            r.backward(mlp, &g[at..at + r.leaves.len()], &mut grad)?;
-            at += r.leaves.len();
-        }
-        for v in &g[at..] {
-            v.with_values(|_, _, vals| grad.extend_from_slice(vals))?;
-        }
-    }
-    Ok((share, grad))
+        .ok_or_else(internal)?;
+    Ok((sq, 1.0 / (term.len() * res.len()) as f64))
 }

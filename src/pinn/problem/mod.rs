@@ -426,6 +426,27 @@ impl Loss {
         self.run(mlp, coefficients, false, ranks).map(|(t, _)| t)
     }
 
+    /// The terms of positive weight in groups that share one pass of the network per
+    /// chunk: terms on the same points with the same partners (a case file's equations,
+    /// one term each, on the same collocation points), in the order of their first terms.
+    fn groups(&self) -> Vec<Vec<usize>> {
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for (k, t) in self.terms.iter().enumerate() {
+            if t.weight <= 0.0 {
+                continue;
+            }
+            let same = |g: &&mut Vec<usize>| {
+                let u = &self.terms[g[0]];
+                u.points == t.points && u.partners == t.partners
+            };
+            match groups.iter_mut().find(same) {
+                Some(g) => g.push(k),
+                None => groups.push(vec![k]),
+            }
+        }
+        groups
+    }
+
     fn run(
         &self,
         mlp: &Mlp,
@@ -440,17 +461,16 @@ impl Loss {
             self.check(mlp, coefficients)?;
         }
         let cs = self.chunk_size;
-        // (term, start, end) in term order; terms of weight 0 are skipped.
-        let chunks: Vec<(usize, usize, usize)> = self
-            .terms
+        let groups = self.groups();
+        // (group, start, end) in the order of the groups.
+        let chunks: Vec<(usize, usize, usize)> = groups
             .iter()
             .enumerate()
-            .filter(|(_, t)| t.weight > 0.0)
-            .flat_map(|(k, t)| {
-                let n = t.len();
+            .flat_map(|(g, terms)| {
+                let n = self.terms[terms[0]].len();
                 (0..n)
                     .step_by(cs)
-                    .map(move |s| (k, s, s.saturating_add(cs).min(n)))
+                    .map(move |s| (g, s, s.saturating_add(cs).min(n)))
             })
             .collect();
         let nt = self.terms.len();
@@ -464,14 +484,17 @@ impl Loss {
         let compute = |range: std::ops::Range<usize>| -> Result<Vec<ChunkOut>> {
             chunks[range]
                 .par_iter()
-                .map(|&(k, s, e)| {
+                .map(|&(g, s, e)| {
                     chunk::TAPE.with(|t| {
                         let mut tape = t.borrow_mut();
                         tape.clear();
-                        let (sum, grad) =
-                            chunk::run(&tape, self, mlp, coefficients, k, s, e, want_grad)?;
+                        let group = &groups[g];
+                        let (sums, grad) =
+                            chunk::run(&tape, self, mlp, coefficients, group, s, e, want_grad)?;
                         let mut slot = vec![0.0; nt + params];
-                        slot[k] = sum;
+                        for (&k, sum) in group.iter().zip(sums) {
+                            slot[k] = sum;
+                        }
                         slot[nt..nt + grad.len()].copy_from_slice(&grad);
                         Ok(ChunkOut {
                             sums: [0.0; 3],

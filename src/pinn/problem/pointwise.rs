@@ -101,7 +101,8 @@ fn chunk(
         .iter()
         .map(|&c| tape.constant(crate::autodiff::Tensor::scalar(c)))
         .collect();
-    let (res, _) = residuals(tape, mlp, term, points, &[], &coefs, s, e, false)?;
+    let (mut res, _) = residuals(tape, mlp, &[term], points, &coefs, s, e, false)?;
+    let res = res.pop().unwrap_or_default();
     let mut sq = vec![0.0; n];
     for r in res {
         let v = r.value()?;
