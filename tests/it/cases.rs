@@ -619,8 +619,8 @@ fn pinn_burgers_case_trains_its_equations_and_writes_the_space_time_plane() {
     let path = short.path().join("case.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     let refine = "refine = { every = 1000, add = 100, candidates = 10000 }";
-    assert!(text.contains("steps = 46000") && text.contains(refine));
-    let text = text.replace("steps = 46000", "steps = 5").replace(
+    assert!(text.contains("steps = 66000") && text.contains(refine));
+    let text = text.replace("steps = 66000", "steps = 5").replace(
         refine,
         "refine = { every = 20, add = 100, candidates = 1000 }",
     );
