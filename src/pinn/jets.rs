@@ -130,9 +130,19 @@ thread_local! {
 /// At most this many spare buffers are kept per thread.
 const MAX_SPARE: usize = 32;
 
-/// An empty buffer with room for `len` values.
+/// An empty buffer with room for `len` values: the smallest spare one that holds them,
+/// else the largest (grown), so that small requests do not take the large buffers.
 fn buffer(len: usize) -> Vec<f64> {
-    let mut v = SPARE.with(|s| s.borrow_mut().pop()).unwrap_or_default();
+    let mut v = SPARE
+        .with(|s| {
+            let mut s = s.borrow_mut();
+            let fits = (0..s.len())
+                .filter(|&i| s[i].capacity() >= len)
+                .min_by_key(|&i| s[i].capacity());
+            let pick = fits.or_else(|| (0..s.len()).max_by_key(|&i| s[i].capacity()));
+            pick.map(|i| s.swap_remove(i))
+        })
+        .unwrap_or_default();
     v.clear();
     v.reserve(len);
     v
@@ -205,13 +215,19 @@ pub(crate) fn forward(mlp: &Mlp, plan: &Plan, x: &[&[f64]], keep: bool) -> Resul
             message,
         })
     };
-    if n == 0 {
-        return bad("a network evaluated on no points".into());
-    }
-    if x.len() != d || x.iter().any(|c| c.len() != n) {
+    if x.len() != d {
         return bad(format!(
             "a network of {d} inputs evaluated on {} columns of coordinates",
             x.len()
+        ));
+    }
+    if n == 0 {
+        return bad("a network evaluated on no points".into());
+    }
+    if let Some(c) = x.iter().position(|c| c.len() != n) {
+        return bad(format!(
+            "coordinate column {c} has {} points, column 0 has {n}",
+            x[c].len()
         ));
     }
     if let Some(a) = plan.dirs.iter().find(|&&a| a >= d) {
@@ -471,9 +487,14 @@ mod tests {
     fn wrong_columns_are_errors() {
         let mlp = Mlp::new(2, &[3], 1, Activation::Tanh, 1).unwrap();
         let a = [0.0, 1.0];
-        assert!(forward(&mlp, &Plan::default(), &[&a], false).is_err());
-        assert!(forward(&mlp, &Plan::default(), &[&a, &a[..1]], false).is_err());
-        assert!(forward(&mlp, &Plan::new(&[2], &[]), &[&a, &a], false).is_err());
+        let message = |x: &[&[f64]], plan: &Plan| match forward(&mlp, plan, x, false) {
+            Err(e) => e.to_string(),
+            Ok(_) => String::new(),
+        };
+        assert!(message(&[&a], &Plan::default()).contains("2 inputs evaluated on 1 columns"));
+        assert!(message(&[&a, &a[..1]], &Plan::default()).contains("column 1 has 1 points"));
+        assert!(message(&[&a[..0], &a[..0]], &Plan::default()).contains("no points"));
+        assert!(message(&[&a, &a], &Plan::new(&[2], &[])).contains("along input 2 of 2"));
         assert!(forward(&mlp, &Plan::new(&[1], &[]), &[&a, &a], false).is_ok());
     }
 }

@@ -435,9 +435,17 @@ impl Loss {
             if t.weight <= 0.0 {
                 continue;
             }
+            // Bit for bit: −0.0 and 0.0 are different points to a residual that reads them.
+            let same_bits = |a: &[Vec<f64>], b: &[Vec<f64>]| {
+                a.len() == b.len()
+                    && a.iter().zip(b).all(|(a, b)| {
+                        a.len() == b.len()
+                            && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+                    })
+            };
             let same = |g: &&mut Vec<usize>| {
                 let u = &self.terms[g[0]];
-                u.points == t.points && u.partners == t.partners
+                same_bits(&u.points, &t.points) && same_bits(&u.partners, &t.partners)
             };
             match groups.iter_mut().find(same) {
                 Some(g) => g.push(k),
