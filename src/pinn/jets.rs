@@ -16,7 +16,9 @@
 //! matrix product per block; the backward pass is that sweep's reverse mode written out
 //! (the same gradient to round-off). The residual built from the outputs stays on the
 //! tape: the outputs and derivatives become its leaves, and their cotangents come back
-//! here.
+//! here. `tanh` runs in vector lanes ([`crate::autodiff::tanh`], within 2 ulp of the C
+//! library's that the tape's op uses), so a trained network evaluated on a tape (its
+//! output, `Mlp::predict`) differs from its training passes by that round-off.
 
 use std::cell::RefCell;
 
