@@ -109,7 +109,7 @@ pub fn train_from(
 /// [`train_from`] over `ranks` (collective: every rank calls it with the same arguments;
 /// `out_dir` is shared by all). The collocation points are drawn from the configured
 /// seeds, the same on every rank; each rank computes its share of the loss's chunks per
-/// step ([`fit_on`]), and every rank ends with the same network, history and errors,
+/// step ([`fit_on`](crate::pinn::fit_on)), and every rank ends with the same network, history and errors,
 /// bit-identical to one rank's. Only rank 0 writes the files (and shows the progress
 /// bar); the other ranks' [`TrainReport::files`] is empty. The validation errors are
 /// computed by every rank alike (no collective depends on them).

@@ -1,5 +1,5 @@
 //! Fields from data: values sampled at points (a CFD solver's `U` on its mesh, measured
-//! velocities on scattered points) turned into a differentiable [`Field`] by local
+//! velocities on scattered points) turned into a differentiable [`Field`](crate::field::Field) by local
 //! weighted least-squares polynomial reconstruction.
 //!
 //! At an evaluation point `q`, [`DataField`] takes the `k` nearest samples (a k-d tree built

@@ -229,7 +229,7 @@ pub struct TermLosses {
 }
 
 /// A physics-informed loss over [`Term`]s for a network of `inputs → outputs` and
-/// `coefficients` trainable scalars; see the [module docs](self).
+/// `coefficients` trainable scalars: `L = Σ_terms w · mean(r²)`, evaluated chunk by chunk.
 #[derive(Clone)]
 pub struct Loss {
     terms: Vec<Term>,
