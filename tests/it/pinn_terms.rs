@@ -396,4 +396,21 @@ fn terms_on_the_same_points_share_a_pass_and_lose_nothing() {
         sum.iter_mut().zip(&gk).for_each(|(s, v)| *s += v);
     }
     assert_same(all.total, all.total, &g, &sum);
+    // The shared pass, bit for bit on any number of threads.
+    let grouped = loss(terms.to_vec());
+    let run = |k: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(k)
+            .build()
+            .unwrap()
+            .install(|| grouped.value_and_grad(&n, &[]).unwrap())
+    };
+    let bits = |(l, g): (nabla::pinn::TermLosses, Vec<f64>)| {
+        let mut b: Vec<u64> = g.iter().map(|v| v.to_bits()).collect();
+        b.extend(l.terms.iter().map(|v| v.to_bits()));
+        b
+    };
+    let one = bits(run(1));
+    assert_eq!(one, bits(run(2)));
+    assert_eq!(one, bits(run(3)));
 }
