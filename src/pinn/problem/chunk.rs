@@ -130,7 +130,7 @@ pub(super) fn residuals<'t>(
 fn internal() -> Error {
     Error::Operator {
         op: "pinn".into(),
-        message: "internal: a derivative without its jet".into(),
+        message: "internal: a term or derivative without its network pass".into(),
     }
 }
 
