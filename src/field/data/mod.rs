@@ -52,6 +52,7 @@
 //! assert!((out[1].values[0] - 2.0).abs() < 1e-9);
 //! ```
 
+mod batch;
 mod fit;
 mod flat;
 mod frame;
@@ -75,8 +76,7 @@ pub use mesh::{
 };
 
 use crate::error::{Error, Result};
-use fit::{Fit, exponents, num_monomials, predecessors};
-use flat::{dist2, flat_stencil};
+use fit::{exponents, num_monomials, predecessors};
 
 /// Condition-number estimate above which a stencil is grown. Not round-off but the fit's
 /// truncation error is what an ill-shaped stencil amplifies into the derivatives, so the
@@ -285,131 +285,6 @@ impl DataField {
         self.counters
             .iter()
             .for_each(|c| c.store(0, Ordering::Relaxed));
-    }
-
-    /// Fits at every point of a batch (`q`: the coordinates of [`DataField::axes`]):
-    /// returns the coefficients (`[(c * P + k) * n + i]`, column-major per component) and
-    /// `1/h` per point, h in the input's units.
-    ///
-    /// (Fitting each stencil in its own principal axes was tried: on the known-answer
-    /// meshes it changed nothing measurable, and on the airFoil2D C-mesh it let stencils
-    /// along single mesh lines pass the condition check — the equilibrated columns of the
-    /// rotated thin axis looked well conditioned — and blew up. The principal spreads are
-    /// kept for the flatness test.)
-    fn fit_batch(&self, q: &[Vec<f64>], n: usize) -> (Vec<f64>, Vec<f64>) {
-        let frame = &self.s.frame;
-        let dim = frame.dim();
-        let p_all = self.exps.len();
-        let m = self.m;
-        let mut coef = vec![0.0; m * p_all * n];
-        let mut hinv = vec![0.0; n];
-        let mut fit = Fit::default();
-        let mut offsets = Vec::new();
-        let mut vals = Vec::new();
-        let mut idx = Vec::new();
-        let mut counts = [0usize; 5];
-        let mut scratch = locate::Scratch::default();
-        for i in 0..n {
-            let mut x = [0.0; 3];
-            for (a, &axis) in frame.axes.iter().enumerate() {
-                x[axis] = q[a][i];
-            }
-            let query = frame.local(&x);
-            // The first stencil; a point with a sample on it (the nearest at distance 0)
-            // has data without a look at the domain.
-            self.stencil(&query, self.neighbours, &mut idx);
-            let on_sample = idx.iter().any(|&j| dist2(&self.s.pos[j], &query) == 0.0);
-            if !on_sample && !self.in_domain(&x, &mut scratch) {
-                // Outside the data: no values rather than an extrapolation.
-                counts[0] += 1;
-                counts[4] += 1;
-                hinv[i] = 1.0;
-                for c in 0..m * p_all {
-                    coef[c * n + i] = f64::NAN;
-                }
-                continue;
-            }
-            let mut degree = self.degree;
-            let mut k = self.neighbours;
-            let mut grown = false;
-            let mut first = true;
-            let h = loop {
-                let p = num_monomials(dim, degree);
-                if !first {
-                    self.stencil(&query, k, &mut idx);
-                }
-                first = false;
-                let h = idx
-                    .iter()
-                    .map(|&j| dist2(&self.s.pos[j], &query))
-                    .fold(0.0, f64::max)
-                    .sqrt();
-                let h = if h > 0.0 { h } else { 1.0 };
-                offsets.clear();
-                vals.clear();
-                let mut inside = [true; 3];
-                let mut lo = [f64::INFINITY; 3];
-                let mut hi = [f64::NEG_INFINITY; 3];
-                let flat = flat_stencil(&self.s, dim, &query, &idx);
-                for &j in &idx {
-                    let x = self.s.pos[j];
-                    let mut s = [0.0; 3];
-                    for a in 0..dim {
-                        s[a] = (x[a] - query[a]) / h;
-                        lo[a] = lo[a].min(s[a]);
-                        hi[a] = hi[a].max(s[a]);
-                    }
-                    offsets.push(s);
-                    // Element by element: a call to memcpy for m values cost 7 % of a fit.
-                    vals.extend(self.s.values[j * m..(j + 1) * m].iter().copied());
-                }
-                for a in 0..dim {
-                    inside[a] = lo[a] <= 0.0 && hi[a] >= 0.0;
-                }
-                // A stencil with no extent along one of its axes (every sample in one plane
-                // of cells, up to the round-off of their centres) cannot determine the
-                // derivatives across it, however well the equilibrated columns condition.
-                let cond = if flat && degree > 0 {
-                    f64::INFINITY
-                } else {
-                    fit.solve(&self.exps, &self.pred, p, &offsets, &vals, m, self.weights)
-                };
-                let last_k = k >= self.neighbours * MAX_GROWTH || k >= self.s.pos.len();
-                if cond <= COND_GROW || (last_k && cond <= COND_LOWER) {
-                    if !inside.iter().all(|&b| b) {
-                        counts[1] += 1;
-                    }
-                    break h;
-                }
-                if !last_k {
-                    k = (2 * k)
-                        .min(self.neighbours * MAX_GROWTH)
-                        .min(self.s.pos.len());
-                    grown = true;
-                    continue;
-                }
-                if degree > 0 {
-                    degree -= 1;
-                    k = self.neighbours;
-                    counts[3] += usize::from(degree + 1 == self.degree);
-                    continue;
-                }
-                // Degree 0 always fits (a weighted mean); reached only when it did.
-                break h;
-            };
-            counts[0] += 1;
-            counts[2] += usize::from(grown);
-            hinv[i] = 1.0 / (h * frame.scale);
-            for kk in 0..p_all {
-                for c in 0..m {
-                    coef[(c * p_all + kk) * n + i] = fit.coef[kk * m + c];
-                }
-            }
-        }
-        for (c, v) in self.counters.iter().zip(counts) {
-            c.fetch_add(v, Ordering::Relaxed);
-        }
-        (coef, hinv)
     }
 }
 
