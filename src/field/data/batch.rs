@@ -1,7 +1,7 @@
-//! The fits of a batch of evaluation points. The stencils of the default size go through
-//! the lanes of [`Fit`] four at a time; a point whose first stencil does not support the
-//! fit (it must grow, or the degree be lowered), or whose stencil has another size (whole
-//! mesh rings), is fitted alone. A lane gives the bits of a fit alone, so the result does
+//! The fits of a batch of evaluation points. First stencils of one size (the nearest
+//! samples; mesh rings, as long as they have the same number of samples) go through the
+//! lanes of [`Fit`] four at a time; a point whose first stencil does not support the fit
+//! (flat, or it must grow, or the degree be lowered) is fitted alone. A lane gives the bits of a fit alone, so the result does
 //! not depend on which points shared the lanes, nor on the batches' sizes.
 
 use std::sync::atomic::Ordering;
@@ -65,6 +65,9 @@ impl DataField {
         let mut pending: [Pending; LANES] = Default::default();
         let mut filled = 0;
         let mut alone = Alone::default();
+        // The first stencil of the point at hand (`alone.idx` serves the points fitted
+        // alone, which may be fitted between).
+        let mut idx = Vec::new();
         let mut scratch = locate::Scratch::default();
         for i in 0..n {
             let mut x = [0.0; 3];
@@ -74,8 +77,7 @@ impl DataField {
             let query = frame.local(&x);
             // The first stencil; a point with a sample on it (the nearest at distance 0)
             // has data without a look at the domain.
-            let idx = &mut alone.idx;
-            self.stencil(&query, self.neighbours, idx);
+            self.stencil(&query, self.neighbours, &mut idx);
             let on_sample = idx.iter().any(|&j| dist2(&self.s.pos[j], &query) == 0.0);
             if !on_sample && !self.in_domain(&x, &mut scratch) {
                 // Outside the data: no values rather than an extrapolation.
@@ -87,10 +89,16 @@ impl DataField {
                 }
                 continue;
             }
+            // The lanes share a stencil size: a stencil of another size (mesh rings at a
+            // boundary) starts a new group.
+            if filled > 0 && pending[0].offsets.len() != idx.len() {
+                self.fit_lanes(q, &mut lanes, &pending[..filled], &mut alone, &mut out);
+                filled = 0;
+            }
             let slot = &mut pending[filled];
-            let (h, inside) = self.offsets(&query, idx, &mut slot.offsets, &mut slot.vals);
-            let flat = self.degree > 0 && flat_stencil(&self.s, dim, &query, idx);
-            if flat || idx.len() != self.neighbours {
+            let (h, inside) = self.offsets(&query, &idx, &mut slot.offsets, &mut slot.vals);
+            if self.degree > 0 && flat_stencil(&self.s, dim, &query, &idx) {
+                alone.idx.clone_from(&idx);
                 self.fit_alone(i, &query, &mut alone, false, &mut out);
                 continue;
             }

@@ -390,13 +390,14 @@ impl DataField {
             .check(self.s.index.len())
             .map_err(|m| Error::Data(format!("the cells do not fit the samples: {m}")))?;
         let mut start = 0usize;
-        let ends = cells.offsets.iter().map(|&e| e as usize);
-        let conn = &cells.connectivity;
-        self.s.set_cells(ends.map(|end| {
-            let c = &conn[start..end];
-            start = end;
-            c
-        }));
+        let cells: Vec<&[u64]> = (cells.offsets.iter())
+            .map(|&end| {
+                let c = &cells.connectivity[start..end as usize];
+                start = end as usize;
+                c
+            })
+            .collect();
+        self.s.set_cells(&cells);
         Ok(self)
     }
 }

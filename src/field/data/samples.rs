@@ -175,31 +175,67 @@ pub(super) fn fmt_point(p: &[f64; 3]) -> String {
 }
 
 impl Samples {
-    /// Records which samples share a cell: `cells` yields the input point indices of each
-    /// cell (checked against the number of input points by the caller).
-    pub fn set_cells<'a>(&mut self, cells: impl Iterator<Item = &'a [u64]>) {
+    /// Records which samples share a cell: `cells` holds the input point indices of each
+    /// cell (checked against the number of input points by the caller). Each sample's
+    /// neighbours, with repeats, are grouped by a counting sort, then each group is sorted
+    /// and deduplicated in parallel: the lists of a sort of all pairs, without one (a
+    /// sort of 15 million pairs on one thread took a second at 262 144 hexahedra).
+    pub fn set_cells(&mut self, cells: &[&[u64]]) {
         let n = self.pos.len();
-        let mut pairs: Vec<(usize, usize)> = Vec::new();
-        for cell in cells {
-            for &a in cell {
-                for &b in cell {
-                    let (a, b) = (self.index[a as usize], self.index[b as usize]);
-                    if a != b {
-                        pairs.push((a, b));
+        let index = &self.index;
+        let pairs = |f: &mut dyn FnMut(usize, usize)| {
+            for cell in cells {
+                for &a in *cell {
+                    let a = index[a as usize];
+                    for &b in *cell {
+                        let b = index[b as usize];
+                        if a != b {
+                            f(a, b);
+                        }
                     }
                 }
             }
-        }
-        pairs.sort_unstable();
-        pairs.dedup();
-        self.start = vec![0; n + 1];
-        for &(a, _) in &pairs {
-            self.start[a + 1] += 1;
-        }
+        };
+        let mut start = vec![0usize; n + 1];
+        pairs(&mut |a, _| start[a + 1] += 1);
         for i in 0..n {
-            self.start[i + 1] += self.start[i];
+            start[i + 1] += start[i];
         }
-        self.adjacency = pairs.into_iter().map(|(_, b)| b).collect();
+        let mut all = vec![0usize; start[n]];
+        let mut next = start.clone();
+        pairs(&mut |a, b| {
+            all[next[a]] = b;
+            next[a] += 1;
+        });
+        let mut lists = Vec::with_capacity(n);
+        let mut rest = &mut all[..];
+        for i in 0..n {
+            let (list, tail) = rest.split_at_mut(start[i + 1] - start[i]);
+            lists.push(list);
+            rest = tail;
+        }
+        let unique: Vec<usize> = lists
+            .into_par_iter()
+            .map(|list| {
+                list.sort_unstable();
+                let mut len = 0;
+                for r in 0..list.len() {
+                    if r == 0 || list[r] != list[len - 1] {
+                        list[len] = list[r];
+                        len += 1;
+                    }
+                }
+                len
+            })
+            .collect();
+        self.adjacency = Vec::with_capacity(unique.iter().sum());
+        self.start = Vec::with_capacity(n + 1);
+        self.start.push(0);
+        for (i, len) in unique.into_iter().enumerate() {
+            self.adjacency
+                .extend_from_slice(&all[start[i]..start[i] + len]);
+            self.start.push(self.adjacency.len());
+        }
     }
 
     /// The samples within whole rings of mesh neighbours around sample `centre`, ring after
@@ -207,7 +243,11 @@ impl Samples {
     pub fn rings(&self, centre: usize, k: usize, out: &mut Vec<usize>) {
         out.clear();
         out.push(centre);
-        let mut ring_start = 0;
+        // The first ring is the centre's list, which holds neither it nor a repeat.
+        if k > 1 {
+            out.extend_from_slice(&self.adjacency[self.start[centre]..self.start[centre + 1]]);
+        }
+        let mut ring_start = 1;
         while out.len() < k && ring_start < out.len() {
             let ring_end = out.len();
             for r in ring_start..ring_end {
@@ -258,5 +298,68 @@ mod tests {
                 .then(i.cmp(&j))
         });
         assert_eq!(sorted(&pos), expected);
+    }
+
+    /// The adjacency of the counting sort is that of a sort of all pairs (sorted, without
+    /// repeats, without the sample itself), with coincident input points merged into one
+    /// sample; the first ring is the centre and its list, and rings grow to k.
+    #[test]
+    fn adjacency_is_that_of_sorted_pairs() {
+        // A 4 × 3 lattice of points, the last point a copy of the first (merged).
+        let mut points: Vec<[f64; 3]> = (0..12)
+            .map(|i| [(i % 4) as f64, (i / 4) as f64 * 1.5, 0.0])
+            .collect();
+        points.push(points[0]);
+        let values = vec![1.0; points.len()];
+        let mut s = build(&points, 2, &values, 1, Some(2)).unwrap();
+        assert_eq!(s.index[12], s.index[0]);
+        // Quadrilaterals, a triangle using the copy, and a repeated cell.
+        let cells: Vec<Vec<u64>> = vec![
+            vec![0, 1, 5, 4],
+            vec![1, 2, 6, 5],
+            vec![2, 3, 7, 6],
+            vec![4, 5, 9, 8],
+            vec![6, 7, 11, 10],
+            vec![12, 1, 4],
+            vec![2, 3, 7, 6],
+        ];
+        let slices: Vec<&[u64]> = cells.iter().map(|c| &c[..]).collect();
+        s.set_cells(&slices);
+        let mut pairs = Vec::new();
+        for c in &cells {
+            for &a in c {
+                for &b in c {
+                    let (a, b) = (s.index[a as usize], s.index[b as usize]);
+                    if a != b {
+                        pairs.push((a, b));
+                    }
+                }
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut got = Vec::new();
+        for a in 0..s.pos.len() {
+            got.extend(
+                s.adjacency[s.start[a]..s.start[a + 1]]
+                    .iter()
+                    .map(|&b| (a, b)),
+            );
+        }
+        assert_eq!(got, pairs);
+        let centre = s.index[5];
+        let mut ring = Vec::new();
+        s.rings(centre, 2, &mut ring);
+        let first = &s.adjacency[s.start[centre]..s.start[centre + 1]];
+        assert_eq!(ring[0], centre);
+        assert_eq!(&ring[1..], first);
+        s.rings(centre, 1, &mut ring);
+        assert_eq!(ring, vec![centre]);
+        s.rings(centre, 12, &mut ring);
+        let mut sorted = ring.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), ring.len());
+        assert!(ring.len() >= 10, "{ring:?}");
     }
 }
