@@ -166,12 +166,20 @@ pub fn mesh_derivatives<'py>(
     let m = &mesh.mesh;
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let location = Location::choose(m, &names, asked).map_err(argument)?;
+    let (at_points, evaluated) = evaluation_points(m, mesh.dim, at, location)?;
+    // Evaluated at its own samples (the points of point data, the centres of cell data),
+    // every point has data: the cells' test is not built (as on the command line).
+    let own_samples = evaluated
+        == match location {
+            Location::Cells => "cells",
+            Location::Points => "points",
+        };
     let t = std::time::Instant::now();
     let (field, where_at) = py
         .detach(|| -> nabla::Result<_> {
             let s = mesh_samples(m, &names, location)?;
             let mut field = DataField::new(&s.points, mesh.dim, &s.values, s.components, &opts)?;
-            if let Some(c) = &m.cells {
+            if let Some(c) = m.cells.as_ref().filter(|_| !own_samples) {
                 field = field.within(&m.points, c)?;
             }
             let rings = rings.unwrap_or(location == Location::Points);
@@ -181,7 +189,6 @@ pub fn mesh_derivatives<'py>(
             Ok((field, location))
         })
         .map_err(to_py)?;
-    let (at_points, evaluated) = evaluation_points(m, mesh.dim, at, where_at)?;
     let out = run(py, &field, &at_points, &ops, name, chunk_size)?;
     let seconds = since(t);
     let extra = [(

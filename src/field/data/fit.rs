@@ -218,9 +218,15 @@ impl<const N: usize> Fit<N> {
             v.extend_from_slice(col);
             v[0] = std::array::from_fn(|l| v[0][l] - alpha[l]);
             let vv = sum_squares(v);
-            // A lane with a zero vector skips the reflection, as a fit alone does (a mask
-            // of bits, so that the selection is vectorised, not branched).
-            let live = vv.map(|x| if x > 0.0 { u64::MAX } else { 0 });
+            // A lane with a zero vector skips the reflection, as a fit alone does: its
+            // vector and factor are made exactly 0, so that `y − 0·0` leaves every y as it
+            // was (−0.0 and NaN included) without a masked store.
+            let live = vv.map(|x| x > 0.0);
+            if live.contains(&false) {
+                for x in v.iter_mut() {
+                    *x = std::array::from_fn(|l| if live[l] { x[l] } else { 0.0 });
+                }
+            }
             reflect(v, &vv, &live, &mut a[(j + 1) * k..p * k], k, j);
             reflect(v, &vv, &live, &mut b[..m * k], k, j);
             a[j * k + j] = alpha;
@@ -269,23 +275,24 @@ fn sum_squares<const N: usize>(col: &[[f64; N]]) -> [f64; N] {
 }
 
 /// Reflects the columns of `cols` (column-major, `k` rows each) in their rows `j..` by
-/// the Householder vector `v` (`v·v = vv`): `a −= (2 v·a / vv) v`, in the lanes whose
-/// `live` mask is all ones. Four columns at a time, so that their sums over the rows run side by side
+/// the Householder vector `v` (`v·v = vv`): `a −= (2 v·a / vv) v`; a lane that is not
+/// `live` (its vector zeroed by the caller) gets the factor 0. Four columns at a time, so that their sums over the rows run side by side
 /// (each in the order of the rows, as it would alone: the same bits).
 #[inline(always)]
 fn reflect<const N: usize>(
     v: &[[f64; N]],
     vv: &[f64; N],
-    live: &[u64; N],
+    live: &[bool; N],
     cols: &mut [[f64; N]],
     k: usize,
     j: usize,
 ) {
-    let factor = |d: [f64; N]| -> [f64; N] { std::array::from_fn(|l| 2.0 * d[l] / vv[l]) };
+    let factor = |d: [f64; N]| -> [f64; N] {
+        std::array::from_fn(|l| if live[l] { 2.0 * d[l] / vv[l] } else { 0.0 })
+    };
     let update = |y: &mut [f64; N], t: &[f64; N], x: &[f64; N]| {
         for l in 0..N {
-            let new = (y[l] - t[l] * x[l]).to_bits();
-            y[l] = f64::from_bits((new & live[l]) | (y[l].to_bits() & !live[l]));
+            y[l] -= t[l] * x[l];
         }
     };
     let mut quads = cols.chunks_exact_mut(4 * k);

@@ -174,6 +174,22 @@ pub(super) fn fmt_point(p: &[f64; 3]) -> String {
     format!("({}, {}, {})", p[0], p[1], p[2])
 }
 
+/// Calls `f(a, b)` for every ordered pair of distinct samples `a`, `b` of each cell (input
+/// point indices mapped to samples by `index`).
+fn pairs(cells: &[&[u64]], index: &[usize], mut f: impl FnMut(usize, usize)) {
+    for cell in cells {
+        for &a in *cell {
+            let a = index[a as usize];
+            for &b in *cell {
+                let b = index[b as usize];
+                if a != b {
+                    f(a, b);
+                }
+            }
+        }
+    }
+}
+
 impl Samples {
     /// Records which samples share a cell: `cells` holds the input point indices of each
     /// cell (checked against the number of input points by the caller). Each sample's
@@ -182,28 +198,14 @@ impl Samples {
     /// sort of 15 million pairs on one thread took a second at 262 144 hexahedra).
     pub fn set_cells(&mut self, cells: &[&[u64]]) {
         let n = self.pos.len();
-        let index = &self.index;
-        let pairs = |f: &mut dyn FnMut(usize, usize)| {
-            for cell in cells {
-                for &a in *cell {
-                    let a = index[a as usize];
-                    for &b in *cell {
-                        let b = index[b as usize];
-                        if a != b {
-                            f(a, b);
-                        }
-                    }
-                }
-            }
-        };
         let mut start = vec![0usize; n + 1];
-        pairs(&mut |a, _| start[a + 1] += 1);
+        pairs(cells, &self.index, |a, _| start[a + 1] += 1);
         for i in 0..n {
             start[i + 1] += start[i];
         }
         let mut all = vec![0usize; start[n]];
         let mut next = start.clone();
-        pairs(&mut |a, b| {
+        pairs(cells, &self.index, |a, b| {
             all[next[a]] = b;
             next[a] += 1;
         });
