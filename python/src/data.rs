@@ -166,6 +166,7 @@ pub fn mesh_derivatives<'py>(
     let m = &mesh.mesh;
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let location = Location::choose(m, &names, asked).map_err(argument)?;
+    let t = std::time::Instant::now();
     let (at_points, evaluated) = evaluation_points(m, mesh.dim, at, location)?;
     // Evaluated at its own samples (the points of point data, the centres of cell data),
     // every point has data: the cells' test is not built (as on the command line).
@@ -174,7 +175,6 @@ pub fn mesh_derivatives<'py>(
             Location::Cells => "cells",
             Location::Points => "points",
         };
-    let t = std::time::Instant::now();
     let (field, where_at) = py
         .detach(|| -> nabla::Result<_> {
             let s = mesh_samples(m, &names, location)?;

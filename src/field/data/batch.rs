@@ -1,8 +1,9 @@
 //! The fits of a batch of evaluation points. First stencils of one size (the nearest
 //! samples; mesh rings, as long as they have the same number of samples) go through the
 //! lanes of [`Fit`] four at a time; a point whose first stencil does not support the fit
-//! (flat, or it must grow, or the degree be lowered) is fitted alone. A lane gives the bits of a fit alone, so the result does
-//! not depend on which points shared the lanes, nor on the batches' sizes.
+//! (flat, or it must grow, or the degree be lowered) is fitted alone. A lane gives the
+//! bits of a fit alone, so the result does not depend on which points shared the lanes,
+//! nor on the batches' sizes.
 
 use std::sync::atomic::Ordering;
 
@@ -118,7 +119,7 @@ impl DataField {
         (out.coef, out.hinv)
     }
 
-    /// Fits up to [`LANES`] first stencils side by side (the empty lanes repeat the first),
+    /// Fits up to [`LANES`] first stencils side by side (the empty lanes repeat the last),
     /// keeps those that support the fit and fits the others alone.
     fn fit_lanes(
         &self,

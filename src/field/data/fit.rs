@@ -1,12 +1,12 @@
-//! Weighted least-squares polynomial fits in scaled offsets, one stencil at a time.
+//! Weighted least-squares polynomial fits in scaled offsets, one stencil per vector lane.
 //!
 //! For an evaluation point `q` and its stencil of samples `xᵢ` with values `fᵢ`, the fit
 //! finds the coefficients `c` of a polynomial `Σₖ cₖ φₖ(s)` of total degree ≤ p in the
 //! scaled offsets `s = (x − q)/h` (h: the stencil's radius) that minimise
 //! `Σᵢ wᵢ (Σₖ cₖ φₖ(sᵢ) − fᵢ)²`. The weighted Vandermonde matrix is equilibrated (each
-//! column scaled to unit length) and solved by Householder QR; the ratio of the largest to
-//! the smallest diagonal entry of R (in magnitude) estimates its condition number, which tells the caller
-//! whether the stencil's geometry supports the degree.
+//! column scaled to unit length) and solved by Householder QR; the Frobenius condition
+//! number `‖R‖ ‖R⁻¹‖` of R estimates its condition number, which tells the caller whether
+//! the stencil's geometry supports the degree.
 
 /// Exponents of the monomials of total degree ≤ `degree` in `dim` (1 to 3) variables,
 /// ordered by total degree (the constant first, then the `dim` linear ones, …).
@@ -104,9 +104,10 @@ impl<const N: usize> Fit<N> {
     /// stencil (`m` values per sample; every stencil has the same number of samples);
     /// `pred` from [`predecessors`], `all` the number of monomials of the full degree.
     /// Returns each lane's condition-number estimate of its equilibrated weighted
-    /// Vandermonde matrix (infinite when a column vanishes or the stencil has fewer
-    /// samples than monomials); `self.coef` holds the coefficients, zero beyond the `p`
-    /// first monomials.
+    /// Vandermonde matrix (infinite when a column vanishes, the estimate is not finite, or
+    /// the stencil has fewer samples than monomials; in every lane when the stencils'
+    /// sizes differ or a lane has fewer than `m` values per sample); `self.coef` holds the
+    /// coefficients, zero beyond the `p` first monomials and in a lane whose fit failed.
     ///
     /// Householder QR on scratch buffers: nothing is allocated once they are warm. (The
     /// normal equations by Cholesky were measured 15 % faster over a whole evaluation, but
@@ -276,8 +277,9 @@ fn sum_squares<const N: usize>(col: &[[f64; N]]) -> [f64; N] {
 
 /// Reflects the columns of `cols` (column-major, `k` rows each) in their rows `j..` by
 /// the Householder vector `v` (`v·v = vv`): `a −= (2 v·a / vv) v`; a lane that is not
-/// `live` (its vector zeroed by the caller) gets the factor 0. Four columns at a time, so that their sums over the rows run side by side
-/// (each in the order of the rows, as it would alone: the same bits).
+/// `live` (its vector zeroed by the caller) gets the factor 0. Four columns at a time, so
+/// that their sums over the rows run side by side (each in the order of the rows, as it
+/// would alone: the same bits).
 #[inline(always)]
 fn reflect<const N: usize>(
     v: &[[f64; N]],

@@ -306,10 +306,10 @@ impl Seen {
     /// Adds `v`; whether it was new.
     fn insert(&mut self, v: usize) -> bool {
         if 2 * (self.filled.len() + 1) > self.slots.len() {
-            // At most half full: twice the slots, the items again.
+            // At most half full: twice the slots (64 at first), the items again.
             let items: Vec<usize> = self.filled.iter().map(|&f| self.slots[f]).collect();
             self.filled.clear();
-            self.slots = vec![Self::EMPTY; 2 * self.slots.len()];
+            self.slots = vec![Self::EMPTY; (2 * self.slots.len()).max(64)];
             for i in items {
                 self.insert(i);
             }
@@ -437,6 +437,8 @@ mod tests {
     /// and its resets.
     #[test]
     fn seen_set_holds_each_item_once() {
+        let mut fresh = Seen::default();
+        assert!(fresh.insert(7) && !fresh.insert(7));
         let mut seen = Seen::default();
         seen.reset(&[3, 5]);
         assert!(!seen.insert(3) && !seen.insert(5) && seen.insert(4));
