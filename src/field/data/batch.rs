@@ -19,6 +19,8 @@ const LANES: usize = 4;
 struct Pending {
     /// The point's index in the batch.
     i: usize,
+    /// The point in the fitted coordinates.
+    query: [f64; 3],
     /// The stencil's radius.
     h: f64,
     /// Whether the point is inside its stencil's bounding box.
@@ -93,7 +95,7 @@ impl DataField {
             // The lanes share a stencil size: a stencil of another size (mesh rings at a
             // boundary) starts a new group.
             if filled > 0 && pending[0].offsets.len() != idx.len() {
-                self.fit_lanes(q, &mut lanes, &pending[..filled], &mut alone, &mut out);
+                self.fit_lanes(&mut lanes, &pending[..filled], &mut alone, &mut out);
                 filled = 0;
             }
             let slot = &mut pending[filled];
@@ -103,15 +105,15 @@ impl DataField {
                 self.fit_alone(i, &query, &mut alone, false, &mut out);
                 continue;
             }
-            (slot.i, slot.h, slot.inside) = (i, h, inside);
+            (slot.i, slot.query, slot.h, slot.inside) = (i, query, h, inside);
             filled += 1;
             if filled == LANES {
-                self.fit_lanes(q, &mut lanes, &pending[..filled], &mut alone, &mut out);
+                self.fit_lanes(&mut lanes, &pending[..filled], &mut alone, &mut out);
                 filled = 0;
             }
         }
         if filled > 0 {
-            self.fit_lanes(q, &mut lanes, &pending[..filled], &mut alone, &mut out);
+            self.fit_lanes(&mut lanes, &pending[..filled], &mut alone, &mut out);
         }
         for (c, v) in self.counters.iter().zip(out.counts) {
             c.fetch_add(v, Ordering::Relaxed);
@@ -123,7 +125,6 @@ impl DataField {
     /// keeps those that support the fit and fits the others alone.
     fn fit_lanes(
         &self,
-        q: &[Vec<f64>],
         lanes: &mut Fit<LANES>,
         pending: &[Pending],
         alone: &mut Alone,
@@ -150,12 +151,7 @@ impl DataField {
                 let coef = lanes.coef.iter().map(|c| c[l]);
                 self.store(s.i, s.h, s.inside, false, coef, out);
             } else {
-                let mut x = [0.0; 3];
-                for (a, &axis) in self.s.frame.axes.iter().enumerate() {
-                    x[axis] = q[a][s.i];
-                }
-                let query = self.s.frame.local(&x);
-                self.fit_alone(s.i, &query, alone, true, out);
+                self.fit_alone(s.i, &s.query, alone, true, out);
             }
         }
     }
