@@ -74,8 +74,8 @@ impl DataField {
         let mut scratch = locate::Scratch::default();
         for i in 0..n {
             let mut x = [0.0; 3];
-            for (a, &axis) in frame.axes.iter().enumerate() {
-                x[axis] = q[a][i];
+            for (&axis, column) in frame.axes.iter().zip(q) {
+                x[axis] = column[i];
             }
             let query = frame.local(&x);
             // The first stencil; a point with a sample on it (the nearest at distance 0)
