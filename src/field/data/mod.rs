@@ -293,14 +293,16 @@ impl DataField {
 }
 
 impl DataField {
-    /// Whether the point `query` (in the fitted coordinates, the others 0) has data: it is
-    /// one of the samples, or inside the field's [`Domain`].
     /// Whether the point `x` (input coordinates, those not fitted 0) has data: a sample
     /// there, or inside the domain (a mesh's cells in input coordinates, a cloud's reach
     /// in the samples' local ones).
     fn valid_with(&self, x: &[f64; 3], scratch: &mut locate::Scratch) -> bool {
         let local = self.s.frame.local(x);
-        self.s.tree.nearest_one::<SquaredEuclidean>(&local).distance == 0.0
+        self.s
+            .tree()
+            .nearest_one::<SquaredEuclidean>(&local)
+            .distance
+            == 0.0
             || self.in_domain(x, scratch)
     }
 
@@ -364,8 +366,8 @@ impl DataField {
 
     /// The stencil of at least `k` samples for the point `query` (in the fitted
     /// coordinates): whole rings of mesh neighbours around the nearest sample where the
-    /// field knows the mesh's cells, else the `k` nearest samples (equal distances by sample
-    /// index: [`nearest`]'s rule).
+    /// field knows the mesh's cells, else the `k` nearest samples (equal distances in the
+    /// order of position: [`nearest`]'s rule).
     fn stencil(&self, query: &[f64; 3], k: usize, out: &mut Vec<usize>) {
         out.clear();
         if self.s.adjacency.is_empty() {
@@ -374,13 +376,21 @@ impl DataField {
             }
             let grid = self
                 .grid
-                .get_or_init(|| nearest::Grid::new(&self.s.pos, self.neighbours));
+                .get_or_init(|| nearest::Grid::new(&self.s.pos, &self.s.rank, self.neighbours));
             SCRATCH.with_borrow_mut(|s| match grid {
                 Some(g) => g.nearest(query, k, s, out),
-                None => nearest::from_tree(&self.s.tree, &self.s.pos, query, k, &mut s.best, out),
+                None => nearest::from_tree(
+                    self.s.tree(),
+                    &self.s.pos,
+                    &self.s.rank,
+                    query,
+                    k,
+                    &mut s.best,
+                    out,
+                ),
             });
         } else {
-            let centre = self.s.tree.nearest_one::<SquaredEuclidean>(query).item as usize;
+            let centre = self.s.tree().nearest_one::<SquaredEuclidean>(query).item as usize;
             self.s.rings(centre, k, out);
         }
     }

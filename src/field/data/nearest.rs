@@ -1,13 +1,15 @@
 //! The `k` nearest samples of a point, as one rule whatever finds them: the `k` samples of
 //! smallest squared distance `((q₀ − p₀)² + (q₁ − p₁)²) + (q₂ − p₂)²`, equal distances
-//! ordered by sample index, listed in that order. A stencil so depends only on the samples
-//! and the point, not on how a search structure happens to visit equidistant samples (on a
-//! lattice the 20 nearest of a point take 2 of its 8 equidistant corners).
+//! ordered by rank (the samples' order by position: x, then y, then z), listed in that
+//! order. A stencil so depends only on the samples and the point, not on how a search
+//! structure happens to visit equidistant samples, nor on the order the samples came in
+//! (on a lattice the 20 nearest of a point take 2 of its 8 equidistant corners: those
+//! first in that order).
 //!
 //! Two searches give that same list. A uniform grid of bins, each holding a few samples,
-//! scanned in growing shells around the point's bin until the `k`-th distance is shorter
-//! than the distance to the scanned block's border: a few hundred distances and no tree
-//! descent. It serves samples spread evenly over their box (meshes of similar cells, a
+//! scanned in the 3³ block around the point's bin (a larger block where the `k`-th distance
+//! is not surely inside it), the samples beyond a bound from the previous query dropped
+//! before they are sorted: a few hundred distances and no tree descent. It serves samples spread evenly over their box (meshes of similar cells, a
 //! jittered lattice, a uniform cloud); where they crowd (a mesh refined at a wall, a cloud
 //! in a corner of its box) the bins would hold hundreds, and the k-d tree answers instead:
 //! its `k + 1` nearest, and where the `k`-th and the next tie, every sample as close as the
@@ -36,6 +38,8 @@ pub(crate) struct Grid {
     start: Vec<usize>,
     pts: Vec<[f64; 3]>,
     idx: Vec<usize>,
+    /// The samples' ranks (see [`from_tree`]), in the bins' order.
+    rank: Vec<usize>,
     /// A distance below which the rounding of a bin index cannot matter.
     margin: f64,
 }
@@ -43,7 +47,7 @@ pub(crate) struct Grid {
 impl Grid {
     /// Bins for the `k`-nearest queries of `pos`, or `None` where the samples crowd into
     /// few bins (see the module docs) or there are too few of them for bins to pay.
-    pub fn new(pos: &[[f64; 3]], k: usize) -> Option<Grid> {
+    pub fn new(pos: &[[f64; 3]], rank: &[usize], k: usize) -> Option<Grid> {
         let n = pos.len();
         if n < 64 || k == 0 {
             return None;
@@ -91,6 +95,7 @@ impl Grid {
             start: vec![0; total + 1],
             pts: Vec::new(),
             idx: Vec::new(),
+            rank: Vec::new(),
             margin: largest * 1e-12,
         };
         let of: Vec<usize> = pos.iter().map(|p| grid.flat(grid.bin(p))).collect();
@@ -109,9 +114,11 @@ impl Grid {
         let mut next = grid.start.clone();
         grid.pts = vec![[0.0; 3]; n];
         grid.idx = vec![0; n];
+        grid.rank = vec![0; n];
         for (i, &b) in of.iter().enumerate() {
             grid.pts[next[b]] = pos[i];
             grid.idx[next[b]] = i;
+            grid.rank[next[b]] = rank[i];
             next[b] += 1;
         }
         Some(grid)
@@ -204,7 +211,7 @@ impl Grid {
                     for (j, p) in row.clone().zip(&self.pts[row]) {
                         let d = dist2(q, p);
                         if d <= bound2 {
-                            best.push((d.to_bits(), self.idx[j], j));
+                            best.push((d.to_bits(), self.rank[j], j));
                         }
                     }
                 }
@@ -240,15 +247,15 @@ impl Grid {
         }
         scratch.near.clear();
         scratch.near.extend(best.iter().map(|e| self.pts[e.2]));
-        out.extend(best.iter().map(|e| e.1));
+        out.extend(best.iter().map(|e| self.idx[e.2]));
     }
 }
 
 /// A thread's buffers for the queries, and the samples its previous query found.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    /// Candidates as (the bits of d², which order as d² does for d² ≥ 0, sample index,
-    /// place in the bins' order): in the rule's order as tuples.
+    /// Candidates as (the bits of d², which order as d² does for d² ≥ 0, rank, place in
+    /// the bins' order or sample index): in the rule's order as tuples.
     pub best: Vec<(u64, usize, usize)>,
     near: Vec<[f64; 3]>,
 }
@@ -257,6 +264,7 @@ pub(crate) struct Scratch {
 pub(crate) fn from_tree(
     tree: &ImmutableKdTree<f64, 3>,
     pos: &[[f64; 3]],
+    rank: &[usize],
     q: &[f64; 3],
     k: usize,
     best: &mut Vec<(u64, usize, usize)>,
@@ -266,7 +274,7 @@ pub(crate) fn from_tree(
     let more = NonZero::new(k + 1).unwrap_or(NonZero::<usize>::MIN);
     let entry = |i: u64| {
         let i = i as usize;
-        (dist2(q, &pos[i]).to_bits(), i, i)
+        (dist2(q, &pos[i]).to_bits(), rank[i], i)
     };
     best.clear();
     let found = tree.nearest_n_within::<SquaredEuclidean>(q, f64::INFINITY, more, false);
@@ -281,7 +289,7 @@ pub(crate) fn from_tree(
         best.sort_unstable();
     }
     best.truncate(k);
-    out.extend(best.iter().map(|e| e.1));
+    out.extend(best.iter().map(|e| e.2));
 }
 
 #[cfg(test)]
@@ -289,25 +297,28 @@ mod tests {
     use super::*;
 
     /// Every sample's distance, sorted by the rule: the list the searches must give.
-    fn brute(pos: &[[f64; 3]], q: &[f64; 3], k: usize) -> Vec<usize> {
+    fn brute(pos: &[[f64; 3]], rank: &[usize], q: &[f64; 3], k: usize) -> Vec<usize> {
         let mut all: Vec<(f64, usize)> = pos
             .iter()
             .enumerate()
             .map(|(i, p)| (dist2(q, p), i))
             .collect();
-        all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        all.sort_by(|a, b| a.0.total_cmp(&b.0).then(rank[a.1].cmp(&rank[b.1])));
         all.iter().take(k).map(|e| e.1).collect()
     }
 
+    /// Both searches against every distance; ranks reversed, so that a search breaking
+    /// ties by index would fail.
     fn check(pos: &[[f64; 3]], queries: &[[f64; 3]], k: usize, want_grid: bool) {
+        let rank: Vec<usize> = (0..pos.len()).rev().collect();
         let tree = ImmutableKdTree::new_from_slice(pos);
-        let grid = Grid::new(pos, k);
+        let grid = Grid::new(pos, &rank, k);
         assert_eq!(grid.is_some(), want_grid);
         let (mut scratch, mut a, mut b) = (Scratch::default(), Vec::new(), Vec::new());
         for q in queries {
-            let want = brute(pos, q, k);
+            let want = brute(pos, &rank, q, k);
             a.clear();
-            from_tree(&tree, pos, q, k, &mut scratch.best, &mut a);
+            from_tree(&tree, pos, &rank, q, k, &mut scratch.best, &mut a);
             assert_eq!(a, want, "tree at {q:?}");
             if let Some(g) = &grid {
                 // With the previous query's bound, and without.
@@ -321,7 +332,7 @@ mod tests {
     }
 
     #[test]
-    fn a_lattice_takes_equidistant_samples_by_index() {
+    fn a_lattice_takes_equidistant_samples_by_rank() {
         // A 12³ lattice, queries at its points (ties everywhere), between them and outside.
         let n = 12;
         let pos: Vec<[f64; 3]> = (0..n * n * n)

@@ -4,6 +4,8 @@
 //! oblique plane are fitted in the line's or the plane's own coordinates), coincident
 //! samples merged, and a k-d tree over them.
 
+use std::sync::OnceLock;
+
 use kiddo::ImmutableKdTree;
 use rayon::prelude::*;
 
@@ -30,11 +32,24 @@ pub(crate) struct Samples {
     pub merged: usize,
     /// The merged sample each input point became.
     pub index: Vec<usize>,
+    /// Each sample's place in the order of positions (x, then y, then z): equidistant
+    /// samples enter a stencil in this order.
+    pub rank: Vec<usize>,
     /// Mesh neighbours of each merged sample (points sharing a cell), CSR: the neighbours
     /// of sample `i` are `adjacency[start[i]..start[i + 1]]`; empty without cells.
     pub start: Vec<usize>,
     pub adjacency: Vec<usize>,
-    pub tree: ImmutableKdTree<f64, 3>,
+    /// The k-d tree over `pos`, made on first use (a stencil from the grid of bins, the
+    /// usual case, needs none: 0.15 s on one thread at 10⁶ samples).
+    tree: OnceLock<ImmutableKdTree<f64, 3>>,
+}
+
+impl Samples {
+    /// The k-d tree over the samples.
+    pub fn tree(&self) -> &ImmutableKdTree<f64, 3> {
+        self.tree
+            .get_or_init(|| ImmutableKdTree::new_from_slice(&self.pos))
+    }
 }
 
 /// Checks points and values and builds [`Samples`]. `dim` forces 2 (fit in x and y) or 3
@@ -116,20 +131,28 @@ pub(crate) fn build(
             points[i]
         )));
     }
-    // Each group as its first sample, with its values (every member's, exactly).
-    let merged_pos: Vec<[f64; 3]> = starts.par_iter().map(|&k| pos[order[k]]).collect();
-    let merged_val: Vec<f64> = starts
+    // Each group as its first sample, with its values (every member's, exactly), in the
+    // order of a Morton curve through the samples' box: samples near in space are near in
+    // memory, so a stencil's samples share cache lines whatever order the points come in.
+    // `rank` keeps each one's place in the (x, y, z) order, which breaks ties of distance.
+    let lex_pos: Vec<[f64; 3]> = starts.par_iter().map(|&k| pos[order[k]]).collect();
+    let rank = morton(&lex_pos);
+    let merged_pos: Vec<[f64; 3]> = rank.par_iter().map(|&g| lex_pos[g]).collect();
+    let merged_val: Vec<f64> = rank
         .par_iter()
-        .flat_map_iter(|&k| vals(order[k]).iter().copied())
+        .flat_map_iter(|&g| vals(order[starts[g]]).iter().copied())
         .collect();
     let merged = order.len() - starts.len();
+    let mut place = vec![0; starts.len()];
+    for (new, &g) in rank.iter().enumerate() {
+        place[g] = new;
+    }
     let mut index = vec![0; pos.len()];
     for g in 0..starts.len() {
         for &j in group(g) {
-            index[j] = g;
+            index[j] = place[g];
         }
     }
-    let tree = ImmutableKdTree::new_from_slice(&merged_pos);
     Ok(Samples {
         pos: merged_pos,
         values: merged_val,
@@ -138,10 +161,52 @@ pub(crate) fn build(
         dropped,
         merged,
         index,
+        rank,
         start: Vec::new(),
         adjacency: Vec::new(),
-        tree,
+        tree: OnceLock::new(),
     })
+}
+
+/// The order of the points along a Morton curve through their bounding box (the bits of
+/// the coordinates, quantized to 21 bits each, interleaved; then the index).
+fn morton(pos: &[[f64; 3]]) -> Vec<usize> {
+    let (mut lo, mut hi) = ([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]);
+    for p in pos {
+        for a in 0..3 {
+            lo[a] = lo[a].min(p[a]);
+            hi[a] = hi[a].max(p[a]);
+        }
+    }
+    const TOP: f64 = ((1u64 << 21) - 1) as f64;
+    let scale: Vec<f64> = (0..3)
+        .map(|a| {
+            if hi[a] > lo[a] {
+                TOP / (hi[a] - lo[a])
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    // The low 21 bits of v spread to every third bit.
+    let spread = |v: u64| {
+        let mut x = v & 0x1f_ffff;
+        x = (x | x << 32) & 0x001f_0000_0000_ffff;
+        x = (x | x << 16) & 0x001f_0000_ff00_00ff;
+        x = (x | x << 8) & 0x100f_00f0_0f00_f00f;
+        x = (x | x << 4) & 0x10c3_0c30_c30c_30c3;
+        (x | x << 2) & 0x1249_2492_4924_9249
+    };
+    let mut keys: Vec<(u64, usize)> = pos
+        .par_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let q = |a: usize| (((p[a] - lo[a]) * scale[a]) as u64).min(TOP as u64);
+            (spread(q(0)) | spread(q(1)) << 1 | spread(q(2)) << 2, i)
+        })
+        .collect();
+    keys.par_sort_unstable();
+    keys.into_par_iter().map(|k| k.1).collect()
 }
 
 /// Sample indices sorted by position (then index).
