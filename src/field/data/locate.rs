@@ -22,7 +22,9 @@
 //!   the fitted coordinates: the convex hull of the cell's corners projected onto it.
 //!
 //! A point within [`TOLERANCE`] times the cell's radius of a face counts as inside, so
-//! points on faces, walls and corners are inside. Building is O(C log C) for C cells,
+//! points on faces, walls and corners are inside; a warped face (four corners not in one
+//! plane) widens that band by its corners' largest distance from its plane, so that its
+//! corners are inside too. Building is O(C log C) for C cells,
 //! a query O(log C) plus its candidates; [`Domain::mask`] runs over points in parallel, and
 //! its answer for a point does not depend on the order of the tests (inside any cell), so
 //! not on the number of threads either.
@@ -398,7 +400,14 @@ fn in_faces(v: &[[f64; 3]], centre: &[f64; 3], faces: &[&[usize]], q: &[f64; 3],
         }
         let side = dot(&n, &sub(centre, &f));
         let out = dot(&n, &sub(q, &f)) * if side > 0.0 { -1.0 } else { 1.0 };
-        if out > tol * norm {
+        // A warped face (corners off the plane, as curved and skewed blocks make them)
+        // widens the band by its corners' distance from the plane: its corners, the mesh's
+        // points, are inside, and the two cells sharing it overlap rather than gap.
+        let warp = face
+            .iter()
+            .map(|&i| dot(&n, &sub(&v[i], &f)).abs())
+            .fold(0.0, f64::max);
+        if out > tol * norm + warp {
             return false;
         }
     }
