@@ -148,9 +148,9 @@ pub(crate) fn build(
         place[g] = new;
     }
     let mut index = vec![0; pos.len()];
-    for g in 0..starts.len() {
+    for (g, &at) in place.iter().enumerate() {
         for &j in group(g) {
-            index[j] = place[g];
+            index[j] = at;
         }
     }
     Ok(Samples {
