@@ -157,9 +157,15 @@ impl Grid {
         let k = k.max(1);
         let n = self.idx.len();
         let mut bound = f64::INFINITY;
+        // A tighter guess than the bound, which need not hold: the previous k-th distance
+        // plus half the step. Where fewer than k samples of the block fall within it, the
+        // block is scanned again with the bound; where k do, the k nearest are among them.
+        let mut filter = f64::INFINITY;
         if scratch.near.len() == k && k < n {
             let far = scratch.near.iter().map(|p| dist2(q, p)).fold(0.0, f64::max);
             bound = far.sqrt() * (1.0 + 1e-12) + self.margin;
+            let step = dist2(q, &scratch.at).sqrt();
+            filter = bound.min(scratch.kth * (1.0 + 1e-9) + 0.5 * step + self.margin);
         }
         let best = &mut scratch.best;
         let c = self.bin(q);
@@ -174,7 +180,7 @@ impl Grid {
         // what it holds; a bound far beyond it (the previous query was elsewhere) is no
         // help, and its own k-th sample gives the next.
         if around(bound) > 3 {
-            bound = f64::INFINITY;
+            (bound, filter) = (f64::INFINITY, f64::INFINITY);
         }
         let mut r = 1;
         // How far q is from the slab of bin j along axis a (0 inside it).
@@ -183,7 +189,7 @@ impl Grid {
             ((from - q[a]).max(q[a] - (from + self.size[a])) - self.margin).max(0.0)
         };
         loop {
-            let bound2 = bound * bound;
+            let bound2 = filter * filter;
             // The block of bins within Chebyshev distance r of c, inside the grid; of each
             // row along x (contiguous samples) only the bins the bound's ball can reach.
             let lo = c.map(|v| v.saturating_sub(r));
@@ -227,7 +233,7 @@ impl Grid {
                 }
             }
             let whole = reach == f64::INFINITY;
-            if best.len() >= k || whole {
+            if best.len() >= k || (whole && filter == bound) {
                 if best.len() > k {
                     best.select_nth_unstable(k - 1);
                     best.truncate(k);
@@ -240,13 +246,19 @@ impl Grid {
                 }
                 // These k samples bound the k-th distance: the bins of that ball.
                 bound = bound.min(kth.sqrt() * (1.0 + 1e-12) + self.margin);
+                filter = bound;
                 r = around(bound).max(r + 1);
+            } else if filter < bound {
+                // The guess was short: the same block with the bound.
+                filter = bound;
             } else {
                 r += 1;
             }
         }
         scratch.near.clear();
         scratch.near.extend(best.iter().map(|e| self.pts[e.2]));
+        scratch.at = *q;
+        scratch.kth = best.last().map_or(0.0, |e| f64::from_bits(e.0).sqrt());
         out.extend(best.iter().map(|e| self.idx[e.2]));
     }
 }
@@ -257,7 +269,10 @@ pub(crate) struct Scratch {
     /// Candidates as (the bits of d², which order as d² does for d² ≥ 0, rank, place in
     /// the bins' order or sample index): in the rule's order as tuples.
     pub best: Vec<(u64, usize, usize)>,
+    /// The previous query, its k nearest samples and the distance of the k-th.
+    at: [f64; 3],
     near: Vec<[f64; 3]>,
+    kth: f64,
 }
 
 /// The `k` nearest samples of `q` by the rule, from the k-d tree over `pos`.
@@ -375,6 +390,16 @@ mod tests {
             check(&line, &queries, k, true);
             check(&cube, &queries, k, true);
             check(&crowd, &queries, k, false);
+        }
+        // Queries in small steps (each bounded by the one before, the guess often short
+        // where the samples are random), through samples denser on one side.
+        let walk: Vec<[f64; 3]> = (0..300)
+            .map(|i| [i as f64 / 300.0, 0.5, 0.3 + i as f64 / 1000.0])
+            .collect();
+        let graded: Vec<[f64; 3]> = (0..3000).map(|_| [rnd().powi(2), rnd(), rnd()]).collect();
+        for k in [5, 20, 35] {
+            check(&cube, &walk, k, true);
+            check(&graded, &walk, k, true);
         }
         // More neighbours asked than samples: all of them.
         check(&cube[..100], &queries, 150, true);
