@@ -115,7 +115,7 @@ pub struct ReconstructionSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StencilSpec {
-    /// The k nearest samples (a k-d tree).
+    /// The k nearest samples (equal distances in the order of position).
     Nearest,
     /// Whole rings of mesh neighbours around the nearest sample.
     Rings,

@@ -103,7 +103,7 @@ const NETWORK_NODES_PER_LAYER: u128 = 96;
 const NODE_BYTES: u128 = 256;
 
 /// Copies of a data file's samples held while data fields exist: the file as read, the
-/// fields' samples and their k-d tree.
+/// fields' samples and their grid of bins (or k-d tree).
 const DATA_COPIES: u128 = 3;
 
 /// Bytes a run needs besides the per-point arrays of [`estimate_bytes`]: the tapes of a

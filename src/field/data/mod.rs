@@ -2,8 +2,8 @@
 //! velocities on scattered points) turned into a differentiable [`Field`](crate::field::Field) by local
 //! weighted least-squares polynomial reconstruction.
 //!
-//! At an evaluation point `q`, [`DataField`] takes the `k` nearest samples (a k-d tree built
-//! once), fits a polynomial of total degree `p` in the scaled offsets `s = (x − q)/h` (h: the
+//! At an evaluation point `q`, [`DataField`] takes the `k` nearest samples (equal distances in the
+//! order of position; found in a grid of bins, or a k-d tree where the samples crowd), fits a polynomial of total degree `p` in the scaled offsets `s = (x − q)/h` (h: the
 //! distance to the farthest of those samples), and records that polynomial on the tape with
 //! per-point coefficient columns. The autodiff core then differentiates it like any formula:
 //! the Jacobian, Laplacian, Hessian, Q and λ2 are the exact derivatives of the

@@ -2,7 +2,8 @@
 //! [`Frame`]: scaled by a power of two near the largest coordinate, so that nothing
 //! overflows or underflows and nothing is rounded; a one-cell-thick 2-D mesh loses its thin axis; samples on a line or an
 //! oblique plane are fitted in the line's or the plane's own coordinates), coincident
-//! samples merged, and a k-d tree over them.
+//! samples merged and held in Morton order (near in space, near in memory), and a k-d tree
+//! over them made on first use.
 
 use std::sync::OnceLock;
 
@@ -15,7 +16,7 @@ use crate::error::{Error, Result};
 /// An axis left out of the fit, and why.
 pub(crate) type Dropped = (usize, String);
 
-/// Checked samples and their k-d tree.
+/// Checked samples (in Morton order) and their k-d tree.
 pub(crate) struct Samples {
     /// Positions in the frame's local coordinates (beyond its dimension: 0).
     pub pos: Vec<[f64; 3]>,
