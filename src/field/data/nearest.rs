@@ -104,7 +104,7 @@ impl Grid {
         }
         // The occupancy an average sample sees in its own bin: far above the aim, the
         // samples crowd and the tree is the better search.
-        let seen: f64 = grid.start.iter().map(|&c| (c * c) as f64).sum::<f64>() / n as f64;
+        let seen: f64 = grid.start.iter().map(|&c| (c as f64).powi(2)).sum::<f64>() / n as f64;
         if seen > 4.0 * per_bin + 8.0 {
             return None;
         }
