@@ -370,10 +370,10 @@ impl DataField {
     /// order of position: [`nearest`]'s rule).
     fn stencil(&self, query: &[f64; 3], k: usize, out: &mut Vec<usize>) {
         out.clear();
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<nearest::Scratch> = std::cell::RefCell::default();
+        }
         if self.s.adjacency.is_empty() {
-            thread_local! {
-                static SCRATCH: std::cell::RefCell<nearest::Scratch> = std::cell::RefCell::default();
-            }
             let grid = self
                 .grid
                 .get_or_init(|| nearest::Grid::new(&self.s.pos, &self.s.rank, self.neighbours));
@@ -390,7 +390,19 @@ impl DataField {
                 ),
             });
         } else {
-            let centre = self.s.tree().nearest_one::<SquaredEuclidean>(query).item as usize;
+            // The nearest sample by the same rule: a sample at the point is the only one at
+            // distance 0 (coincident samples are merged); elsewhere equidistant samples go
+            // by the order of position.
+            let nb = self.s.tree().nearest_one::<SquaredEuclidean>(query);
+            let centre = if nb.distance == 0.0 {
+                nb.item as usize
+            } else {
+                let s = &self.s;
+                SCRATCH.with_borrow_mut(|sc| {
+                    nearest::from_tree(s.tree(), &s.pos, &s.rank, query, 1, &mut sc.best, out)
+                });
+                out.first().copied().unwrap_or(nb.item as usize)
+            };
             self.s.rings(centre, k, out);
         }
     }
@@ -416,5 +428,77 @@ impl DataField {
             .collect();
         self.s.set_cells(&cells);
         Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ring stencil's centre at a point equidistant from two mesh points is the one
+    /// first in the order of position (x, then y, then z), as for the nearest samples.
+    #[test]
+    fn rings_centre_equidistant_points_by_position() {
+        let n = 5usize;
+        let id = |i: usize, j: usize, k: usize| (i + n * (j + n * k)) as u64;
+        let mut pts = Vec::new();
+        for k in 0..n {
+            for j in 0..n {
+                for i in 0..n {
+                    pts.push([i as f64, j as f64, k as f64]);
+                }
+            }
+        }
+        let values: Vec<f64> = pts.iter().map(|p| p[0] + 2.0 * p[1] + 3.0 * p[2]).collect();
+        let mut cells = crate::io::Cells::default();
+        for k in 0..n - 1 {
+            for j in 0..n - 1 {
+                for i in 0..n - 1 {
+                    cells.connectivity.extend([
+                        id(i, j, k),
+                        id(i + 1, j, k),
+                        id(i + 1, j + 1, k),
+                        id(i, j + 1, k),
+                        id(i, j, k + 1),
+                        id(i + 1, j, k + 1),
+                        id(i + 1, j + 1, k + 1),
+                        id(i, j + 1, k + 1),
+                    ]);
+                    cells.offsets.push(cells.connectivity.len() as u64);
+                    cells.types.push(12);
+                }
+            }
+        }
+        let field = DataField::new(&pts, 3, &values, 1, &Reconstruction::default())
+            .unwrap()
+            .with_cells(&cells)
+            .unwrap();
+        let sample = |p: [f64; 3]| {
+            let local = field.s.frame.local(&p);
+            field.s.pos.iter().position(|q| *q == local).unwrap()
+        };
+        let k = field.neighbours;
+        let (mut got, mut want, mut other) = (Vec::new(), Vec::new(), Vec::new());
+        let mut checked = 0;
+        for a in 0..3 {
+            for &lo in &[
+                [1.0, 1.0, 1.0],
+                [2.0, 1.0, 2.0],
+                [1.0, 2.0, 2.0],
+                [2.0, 2.0, 1.0],
+            ] {
+                let mut hi = lo;
+                hi[a] += 1.0;
+                let mut mid = lo;
+                mid[a] += 0.5;
+                field.stencil(&field.s.frame.local(&mid), k, &mut got);
+                field.s.rings(sample(lo), k, &mut want);
+                field.s.rings(sample(hi), k, &mut other);
+                assert_eq!(got, want, "between {lo:?} and {hi:?}");
+                assert_ne!(want, other);
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 12);
     }
 }

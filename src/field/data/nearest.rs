@@ -42,7 +42,13 @@ pub(crate) struct Grid {
     rank: Vec<usize>,
     /// A distance below which the rounding of a bin index cannot matter.
     margin: f64,
+    /// Which grid this is, so that a thread's [`Scratch`] bounds a query only by the
+    /// samples of the same grid (one thread serves several fields in turn).
+    id: u64,
 }
+
+/// The next [`Grid`]'s `id`.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Grid {
     /// Bins for the `k`-nearest queries of `pos`, or `None` where the samples crowd into
@@ -97,6 +103,7 @@ impl Grid {
             idx: Vec::new(),
             rank: Vec::new(),
             margin: largest * 1e-12,
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         };
         let of: Vec<usize> = pos.iter().map(|p| grid.flat(grid.bin(p))).collect();
         for &b in &of {
@@ -149,9 +156,9 @@ impl Grid {
     }
 
     /// The `k` nearest samples of `q` by the rule, appended to `out` in its order.
-    /// `scratch` carries the samples the thread's previous query found: the farthest of
-    /// them from `q` bounds the `k`-th distance of `q` where they are `k`, so the bins'
-    /// samples beyond it are dropped unsorted. The bound only leaves out samples that cannot
+    /// `scratch` carries the samples the thread's previous query of this grid found: the
+    /// farthest of them from `q` bounds the `k`-th distance of `q` where they are `k`, so
+    /// the bins' samples beyond it are dropped unsorted. The bound only leaves out samples that cannot
     /// be among the `k`, so the answer is the same with or without it.
     pub fn nearest(&self, q: &[f64; 3], k: usize, scratch: &mut Scratch, out: &mut Vec<usize>) {
         let k = k.max(1);
@@ -161,7 +168,7 @@ impl Grid {
         // plus half the step. Where fewer than k samples of the block fall within it, the
         // block is scanned again with the bound; where k do, the k nearest are among them.
         let mut filter = f64::INFINITY;
-        if scratch.near.len() == k && k < n {
+        if scratch.grid == self.id && scratch.near.len() == k && k < n {
             let far = scratch.near.iter().map(|p| dist2(q, p)).fold(0.0, f64::max);
             bound = far.sqrt() * (1.0 + 1e-12) + self.margin;
             let step = dist2(q, &scratch.at).sqrt();
@@ -257,6 +264,7 @@ impl Grid {
         }
         scratch.near.clear();
         scratch.near.extend(best.iter().map(|e| self.pts[e.2]));
+        scratch.grid = self.id;
         scratch.at = *q;
         scratch.kth = best.last().map_or(0.0, |e| f64::from_bits(e.0).sqrt());
         out.extend(best.iter().map(|e| self.idx[e.2]));
@@ -269,7 +277,9 @@ pub(crate) struct Scratch {
     /// Candidates as (the bits of d², which order as d² does for d² ≥ 0, rank, place in
     /// the bins' order or sample index): in the rule's order as tuples.
     pub best: Vec<(u64, usize, usize)>,
-    /// The previous query, its k nearest samples and the distance of the k-th.
+    /// The previous query: its grid (0: none), point, k nearest samples and the distance
+    /// of the k-th.
+    grid: u64,
     at: [f64; 3],
     near: Vec<[f64; 3]>,
     kth: f64,
@@ -400,6 +410,22 @@ mod tests {
         for k in [5, 20, 35] {
             check(&cube, &walk, k, true);
             check(&graded, &walk, k, true);
+        }
+        // One thread's scratch serving two fields in turn (a dense and a sparse cloud):
+        // the previous query's neighbours bound nothing for the other field's samples.
+        let sparse: Vec<[f64; 3]> = (0..150).map(|_| [rnd(), rnd(), rnd()]).collect();
+        let rank: Vec<usize> = (0..cube.len()).collect();
+        let (dense_grid, sparse_grid) = (
+            Grid::new(&cube, &rank, 20).unwrap(),
+            Grid::new(&sparse, &rank[..sparse.len()], 20).unwrap(),
+        );
+        let mut scratch = Scratch::default();
+        for q in &walk {
+            for (g, pos) in [(&dense_grid, &cube), (&sparse_grid, &sparse)] {
+                let mut got = Vec::new();
+                g.nearest(q, 20, &mut scratch, &mut got);
+                assert_eq!(got, brute(pos, &rank[..pos.len()], q, 20), "at {q:?}");
+            }
         }
         // More neighbours asked than samples: all of them.
         check(&cube[..100], &queries, 150, true);
