@@ -55,7 +55,7 @@ impl Grid {
     /// few bins (see the module docs) or there are too few of them for bins to pay.
     pub fn new(pos: &[[f64; 3]], rank: &[usize], k: usize) -> Option<Grid> {
         let n = pos.len();
-        if n < 64 || k == 0 {
+        if n < 64 || k == 0 || rank.len() != n {
             return None;
         }
         let (mut lo, mut hi) = ([f64::INFINITY; 3], [f64::NEG_INFINITY; 3]);
