@@ -654,7 +654,15 @@ fn results_are_bit_identical_for_thread_counts_and_chunk_sizes() {
 
 /// A jittered hexahedral mesh of the unit cube, n cells per axis, in VTK's point order.
 fn hex_mesh(n: usize, seed: u64) -> Mesh {
-    let points = jittered_lattice(3, n, 0.2, seed);
+    Mesh {
+        points: jittered_lattice(3, n, 0.2, seed),
+        cells: Some(hex_cells(n)),
+        ..Mesh::default()
+    }
+}
+
+/// The n³ hexahedra (VTK type 12) of a lattice of (n + 1)³ points, x varying fastest.
+pub(crate) fn hex_cells(n: usize) -> Cells {
     let id = |i: usize, j: usize, k: usize| (i + (n + 1) * (j + (n + 1) * k)) as u64;
     let mut connectivity = Vec::with_capacity(8 * n * n * n);
     let mut offsets = Vec::with_capacity(n * n * n);
@@ -675,15 +683,11 @@ fn hex_mesh(n: usize, seed: u64) -> Mesh {
             }
         }
     }
-    Mesh {
-        points,
-        cells: Some(Cells {
-            connectivity,
-            offsets,
-            types: vec![12; n * n * n],
-            ..Default::default()
-        }),
-        ..Mesh::default()
+    Cells {
+        connectivity,
+        offsets,
+        types: vec![12; n * n * n],
+        ..Default::default()
     }
 }
 

@@ -316,7 +316,6 @@ fn point_in_cell_for_every_cell_type() {
 #[test]
 fn corners_of_warped_hexahedra_are_inside() {
     let n = 4usize;
-    let id = |i: usize, j: usize, k: usize| (i + (n + 1) * (j + (n + 1) * k)) as u64;
     let mut state = 11u64;
     let mut rnd = || {
         state = state
@@ -334,25 +333,7 @@ fn corners_of_warped_hexahedra_are_inside() {
             }
         }
     }
-    let mut cells = Cells::default();
-    for k in 0..n {
-        for j in 0..n {
-            for i in 0..n {
-                cells.connectivity.extend([
-                    id(i, j, k),
-                    id(i + 1, j, k),
-                    id(i + 1, j + 1, k),
-                    id(i, j + 1, k),
-                    id(i, j, k + 1),
-                    id(i + 1, j, k + 1),
-                    id(i + 1, j + 1, k + 1),
-                    id(i, j + 1, k + 1),
-                ]);
-                cells.offsets.push(cells.connectivity.len() as u64);
-                cells.types.push(12);
-            }
-        }
-    }
+    let cells = crate::data::hex_cells(n);
     let domain = Domain::mesh(&pts, &cells, &[0, 1, 2]).unwrap();
     let outside: Vec<usize> = (0..pts.len())
         .filter(|&i| !domain.contains(&pts[i]))
